@@ -1,0 +1,1 @@
+"""Model zoo, training, export, quantisation and validation for edge targets."""

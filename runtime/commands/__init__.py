@@ -1,0 +1,1 @@
+"""One module per ``edgedeblur`` subcommand (argument parsing only; work lives elsewhere)."""

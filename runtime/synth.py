@@ -1,0 +1,243 @@
+"""Blur synthesis: kernels, sensor noise and a camera pipeline, for training, calibration,
+tests and benchmarks.
+
+Convention: images are float32 HxWx3 sRGB in [0, 1]. Blur is applied in **linear light**
+(sRGB decoded with the standard transfer curve), because light from a moving scene or an
+out-of-focus lens adds linearly on the sensor; read/shot noise is added in linear light
+too, then the image is re-encoded to sRGB and clipped (saturation), optionally JPEG'd.
+Boundaries: ``blur`` pads by reflection before convolving, so no dark frame appears at the
+edges; ``blur_valid`` returns only the pixels that saw real image content (training).
+Kernels are float32, odd-sized, sum to 1, with their centroid at the centre pixel unless
+``recentre=False``.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from runtime.errors import ConfigError
+
+FloatImage = NDArray[np.float32]
+
+
+class BlurFamily(str, enum.Enum):
+    """Kinds of blur we synthesise."""
+
+    CAMERA_SHAKE = "camera_shake"
+    LINEAR_MOTION = "linear_motion"
+    DEFOCUS = "defocus"
+    GAUSSIAN = "gaussian"
+
+
+def srgb_to_linear(x: FloatImage) -> FloatImage:
+    """Decode sRGB values in [0,1] to linear light (IEC 61966-2-1 curve)."""
+    x = np.clip(x, 0.0, 1.0)
+    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def linear_to_srgb(x: FloatImage) -> FloatImage:
+    """Encode linear light in [0,1] to sRGB."""
+    x = np.clip(x, 0.0, 1.0)
+    return np.where(x <= 0.0031308, x * 12.92, 1.055 * np.power(x, 1 / 2.4) - 0.055).astype(np.float32)
+
+
+def _odd(n: float) -> int:
+    k = int(np.ceil(n))
+    return k + 1 if k % 2 == 0 else k
+
+
+def _normalise(k: NDArray[np.float64], recentre: bool) -> FloatImage:
+    k = np.maximum(k, 0)
+    s = k.sum()
+    if s <= 0:
+        raise ConfigError("kernel is empty: give a positive length, radius or sigma")
+    k = k / s
+    if recentre:
+        ys, xs = np.mgrid[: k.shape[0], : k.shape[1]]
+        cy, cx = (k * ys).sum(), (k * xs).sum()
+        dy, dx = (k.shape[0] - 1) / 2 - cy, (k.shape[1] - 1) / 2 - cx
+        m = np.float32([[1, 0, dx], [0, 1, dy]])
+        k = cv2.warpAffine(k.astype(np.float32), m, (k.shape[1], k.shape[0]), flags=cv2.INTER_LINEAR)
+        k = np.maximum(k, 0) / max(float(k.sum()), 1e-12)
+    return k.astype(np.float32)
+
+
+def _splat(points_yx: NDArray[np.float64], size: int) -> NDArray[np.float64]:
+    """Rasterise sub-pixel points into a size x size grid with bilinear weights."""
+    k = np.zeros((size, size), np.float64)
+    y0 = np.floor(points_yx[:, 0]).astype(int)
+    x0 = np.floor(points_yx[:, 1]).astype(int)
+    fy, fx = points_yx[:, 0] - y0, points_yx[:, 1] - x0
+    for dy, dx, w in ((0, 0, (1 - fy) * (1 - fx)), (0, 1, (1 - fy) * fx),
+                      (1, 0, fy * (1 - fx)), (1, 1, fy * fx)):
+        yy, xx = y0 + dy, x0 + dx
+        ok = (yy >= 0) & (yy < size) & (xx >= 0) & (xx < size)
+        np.add.at(k, (yy[ok], xx[ok]), w[ok])
+    return k
+
+
+def linear_motion_kernel(length_px: float, angle_deg: float, *, recentre: bool = True) -> FloatImage:
+    """A straight motion streak ``length_px`` long at ``angle_deg`` (0 = horizontal, CCW)."""
+    if length_px < 1:
+        raise ConfigError(f"motion length {length_px} px must be >= 1")
+    size = _odd(length_px + 3)
+    c = (size - 1) / 2
+    t = np.linspace(-0.5, 0.5, max(int(length_px * 8), 8)) * (length_px - 1)
+    a = np.deg2rad(angle_deg)
+    pts = np.stack([c - t * np.sin(a), c + t * np.cos(a)], axis=1)
+    return _normalise(_splat(pts, size), recentre)
+
+
+def defocus_kernel(radius_px: float) -> FloatImage:
+    """A uniform disc (thin-lens defocus) of ``radius_px``, anti-aliased by 8x supersampling."""
+    if radius_px <= 0:
+        raise ConfigError(f"defocus radius {radius_px} px must be > 0")
+    size = _odd(2 * radius_px + 3)
+    ss = 8
+    c = (size * ss - 1) / 2
+    yy, xx = np.mgrid[: size * ss, : size * ss]
+    disc = ((yy - c) ** 2 + (xx - c) ** 2 <= (radius_px * ss) ** 2).astype(np.float64)
+    k = disc.reshape(size, ss, size, ss).mean(axis=(1, 3))
+    return _normalise(k, recentre=False)
+
+
+def gaussian_kernel(sigma_px: float) -> FloatImage:
+    """An isotropic Gaussian blur (mild lens softness, atmosphere)."""
+    if sigma_px <= 0:
+        raise ConfigError(f"gaussian sigma {sigma_px} px must be > 0")
+    size = _odd(6 * sigma_px + 1)
+    g = cv2.getGaussianKernel(size, sigma_px).astype(np.float64)
+    return _normalise(g @ g.T, recentre=False)
+
+
+def camera_shake_kernel(rng: np.random.Generator, extent_px: float, *, recentre: bool = True) -> FloatImage:
+    """A hand-shake kernel from a random camera trajectory.
+
+    The trajectory is a 2-D random walk whose velocity has inertia and occasional jerks
+    (the shape of real shake, cf. Levin et al. 2009 kernels); it is scaled so its larger
+    side spans ``extent_px`` and rasterised with an exposure weight per sample.
+    """
+    if extent_px < 2:
+        raise ConfigError(f"camera-shake extent {extent_px} px must be >= 2")
+    n = 256
+    v = rng.normal(size=2)
+    pos = np.zeros((n, 2))
+    inertia = rng.uniform(0.7, 0.95)
+    for i in range(1, n):
+        jerk = rng.normal(size=2) * (3.0 if rng.random() < 0.02 else 0.5)
+        v = inertia * v + (1 - inertia) * jerk * 4 + rng.normal(size=2) * 0.15
+        pos[i] = pos[i - 1] + v
+    pos -= pos.min(axis=0)
+    span = max(pos.max(), 1e-6)
+    pos *= (extent_px - 1) / span
+    size = _odd(extent_px + 3)
+    pos += (size - 1 - pos.max(axis=0)) / 2
+    # the shutter dwells longer where the camera moves slowly
+    speed = np.linalg.norm(np.diff(pos, axis=0, prepend=pos[:1]), axis=1)
+    dense = np.repeat(pos, np.clip((speed * 4).astype(int) + 1, 1, 16), axis=0)
+    return _normalise(_splat(dense, size), recentre)
+
+
+@dataclass(frozen=True, slots=True)
+class BlurSpec:
+    """One sampled blur: its family, size parameter and kernel."""
+
+    family: BlurFamily
+    size_px: float
+    kernel: FloatImage
+
+
+def random_kernel(rng: np.random.Generator, family: BlurFamily, max_extent_px: float = 25.0) -> BlurSpec:
+    """Sample a kernel of ``family`` with a size parameter up to ``max_extent_px``."""
+    hi = max(max_extent_px, 3.0)
+    if family is BlurFamily.CAMERA_SHAKE:
+        s = rng.uniform(3, hi)
+        k = camera_shake_kernel(rng, s)
+    elif family is BlurFamily.LINEAR_MOTION:
+        s = rng.uniform(3, hi)
+        k = linear_motion_kernel(s, rng.uniform(0, 180))
+    elif family is BlurFamily.DEFOCUS:
+        s = rng.uniform(1.0, min(hi / 2, 8.0))
+        k = defocus_kernel(s)
+    else:
+        s = rng.uniform(0.5, min(hi / 6, 3.0))
+        k = gaussian_kernel(s)
+    return BlurSpec(family, float(s), k)
+
+
+def convolve(image: FloatImage, kernel: FloatImage) -> FloatImage:
+    """True convolution of each channel with ``kernel``, reflect-padded at the borders."""
+    flipped = np.ascontiguousarray(kernel[::-1, ::-1])
+    return cv2.filter2D(image.astype(np.float32), -1, flipped, borderType=cv2.BORDER_REFLECT_101)
+
+
+def blur(image_srgb: FloatImage, kernel: FloatImage) -> FloatImage:
+    """Blur an sRGB image in linear light; same size out, reflect-padded borders."""
+    return linear_to_srgb(convolve(srgb_to_linear(image_srgb), kernel))
+
+
+def blur_valid(image_srgb: FloatImage, kernel: FloatImage) -> FloatImage:
+    """Blur in linear light and keep only the pixels whose footprint lies inside the image.
+
+    Output shape is (H - kh + 1, W - kw + 1, C): no boundary assumption leaks in.
+    """
+    kh, kw = kernel.shape
+    full = blur(image_srgb, kernel)
+    return full[kh // 2: full.shape[0] - kh // 2, kw // 2: full.shape[1] - kw // 2]
+
+
+@dataclass(frozen=True, slots=True)
+class NoiseConfig:
+    """Sensor noise in linear light: Gaussian read noise plus signal-dependent shot noise.
+
+    Total variance per pixel = read_sigma**2 + shot_gain * value.
+    """
+
+    read_sigma: float = 0.0
+    shot_gain: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.read_sigma < 0 or self.shot_gain < 0:
+            raise ConfigError("noise read_sigma and shot_gain must be >= 0")
+
+
+def add_noise(linear: FloatImage, noise: NoiseConfig, rng: np.random.Generator) -> FloatImage:
+    """Add Poisson-Gaussian sensor noise (Gaussian approximation) to a linear image."""
+    var = noise.read_sigma ** 2 + noise.shot_gain * np.clip(linear, 0, 1)
+    return (linear + rng.normal(size=linear.shape).astype(np.float32) * np.sqrt(var)).astype(np.float32)
+
+
+def jpeg_roundtrip(image_srgb: FloatImage, quality: int) -> FloatImage:
+    """Compress and decompress with JPEG at ``quality`` (camera / messenger artifacts)."""
+    u8 = (np.clip(image_srgb, 0, 1) * 255 + 0.5).astype(np.uint8)
+    ok, buf = cv2.imencode(".jpg", u8[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:
+        raise ConfigError(f"JPEG quality {quality} rejected by OpenCV; use 1..100")
+    return cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1].astype(np.float32) / 255.0
+
+
+def degrade(image_srgb: FloatImage, kernel: FloatImage, rng: np.random.Generator, *,
+            noise: NoiseConfig = NoiseConfig(), srgb_noise_sigma: float = 0.0,
+            jpeg_quality: int | None = None, exposure: float = 1.0,
+            valid: bool = False) -> FloatImage:
+    """The camera pipeline: linear blur -> exposure -> sensor noise -> sRGB + clip -> JPEG.
+
+    ``srgb_noise_sigma`` adds Gaussian noise after encoding (the benchmark convention,
+    sigma 0.01 on sRGB values, as in the project's reference measurements).
+    """
+    lin = srgb_to_linear(image_srgb) * np.float32(exposure)
+    lin = convolve(lin, kernel)
+    if valid:
+        kh, kw = kernel.shape
+        lin = lin[kh // 2: lin.shape[0] - kh // 2, kw // 2: lin.shape[1] - kw // 2]
+    lin = add_noise(lin, noise, rng) if (noise.read_sigma or noise.shot_gain) else lin
+    out = linear_to_srgb(lin)
+    if srgb_noise_sigma > 0:
+        out = np.clip(out + rng.normal(scale=srgb_noise_sigma, size=out.shape).astype(np.float32), 0, 1)
+    if jpeg_quality is not None:
+        out = jpeg_roundtrip(out, jpeg_quality)
+    return out.astype(np.float32)
