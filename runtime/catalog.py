@@ -1,0 +1,154 @@
+"""Model-name resolution: shipped names and aliases, or a model file path, to one file.
+
+Names come from ``runtime/models/manifest.json``: an exact id (``small.int8.tflite``), a
+``<model>.<precision>`` alias (``small.int8``: the ONNX file if there is one, else the
+TFLite one) or a bare model name (``small``: its fp32 artifact, ONNX preferred). Anything
+path-like that exists is used as given. Shipped files are checked against their sha256
+so a corrupt or hand-edited file is caught before it produces garbage.
+
+Example:
+    >>> resolve_model("small").path.name
+    'small.fp32.onnx'
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+
+from runtime.errors import ModelLoadError
+from runtime.manifest import ArtifactEntry, ArtifactFormat, Manifest, Precision, Status, sha256_file
+
+SHIPPED_DIR = Path(__file__).resolve().parent / "models"
+"""The folder of shipped models and their manifest."""
+
+MANIFEST_NAME = "manifest.json"
+DEFAULT_MODEL = "small"
+MODEL_SUFFIXES: tuple[str, ...] = (".onnx", ".tflite")
+
+_FORMAT_ORDER = {ArtifactFormat.ONNX: 0, ArtifactFormat.TFLITE: 1}
+_verified: dict[tuple[Path, int, int], str] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedModel:
+    """A model file on disk plus its manifest entry (None for a user-given file)."""
+
+    path: Path
+    entry: ArtifactEntry | None
+
+    @property
+    def id(self) -> str:
+        """The manifest id, or the file name for a user-given file."""
+        return self.entry.id if self.entry is not None else self.path.name
+
+    @property
+    def format(self) -> ArtifactFormat:
+        """File format: from the manifest, else sniffed (TFLite files carry ``TFL3``)."""
+        if self.entry is not None:
+            return self.entry.format
+        return sniff_format(self.path)
+
+
+def sniff_format(path: Path) -> ArtifactFormat:
+    """Guess a model file's format from its suffix, then its magic bytes."""
+    suffix = path.suffix.lower()
+    if suffix == ".tflite":
+        return ArtifactFormat.TFLITE
+    if suffix == ".onnx":
+        return ArtifactFormat.ONNX
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError:
+        return ArtifactFormat.ONNX
+    return ArtifactFormat.TFLITE if head[4:8] == b"TFL3" else ArtifactFormat.ONNX
+
+
+def load_shipped_manifest(models_dir: Path = SHIPPED_DIR) -> Manifest:
+    """The manifest of ``models_dir``, or an empty one when the folder has none yet."""
+    path = Path(models_dir) / MANIFEST_NAME
+    if not path.exists():
+        return Manifest([], root=Path(models_dir))
+    return Manifest.load(path)
+
+
+def known_names(manifest: Manifest, *, include_rejected: bool = False) -> list[str]:
+    """Every name ``resolve_model`` accepts for this manifest: ids, aliases, model names."""
+    names: set[str] = set()
+    for e in manifest.artifacts:
+        if e.status is Status.OK:
+            names.update((e.alias, e.model if e.precision is Precision.FP32 else e.alias))
+        if e.status is Status.OK or include_rejected:
+            names.add(e.id)
+    return sorted(names)
+
+
+def _looks_like_path(name: str) -> bool:
+    return "/" in name or "\\" in name or name.lower().endswith(MODEL_SUFFIXES)
+
+
+def _candidates(manifest: Manifest, name: str) -> list[ArtifactEntry]:
+    exact = manifest.find(name)
+    if exact is not None:
+        return [exact]
+    ok = [e for e in manifest.artifacts if e.status is Status.OK]
+    found = [e for e in ok if e.alias == name]
+    if not found:
+        found = [e for e in ok if e.model == name and e.precision is Precision.FP32]
+    return sorted(found, key=lambda e: (_FORMAT_ORDER[e.format], e.id))
+
+
+def _verify(path: Path, entry: ArtifactEntry) -> None:
+    """Check the file exists and matches its sha256 (cached by size and mtime)."""
+    try:
+        st = path.stat()
+    except OSError as e:
+        raise ModelLoadError(f"cannot open {path} (manifest entry {entry.id}): not found. Reinstall "
+                             "edgedeblur or re-export the model with the convert tools") from e
+    key = (path, st.st_size, st.st_mtime_ns)
+    digest = _verified.get(key) or sha256_file(path)
+    if digest != entry.sha256:
+        raise ModelLoadError(f"{path} does not match its manifest sha256 (entry {entry.id}): the file is "
+                             "corrupt or was changed. Restore it from git or re-export it")
+    _verified[key] = digest
+
+
+def resolve_model(name_or_path: str | Path, *, models_dir: Path = SHIPPED_DIR) -> ResolvedModel:
+    """Turn a shipped model name or a model file path into a verified file.
+
+    Args:
+        name_or_path: an id, alias or model name from the manifest in ``models_dir``, or
+            the path of a ``.onnx``/``.tflite`` file.
+        models_dir: the folder holding ``manifest.json`` (tests point it elsewhere).
+
+    Returns:
+        The file and its manifest entry (None for a path given by the user).
+
+    Raises:
+        ModelLoadError: unknown name (with a suggestion), missing file, or sha256 mismatch.
+    """
+    text = str(name_or_path)
+    candidate = Path(text).expanduser()
+    if isinstance(name_or_path, Path) or _looks_like_path(text) or candidate.is_file():
+        if candidate.is_file():
+            return ResolvedModel(candidate, None)
+        if candidate.is_dir():
+            raise ModelLoadError(f"--model {text} is a folder; give a .onnx or .tflite file")
+        raise ModelLoadError(f"cannot open {text}: not found. Give an existing .onnx/.tflite file or "
+                             "a shipped name (run `edgedeblur models` to list them)")
+    manifest = load_shipped_manifest(models_dir)
+    found = _candidates(manifest, text)
+    if not found:
+        names = known_names(manifest)
+        if not names:
+            raise ModelLoadError(f"unknown model {text!r}: no models are shipped in {models_dir} yet "
+                                 f"({MANIFEST_NAME} is missing or empty); pass a .onnx/.tflite file path")
+        close = difflib.get_close_matches(text, names, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ModelLoadError(f"unknown model {text!r}; {hint}known: {', '.join(names)}. "
+                             "Run `edgedeblur models` for details or pass a .onnx/.tflite file path")
+    entry = found[0]
+    path = manifest.path_of(entry)
+    _verify(path, entry)
+    return ResolvedModel(path, entry)

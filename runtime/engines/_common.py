@@ -1,0 +1,171 @@
+"""Machinery shared by the backends: tensor conversion, batching, output checks."""
+from __future__ import annotations
+
+import abc
+import math
+from types import TracebackType
+
+import numpy as np
+from numpy.typing import NDArray
+
+from runtime.engines.base import ModelInfo
+from runtime.errors import EngineError, ModelLoadError
+from runtime.manifest import DType, Layout
+
+_NUMPY = {DType.FLOAT32: np.float32, DType.FLOAT16: np.float16, DType.INT8: np.int8, DType.UINT8: np.uint8}
+WARMUP_SIDE_PX = 64
+"""Side of the warm-up input for models that take any size."""
+
+
+class TensorCodec:
+    """Converts NHWC float32 [0, 1] to one model tensor's layout and dtype, and back.
+
+    Quantised tensors use ``real = (q - zero_point) * scale``. Input buffers are kept per
+    shape so repeated calls at a fixed size allocate nothing.
+    """
+
+    def __init__(self, layout: Layout, dtype: DType, scale: float | None = None,
+                 zero_point: int | None = None) -> None:
+        self.layout = layout
+        self.dtype = dtype
+        self.np_dtype = _NUMPY[dtype]
+        self.scale = float(scale) if scale else 1.0 / 255.0
+        self.zero_point = int(zero_point or 0)
+        self._buffers: dict[tuple[int, ...], NDArray[np.generic]] = {}
+        self._scratch: dict[tuple[int, ...], NDArray[np.float32]] = {}
+
+    def model_shape(self, nhwc: tuple[int, ...]) -> tuple[int, ...]:
+        """The model-layout shape for an NHWC shape."""
+        n, h, w, c = nhwc
+        return (n, c, h, w) if self.layout is Layout.NCHW else (n, h, w, c)
+
+    def encode(self, batch: NDArray[np.float32]) -> NDArray[np.generic]:
+        """NHWC float32 -> the model's tensor (a reused buffer: consume before the next call)."""
+        view = batch.transpose(0, 3, 1, 2) if self.layout is Layout.NCHW else batch
+        buf = self._buffers.get(view.shape)
+        if buf is None:
+            buf = self._buffers[view.shape] = np.empty(view.shape, self.np_dtype)
+        if not self.dtype.quantized:
+            np.copyto(buf, view, casting="unsafe")
+            return buf
+        tmp = self._scratch.get(view.shape)
+        if tmp is None:
+            tmp = self._scratch[view.shape] = np.empty(view.shape, np.float32)
+        info = np.iinfo(self.np_dtype)
+        np.divide(view, self.scale, out=tmp)
+        tmp += self.zero_point
+        np.rint(tmp, out=tmp)
+        np.clip(tmp, info.min, info.max, out=tmp)
+        np.copyto(buf, tmp, casting="unsafe")
+        return buf
+
+    def decode(self, tensor: NDArray[np.generic]) -> NDArray[np.float32]:
+        """The model's output tensor -> a new NHWC float32 array (not yet clipped)."""
+        if self.dtype.quantized:
+            out = (tensor.astype(np.float32) - np.float32(self.zero_point)) * np.float32(self.scale)
+        else:
+            out = tensor.astype(np.float32, copy=True)
+        if self.layout is Layout.NCHW:
+            out = np.ascontiguousarray(out.transpose(0, 2, 3, 1))
+        return out
+
+
+def warmup_size_hw(info: ModelInfo) -> tuple[int, int]:
+    """The input size used to warm a model up: its static size, or ~64 px rounded up."""
+    if info.input_size_hw is not None:
+        return info.input_size_hw
+    side = info.multiple_of * math.ceil(WARMUP_SIDE_PX / info.multiple_of)
+    return side, side
+
+
+class CodecEngine(abc.ABC):
+    """Base of the backends: shape checks, batch splitting, output checks, context manager.
+
+    Subclasses set ``_info``, ``_in`` and ``_out`` and implement ``_infer`` on one model
+    batch in the model's own layout and dtype.
+    """
+
+    _info: ModelInfo
+    _in: TensorCodec
+    _out: TensorCodec
+    _closed: bool = False
+
+    @property
+    def info(self) -> ModelInfo:
+        """Identity and accepted shapes of the loaded model."""
+        return self._info
+
+    @abc.abstractmethod
+    def _infer(self, tensor: NDArray[np.generic]) -> NDArray[np.generic]:
+        """One model call on a batch already in the model's layout and dtype."""
+
+    @abc.abstractmethod
+    def _release(self) -> None:
+        """Free the backend session."""
+
+    def run(self, batch: NDArray[np.float32]) -> NDArray[np.float32]:
+        """Run the model on (N, H, W, 3) float32 RGB [0, 1]; returns the same shape, clipped.
+
+        Raises:
+            EngineError: the engine is closed, the batch has the wrong shape, the backend
+                failed, or the output holds NaN/Inf.
+        """
+        if self._closed:
+            raise EngineError(f"engine for {self._info.id} is closed; create a new one")
+        batch = np.asarray(batch)
+        if batch.ndim != 4 or batch.shape[3] != 3 or batch.shape[0] < 1:
+            raise EngineError(f"{self._info.id} needs an (N, H, W, 3) RGB batch, got shape {batch.shape}")
+        n, h, w, _ = batch.shape
+        if not self._info.fits(h, w):
+            need = (f"exactly {self._info.input_size_hw[0]}x{self._info.input_size_hw[1]}"
+                    if self._info.input_size_hw else f"height and width multiples of {self._info.multiple_of}")
+            raise EngineError(f"{self._info.id} cannot take a {h}x{w} input: it needs {need}. "
+                              "Use runtime.tiling.run_tiled for other sizes")
+        batch = batch.astype(np.float32, copy=False)
+        step = self._info.max_batch or n
+        parts = [self._run_chunk(batch[i:i + step]) for i in range(0, n, step)]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def _run_chunk(self, batch: NDArray[np.float32]) -> NDArray[np.float32]:
+        try:
+            raw = self._infer(self._in.encode(batch))
+        except EngineError:
+            raise
+        except Exception as e:  # backend libraries raise their own assorted types
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise EngineError(f"{self._info.id} failed on a {batch.shape} batch: {first}") from e
+        out = self._out.decode(raw)
+        if out.shape != batch.shape:
+            raise EngineError(f"{self._info.id} returned shape {out.shape} for input {batch.shape}; "
+                              "it is not an image-to-image model of the same size")
+        if not np.isfinite(out).all():
+            raise EngineError(f"{self._info.id} produced NaN/Inf output; the model file is broken or "
+                              "was quantised badly. Re-export it or try its fp32 version")
+        np.clip(out, 0.0, 1.0, out=out)
+        return out
+
+    def warm_up(self) -> None:
+        """One call at a typical size, so the first real call is not slow.
+
+        Raises:
+            ModelLoadError: the model cannot run on a plain image (wrong output shape,
+                NaN/Inf, unsupported op): it is unusable, so loading fails.
+        """
+        h, w = warmup_size_hw(self._info)
+        try:
+            self.run(np.full((1, h, w, 3), 0.5, np.float32))
+        except EngineError as e:
+            raise ModelLoadError(f"cannot use {self._info.path}: a test run failed: {e}") from e
+
+    def close(self) -> None:
+        """Release the session; further ``run`` calls raise EngineError."""
+        if not self._closed:
+            self._closed = True
+            self._release()
+
+    def __enter__(self) -> CodecEngine:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()

@@ -1,0 +1,293 @@
+"""The model manifest: one JSON file listing every shipped artifact and how to feed it.
+
+``runtime/models/manifest.json`` is written by the convert side (export, quantise,
+validate) and read by the runtime (catalog, engines, ``edgedeblur models``). Paths inside
+are relative to the manifest's folder so the folder can move. Saving is atomic and the
+JSON is sorted and stable, so a re-export that changes nothing leaves a clean git diff.
+
+Example:
+    >>> m = Manifest.load(Path("runtime/models/manifest.json"))
+    >>> m.find("small.fp32.onnx").input.layout
+    <Layout.NCHW: 'NCHW'>
+"""
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from runtime.errors import ConfigError, ModelLoadError
+
+SCHEMA_VERSION = 1
+"""Bump when a field changes meaning; readers refuse newer versions."""
+
+
+class Layout(str, enum.Enum):
+    """Memory order of a 4-D image tensor."""
+
+    NCHW = "NCHW"
+    NHWC = "NHWC"
+
+
+class DType(str, enum.Enum):
+    """Element type of a model's input or output tensor."""
+
+    FLOAT32 = "float32"
+    FLOAT16 = "float16"
+    INT8 = "int8"
+    UINT8 = "uint8"
+
+    @property
+    def quantized(self) -> bool:
+        """True for integer types that carry a scale and zero-point."""
+        return self in (DType.INT8, DType.UINT8)
+
+
+class ArtifactFormat(str, enum.Enum):
+    """File format of an artifact; also its file suffix."""
+
+    ONNX = "onnx"
+    TFLITE = "tflite"
+
+
+class Precision(str, enum.Enum):
+    """Numeric precision an artifact was produced at."""
+
+    FP32 = "fp32"
+    FP16 = "fp16"
+    INT8 = "int8"
+    INT8_DYNAMIC = "int8-dynamic"
+
+
+class Status(str, enum.Enum):
+    """Whether an artifact passed its quality gate (rejected ones are kept for the record)."""
+
+    OK = "ok"
+    REJECTED = "rejected"
+
+
+def _enum(cls: type[enum.Enum], value: object, what: str) -> Any:
+    try:
+        return cls(value)
+    except ValueError as e:
+        allowed = ", ".join(str(m.value) for m in cls)  # type: ignore[attr-defined]
+        raise ConfigError(f"{what} {value!r} is not one of: {allowed}") from e
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TensorSpec:
+    """How one model tensor maps to NHWC float32 RGB in [0, 1].
+
+    A quantised tensor holds ``q`` with ``real = (q - zero_point) * scale``.
+    ``size_hw`` is the static (height, width) in pixels, or None when dynamic.
+    """
+
+    name: str
+    layout: Layout = Layout.NCHW
+    dtype: DType = DType.FLOAT32
+    scale: float | None = None
+    zero_point: int | None = None
+    size_hw: tuple[int, int] | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "layout", _enum(Layout, self.layout, f"tensor {self.name!r} layout"))
+        object.__setattr__(self, "dtype", _enum(DType, self.dtype, f"tensor {self.name!r} dtype"))
+        if self.scale is not None and not (math.isfinite(self.scale) and self.scale > 0):
+            raise ConfigError(f"tensor {self.name!r} scale {self.scale} must be a positive number")
+        if self.size_hw is not None:
+            hw = tuple(int(v) for v in self.size_hw)
+            if len(hw) != 2 or min(hw) < 1:
+                raise ConfigError(f"tensor {self.name!r} size_hw {self.size_hw} must be two positive ints")
+            object.__setattr__(self, "size_hw", hw)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArtifactEntry:
+    """One model file and everything needed to run and describe it.
+
+    ``id`` is ``<model>.<precision>.<format>`` by convention (``small.int8.tflite``);
+    ``path`` is relative to the manifest's folder. ``macs_256`` counts multiply-
+    accumulates for one 256x256 RGB input. ``notes`` holds free text such as
+    ``description`` and ``specialty`` ('motion' | 'focus').
+    """
+
+    id: str
+    model: str
+    path: str
+    format: ArtifactFormat
+    precision: Precision
+    sha256: str
+    input: TensorSpec
+    output: TensorSpec
+    parent_sha256: str | None = None
+    multiple_of: int = 1
+    target: str | None = None
+    status: Status = Status.OK
+    params: int | None = None
+    macs_256: float | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.id or not self.model:
+            raise ConfigError("artifact id and model must be non-empty")
+        object.__setattr__(self, "format", _enum(ArtifactFormat, self.format, f"artifact {self.id!r} format"))
+        object.__setattr__(self, "precision", _enum(Precision, self.precision, f"artifact {self.id!r} precision"))
+        object.__setattr__(self, "status", _enum(Status, self.status, f"artifact {self.id!r} status"))
+        if Path(self.path).is_absolute():
+            raise ConfigError(f"artifact {self.id!r} path {self.path!r} must be relative to the manifest folder")
+        if len(self.sha256) != 64:
+            raise ConfigError(f"artifact {self.id!r} sha256 must be 64 hex digits, got {self.sha256!r}")
+        if self.multiple_of < 1:
+            raise ConfigError(f"artifact {self.id!r} multiple_of {self.multiple_of} must be >= 1")
+        for name in ("input", "output"):
+            spec = getattr(self, name)
+            if isinstance(spec, dict):
+                object.__setattr__(self, name, _spec_from_json(spec, f"{self.id!r} {name}"))
+        object.__setattr__(self, "metrics", {str(k): float(v) for k, v in self.metrics.items()})
+        object.__setattr__(self, "notes", {str(k): str(v) for k, v in self.notes.items()})
+
+    @property
+    def alias(self) -> str:
+        """The short name ``<model>.<precision>`` (``small.int8``)."""
+        return f"{self.model}.{self.precision.value}"
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict with enums as their string values."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, TensorSpec):
+                v = {g.name: _plain(getattr(v, g.name)) for g in fields(v)}
+            out[f.name] = _plain(v)
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ArtifactEntry:
+        """Build an entry from its JSON dict.
+
+        Raises:
+            ConfigError: a field is missing, unknown or has an invalid value.
+        """
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        try:
+            return cls(**data)
+        except TypeError as e:
+            raise ConfigError(str(e).replace("__init__() ", "")) from e
+
+
+def _spec_from_json(data: dict[str, Any], what: str) -> TensorSpec:
+    known = {f.name for f in fields(TensorSpec)}
+    unknown = sorted(set(data) - known)
+    if unknown or "name" not in data:
+        raise ConfigError(f"tensor {what} needs 'name' and only the fields {', '.join(sorted(known))}")
+    return TensorSpec(**data)
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, enum.Enum):
+        return v.value
+    if isinstance(v, tuple):
+        return list(v)
+    return v
+
+
+@dataclass(slots=True)
+class Manifest:
+    """The list of artifacts in one models folder (mutable: ``upsert`` then ``save``).
+
+    ``root`` is the folder that entry paths are relative to (set by ``load``).
+    """
+
+    artifacts: list[ArtifactEntry] = field(default_factory=list)
+    root: Path | None = None
+
+    @classmethod
+    def load(cls, path: Path) -> Manifest:
+        """Read a manifest file.
+
+        Raises:
+            ModelLoadError: the file is missing, not JSON, from a newer schema, or has a
+                malformed entry (the message names the file and the entry).
+        """
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as e:
+            raise ModelLoadError(f"cannot open {path}: not found. Export a model with the convert "
+                                 "tools or pass a model file path") from e
+        except (OSError, UnicodeDecodeError) as e:
+            raise ModelLoadError(f"cannot read {path}: {e}") from e
+        except json.JSONDecodeError as e:
+            raise ModelLoadError(f"{path} is not valid JSON (line {e.lineno}, column {e.colno}: "
+                                 f"{e.msg}); restore it from git or re-export the models") from e
+        if not isinstance(data, dict) or not isinstance(data.get("artifacts"), list):
+            raise ModelLoadError(f"{path} is not a model manifest: expected an object with an "
+                                 "'artifacts' list; restore it from git")
+        version = data.get("schema_version")
+        if not isinstance(version, int) or version > SCHEMA_VERSION:
+            raise ModelLoadError(f"{path} has schema_version {version!r}; this edgedeblur reads "
+                                 f"up to {SCHEMA_VERSION}. Upgrade edgedeblur")
+        entries: list[ArtifactEntry] = []
+        for i, raw in enumerate(data["artifacts"]):
+            label = raw.get("id", f"#{i}") if isinstance(raw, dict) else f"#{i}"
+            if not isinstance(raw, dict):
+                raise ModelLoadError(f"{path}: artifact {label} is not an object; fix or re-export it")
+            try:
+                entries.append(ArtifactEntry.from_json(raw))
+            except ConfigError as e:
+                raise ModelLoadError(f"{path}: artifact {label}: {e}; fix the entry or re-export it") from e
+        return cls(entries, root=path.parent)
+
+    def save(self, path: Path) -> None:
+        """Write the manifest atomically as sorted, stable JSON (sets ``root``).
+
+        Raises:
+            OSError: the folder is missing or not writable.
+        """
+        path = Path(path)
+        doc = {"schema_version": SCHEMA_VERSION,
+               "artifacts": [e.to_json() for e in sorted(self.artifacts, key=lambda e: e.id)]}
+        text = json.dumps(doc, indent=2, sort_keys=True) + "\n"
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        self.root = path.parent
+
+    def find(self, model_id: str) -> ArtifactEntry | None:
+        """The entry with exactly this id, or None."""
+        return next((e for e in self.artifacts if e.id == model_id), None)
+
+    def upsert(self, entry: ArtifactEntry) -> Manifest:
+        """Add ``entry`` or replace the one with the same id, in place; returns self."""
+        self.artifacts = [e for e in self.artifacts if e.id != entry.id] + [entry]
+        return self
+
+    def path_of(self, entry: ArtifactEntry) -> Path:
+        """Absolute path of an entry's file (needs ``root``, set by ``load``/``save``)."""
+        if self.root is None:
+            raise ConfigError("manifest has no folder yet: load() or save() it first")
+        return self.root / entry.path
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
