@@ -84,10 +84,6 @@ def known_names(manifest: Manifest, *, include_rejected: bool = False) -> list[s
     return sorted(names)
 
 
-def _looks_like_path(name: str) -> bool:
-    return "/" in name or "\\" in name or name.lower().endswith(MODEL_SUFFIXES)
-
-
 def _candidates(manifest: Manifest, name: str) -> list[ArtifactEntry]:
     exact = manifest.find(name)
     if exact is not None:
@@ -129,26 +125,32 @@ def resolve_model(name_or_path: str | Path, *, models_dir: Path = SHIPPED_DIR) -
         ModelLoadError: unknown name (with a suggestion), missing file, or sha256 mismatch.
     """
     text = str(name_or_path)
-    candidate = Path(text).expanduser()
-    if isinstance(name_or_path, Path) or _looks_like_path(text) or candidate.is_file():
-        if candidate.is_file():
-            return ResolvedModel(candidate, None)
-        if candidate.is_dir():
-            raise ModelLoadError(f"--model {text} is a folder; give a .onnx or .tflite file")
-        raise ModelLoadError(f"cannot open {text}: not found. Give an existing .onnx/.tflite file or "
-                             "a shipped name (run `edgedeblur models` to list them)")
+    if isinstance(name_or_path, Path) or "/" in text or "\\" in text:
+        return _resolve_path(text)
     manifest = load_shipped_manifest(models_dir)
     found = _candidates(manifest, text)
-    if not found:
-        names = known_names(manifest)
-        if not names:
-            raise ModelLoadError(f"unknown model {text!r}: no models are shipped in {models_dir} yet "
-                                 f"({MANIFEST_NAME} is missing or empty); pass a .onnx/.tflite file path")
-        close = difflib.get_close_matches(text, names, n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        raise ModelLoadError(f"unknown model {text!r}; {hint}known: {', '.join(names)}. "
-                             "Run `edgedeblur models` for details or pass a .onnx/.tflite file path")
-    entry = found[0]
-    path = manifest.path_of(entry)
-    _verify(path, entry)
-    return ResolvedModel(path, entry)
+    if found:
+        entry = found[0]
+        path = manifest.path_of(entry)
+        _verify(path, entry)
+        return ResolvedModel(path, entry)
+    if Path(text).expanduser().exists() or text.lower().endswith(MODEL_SUFFIXES):
+        return _resolve_path(text)
+    names = known_names(manifest)
+    if not names:
+        raise ModelLoadError(f"unknown model {text!r}: no models are shipped in {models_dir} yet "
+                             f"({MANIFEST_NAME} is missing or empty); pass a .onnx/.tflite file path")
+    close = difflib.get_close_matches(text, names, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    raise ModelLoadError(f"unknown model {text!r}; {hint}known: {', '.join(names)}. "
+                         "Run `edgedeblur models` for details or pass a .onnx/.tflite file path")
+
+
+def _resolve_path(text: str) -> ResolvedModel:
+    path = Path(text).expanduser()
+    if path.is_file():
+        return ResolvedModel(path, None)
+    if path.is_dir():
+        raise ModelLoadError(f"--model {text} is a folder; give a .onnx or .tflite file")
+    raise ModelLoadError(f"cannot open {text}: not found. Give an existing .onnx/.tflite file or "
+                         "a shipped name (run `edgedeblur models` to list them)")
