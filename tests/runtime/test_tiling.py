@@ -83,8 +83,8 @@ def test_progress_reports_every_tile(identity_onnx: Path) -> None:
 
 @pytest.mark.parametrize("h, w, info, config, tile_hw, min_overlap", [
     (301, 457, _info(), TileConfig(), (256, 256), 32),
-    (100, 100, _info(), TileConfig(), (112, 112), 32),          # one tile, rounded up to x16
-    (1000, 50, _info(multiple=8), TileConfig(tile=100, overlap=10), (96, 56), 10),
+    (100, 100, _info(), TileConfig(), (144, 144), 32),          # one tile: 100 + 2x16 margin, to x16
+    (1000, 50, _info(multiple=8), TileConfig(tile=100, overlap=10), (96, 64), 10),
     (301, 457, _info(static=(64, 96)), TileConfig(), (64, 96), 16),
 ])
 def test_plan_geometry(h: int, w: int, info: ModelInfo, config: TileConfig, tile_hw: tuple[int, int],
