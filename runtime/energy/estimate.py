@@ -2,15 +2,10 @@
 
 energy = idle_w x wall seconds + sum over threads of (CPU seconds x busy watts of the core
 class the thread is assumed to run on); see :class:`~runtime.energy.power_models.PowerModel`.
-CPU time comes from the kernel per thread (psutil reads ``/proc/self/task/*/stat``); time
-of threads that ended between two polls is still in the process total and is charged as
-one more thread.
-
-Assumptions, printed with every estimate: a busy core draws its full-load watts whatever
-its frequency and whatever it runs (so light or memory-bound loads are over-charged); the
-GPU/NPU, DRAM traffic, display and radios are not modelled; other processes are not
-charged; and CPU seconds measured on this machine stand for CPU seconds on the modelled
-device, which is only exact when they are the same device.
+The process's CPU time comes from ``CLOCK_PROCESS_CPUTIME_ID`` (``time.process_time``,
+nanosecond resolution); per-thread times from the kernel via psutil (``/proc/self/task``,
+clock-tick resolution) only split that total between core classes. Time of threads that
+ended between two polls is in the total and is charged as one more thread.
 """
 from __future__ import annotations
 
@@ -31,8 +26,8 @@ class CpuSnapshot:
 
     Attributes:
         t_s: clock seconds.
-        process_s: user + system seconds of the whole process.
-        threads_s: user + system seconds per live thread id.
+        process_s: user + system seconds of the whole process (all threads, exact).
+        threads_s: user + system seconds per live thread id (clock-tick resolution).
     """
 
     t_s: float
@@ -41,51 +36,54 @@ class CpuSnapshot:
 
 
 def cpu_snapshot(process: psutil.Process, t_s: float) -> CpuSnapshot:
-    """Read the process's and its threads' CPU times now.
+    """Read this process's CPU time and its threads' CPU times now.
 
     Raises:
-        MeterError: the process cannot be inspected (exited, or /proc is not mounted).
+        MeterError: the threads cannot be listed (no /proc, or a sandbox hides it).
     """
     try:
-        times = process.cpu_times()
         threads = {t.id: t.user_time + t.system_time for t in process.threads()}
     except (psutil.Error, OSError) as e:
-        raise MeterError(f"cannot read CPU times of process {process.pid} ({e}); the estimate needs "
-                         "/proc; mount it or pick a hardware meter with --meter") from e
-    return CpuSnapshot(t_s, times.user + times.system, threads)
+        raise MeterError(f"cannot read the CPU times of this process's threads ({e}); the estimate "
+                         "needs /proc: mount it, or pick a hardware meter with --meter") from e
+    return CpuSnapshot(t_s, time.process_time(), threads)
 
 
-def thread_deltas_s(before: CpuSnapshot, after: CpuSnapshot) -> list[float]:
-    """CPU seconds per thread between two snapshots, plus the time of threads that ended.
+def thread_cpu_s(before: CpuSnapshot, after: CpuSnapshot) -> list[float]:
+    """Per-thread CPU seconds between two snapshots, summing exactly to the process's.
 
     A thread id missing before (or whose time went down: a reused id) counts from zero.
+    Tick-rounded thread times are scaled down if they exceed the exact total; a shortfall
+    (threads that ended, rounding) is returned as one more thread.
     """
+    total = max(after.process_s - before.process_s, 0.0)
     deltas = []
     for tid, now in after.threads_s.items():
         old = before.threads_s.get(tid)
         deltas.append(now - old if old is not None and now >= old else now)
-    ended = (after.process_s - before.process_s) - sum(deltas)
-    return deltas + ([ended] if ended > 0 else [])
+    counted = sum(deltas)
+    if counted > total:
+        return [d * total / counted for d in deltas]
+    return deltas + [total - counted]
 
 
 class EstimateMeter:
-    """A CPU-time energy estimate for this process under a :class:`PowerModel`.
+    """A CPU-time energy estimate for this process (all its threads) under a :class:`PowerModel`.
 
     Example:
         meter = EstimateMeter(BUILTIN_MODELS["pi5"])
         meter.start(); run(); reading = meter.stop()  # reading.info.measured is False
     """
 
-    def __init__(self, model: PowerModel, *, process: psutil.Process | None = None,
-                 clock: Clock = time.monotonic, min_interval_s: float = 0.1) -> None:
+    def __init__(self, model: PowerModel, *, clock: Clock = time.monotonic,
+                 min_interval_s: float = 0.1) -> None:
         """Args:
             model: the device power model.
-            process: whose CPU time to charge (default: this process).
             clock: seconds, monotonic (tests may pass a fake one).
             min_interval_s: ``poll`` reads thread times at most this often.
         """
         self._model = model
-        self._process = process or psutil.Process()
+        self._process = psutil.Process()
         self._clock = clock
         self._min_interval_s = min_interval_s
         self._info = MeterInfo(
@@ -118,7 +116,7 @@ class EstimateMeter:
     def _step(self, last: CpuSnapshot) -> CpuSnapshot:
         now = cpu_snapshot(self._process, self._clock())
         wall = now.t_s - last.t_s
-        joules = self._model.energy_j(wall, thread_deltas_s(last, now))
+        joules = self._model.energy_j(wall, thread_cpu_s(last, now))
         self._energy_j += joules
         if wall > 0:
             self._samples.append(PowerSample(now.t_s, joules / wall))
