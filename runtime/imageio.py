@@ -1,0 +1,339 @@
+"""Read and write photos without losing what the model does not touch.
+
+Reading gives float32 HxWx3 RGB in [0, 1] plus the facts needed to write the result back
+the same way: bit depth (16-bit PNG/TIFF stay 16-bit), grayscale, the alpha channel
+(kept aside and re-attached) and the ICC profile. EXIF orientation is applied on read, so
+the pixels are upright and the output carries no orientation tag. Pillow decodes (it
+reports truncated files as errors, where OpenCV silently returns a partial image);
+OpenCV decodes 16-bit colour (Pillow reduces it to 8 bits) and formats Pillow lacks.
+Writes are atomic: a temp file in the destination folder, then ``os.replace``.
+
+Example:
+    >>> img = read_image(Path("photo.jpg"))
+    >>> write_image(Path("photo.sharp.png"), img.rgb, alpha=img.alpha, meta=img.meta)
+"""
+from __future__ import annotations
+
+import io
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image, UnidentifiedImageError
+
+from runtime.errors import ImageError
+
+log = logging.getLogger(__name__)
+
+WRITE_FORMATS: dict[str, tuple[str, bool, bool]] = {
+    ".png": ("PNG", True, True),
+    ".tif": ("TIFF", True, True),
+    ".tiff": ("TIFF", True, True),
+    ".jpg": ("JPEG", False, False),
+    ".jpeg": ("JPEG", False, False),
+    ".webp": ("WEBP", False, True),
+    ".bmp": ("BMP", False, False),
+}
+"""Output suffix -> (Pillow format, keeps 16 bits, keeps alpha)."""
+
+READ_SUFFIXES: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".gif",
+                                  ".ppm", ".pgm", ".pnm", ".jp2", ".heic", ".avif", ".pfm", ".hdr")
+"""Suffixes treated as images when scanning a folder."""
+
+_EXIF_ORIENTATION = 0x0112
+_16BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+
+
+@dataclass(frozen=True, slots=True)
+class ImageMeta:
+    """How an image was stored, so its output can be written the same way.
+
+    ``orientation`` is the EXIF orientation that was applied on read (1 = none).
+    """
+
+    format: str
+    mode: str
+    bit_depth: int
+    grayscale: bool
+    has_alpha: bool
+    orientation: int = 1
+    icc_profile: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedImage:
+    """A decoded image: ``rgb`` (H, W, 3) float32 RGB [0, 1], ``alpha`` (H, W) float32
+    [0, 1] or None, upright (EXIF orientation applied)."""
+
+    rgb: NDArray[np.float32]
+    alpha: NDArray[np.float32] | None
+    meta: ImageMeta
+
+
+def orient(array: NDArray[np.generic], orientation: int) -> NDArray[np.generic]:
+    """Apply an EXIF orientation (1-8) to an (H, W) or (H, W, C) array; others pass."""
+    ops = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: a.swapaxes(0, 1),
+        6: lambda a: np.rot90(a, -1),
+        7: lambda a: np.rot90(a, 2).swapaxes(0, 1),
+        8: lambda a: np.rot90(a, 1),
+    }
+    op = ops.get(orientation)
+    return np.ascontiguousarray(op(array)) if op else array
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as e:
+        raise ImageError(f"cannot read {path}: not found; check the path") from e
+    except IsADirectoryError as e:
+        raise ImageError(f"cannot read {path}: it is a folder; give an image file") from e
+    except PermissionError as e:
+        raise ImageError(f"cannot read {path}: permission denied; check the file's permissions") from e
+    except OSError as e:
+        raise ImageError(f"cannot read {path}: {e.strerror or e}; check the file") from e
+    if not data:
+        raise ImageError(f"cannot read {path}: the file is empty (0 bytes); re-copy or re-export it")
+    return data
+
+
+def _why_unreadable(data: bytes) -> str:
+    head = data[:4096]
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        text = ""
+    if text and sum(c.isprintable() or c.isspace() for c in text) > 0.95 * len(text):
+        return "not an image (the file contains text)"
+    return "not an image in a supported format (JPEG, PNG, TIFF, WebP, BMP, GIF, PNM)"
+
+
+def _is_16bit_colour(data: bytes, im: Image.Image) -> bool:
+    """Pillow reads 16-bit-per-channel colour as 8-bit; spot those files to decode with OpenCV."""
+    if im.mode not in ("RGB", "RGBA"):
+        return False
+    if im.format == "PNG":
+        return data[24:25] == b"\x10"          # IHDR bit depth
+    if im.format == "TIFF":
+        bits = getattr(im, "tag_v2", {}).get(258, (8,))
+        return max(bits if isinstance(bits, tuple) else (bits,)) == 16
+    return False
+
+
+def _from_pil(im: Image.Image) -> tuple[NDArray[np.generic], int]:
+    """Pixels as uint8/uint16 (H, W) or (H, W, C) in L, LA, RGB or RGBA order, and bit depth."""
+    mode = im.mode
+    if mode in _16BIT_MODES:
+        return np.clip(np.asarray(im).astype(np.int64), 0, 65535).astype(np.uint16), 16
+    if mode == "F":
+        return (np.clip(np.asarray(im, np.float32), 0, 1) * 65535 + 0.5).astype(np.uint16), 16
+    if mode in ("1", "L"):
+        return np.asarray(im.convert("L")), 8
+    if mode in ("LA", "La"):
+        return np.asarray(im.convert("LA")), 8
+    has_alpha = "A" in mode or "a" in mode or (mode == "P" and "transparency" in im.info)
+    return np.asarray(im.convert("RGBA" if has_alpha else "RGB")), 8
+
+
+def _from_cv2(data: bytes, path: Path, reason: str) -> tuple[NDArray[np.generic], int]:
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if arr is None:
+        raise ImageError(f"cannot read {path}: {reason}; check the file or remove it")
+    if arr.dtype == np.float32 or arr.dtype == np.float64:
+        arr = (np.clip(arr, 0, 1) * 65535 + 0.5).astype(np.uint16)
+    elif arr.dtype not in (np.uint8, np.uint16):
+        raise ImageError(f"cannot read {path}: unsupported sample type {arr.dtype}; convert it to 8 or 16-bit")
+    if arr.ndim == 3 and arr.shape[2] in (3, 4):
+        arr = cv2.cvtColor(arr, cv2.COLOR_BGR2RGB if arr.shape[2] == 3 else cv2.COLOR_BGRA2RGBA)
+    return arr, 16 if arr.dtype == np.uint16 else 8
+
+
+def read_image(path: Path) -> LoadedImage:
+    """Decode any still image to float32 RGB [0, 1], upright, with its storage facts.
+
+    Args:
+        path: an image file (JPEG, PNG, TIFF, WebP, BMP, GIF first frame, PNM, ...).
+
+    Returns:
+        The image, its alpha (if any) and an ``ImageMeta`` for writing the result back.
+
+    Raises:
+        ImageError: missing, empty, truncated/corrupt, not an image, or unsupported.
+    """
+    path = Path(path)
+    data = _read_bytes(path)
+    icc: bytes | None = None
+    orientation = 1
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()
+            fmt, mode = im.format or "unknown", im.mode
+            orientation = int(im.getexif().get(_EXIF_ORIENTATION, 1) or 1)
+            icc = im.info.get("icc_profile") or None
+            if _is_16bit_colour(data, im):
+                arr, depth = _from_cv2(data, path, "unreadable 16-bit image")
+            else:
+                arr, depth = _from_pil(im)
+    except UnidentifiedImageError:
+        arr, depth = _from_cv2(data, path, _why_unreadable(data))
+        fmt, mode = path.suffix.lstrip(".").upper() or "unknown", "cv2"
+    except Image.DecompressionBombError as e:
+        raise ImageError(f"cannot read {path}: too many pixels ({e}); downscale it first") from e
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise ImageError(f"cannot read {path}: the file is truncated or corrupt ({e}); "
+                         "re-copy or re-export it") from e
+    arr = orient(arr, orientation)
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    scale = np.float32(65535.0 if depth == 16 else 255.0)
+    channels = arr.shape[2]
+    grey = channels in (1, 2)
+    colour = arr[..., :1] if grey else arr[..., :3]
+    rgb = np.repeat(colour, 3, axis=2) if grey else colour
+    alpha = arr[..., -1].astype(np.float32) / scale if channels in (2, 4) else None
+    meta = ImageMeta(format=fmt, mode=mode, bit_depth=depth, grayscale=grey, has_alpha=alpha is not None,
+                     orientation=orientation, icc_profile=icc)
+    return LoadedImage(np.ascontiguousarray(rgb.astype(np.float32) / scale), alpha, meta)
+
+
+def output_format(path: Path, has_alpha: bool = False) -> tuple[str, bool]:
+    """The Pillow format for an output path and whether it keeps 16 bits.
+
+    Raises:
+        ImageError: unknown suffix, or alpha that the format would drop.
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix not in WRITE_FORMATS:
+        raise ImageError(f"cannot write {path}: unsupported output format {suffix or '(no suffix)'!r}; "
+                         f"use one of {', '.join(WRITE_FORMATS)}")
+    fmt, deep, keeps_alpha = WRITE_FORMATS[suffix]
+    if has_alpha and not keeps_alpha:
+        raise ImageError(f"cannot write {path}: the image has transparency that {fmt} cannot store; "
+                         "write .png, .tif or .webp instead")
+    return fmt, deep
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temp file in the same folder and ``os.replace``.
+
+    Raises:
+        ImageError: the folder is missing or not writable, or the disk is full; no temp
+            file is left behind.
+    """
+    path = Path(path)
+    tmp: str | None = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except OSError as e:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, (FileNotFoundError, NotADirectoryError)):
+            why = f"folder {path.parent} does not exist"
+        elif isinstance(e, IsADirectoryError):
+            why = "it is a folder"
+        elif isinstance(e, PermissionError):
+            why = "permission denied"
+        else:
+            why = e.strerror or str(e)
+        raise ImageError(f"cannot write {path}: {why}; choose a writable output path (-o)") from e
+    except BaseException:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def encode_image(path: Path, rgb: NDArray[np.float32], alpha: NDArray[np.float32] | None = None,
+                 meta: ImageMeta | None = None, *, quality: int = 95) -> bytes:
+    """Encode like ``write_image`` but return the file bytes (format chosen by ``path``)."""
+    fmt, deep = output_format(path, alpha is not None)
+    grey = meta is not None and meta.grayscale
+    depth = 16 if deep and meta is not None and meta.bit_depth == 16 else 8
+    if meta is not None and meta.bit_depth == 16 and depth == 8:
+        log.info("%s: %s stores 8 bits; the 16-bit input is reduced", path, fmt)
+    colour = np.clip(rgb, 0, 1)
+    colour = colour.mean(axis=2, keepdims=True) if grey else colour
+    planes = colour if alpha is None else np.concatenate([colour, np.clip(alpha, 0, 1)[..., None]], axis=2)
+    top = 65535.0 if depth == 16 else 255.0
+    pixels = (planes * top + 0.5).astype(np.uint16 if depth == 16 else np.uint8)
+    if depth == 16:
+        if pixels.shape[2] == 2:                 # OpenCV writes 1, 3 or 4 channels
+            pixels = pixels[..., [0, 0, 0, 1]]
+        if pixels.shape[2] >= 3:
+            pixels = cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR if pixels.shape[2] == 3 else cv2.COLOR_RGBA2BGRA)
+        ok, buf = cv2.imencode(".png" if fmt == "PNG" else ".tiff", pixels)
+        if not ok:
+            raise ImageError(f"cannot write {path}: OpenCV failed to encode a 16-bit {fmt}")
+        return buf.tobytes()
+    image = Image.fromarray(pixels[..., 0] if pixels.shape[2] == 1 else pixels)
+    options: dict[str, object] = {}
+    if fmt in ("JPEG", "WEBP"):
+        options["quality"] = int(quality)
+    if meta is not None and meta.icc_profile and fmt in ("JPEG", "PNG", "TIFF", "WEBP"):
+        options["icc_profile"] = meta.icc_profile
+    out = io.BytesIO()
+    image.save(out, format=fmt, **options)
+    return out.getvalue()
+
+
+def write_image(path: Path, rgb: NDArray[np.float32], alpha: NDArray[np.float32] | None = None,
+                meta: ImageMeta | None = None, *, quality: int = 95) -> None:
+    """Write an image atomically, matching the input's storage where the format allows.
+
+    Args:
+        path: destination; the suffix picks the format (see ``WRITE_FORMATS``).
+        rgb: (H, W, 3) float32 RGB [0, 1].
+        alpha: (H, W) float32 [0, 1] to re-attach, or None.
+        meta: the input's ``ImageMeta``: 16-bit stays 16-bit (PNG/TIFF), grayscale stays
+            grayscale, the ICC profile is kept. None writes 8-bit RGB.
+        quality: JPEG/WebP quality (1-100).
+
+    Raises:
+        ImageError: unsupported suffix, alpha the format cannot hold, unwritable path.
+    """
+    atomic_write_bytes(Path(path), encode_image(path, rgb, alpha, meta, quality=quality))
+
+
+def side_by_side(images: Sequence[NDArray[np.float32]], labels: Sequence[str],
+                 max_height_px: int = 1024, gap_px: int = 8) -> NDArray[np.float32]:
+    """Images of equal size next to each other with a label on each: a before/after strip.
+
+    Args:
+        images: (H, W, 3) float32 RGB [0, 1], all the same shape.
+        labels: one caption per image, drawn top-left.
+        max_height_px: larger images are scaled down to this height.
+        gap_px: white gap between panels.
+
+    Returns:
+        (H', N * W' + gaps, 3) float32 RGB [0, 1].
+    """
+    h, w = images[0].shape[:2]
+    s = min(1.0, max_height_px / h)
+    size = (max(1, round(w * s)), max(1, round(h * s)))
+    panels = [cv2.resize(np.asarray(im, np.float32), size, interpolation=cv2.INTER_AREA) if s < 1
+              else np.asarray(im, np.float32).copy() for im in images]
+    scale = max(0.4, size[1] / 600)
+    for panel, label in zip(panels, labels):
+        org = (int(8 * scale) + 2, int(28 * scale) + 2)
+        cv2.putText(panel, label, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), max(1, int(4 * scale)),
+                    cv2.LINE_AA)
+        cv2.putText(panel, label, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (1, 1, 1), max(1, int(1.5 * scale)),
+                    cv2.LINE_AA)
+    gap = np.ones((size[1], gap_px, 3), np.float32)
+    parts: list[NDArray[np.float32]] = []
+    for i, panel in enumerate(panels):
+        parts.extend([gap] if i else [])
+        parts.append(panel)
+    return np.clip(np.concatenate(parts, axis=1), 0, 1)
