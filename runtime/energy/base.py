@@ -161,8 +161,8 @@ def read_int(path: Path, what: str, fix: str) -> int:
     try:
         return int(text)
     except ValueError as e:
-        shown = text[:40] if text else "an empty file"
-        raise MeterError(f"{what} {path} holds {shown!r}, not an integer; {fix}") from e
+        shown = repr(text[:40]) if text else "nothing"
+        raise MeterError(f"{what} {path} holds {shown}, not an integer; {fix}") from e
 
 
 def trapezoid_j(samples: list[PowerSample]) -> float:

@@ -145,18 +145,18 @@ def integrate_window(log: PowerLog, t0_s: float, t1_s: float, max_gap_s: float
                      ) -> tuple[float, tuple[PowerSample, ...], float]:
     """Joules in ``[t0_s, t1_s]``, the samples used, and the seconds spent in gaps.
 
-    The window's ends are interpolated between the neighbouring rows; a row spacing above
-    ``max_gap_s`` counts (fully) as gap time. Coverage is checked by the caller.
+    The window's ends are interpolated between the neighbouring rows; the part of the
+    window between two rows more than ``max_gap_s`` apart is gap time. Coverage is checked
+    by the caller.
     """
     inside = (log.t_s > t0_s) & (log.t_s < t1_s)
     t = np.concatenate([[t0_s], log.t_s[inside], [t1_s]])
     p = np.interp(t, log.t_s, log.power_w)
     steps = np.diff(t)
     energy = float(np.sum(steps * (p[1:] + p[:-1]) / 2))
-    around = log.t_s[max(int(np.searchsorted(log.t_s, t0_s)) - 1, 0): int(np.searchsorted(log.t_s, t1_s)) + 1]
-    spacing = np.diff(around)
-    gaps = spacing[spacing > max_gap_s]
-    gap_s = float(np.sum(np.minimum(gaps, t1_s - t0_s)))
+    a, b = log.t_s[:-1], log.t_s[1:]
+    wide = (b - a) > max_gap_s
+    gap_s = float(np.sum(np.clip(np.minimum(b[wide], t1_s) - np.maximum(a[wide], t0_s), 0.0, None)))
     return energy, tuple(PowerSample(float(a), float(b)) for a, b in zip(t, p)), gap_s
 
 
