@@ -64,7 +64,7 @@ def thread_cpu_s(before: CpuSnapshot, after: CpuSnapshot) -> list[float]:
     counted = sum(deltas)
     if counted > total:
         return [d * total / counted for d in deltas]
-    return deltas + [total - counted]
+    return deltas + ([total - counted] if total > counted else [])
 
 
 class EstimateMeter:
