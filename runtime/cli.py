@@ -21,6 +21,7 @@ from runtime.errors import EdgeDeblurError
 _BUILTIN_COMMANDS: tuple[str, ...] = (
     "runtime.commands.deblur",
     "runtime.commands.models",
+    "runtime.commands.demo",
     "runtime.commands.profile",
 )
 

@@ -223,6 +223,17 @@ def output_format(path: Path, has_alpha: bool = False) -> tuple[str, bool]:
     return fmt, deep
 
 
+def new_file_mode(path: Path) -> int:
+    """Permissions for a replacing file: the old file's, else 0o666 minus the umask
+    (``mkstemp`` alone would leave 0o600)."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temp file in the same folder and ``os.replace``.
 
@@ -236,6 +247,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, new_file_mode(path))
         os.replace(tmp, path)
     except OSError as e:
         if tmp is not None:

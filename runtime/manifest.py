@@ -262,6 +262,9 @@ class Manifest:
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(text)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)     # mkstemp creates 0o600
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -1,0 +1,221 @@
+"""``edgedeblur deblur``: photos or folders of photos, through ``runtime.deblur``.
+
+Output naming: a single file goes to ``-o`` or to ``<stem>.sharp.png`` beside it; a folder
+goes to ``-o`` or a sibling ``<folder>_sharp``, as ``<stem>.png`` (``<stem>.sharp.png``
+when the output folder is the input folder). PNG keeps 16 bits and alpha. A file that
+would be written over any input is refused unless ``--overwrite``.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from runtime.catalog import DEFAULT_MODEL, SHIPPED_DIR
+from runtime.errors import ConfigError, EngineError, ImageError
+from runtime.imageio import READ_SUFFIXES
+
+EXAMPLES = """examples:
+  edgedeblur deblur photo.jpg -o photo.sharp.png
+  edgedeblur deblur album/ -o album_sharp/ --strength 0.7
+  edgedeblur deblur photo.jpg --mode focus
+  edgedeblur deblur photo.jpg --method wiener --kernel k.png
+  edgedeblur deblur photo.jpg --model path/to/model.onnx --compare before_after.png
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One input file and where its result goes."""
+
+    src: Path
+    dst: Path
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Everything to do, plus inputs already known to be bad (path, one-line reason)."""
+
+    jobs: list[Job]
+    bad: list[tuple[Path, str]]
+    out_dirs: list[Path]
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``deblur`` subcommand."""
+    p = subparsers.add_parser(
+        "deblur", help="deblur photos (files or folders)", epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Deblur photos with a shipped or given model, or a classical baseline.")
+    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="image files and/or folders")
+    p.add_argument("-o", "--output", type=Path, metavar="OUT",
+                   help="output file (one input) or folder (several inputs or a folder)")
+    p.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME|PATH",
+                   help=f"shipped model name or .onnx/.tflite file (default {DEFAULT_MODEL}; see `edgedeblur models`)")
+    p.add_argument("--strength", type=float, default=1.0, metavar="S",
+                   help="0 = unchanged ... 1 = full deblur (default 1)")
+    p.add_argument("--mode", default="auto", metavar="MODE",
+                   help="motion | focus | auto: pick a specialised model (default auto)")
+    p.add_argument("--method", default="model", metavar="METHOD",
+                   help="model | wiener | rl | unsharp (wiener and rl need --kernel)")
+    p.add_argument("--kernel", type=Path, metavar="K.png", help="blur kernel image for wiener/rl")
+    p.add_argument("--tile", type=int, default=256, help="tile size in pixels (default 256)")
+    p.add_argument("--overlap", type=int, default=32, help="tile overlap in pixels (default 32)")
+    p.add_argument("--backend", default="auto", help="auto | ort | litert")
+    p.add_argument("--threads", type=int, default=2, help="CPU threads for the model (default 2)")
+    p.add_argument("--delegate", default=None, metavar="LIB", help="LiteRT delegate library (GPU/NPU)")
+    p.add_argument("--models-dir", type=Path, default=SHIPPED_DIR, help=argparse.SUPPRESS)
+    p.add_argument("--overwrite", action="store_true", help="allow writing over input files")
+    p.add_argument("--compare", type=Path, metavar="OUT.png",
+                   help="also write a side-by-side before/after image (one input only)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    p.set_defaults(handler=run)
+
+
+def _scan(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir()
+                  if p.suffix.lower() in READ_SUFFIXES and not p.name.startswith("."))
+
+
+def _same(a: Path, b: Path) -> bool:
+    return a.resolve() == b.resolve()
+
+
+def plan_jobs(inputs: list[Path], output: Path | None, overwrite: bool) -> Plan:
+    """Map inputs to outputs (see module docstring); refuse outputs that hit an input.
+
+    Raises:
+        ImageError: the only input does not exist.
+        ConfigError: ``-o`` is a file but there are several inputs.
+    """
+    single = len(inputs) == 1 and not inputs[0].is_dir()
+    if single and not inputs[0].exists():
+        raise ImageError(f"cannot read {inputs[0]}: not found; check the path")
+    if not single and output is not None and output.is_file():
+        raise ConfigError(f"-o {output} is a file, but several photos need an output folder; "
+                          "give a folder path")
+    pairs: list[Job] = []
+    bad: list[tuple[Path, str]] = []
+    out_dirs: list[Path] = []
+    for src in inputs:
+        if src.is_dir():
+            folder = output if output is not None else src.parent / f"{src.name}_sharp"
+            out_dirs.append(folder)
+            tag = ".sharp" if _same(folder, src) else ""
+            pairs += [Job(f, folder / f"{f.stem}{tag}.png") for f in _scan(src)]
+        elif not src.exists():
+            bad.append((src, f"cannot read {src}: not found; check the path"))
+        elif single and output is not None and not output.is_dir() and not str(output).endswith(("/", "\\")):
+            pairs.append(Job(src, output))
+            out_dirs.append(output.parent)
+        else:
+            folder = output if output is not None else src.parent
+            out_dirs.append(folder)
+            tag = ".sharp" if _same(folder, src.parent) else ""
+            pairs.append(Job(src, folder / f"{src.stem}{tag}.png"))
+    seen: dict[Path, Path] = {}
+    jobs: list[Job] = []
+    all_inputs = {j.src.resolve() for j in pairs}
+    for job in pairs:
+        dst = job.dst
+        if dst.resolve() in seen:                       # a.jpg and a.png in one folder
+            dst = dst.with_name(f"{job.src.name}{dst.suffix}")
+        if dst.resolve() in all_inputs and not overwrite:
+            bad.append((job.src, f"refusing to overwrite the input {dst}; pass --overwrite or choose "
+                                 "another output with -o"))
+            continue
+        seen[dst.resolve()] = job.src
+        jobs.append(Job(job.src, dst))
+    return Plan(jobs, bad, out_dirs)
+
+
+def _mkdirs(folders: list[Path]) -> None:
+    for folder in dict.fromkeys(folders):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise ImageError(f"cannot create output folder {folder}: {e.strerror or e}; choose a "
+                             "writable output path with -o") from e
+
+
+def _tile_bar(enabled: bool) -> tuple[Callable[[int, int], None] | None, Callable[[], None]]:
+    """A tqdm bar over tiles for a single large photo: (progress callback, close)."""
+    if not enabled:
+        return None, lambda: None
+    from tqdm import tqdm
+
+    bar = tqdm(total=0, unit="tile", file=sys.stderr, desc="deblur", leave=False)
+
+    def update(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+    return update, bar.close
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handler: deblur every input; exit 1 if any input failed (the good ones are written)."""
+    from tqdm import tqdm
+
+    from runtime.deblur import DeblurConfig, Deblurer, load_kernel
+    from runtime.engines.base import EngineConfig
+    from runtime.imageio import output_format, read_image, side_by_side, write_image
+
+    engine = EngineConfig(backend=args.backend, threads=args.threads, delegate=args.delegate)
+    config = DeblurConfig(model=args.model, strength=args.strength, mode=args.mode, method=args.method,
+                          kernel=load_kernel(args.kernel) if args.kernel else None, tile=args.tile,
+                          overlap=args.overlap, engine=engine, models_dir=args.models_dir)
+    plan = plan_jobs(list(args.inputs), args.output, args.overwrite)
+    single = len(args.inputs) == 1 and not args.inputs[0].is_dir()
+    if args.compare is not None:
+        if not single:
+            raise ConfigError("--compare needs exactly one input file; drop it for folders")
+        output_format(args.compare)
+        if args.compare.exists() and _same(args.compare, args.inputs[0]) and not args.overwrite:
+            raise ConfigError(f"refusing to overwrite the input {args.inputs[0]} with --compare; "
+                              "choose another --compare path")
+    if single and plan.bad:
+        raise ConfigError(plan.bad[0][1])
+    if not plan.jobs and not plan.bad:
+        raise ImageError(f"no images found in {', '.join(map(str, args.inputs))}; "
+                         f"supported suffixes: {', '.join(READ_SUFFIXES)}")
+    for job in plan.jobs:
+        output_format(job.dst)
+    _mkdirs(plan.out_dirs)
+    show = not args.quiet and sys.stderr.isatty()
+    failures = list(plan.bad)
+    written: list[Job] = []
+    with Deblurer(config) as deblurer:
+        if single:
+            progress, close = _tile_bar(show)
+            try:
+                deblurer.deblur_file(plan.jobs[0].src, plan.jobs[0].dst, overwrite=args.overwrite,
+                                     progress=progress)
+            finally:
+                close()
+            written.append(plan.jobs[0])
+        else:
+            for job in tqdm(plan.jobs, disable=not show, unit="photo", file=sys.stderr, desc="deblur"):
+                try:
+                    deblurer.deblur_file(job.src, job.dst, overwrite=args.overwrite)
+                except (ImageError, EngineError) as e:
+                    failures.append((job.src, str(e)))
+                    continue
+                written.append(job)
+    if args.compare is not None:
+        before = read_image(plan.jobs[0].src).rgb
+        after = read_image(plan.jobs[0].dst).rgb
+        write_image(args.compare, side_by_side([before, after], ["before", "after"]))
+    if not args.quiet:
+        for job in written if single else []:
+            print(f"wrote {job.dst}")
+        if args.compare is not None:
+            print(f"wrote {args.compare}")
+        if not single:
+            where = ", ".join(str(d) for d in dict.fromkeys(plan.out_dirs))
+            print(f"deblurred {len(written)} of {len(written) + len(failures)} photos into {where}")
+    for _, message in failures:
+        print(f"edgedeblur deblur: error: {message}", file=sys.stderr)
+    return 1 if failures else 0

@@ -1,0 +1,65 @@
+"""``edgedeblur models``: what is shipped, how big, how costly, from the manifest."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from runtime.catalog import MANIFEST_NAME, SHIPPED_DIR
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``models`` subcommand."""
+    p = subparsers.add_parser("models", help="list shipped models (size, params, MACs)",
+                              description="List the model artifacts shipped with edgedeblur.")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--all", action="store_true", help="include artifacts that failed their quality gate")
+    p.add_argument("--models-dir", type=Path, default=SHIPPED_DIR,
+                   help="folder holding manifest.json (default: the shipped models)")
+    p.set_defaults(handler=run)
+
+
+def _count(n: float | None, unit: str = "") -> str:
+    if n is None:
+        return "-"
+    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if n >= div:
+            return f"{n / div:.2f}{suffix}{unit}"
+    return f"{n:.0f}{unit}"
+
+
+def _table(rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]])
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handler: print the table (or JSON) of artifacts in the manifest."""
+    from runtime.catalog import load_shipped_manifest
+    from runtime.manifest import Status
+
+    manifest = load_shipped_manifest(args.models_dir)
+    entries = sorted((e for e in manifest.artifacts if args.all or e.status is Status.OK), key=lambda e: e.id)
+    sizes = {}
+    for e in entries:
+        path = manifest.path_of(e)
+        sizes[e.id] = path.stat().st_size if path.is_file() else None
+    if args.json:
+        doc = [e.to_json() | {"size_bytes": sizes[e.id], "file": str(manifest.path_of(e))} for e in entries]
+        print(json.dumps(doc, indent=2, sort_keys=True))
+        return 0
+    if not entries:
+        print(f"no models shipped yet: {args.models_dir / MANIFEST_NAME} is missing or lists none",
+              file=sys.stderr)
+        return 0
+    rows = [["id", "format", "precision", "size MB", "params", "MACs/256²", "status", "description"]]
+    for e in entries:
+        size = sizes[e.id]
+        rows.append([e.id, e.format.value, e.precision.value,
+                     f"{size / 1e6:.2f}" if size is not None else "missing",
+                     _count(e.params), _count(e.macs_256), e.status.value,
+                     e.notes.get("description", "")])
+    print(_table(rows))
+    return 0
