@@ -13,6 +13,8 @@ Example:
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 import cv2
 import numpy as np
 from numpy.typing import NDArray
@@ -25,15 +27,15 @@ def _check_strength(strength: float) -> None:
         raise ConfigError(f"strength {strength} must be in [0, 1]")
 
 
-def paste_patches(frame: NDArray[np.uint8], patches: NDArray[np.float32],
-                  masks: NDArray[np.float32], origins_xy: NDArray[np.int64],
+def paste_patches(frame: NDArray[np.uint8], patches: Sequence[NDArray[np.float32]],
+                  masks: Sequence[NDArray[np.float32]], origins_xy: NDArray[np.integer],
                   strength: float = 1.0) -> None:
     """Blend patches into ``frame`` in place, one after another (later ones on top).
 
     Args:
         frame: HxWx3 uint8 RGB, modified in place.
-        patches: (N, h, w, 3) float32 RGB in [0, 1], the model outputs.
-        masks: (N, h, w) float32 in [0, 1], the blend weight of each patch pixel.
+        patches: N arrays (h_i, w_i, 3) float32 RGB in [0, 1], the model outputs.
+        masks: N arrays (h_i, w_i) float32 in [0, 1], the blend weight of each patch pixel.
         origins_xy: (N, 2) integer top-left corner of each patch in frame pixels; patches
             may hang over the frame edge (the outside part is ignored).
         strength: global weight in [0, 1]; 0 leaves the frame untouched.
@@ -42,18 +44,20 @@ def paste_patches(frame: NDArray[np.uint8], patches: NDArray[np.float32],
         ConfigError: mismatched shapes or strength outside [0, 1].
     """
     _check_strength(strength)
-    if patches.ndim != 4 or masks.shape != patches.shape[:3] or origins_xy.shape != (len(patches), 2):
-        raise ConfigError(f"patches {patches.shape}, masks {masks.shape} and origins "
-                          f"{origins_xy.shape} must be (N,h,w,3), (N,h,w) and (N,2)")
+    if len(patches) != len(masks) or np.shape(origins_xy) != (len(patches), 2):
+        raise ConfigError(f"{len(patches)} patches, {len(masks)} masks and origins of shape "
+                          f"{np.shape(origins_xy)} do not match; need N, N and (N, 2)")
     if strength == 0.0:
         return
     fh, fw = frame.shape[:2]
-    for patch, mask, (x, y) in zip(patches, masks, origins_xy):
+    for patch, mask, (x, y) in zip(patches, masks, np.asarray(origins_xy).tolist()):
+        if patch.ndim != 3 or patch.shape[:2] != mask.shape:
+            raise ConfigError(f"patch {patch.shape} and mask {mask.shape} must be (h, w, 3) and (h, w)")
         ph, pw = mask.shape
-        x0, y0, x1, y1 = max(int(x), 0), max(int(y), 0), min(int(x) + pw, fw), min(int(y) + ph, fh)
+        x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + pw, fw), min(y + ph, fh)
         if x1 <= x0 or y1 <= y0:
             continue
-        sy, sx = slice(y0 - int(y), y1 - int(y)), slice(x0 - int(x), x1 - int(x))
+        sy, sx = slice(y0 - y, y1 - y), slice(x0 - x, x1 - x)
         _blend_region(frame[y0:y1, x0:x1], patch[sy, sx], mask[sy, sx], strength)
 
 

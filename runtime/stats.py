@@ -197,6 +197,11 @@ class StatsRecorder:
         self._faces += faces
         self._t_last = time.perf_counter()
 
+    @property
+    def frames(self) -> int:
+        """Frames recorded so far."""
+        return self._frames
+
     def set_dropped(self, dropped: int) -> None:
         """Set the source's running count of dropped frames."""
         self._dropped = dropped
@@ -224,7 +229,7 @@ def write_stats_json(stats: RunStats, path: Path, extra: dict[str, Any] | None =
         OSError: the folder does not exist or is not writable.
     """
     payload = {**stats.to_json_dict(), **(extra or {})}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as f:
             json.dump(payload, f, indent=2)
