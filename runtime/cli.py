@@ -23,6 +23,7 @@ _BUILTIN_COMMANDS: tuple[str, ...] = (
     "runtime.commands.models",
     "runtime.commands.demo",
     "runtime.commands.profile",
+    "runtime.commands.run",
 )
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]

@@ -288,6 +288,17 @@ def mux_audio(video: Path, audio_source: Path, out: Path) -> AudioOutcome:
     return AudioOutcome.COPIED if copy else AudioOutcome.TRANSCODED
 
 
+def has_audio(path: Path) -> bool:
+    """Whether a media file has an audio track (False when it cannot be read)."""
+    import av
+
+    try:
+        with av.open(str(path)) as src:
+            return bool(src.streams.audio)
+    except av.FFmpegError:
+        return False
+
+
 def _copyable_audio(suffix: str) -> frozenset[str]:
     common = {"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac"}
     if suffix.lower() in (".mov", ".mkv"):

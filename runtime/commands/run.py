@@ -1,0 +1,238 @@
+"""``edgedeblur run``: face-priority deblurring of a camera, stream, video file or image folder.
+
+    edgedeblur run --source 0 --model small.int8 --faces full --background light --preview
+    edgedeblur run --source clip.mp4 -o clip.sharp.mp4 --faces full --background none
+    edgedeblur run --source rtsp://127.0.0.1:8554/cam --stats
+
+``--faces`` and ``--background`` take none | light | full: ``full`` runs the model, ``light``
+a cheap unsharp mask, ``none`` leaves pixels as they are. ``--faces full --background full``
+deblurs whole frames (the baseline). Outputs: a video file (.mp4/.mov/.mkv, H.264, the
+source's audio carried over) or a folder of images. Ctrl-C stops cleanly and keeps what was
+recorded.
+"""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Callable
+
+from runtime.errors import ConfigError
+
+if TYPE_CHECKING:
+    from runtime.pipeline import FrameResult, PipelineConfig, StreamReport
+    from runtime.sinks import Sink
+    from runtime.sources import FrameSource
+    from runtime.stats import StatsRecorder
+
+_TREATMENTS = ("none", "light", "full")
+_LIVE_STATS_EVERY_S = 1.0
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``run`` subcommand."""
+    p = subparsers.add_parser("run", help="deblur a camera, stream, video file or image folder (faces first)",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--source", required=True,
+                   help="camera index (0) or /dev/videoN, rtsp:// or http:// URL, video file, image folder")
+    p.add_argument("-o", "--output", type=Path,
+                   help="video file (.mp4/.mov/.mkv) or image folder; omit to only preview/measure")
+    p.add_argument("--model", default=None, help="shipped model name (small, small.int8...) or a model file")
+    p.add_argument("--backend", default="auto", help="auto, ort or litert (default auto: by file type)")
+    p.add_argument("--threads", type=int, default=2, help="model CPU threads (default 2)")
+    p.add_argument("--faces", default="full", choices=_TREATMENTS, help="treatment of faces (default full)")
+    p.add_argument("--background", default="none", choices=_TREATMENTS,
+                   help="treatment of everything else (default none)")
+    p.add_argument("--faces-strength", type=float, default=1.0, help="in [0, 1] (default 1)")
+    p.add_argument("--background-strength", type=float, default=1.0, help="in [0, 1] (default 1)")
+    p.add_argument("--max-faces", type=int, default=4, help="most faces deblurred per frame (default 4)")
+    p.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
+    p.add_argument("--preview", action="store_true", help="show a window (needs a display; q or Esc stops)")
+    p.add_argument("--stats", action="store_true", help="print live statistics once a second")
+    p.add_argument("--stats-json", type=Path, help="write run statistics as JSON here at the end")
+    p.add_argument("--crf", type=int, default=18, help="H.264 quality, 0..51, lower is better (default 18)")
+    p.add_argument("--preset", default="veryfast", help="x264 speed preset (default veryfast)")
+    p.add_argument("--retries", type=int, default=5,
+                   help="reconnect attempts for a camera or stream that fails (default 5)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(handler=run)
+
+
+def pipeline_config(args: argparse.Namespace, sequential: bool) -> PipelineConfig:
+    """The pipeline configuration the command-line options describe.
+
+    Raises:
+        ConfigError: an option is out of range.
+    """
+    from dataclasses import replace
+
+    from facemask.options import RunningMode
+    from runtime.catalog import DEFAULT_MODEL
+    from runtime.engines import EngineConfig
+    from runtime.pipeline import DEFAULT_DETECTOR, PipelineConfig
+
+    if args.max_faces < 1:
+        raise ConfigError(f"--max-faces {args.max_faces} must be >= 1")
+    mode = RunningMode.VIDEO if sequential else RunningMode.IMAGE
+    return PipelineConfig(
+        faces=args.faces, background=args.background,
+        faces_strength=args.faces_strength, background_strength=args.background_strength,
+        model=args.model or DEFAULT_MODEL,
+        engine=EngineConfig(backend=args.backend, threads=args.threads),
+        detector=replace(DEFAULT_DETECTOR, running_mode=mode, max_faces=args.max_faces))
+
+
+def _check_paths(args: argparse.Namespace) -> None:
+    """Refuse outputs that would overwrite the input."""
+    out: Path | None = args.output
+    if out is None:
+        return
+    src = Path(args.source)
+    if src.exists() and out.exists() and src.resolve() == out.resolve():
+        raise ConfigError(f"-o {out} is the source itself; choose another output so the input is kept")
+    if src.is_file() and out.is_dir() and src.resolve().parent == out.resolve():
+        raise ConfigError(f"-o {out} is the source's own folder; write to a new folder so no input is overwritten")
+
+
+def _sinks(args: argparse.Namespace, source: FrameSource) -> tuple[list[Sink], list[str]]:
+    """Sinks for ``-o`` and ``--preview``, plus notes for the user."""
+    from runtime.sinks import (VIDEO_SUFFIXES, ImageFolderSink, PreviewWindow, VideoFileSink,
+                               VideoSinkConfig, has_audio)
+    from runtime.sources import SourceKind
+
+    sinks: list[Sink] = []
+    notes: list[str] = []
+    info = source.info
+    out: Path | None = args.output
+    if out is not None and out.suffix.lower() in VIDEO_SUFFIXES:
+        cfg = VideoSinkConfig(fps=info.fps or 30.0, crf=args.crf, preset=args.preset,
+                              use_timestamps=info.live)
+        sinks.append(VideoFileSink(out, cfg, audio_from=info.path if info.kind is SourceKind.FILE else None))
+        if info.live:
+            notes.append("live sources are recorded without audio")
+    elif out is not None:
+        if out.suffix:
+            raise ConfigError(f"-o {out}: give a video file ending in {', '.join(VIDEO_SUFFIXES)} "
+                              "or a folder name (no suffix) for images")
+        sinks.append(ImageFolderSink(out))
+        if info.path is not None and has_audio(info.path):
+            notes.append(f"the audio of {info.path.name} is not kept: image folders have none; "
+                         "write a video file to keep it")
+    window = None
+    if args.preview:
+        window, reason = PreviewWindow.open(f"edgedeblur {args.source}")
+        if window is None:
+            notes.append(f"{reason}; continuing without a preview")
+        else:
+            sinks.append(window)
+    if out is None and window is None and not (args.stats or args.stats_json):
+        notes.append("nothing is saved: add -o FILE.mp4 or -o FOLDER")
+    return sinks, notes
+
+
+class _StopFlag:
+    """Ctrl-C / SIGTERM ask the run to stop after the current frame; a second one forces it."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: dict[int, object] = {}
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self) -> _StopFlag:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+
+
+def _progress(args: argparse.Namespace, source: FrameSource) -> tuple[Callable[[FrameResult, StatsRecorder], None], Callable[[], None]]:
+    """The per-frame callback (bar + live stats line) and a function that closes the bar."""
+    from tqdm import tqdm
+
+    total = source.info.frame_count
+    if args.max_frames is not None:
+        total = min(total, args.max_frames) if total else args.max_frames
+    bar = tqdm(total=total, unit="frame", file=sys.stderr, disable=args.no_progress, dynamic_ncols=True)
+    last = [time.monotonic()]
+
+    def on_frame(result: FrameResult, recorder: StatsRecorder) -> None:
+        bar.update(1)
+        now = time.monotonic()
+        if args.stats and now - last[0] >= _LIVE_STATS_EVERY_S:
+            last[0] = now
+            line = recorder.summary().line()
+            if args.no_progress:
+                print(line, file=sys.stderr)
+            else:
+                bar.write(line, file=sys.stderr)
+
+    return on_frame, bar.close
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handle ``edgedeblur run``."""
+    from runtime.pipeline import FacePriorityPipeline, run_stream
+    from runtime.sinks import PreviewWindow
+    from runtime.sources import SourceConfig, open_source
+
+    if args.max_frames is not None and args.max_frames < 1:
+        raise ConfigError(f"--max-frames {args.max_frames} must be >= 1")
+    _check_paths(args)
+    with open_source(args.source, SourceConfig(max_retries=max(args.retries, 0))) as source:
+        config = pipeline_config(args, source.info.sequential)
+        with FacePriorityPipeline(config) as pipeline:
+            sinks, notes = _sinks(args, source)
+            for note in notes:
+                print(f"edgedeblur run: note: {note}", file=sys.stderr)
+            on_frame, close_bar = _progress(args, source)
+            with _StopFlag() as stop:
+                def should_stop() -> bool:
+                    return stop.requested or any(isinstance(s, PreviewWindow) and s.stop_requested
+                                                 for s in sinks)
+                try:
+                    report = run_stream(source, pipeline, sinks, on_frame=on_frame,
+                                        should_stop=should_stop, max_frames=args.max_frames)
+                finally:
+                    close_bar()
+    return _finish(args, report, config, stop.requested)
+
+
+def _finish(args: argparse.Namespace, report: StreamReport, config: PipelineConfig, interrupted: bool) -> int:
+    """Write the stats JSON, tell the user what was saved, pick the exit code."""
+    from runtime.sources import SourceEnd
+    from runtime.stats import write_stats_json
+
+    if args.stats_json is not None:
+        write_stats_json(report.stats, args.stats_json, extra={
+            "source": args.source, "model": str(config.model), "faces": config.faces.value,
+            "background": config.background.value, "faces_strength": config.faces_strength,
+            "background_strength": config.background_strength, "end": report.end.value})
+    if args.stats:
+        print(report.stats.line(), file=sys.stderr)
+    saved = [r for r in report.outputs if r.path is not None]
+    for r in report.outputs:
+        if r.note:
+            print(f"edgedeblur run: note: {r.note}", file=sys.stderr)
+    where = ", ".join(f"{r.path} ({r.frames} frames)" for r in saved) or "nothing saved"
+    if interrupted:
+        print(f"edgedeblur run: interrupted; {where}", file=sys.stderr)
+        return 130
+    if report.end is SourceEnd.LOST:
+        print(f"edgedeblur run: error: {args.source} was lost and did not come back after "
+              f"{args.retries} reconnect attempts; {where}", file=sys.stderr)
+        return 1
+    if report.end is SourceEnd.TRUNCATED:
+        print(f"edgedeblur run: warning: {args.source} ended early (truncated?); {where}", file=sys.stderr)
+    elif saved:
+        print(f"edgedeblur run: wrote {where}", file=sys.stderr)
+    return 0
