@@ -14,6 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from matplotlib.figure import Figure
 
 from runtime.profiling import ProfileResult
@@ -81,16 +82,24 @@ def plot_energy(result: ProfileResult) -> bytes:
 
 
 def plot_latency(result: ProfileResult) -> bytes:
-    """Box plots of per-frame latency per configuration."""
-    fig = Figure(figsize=(7.5, 0.6 * len(result.configs) + 1.6), dpi=110)
+    """Cumulative distribution of per-frame latency per configuration (p50 and p95 marked)."""
+    fig = Figure(figsize=(7.5, 3.6), dpi=110)
     ax = fig.subplots()
-    data = [c.latencies_ms for c in result.configs][::-1]
-    ax.boxplot(data, vert=False, whis=(5, 95), showfliers=True, flierprops={"markersize": 2})
-    ax.set_yticks(range(1, len(data) + 1), [c.config.name for c in result.configs][::-1])
-    if max(float(d.max()) for d in data) > 20 * max(min(float(d.min()) for d in data), 1e-3):
+    for i, c in enumerate(result.configs):
+        ms = np.sort(c.latencies_ms)
+        ax.step(ms, 100 * np.arange(1, ms.size + 1) / ms.size, where="post",
+                color=_COLOURS[i % len(_COLOURS)], label=c.config.name)
+    for q in (50, 95):
+        ax.axhline(q, color="#999999", lw=0.6, ls=":")
+    lo = min(float(c.latencies_ms.min()) for c in result.configs)
+    hi = max(float(c.latencies_ms.max()) for c in result.configs)
+    if hi > 20 * max(lo, 1e-3):
         ax.set_xscale("log")
-    ax.set_xlabel("latency per frame, ms (box: p25-p75, whiskers: p5-p95)")
-    ax.set_title("Latency distribution", fontsize=10)
+    ax.set_xlabel("latency per frame, ms")
+    ax.set_ylabel("frames at or below, %")
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title("Latency distribution (dotted: p50, p95)", fontsize=10)
     return _png(fig)
 
 
