@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import difflib
 import enum
-import importlib
-import importlib.util
 import logging
 import math
 import time
@@ -34,6 +32,7 @@ from runtime.engines.base import Engine, EngineConfig
 from runtime.errors import ConfigError, ImageError
 from runtime.imageio import output_format, read_image, write_image
 from runtime.manifest import ArtifactEntry, Status
+from runtime.synth import BlurFamily
 from runtime.tiling import Progress, TileConfig, run_tiled
 
 if TYPE_CHECKING:
@@ -45,6 +44,8 @@ UNSHARP_AMOUNT = 1.0
 UNSHARP_RADIUS_PX = 2.0
 AUTO_MIN_CONFIDENCE = 0.5
 """Below this blur-estimate confidence, 'auto' keeps the general model."""
+ESTIMATE_CROP_PX = 1024
+"""'auto' estimates blur on the central crop of at most this side (bounded cost, same scale)."""
 
 
 class Mode(str, enum.Enum):
@@ -179,24 +180,25 @@ def _specialists(entries: list[ArtifactEntry], general: ArtifactEntry, mode: Mod
 
 
 def _estimate(image: NDArray[np.float32]) -> BlurEstimate | None:
-    classify = None
-    if importlib.util.find_spec("runtime.estimate") is not None:
-        classify = getattr(importlib.import_module("runtime.estimate"), "classify_blur", None)
-    if classify is None:
-        log.debug("runtime.estimate.classify_blur is not available; 'auto' keeps the general model")
+    """Blur estimate of the central crop, or None when the image is too small to judge."""
+    from runtime.estimate import classify_blur
+
+    h, w = image.shape[:2]
+    top, left = max(0, (h - ESTIMATE_CROP_PX) // 2), max(0, (w - ESTIMATE_CROP_PX) // 2)
+    try:
+        return classify_blur(image[top:top + ESTIMATE_CROP_PX, left:left + ESTIMATE_CROP_PX])
+    except ImageError as e:            # smaller than the estimator's patch
+        log.debug("blur estimate skipped: %s", e)
         return None
-    return classify(image)  # type: ignore[no-any-return]
 
 
 def _mode_of(estimate: BlurEstimate | None) -> Mode:
-    if estimate is None or float(getattr(estimate, "confidence", 0.0)) < AUTO_MIN_CONFIDENCE:
+    """MOTION or FOCUS for a confident estimate of blur; AUTO (general model) otherwise."""
+    if estimate is None or estimate.is_sharp or estimate.confidence < AUTO_MIN_CONFIDENCE:
         return Mode.AUTO
-    family = str(getattr(getattr(estimate, "family", None), "value", ""))
-    if family in ("camera_shake", "linear_motion"):
+    if estimate.family in (BlurFamily.CAMERA_SHAKE, BlurFamily.LINEAR_MOTION):
         return Mode.MOTION
-    if family in ("defocus", "gaussian"):
-        return Mode.FOCUS
-    return Mode.AUTO
+    return Mode.FOCUS
 
 
 def choose_model(mode: Mode, image: NDArray[np.float32], config: DeblurConfig) -> ModelChoice:

@@ -101,13 +101,20 @@ def test_mode_picks_specialist(models: Path, photo: np.ndarray, model: str, mode
     assert deblur_image(photo, cfg).model_id == expected
 
 
-def test_auto_mode_is_consistent(models: Path, photo: np.ndarray) -> None:
-    """auto picks by the blur estimate when runtime.estimate exists, else the general model."""
-    blurry = synth.blur(photo, synth.defocus_kernel(3.0))
-    choice = choose_model(Mode.AUTO, blurry, DeblurConfig(models_dir=models))
-    expected = {Mode.AUTO: "small.fp32.onnx", Mode.MOTION: "small_motion.fp32.onnx",
-                Mode.FOCUS: "small_focus.fp32.onnx"}[choice.mode_used]
-    assert choice.model == expected
+@pytest.mark.parametrize("kernel, mode, expected", [
+    (synth.defocus_kernel(3.0), Mode.FOCUS, "small_focus.fp32.onnx"),
+    (synth.linear_motion_kernel(12.0, 30.0), Mode.MOTION, "small_motion.fp32.onnx"),
+])
+def test_auto_mode_follows_blur_estimate(models: Path, kernel: np.ndarray, mode: Mode, expected: str) -> None:
+    blurry = synth.blur(load_sample("chelsea").astype(np.float32) / 255.0, kernel)
+    r = deblur_image(blurry, DeblurConfig(models_dir=models, mode="auto"))
+    assert (r.mode_used, r.model_id) == (mode, expected)
+    assert r.blur_estimate is not None and r.blur_estimate.confidence >= 0.5
+
+
+def test_auto_on_tiny_image_keeps_general_model(models: Path, photo: np.ndarray) -> None:
+    choice = choose_model(Mode.AUTO, photo[:64, :64], DeblurConfig(models_dir=models))
+    assert (choice.model, choice.mode_used, choice.estimate) == ("small.fp32.onnx", Mode.AUTO, None)
 
 
 def test_auto_without_specialists_skips_estimate(tmp_path: Path, photo: np.ndarray) -> None:
