@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import enum
 import itertools
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
@@ -21,7 +22,8 @@ from typing import TYPE_CHECKING, Iterator
 from runtime.errors import ConfigError
 
 if TYPE_CHECKING:
-    from runtime.profiling import FrameRGB, ProcessorFactory, ProfileConfig, ProfileResult
+    from runtime.pipeline import FacePriorityPipeline
+    from runtime.profiling import FrameProcessor, FrameRGB, ProcessorFactory, ProfileConfig, ProfileResult
 
 
 class Coverage(str, enum.Enum):
@@ -90,6 +92,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--repeats", type=int, default=1, help="passes over the frames (default 1)")
     p.add_argument("--idle-s", type=float, default=5.0,
                    help="seconds of idle measured first with a hardware meter (default 5; 0 = skip)")
+    p.add_argument("--threads", type=int, default=2, help="model engine threads (default 2)")
     p.add_argument("--sys-root", type=Path, default=Path("/"), help=argparse.SUPPRESS)
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(handler=run)
@@ -107,37 +110,65 @@ def frame_supply(source: str, frames: int) -> Iterator[FrameRGB]:
         yield from itertools.islice((f.image_rgb for f in src), frames)
 
 
-def pipeline_factory() -> ProcessorFactory:
-    """Build a frame processor from a ``ProfileConfig`` whose spec is ``MODE:MODEL``.
+class _PipelineProcessor:
+    """Feeds bare RGB frames to a pipeline with increasing timestamps (its face tracker needs them)."""
 
-    This is the one place that knows the video pipeline's API.
+    def __init__(self, pipeline: FacePriorityPipeline, fps: float) -> None:
+        self._pipeline = pipeline
+        self._step_ms = 1000.0 / fps
+        self._index = 0
+
+    def __call__(self, image_rgb: FrameRGB) -> FrameRGB:
+        from runtime.sources import Frame
+
+        frame = Frame(image_rgb, self._index, self._index * self._step_ms)
+        self._index += 1
+        return self._pipeline.process(frame).image_rgb
+
+
+def pipeline_factory(stack: ExitStack, *, threads: int = 2, fps: float = 30.0) -> ProcessorFactory:
+    """Build a face-priority pipeline per ``ProfileConfig`` whose spec is ``MODE:MODEL``.
+
+    This is the one place that knows the video pipeline's API. ``full`` is the pipeline's
+    full-frame baseline (faces and background both ``full``: no face detection, the model
+    tiled over the frame); ``faces`` leaves the background untouched; ``faces+light``
+    sharpens it with the unsharp path. Pipelines are closed when ``stack`` closes.
+
+    Args:
+        stack: owns the pipelines.
+        threads: model engine threads.
+        fps: frame rate used for the synthetic timestamps the face tracker sees.
 
     Raises:
-        ConfigError: a malformed spec, or the face-priority pipeline is not installed.
+        ConfigError: a malformed spec.
         ModelLoadError: the model does not exist (from the model catalog).
     """
-    from runtime.catalog import resolve_model
+    from runtime.engines import EngineConfig
+    from runtime.pipeline import FacePriorityPipeline, PipelineConfig, Treatment
 
-    def build(config: ProfileConfig) -> object:
+    treatments = {Coverage.FULL: (Treatment.FULL, Treatment.FULL),
+                  Coverage.FACES: (Treatment.FULL, Treatment.NONE),
+                  Coverage.FACES_LIGHT: (Treatment.FULL, Treatment.LIGHT)}
+
+    def build(config: ProfileConfig) -> FrameProcessor:
         spec = PipelineSpec.parse(config.spec)
-        resolve_model(spec.model)
-        try:
-            from runtime import pipeline
-        except ImportError as e:
-            raise ConfigError("edgedeblur profile needs runtime/pipeline.py (FacePriorityPipeline), "
-                              "which is not in this installation yet") from e
-        raise ConfigError(f"runtime.pipeline has no profile wiring yet ({pipeline.__name__})")
+        faces, background = treatments[spec.coverage]
+        pipeline = FacePriorityPipeline(PipelineConfig(faces=faces, background=background, model=spec.model,
+                                                       engine=EngineConfig(threads=threads)))
+        stack.enter_context(pipeline)
+        return _PipelineProcessor(pipeline, fps)
 
-    return build  # type: ignore[return-value]
+    return build
 
 
 def _summary(result: ProfileResult) -> str:
     kind = "measured" if result.meter.measured else "ESTIMATED"
     lines = [f"meter: {result.meter.kind.value} ({kind}): {result.meter.source}"]
+    width = max(len(c.config.name) for c in result.configs)
     for i, c in enumerate(result.configs):
         saving = result.saving(i)
         tail = "baseline" if i == 0 or saving is None else f"{100 * saving:+.1f}% saved"
-        lines.append(f"  {c.config.name:<24} {c.energy_mj_per_frame:9.1f} mJ/frame  {c.fps:7.2f} fps  "
+        lines.append(f"  {c.config.name:<{width}} {c.energy_mj_per_frame:9.1f} mJ/frame  {c.fps:7.2f} fps  "
                      f"p50 {c.latency_ms(50):7.1f} ms  p95 {c.latency_ms(95):7.1f} ms  {tail}")
     return "\n".join(lines)
 
@@ -160,8 +191,10 @@ def run(args: argparse.Namespace) -> int:
                                battery_current_unit=CurrentUnit(args.battery_current_unit))
     next(frame_supply(args.source, 1), None)  # a bad --source fails before the meter opens
     choice = create_meter(meter_config)
-    result = run_profile(lambda: frame_supply(args.source, args.frames), configs, pipeline_factory(),
-                         choice.meter, options, skipped_meters=choice.skipped, progress=not args.no_progress)
+    with ExitStack() as stack:
+        result = run_profile(lambda: frame_supply(args.source, args.frames), configs,
+                             pipeline_factory(stack, threads=args.threads), choice.meter, options,
+                             skipped_meters=choice.skipped, progress=not args.no_progress)
     files = write_report(result, args.report)
     print(_summary(result))
     print(f"report: {files.markdown} ({files.json.name}, {files.html.name}, PNG plots)")

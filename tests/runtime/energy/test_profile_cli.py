@@ -5,6 +5,7 @@ so these tests do not depend on which other subcommands have landed.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import cv2
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 
 from runtime import cli
+from tests.conftest import build_onnx
 
 
 @pytest.fixture
@@ -84,3 +86,16 @@ def test_malformed_meter_csv(run_cli, video: Path, tmp_path: Path) -> None:  # n
     code, err = run_cli("--source", str(video), "--config", "full:small.fp32", "--meter", "csv",
                         "--meter-log", str(log))
     assert code == 1 and "usb.csv line 4 is malformed" in error_line(err)
+
+
+def test_profiles_the_real_pipeline_with_a_tiny_model(run_cli, video: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    model = build_onnx(tmp_path / "identity.onnx")
+    report = tmp_path / "report"
+    code, err = run_cli("--source", str(video), "--frames", "3", "--warmup", "1", "--chunk", "2",
+                        "--config", f"full:{model}", "--config", f"faces:{model}",
+                        "--meter", "estimate", "--power-model", "pi5", "--report", str(report))
+    assert code == 0, err
+    doc = json.loads((report / "profile.json").read_text())
+    assert [c["name"] for c in doc["configs"]] == [f"full:{model}", f"faces:{model}"]
+    assert all(c["frames"] == 3 and c["measured"] is False for c in doc["configs"])
+    assert doc["meter"]["source"].startswith("CPU-time model pi5")
