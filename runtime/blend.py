@@ -99,28 +99,3 @@ def mix(frame: NDArray[np.uint8], processed: NDArray[np.uint8], strength: float,
             out[...] = processed
         return out
     return cv2.addWeighted(processed, strength, frame, 1.0 - strength, 0.0, dst=out)
-
-
-def border_taper(size_hw: tuple[int, int], border_px: int, ramp_px: int) -> NDArray[np.float32]:
-    """A weight that is 0 within ``border_px`` of the edge and rises to 1 over ``ramp_px``.
-
-    Multiplied into a face mask it guarantees the blend never uses pixels the model saw
-    near the crop edge, whatever the face mask itself does (a face close to the crop edge).
-
-    Args:
-        size_hw: (height, width) of the crop in pixels.
-        border_px: width of the zero band in pixels (>= 0).
-        ramp_px: width of the smooth (raised-cosine) rise in pixels (>= 1).
-
-    Returns:
-        (height, width) float32 in [0, 1].
-    """
-    if border_px < 0 or ramp_px < 1:
-        raise ConfigError(f"border_px={border_px} must be >= 0 and ramp_px={ramp_px} >= 1")
-
-    def profile(n: int) -> NDArray[np.float32]:
-        d = np.minimum(np.arange(n), np.arange(n)[::-1]).astype(np.float32) + 0.5
-        t = np.clip((d - border_px) / ramp_px, 0.0, 1.0)
-        return (0.5 - 0.5 * np.cos(np.pi * t)).astype(np.float32)
-
-    return np.outer(profile(size_hw[0]), profile(size_hw[1])).astype(np.float32)

@@ -153,6 +153,7 @@ class VideoFileSink:
         self._config = config
         self._audio_from = audio_from
         self._enc: _Encoder | None = None
+        self._result: SinkResult | None = None
         self._frames = 0
         self._t0_ms: float | None = None
         self._last_pts = -1
@@ -176,8 +177,10 @@ class VideoFileSink:
         """Encode one frame (HxWx3 uint8 RGB; every frame must have the first frame's size).
 
         Raises:
-            ImageError: the frame size changed mid-stream.
+            ImageError: the frame size changed mid-stream, or the sink is closed.
         """
+        if self._result is not None:
+            raise ImageError(f"{self._path} is already finalised; open a new sink to write more")
         h, w = frame.image_rgb.shape[:2]
         enc = self._enc or self._start((w, h))
         if (w, h) != enc.size_wh:
@@ -201,14 +204,17 @@ class VideoFileSink:
         return pts
 
     def close(self) -> SinkResult:
-        """Flush the encoder, add audio, and rename into place; safe to call twice.
+        """Flush the encoder, add audio, and rename into place; later calls return the same result.
 
         Raises:
             ImageError: the encoder or muxer failed (the temporary file is removed).
         """
+        if self._result is not None:
+            return self._result
         enc, self._enc = self._enc, None
         if enc is None:
-            return SinkResult(None, 0)
+            self._result = SinkResult(None, 0)
+            return self._result
         tmp = enc.tmp
         try:
             enc.container.mux(enc.stream.encode(None))  # type: ignore[attr-defined]
@@ -220,7 +226,8 @@ class VideoFileSink:
         except (self._av.FFmpegError, OSError) as e:
             tmp.unlink(missing_ok=True)
             raise ImageError(f"cannot finalise {self._path}: {e}; check free disk space") from e
-        return SinkResult(self._path, self._frames, audio, note)
+        self._result = SinkResult(self._path, self._frames, audio, note)
+        return self._result
 
     def _add_audio(self, video_tmp: Path, source: Path) -> tuple[AudioOutcome, str | None, Path]:
         muxed = _temp_path(self._path, self._path.suffix)

@@ -344,7 +344,7 @@ class LiveSource(_BaseSource):
         self._last_frame_at = time.monotonic()
         self._reconnecting = False
         self._t0 = time.monotonic()
-        cap = self._open_with_retries()
+        cap = self._open_with_retries(reconnect=False)
         if cap is None:
             raise SourceError(f"cannot open {kind.value} {uri} after {config.max_retries} "
                               "retries; check it is connected, not used by another program, "
@@ -363,9 +363,11 @@ class LiveSource(_BaseSource):
         with self._cond:
             return self._dropped
 
-    def _open_with_retries(self) -> Capture | None:
+    def _open_with_retries(self, *, reconnect: bool) -> Capture | None:
+        """Open the capture: at once plus ``max_retries`` retries (first open), or
+        ``max_retries`` attempts each after a back-off wait (reconnect)."""
         delay = self._config.backoff_s
-        for attempt in range(self._config.max_retries + 1):
+        for attempt in range(1 if reconnect else 0, self._config.max_retries + 1):
             if attempt:
                 log.warning("%s: reconnect attempt %d/%d in %.1f s", self._uri, attempt,
                             self._config.max_retries, delay)
@@ -403,7 +405,7 @@ class LiveSource(_BaseSource):
             cap.release()
             with self._cond:
                 self._reconnecting = True
-            cap = self._open_with_retries()
+            cap = self._open_with_retries(reconnect=True)
             with self._cond:
                 self._reconnecting = False
                 self._last_frame_at = time.monotonic()
