@@ -33,7 +33,8 @@ def build_onnx(path: Path, *, kind: str = "identity", layout: str = "NCHW", dtyp
     kinds: 'identity' (3x3 conv with a centre tap, exact), 'sharpen' (fixed 3x3 unsharp
     kernel per channel), 'ramp' (identity times a smooth position ramp then tanh: needs
     ``static_hw``, output depends on the position inside the input), 'nan' (always NaN),
-    'shrink' (output is 2 px smaller: not image-to-image).
+    'shrink' (output is 2 px smaller: not image-to-image), 'log' (identity then log:
+    -Inf wherever the input is 0).
     """
     nodes: list[onnx.NodeProto] = []
     inits: list[onnx.TensorProto] = []
@@ -50,7 +51,7 @@ def build_onnx(path: Path, *, kind: str = "identity", layout: str = "NCHW", dtyp
         nodes.append(helper.make_node("Transpose", [x], ["xt"], perm=[0, 3, 1, 2]))
         x = "xt"
     w = np.zeros((3, 3, 3, 3), np.float32)
-    if kind in ("identity", "ramp", "nan", "shrink"):
+    if kind in ("identity", "ramp", "nan", "shrink", "log"):
         for c in range(3):
             w[c, c, 1, 1] = 1.0
     elif kind == "sharpen":
@@ -73,6 +74,9 @@ def build_onnx(path: Path, *, kind: str = "identity", layout: str = "NCHW", dtyp
         nodes.append(helper.make_node("Mul", [y, "ramp"], ["y1"]))
         nodes.append(helper.make_node("Tanh", ["y1"], ["y2"]))
         y = "y2"
+    elif kind == "log":
+        nodes.append(helper.make_node("Log", [y], ["y1"]))
+        y = "y1"
     elif kind == "nan":
         inits.append(numpy_helper.from_array(np.array(0.0, np.float32), "zero"))
         nodes.append(helper.make_node("Div", ["zero", "zero"], ["nan"]))

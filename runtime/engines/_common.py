@@ -20,8 +20,9 @@ WARMUP_SIDE_PX = 64
 class TensorCodec:
     """Converts NHWC float32 [0, 1] to one model tensor's layout and dtype, and back.
 
-    Quantised tensors use ``real = (q - zero_point) * scale``. Input buffers are kept per
-    shape so repeated calls at a fixed size allocate nothing.
+    Quantised tensors use ``real = (q - zero_point) * scale``. The input buffer of the
+    last shape is kept, so repeated calls at a fixed size allocate nothing (and a stream
+    of varying shapes does not pile up buffers).
     """
 
     def __init__(self, layout: Layout, dtype: DType, scale: float | None = None,
@@ -31,26 +32,21 @@ class TensorCodec:
         self.np_dtype = _NUMPY[dtype]
         self.scale = float(scale) if scale else 1.0 / 255.0
         self.zero_point = int(zero_point or 0)
-        self._buffers: dict[tuple[int, ...], NDArray[np.generic]] = {}
-        self._scratch: dict[tuple[int, ...], NDArray[np.float32]] = {}
-
-    def model_shape(self, nhwc: tuple[int, ...]) -> tuple[int, ...]:
-        """The model-layout shape for an NHWC shape."""
-        n, h, w, c = nhwc
-        return (n, c, h, w) if self.layout is Layout.NCHW else (n, h, w, c)
+        self._buffer: NDArray[np.generic] = np.empty(0, self.np_dtype)
+        self._scratch: NDArray[np.float32] = np.empty(0, np.float32)
 
     def encode(self, batch: NDArray[np.float32]) -> NDArray[np.generic]:
         """NHWC float32 -> the model's tensor (a reused buffer: consume before the next call)."""
         view = batch.transpose(0, 3, 1, 2) if self.layout is Layout.NCHW else batch
-        buf = self._buffers.get(view.shape)
-        if buf is None:
-            buf = self._buffers[view.shape] = np.empty(view.shape, self.np_dtype)
+        if self._buffer.shape != view.shape:
+            self._buffer = np.empty(view.shape, self.np_dtype)
+        buf = self._buffer
         if not self.dtype.quantized:
             np.copyto(buf, view, casting="unsafe")
             return buf
-        tmp = self._scratch.get(view.shape)
-        if tmp is None:
-            tmp = self._scratch[view.shape] = np.empty(view.shape, np.float32)
+        if self._scratch.shape != view.shape:
+            self._scratch = np.empty(view.shape, np.float32)
+        tmp = self._scratch
         info = np.iinfo(self.np_dtype)
         np.divide(view, self.scale, out=tmp)
         tmp += self.zero_point
@@ -61,12 +57,11 @@ class TensorCodec:
 
     def decode(self, tensor: NDArray[np.generic]) -> NDArray[np.float32]:
         """The model's output tensor -> a new NHWC float32 array (not yet clipped)."""
+        view = tensor.transpose(0, 2, 3, 1) if self.layout is Layout.NCHW else tensor
+        out = np.array(view, dtype=np.float32, order="C")
         if self.dtype.quantized:
-            out = (tensor.astype(np.float32) - np.float32(self.zero_point)) * np.float32(self.scale)
-        else:
-            out = tensor.astype(np.float32, copy=True)
-        if self.layout is Layout.NCHW:
-            out = np.ascontiguousarray(out.transpose(0, 2, 3, 1))
+            out -= np.float32(self.zero_point)
+            out *= np.float32(self.scale)
         return out
 
 
@@ -129,8 +124,6 @@ class CodecEngine(abc.ABC):
     def _run_chunk(self, batch: NDArray[np.float32]) -> NDArray[np.float32]:
         try:
             raw = self._infer(self._in.encode(batch))
-        except EngineError:
-            raise
         except Exception as e:  # backend libraries raise their own assorted types
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise EngineError(f"{self._info.id} failed on a {batch.shape} batch: {first}") from e
@@ -139,6 +132,8 @@ class CodecEngine(abc.ABC):
             raise EngineError(f"{self._info.id} returned shape {out.shape} for input {batch.shape}; "
                               "it is not an image-to-image model of the same size")
         if not np.isfinite(out).all():
+            if not np.isfinite(batch).all():
+                raise EngineError(f"the input to {self._info.id} contains NaN/Inf; clean the image first")
             raise EngineError(f"{self._info.id} produced NaN/Inf output; the model file is broken or "
                               "was quantised badly. Re-export it or try its fp32 version")
         np.clip(out, 0.0, 1.0, out=out)

@@ -124,9 +124,15 @@ def test_non_model_files(tmp_path: Path, name: str, content: bytes, match: str) 
         create_engine(tmp_path / name)
 
 
-def test_nan_at_run_time_names_the_model(identity_onnx: Path) -> None:
+def test_inf_at_run_time_names_the_model(onnx_factory: Callable[..., Path]) -> None:
+    with create_engine(onnx_factory("log.onnx", kind="log")) as e:      # warm-up (0.5) is finite
+        with pytest.raises(EngineError, match="log.onnx produced NaN/Inf output"):
+            e.run(np.zeros((1, 16, 16, 3), np.float32))
+
+
+def test_nan_input_is_blamed_on_the_input(identity_onnx: Path) -> None:
     with create_engine(identity_onnx) as e:
-        with pytest.raises(EngineError, match="identity.onnx produced NaN/Inf"):
+        with pytest.raises(EngineError, match="input to identity.onnx contains NaN/Inf"):
             e.run(np.full((1, 16, 16, 3), np.nan, np.float32))
 
 
