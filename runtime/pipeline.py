@@ -36,6 +36,7 @@ from facemask.masks import MaskConfig, region_masks
 from facemask.options import DetectorModel, FaceDetectorOptions, RunningMode
 from facemask.regions import FaceRegions, RegionConfig, build_regions
 from facemask.result import FaceResult
+from facemask.tracking import FaceTracker, TrackerConfig
 from runtime.background import UnsharpConfig, UnsharpMask
 from runtime.blend import mix, paste_patches
 from runtime.engines import Engine, EngineConfig, create_engine
@@ -90,6 +91,8 @@ class PipelineConfig:
         detector: face detector options (VIDEO mode for video, IMAGE for unrelated stills).
         regions: face crop sizing; ``tile`` is replaced by a static model's input size.
         masks: soft-mask shape.
+        tracker: landmark smoothing and fade in/out between video frames (VIDEO mode);
+            ``None`` uses the detector's raw faces.
         light: the unsharp mask used by ``light``.
         tiles: tiling of the whole frame for ``--background full``.
     """
@@ -103,6 +106,7 @@ class PipelineConfig:
     detector: FaceDetectorOptions = DEFAULT_DETECTOR
     regions: RegionConfig = DEFAULT_REGIONS
     masks: MaskConfig = field(default_factory=MaskConfig)
+    tracker: TrackerConfig | None = field(default_factory=TrackerConfig)
     light: UnsharpConfig = field(default_factory=UnsharpConfig)
     tiles: TileConfig = field(default_factory=TileConfig)
 
@@ -182,6 +186,9 @@ class FacePriorityPipeline:
         self._engine = engine if engine is not None else (
             create_engine(config.model, config.engine) if config.needs_model else None)
         self._detector: FaceDetector | None = None
+        video = config.detector.running_mode is RunningMode.VIDEO
+        self._tracker = (FaceTracker(config.tracker)
+                         if config.needs_faces and video and config.tracker is not None else None)
         self._regions_cfg = config.regions
         if self._engine is not None and self._engine.info.input_size_hw is not None:
             side = min(self._engine.info.input_size_hw)
@@ -245,6 +252,8 @@ class FacePriorityPipeline:
             return FaceResult.empty((w, h)), FaceRegions.empty((w, h), tile), ()
         ts = timestamp_ms if self._config.detector.running_mode is RunningMode.VIDEO else None
         faces = self._detector.process(image, ts)
+        if self._tracker is not None:
+            faces = self._tracker.update(faces)
         regions = build_regions(faces, self._regions_cfg)
         if not len(regions):
             return faces, regions, ()
