@@ -20,7 +20,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import cv2
 import numpy as np
@@ -279,12 +279,10 @@ def encode_image(path: Path, rgb: NDArray[np.float32], alpha: NDArray[np.float32
     colour = colour.mean(axis=2, keepdims=True) if grey else colour
     planes = colour if alpha is None else np.concatenate([colour, np.clip(alpha, 0, 1)[..., None]], axis=2)
     top = 65535.0 if depth == 16 else 255.0
-    pixels = (planes * top + 0.5).astype(np.uint16 if depth == 16 else np.uint8)
+    pixels: NDArray[np.integer[Any]] = (planes * top + 0.5).astype(np.uint16 if depth == 16 else np.uint8)
     if depth == 16:
-        if pixels.shape[2] == 2:                 # OpenCV writes 1, 3 or 4 channels
-            pixels = pixels[..., [0, 0, 0, 1]]
-        if pixels.shape[2] >= 3:
-            pixels = cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR if pixels.shape[2] == 3 else cv2.COLOR_RGBA2BGRA)
+        order = {1: [0], 2: [0, 0, 0, 1], 3: [2, 1, 0], 4: [2, 1, 0, 3]}[pixels.shape[2]]
+        pixels = pixels[..., order]              # OpenCV: 1, 3 (BGR) or 4 (BGRA) channels
         ok, buf = cv2.imencode(".png" if fmt == "PNG" else ".tiff", pixels)
         if not ok:
             raise ImageError(f"cannot write {path}: OpenCV failed to encode a 16-bit {fmt}")
@@ -334,8 +332,9 @@ def side_by_side(images: Sequence[NDArray[np.float32]], labels: Sequence[str],
     h, w = images[0].shape[:2]
     s = min(1.0, max_height_px / h)
     size = (max(1, round(w * s)), max(1, round(h * s)))
-    panels = [cv2.resize(np.asarray(im, np.float32), size, interpolation=cv2.INTER_AREA) if s < 1
-              else np.asarray(im, np.float32).copy() for im in images]
+    panels: list[NDArray[np.float32]] = [
+        np.asarray(cv2.resize(np.asarray(im, np.float32), size, interpolation=cv2.INTER_AREA), np.float32)
+        if s < 1 else np.array(im, np.float32) for im in images]
     scale = max(0.4, size[1] / 600)
     for panel, label in zip(panels, labels):
         org = (int(8 * scale) + 2, int(28 * scale) + 2)

@@ -120,8 +120,9 @@ def _window(length: int, overlap: int, ramp_in: bool, ramp_out: bool) -> NDArray
 
 def _pad(image: NDArray[np.float32], top: int, bottom: int, left: int, right: int) -> NDArray[np.float32]:
     pads = ((top, bottom), (left, right), (0, 0))
-    mode = "reflect" if min(image.shape[:2]) > 1 else "edge"
-    return np.pad(image, pads, mode=mode)
+    if min(image.shape[:2]) > 1:
+        return np.pad(image, pads, mode="reflect")
+    return np.pad(image, pads, mode="edge")           # reflection needs two pixels
 
 
 def run_tiled(engine: Engine, image: NDArray[np.float32], config: TileConfig = TileConfig(),

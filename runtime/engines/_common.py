@@ -12,7 +12,9 @@ from runtime.engines.base import ModelInfo
 from runtime.errors import EngineError, ModelLoadError
 from runtime.manifest import DType, Layout
 
-_NUMPY = {DType.FLOAT32: np.float32, DType.FLOAT16: np.float16, DType.INT8: np.int8, DType.UINT8: np.uint8}
+_NUMPY: dict[DType, type[np.generic]] = {DType.FLOAT32: np.float32, DType.FLOAT16: np.float16,
+                                          DType.INT8: np.int8, DType.UINT8: np.uint8}
+_QRANGE = {DType.INT8: (-128, 127), DType.UINT8: (0, 255)}
 WARMUP_SIDE_PX = 64
 """Side of the warm-up input for models that take any size."""
 
@@ -47,11 +49,11 @@ class TensorCodec:
         if self._scratch.shape != view.shape:
             self._scratch = np.empty(view.shape, np.float32)
         tmp = self._scratch
-        info = np.iinfo(self.np_dtype)
+        lo, hi = _QRANGE[self.dtype]
         np.divide(view, self.scale, out=tmp)
         tmp += self.zero_point
         np.rint(tmp, out=tmp)
-        np.clip(tmp, info.min, info.max, out=tmp)
+        np.clip(tmp, lo, hi, out=tmp)
         np.copyto(buf, tmp, casting="unsafe")
         return buf
 

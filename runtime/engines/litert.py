@@ -1,6 +1,8 @@
 """LiteRT backend: runs ``.tflite`` models with XNNPACK on the CPU, or a GPU/NPU delegate."""
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter, load_delegate
 from numpy.typing import NDArray
@@ -10,7 +12,7 @@ from runtime.engines._common import CodecEngine, TensorCodec
 from runtime.engines._shapes import image_layout, precision_from_dtype, spatial_hw, static_dim
 from runtime.engines.base import EngineConfig, ModelInfo
 from runtime.errors import ModelLoadError
-from runtime.manifest import ArtifactFormat, DType, Precision, TensorSpec
+from runtime.manifest import ArtifactFormat, DType, Layout, Precision, TensorSpec
 
 DEFAULT_MULTIPLE = 16
 """Assumed size multiple for a dynamic-size TFLite model with no manifest entry."""
@@ -38,19 +40,19 @@ def _interpreter(model: ResolvedModel, config: EngineConfig) -> Interpreter:
     return interp
 
 
-def _tensor(detail: dict[str, object], spec: TensorSpec | None, layout: object, label: str,
+def _tensor(detail: dict[str, Any], spec: TensorSpec | None, layout: Layout, label: str,
             what: str) -> tuple[TensorCodec, DType]:
-    dtype = _DTYPES.get(np.dtype(detail["dtype"]))  # type: ignore[arg-type]
+    dtype = _DTYPES.get(np.dtype(detail["dtype"]))
     if dtype is None:
         raise ModelLoadError(f"{label} is not an image-to-image model: its {what} is "
-                             f"{np.dtype(detail['dtype'])}; expected float32, float16, int8 or uint8")  # type: ignore[arg-type]
-    scale, zero_point = detail["quantization"]  # type: ignore[misc]
+                             f"{np.dtype(detail['dtype'])}; expected float32, float16, int8 or uint8")
+    scale, zero_point = detail["quantization"]
     if not scale and spec is not None:
         scale, zero_point = spec.scale, spec.zero_point
     if dtype.quantized and not scale:
         raise ModelLoadError(f"{label} has a quantised {what} without scale/zero-point; re-export it "
                              "with quantisation parameters")
-    return TensorCodec(layout, dtype, scale or None, zero_point), dtype  # type: ignore[arg-type]
+    return TensorCodec(layout, dtype, scale or None, zero_point), dtype
 
 
 def _precision(interp: Interpreter) -> Precision:

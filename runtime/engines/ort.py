@@ -1,8 +1,8 @@
 """ONNX Runtime backend: runs ``.onnx`` models on the CPU (or any installed provider)."""
 from __future__ import annotations
 
-import onnxruntime as ort
 import numpy as np
+import onnxruntime as ort
 from numpy.typing import NDArray
 
 from runtime.catalog import ResolvedModel
@@ -10,7 +10,7 @@ from runtime.engines._common import CodecEngine, TensorCodec
 from runtime.engines._shapes import image_layout, precision_from_dtype, spatial_hw, static_dim
 from runtime.engines.base import EngineConfig, ModelInfo
 from runtime.errors import ConfigError, ModelLoadError
-from runtime.manifest import ArtifactFormat, DType, Precision, TensorSpec
+from runtime.manifest import ArtifactFormat, DType, Layout, Precision, TensorSpec
 
 _ORT_DTYPES = {"tensor(float)": DType.FLOAT32, "tensor(float16)": DType.FLOAT16,
                "tensor(int8)": DType.INT8, "tensor(uint8)": DType.UINT8}
@@ -43,13 +43,13 @@ def _dtype(type_str: str, model: str, what: str) -> DType:
     return _ORT_DTYPES[type_str]
 
 
-def _codec(spec: TensorSpec | None, layout: object, dtype: DType, model: str, what: str) -> TensorCodec:
+def _codec(spec: TensorSpec | None, layout: Layout, dtype: DType, model: str, what: str) -> TensorCodec:
     scale = spec.scale if spec is not None else None
     zero_point = spec.zero_point if spec is not None else None
     if dtype is DType.INT8 and scale is None:
         raise ModelLoadError(f"{model} has an int8 {what} but no scale/zero-point; add them to the "
                              "model's manifest entry")
-    return TensorCodec(layout, dtype, scale, zero_point)  # type: ignore[arg-type]
+    return TensorCodec(layout, dtype, scale, zero_point)
 
 
 class OrtEngine(CodecEngine):
