@@ -200,7 +200,7 @@ def run(args: argparse.Namespace) -> int:
             for job in tqdm(plan.jobs, disable=not show, unit="photo", file=sys.stderr, desc="deblur"):
                 try:
                     deblurer.deblur_file(job.src, job.dst, overwrite=args.overwrite)
-                except (ImageError, EngineError) as e:
+                except (ImageError, EngineError, ConfigError) as e:   # this photo only
                     failures.append((job.src, str(e)))
                     continue
                 written.append(job)
