@@ -340,7 +340,7 @@ class ImageFolderSink:
     Frames without a name (video sources) become ``frame_000000.png`` and so on.
 
     Args:
-        folder: created if missing.
+        folder: created at the first write if missing.
         suffix: force an image format (``.png``, ``.jpg``...); ``None`` keeps each source
             file's format (PNG for unnamed frames).
         jpeg_quality: quality for JPEG output.
@@ -351,7 +351,6 @@ class ImageFolderSink:
             raise ConfigError(f"image format {suffix} unsupported; use one of {', '.join(IMAGE_SUFFIXES)}")
         if folder.exists() and not folder.is_dir():
             raise ConfigError(f"-o {folder} is a file; give a folder for image outputs")
-        folder.mkdir(parents=True, exist_ok=True)
         self._folder = folder
         self._suffix = suffix
         self._params = [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality]
@@ -371,6 +370,7 @@ class ImageFolderSink:
         if not ok:
             raise ImageError(f"cannot encode {target}: OpenCV rejected the {suffix} format; "
                              "choose another output format")
+        self._folder.mkdir(parents=True, exist_ok=True)
         tmp = _temp_path(target, suffix)
         try:
             tmp.write_bytes(buf.tobytes())

@@ -190,8 +190,8 @@ def run(args: argparse.Namespace) -> int:
     _check_paths(args)
     with open_source(args.source, SourceConfig(max_retries=max(args.retries, 0))) as source:
         config = pipeline_config(args, source.info.sequential)
+        sinks, notes = _sinks(args, source)
         with FacePriorityPipeline(config) as pipeline:
-            sinks, notes = _sinks(args, source)
             for note in notes:
                 print(f"edgedeblur run: note: {note}", file=sys.stderr)
             on_frame, close_bar = _progress(args, source)
