@@ -63,7 +63,7 @@ def face_quality(video: FaceVideo, configs: Sequence[ProfileConfig], frames: int
         build = pipeline_factory(stack, threads=threads, fps=video.fps)
         for config in configs:
             proc = build(config)
-            values = [v for f, (gt, b) in zip(decoded, truth) for v in _face_psnr(proc(f), gt, b)]
+            values = [v for f, (gt, b) in zip(decoded, truth) for v in _face_psnr(np.asarray(proc(f)), gt, b)]
             found.append(FaceQuality(config.name, float(np.mean(values))))
     return found
 

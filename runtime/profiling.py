@@ -238,8 +238,12 @@ class ProfileResult:
 
 
 def _chunks(frames: Iterable[FrameRGB], size: int, limit: int) -> Iterator[list[FrameRGB]]:
+    """Chunks of read-only frames: a processor writing into its input would corrupt the
+    next configuration's frames, so it fails loudly instead."""
     it = iter(itertools.islice(frames, limit))
     while chunk := list(itertools.islice(it, size)):
+        for frame in chunk:
+            frame.flags.writeable = False
         yield chunk
 
 
@@ -290,7 +294,8 @@ def run_profile(supply: FrameSupply, configs: Sequence[ProfileConfig], factory: 
     if not configs or len(set(names)) != len(names):
         raise ConfigError(f"profile needs at least one --config and unique names (got {names})")
     processors = [factory(c) for c in configs]
-    warm = list(itertools.islice(supply(), min(options.warmup_frames, options.frames)))
+    n_warm = min(options.warmup_frames, options.frames)
+    warm = next(_chunks(supply(), n_warm, n_warm), [])
     for proc in processors:
         for frame in warm:
             proc(frame)
@@ -303,7 +308,7 @@ def run_profile(supply: FrameSupply, configs: Sequence[ProfileConfig], factory: 
                disable=not progress, file=sys.stderr, dynamic_ncols=True)
     rotation = 0
     try:
-        for _ in range(options.repeats):
+        for repeat in range(options.repeats):
             for chunk in _chunks(supply(), options.chunk_frames, options.frames):
                 order = [(rotation + j) % len(configs) for j in range(len(configs))]
                 rotation += 1
@@ -313,6 +318,8 @@ def run_profile(supply: FrameSupply, configs: Sequence[ProfileConfig], factory: 
                         started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
                     segments.append(_measure_segment(i, chunk, processors[i], meter, tallies[i], t_origin))
                     bar.update(len(chunk))
+            if repeat == 0 and tallies[0].frames < options.frames:  # a short source: fix the ETA
+                bar.total = tallies[0].frames * options.repeats * len(configs)
     finally:
         bar.close()
     if not segments:
