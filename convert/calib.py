@@ -1,0 +1,167 @@
+"""Calibration inputs for int8 and the held-out validation pairs for the quality gate.
+
+Calibration images are blurry inputs like the ones the model will see: the user's photos
+(``--calib DIR``) blurred with the training pipeline's camera model (or taken as they are
+with ``--calib-blurred``), else synthetic pairs from ``convert.data.PairSampler``
+(dead-leaves + ``TRAIN_IMAGES``). Validation pairs come from ``EVAL_IMAGES`` and
+dead-leaves images drawn with another seed, so no validation image was ever seen by
+calibration (nor by training).
+
+Example:
+    >>> calib = calibration_images(CalibConfig(count=16, size_hw=(128, 128)))
+    >>> val = validation_pairs(8, (128, 128))
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from runtime import synth
+from runtime.errors import ConfigError
+from runtime.imageio import READ_SUFFIXES, read_image
+from runtime.sample_images import EVAL_IMAGES, load_sample
+
+CALIB_SEED = 1
+VALIDATION_SEED = 20_240_917
+"""Far from the training seeds (0..) and CALIB_SEED, so dead-leaves pools never coincide."""
+MAX_EXTENT_PX = 25.0
+
+
+@dataclass(frozen=True, slots=True)
+class CalibConfig:
+    """Where calibration images come from.
+
+    Args:
+        folder: user photos (sharp unless ``blurred``), or None for synthetic data.
+        count: number of calibration crops.
+        size_hw: crop (height, width) in pixels.
+        blurred: the folder's photos are already blurry: use them as they are.
+        seed: crop positions and synthetic blur.
+    """
+
+    folder: Path | None = None
+    count: int = 32
+    size_hw: tuple[int, int] = (256, 256)
+    blurred: bool = False
+    seed: int = CALIB_SEED
+
+    def __post_init__(self) -> None:
+        if self.count < 1:
+            raise ConfigError(f"--calib-count {self.count} must be >= 1")
+        if min(self.size_hw) < 8:
+            raise ConfigError(f"calibration size {self.size_hw} must be at least 8x8")
+
+
+@dataclass(frozen=True, slots=True)
+class ImagePairs:
+    """Validation data: ``blurry`` and ``sharp`` are (N, H, W, 3) float32 sRGB in [0, 1]."""
+
+    blurry: NDArray[np.float32]
+    sharp: NDArray[np.float32]
+
+    def __post_init__(self) -> None:
+        if self.blurry.shape != self.sharp.shape or self.blurry.ndim != 4:
+            raise ConfigError(f"validation pairs differ in shape {self.blurry.shape} vs {self.sharp.shape}")
+
+    def __len__(self) -> int:
+        return len(self.blurry)
+
+
+def list_images(folder: Path) -> list[Path]:
+    """Image files directly inside ``folder``, sorted.
+
+    Raises:
+        ConfigError: the folder is missing or holds no images.
+    """
+    if not folder.is_dir():
+        raise ConfigError(f"--calib {folder}: not a folder; give a folder of photos or leave --calib "
+                          "out for synthetic calibration")
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in READ_SUFFIXES)
+    if not files:
+        raise ConfigError(f"--calib {folder}: no images ({', '.join(READ_SUFFIXES[:5])}, ...) found; add "
+                          "some photos or leave --calib out for synthetic calibration")
+    return files
+
+
+def _crop(img: NDArray[np.float32], size_hw: tuple[int, int], rng: np.random.Generator) -> NDArray[np.float32]:
+    """A random crop, upscaling first when the image is smaller than the crop."""
+    h, w = size_hw
+    scale = max(h / img.shape[0], w / img.shape[1], 1.0)
+    if scale > 1:
+        img = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    y = int(rng.integers(0, img.shape[0] - h + 1))
+    x = int(rng.integers(0, img.shape[1] - w + 1))
+    return np.ascontiguousarray(img[y:y + h, x:x + w])
+
+
+def _blurred_crop(img: NDArray[np.float32], size_hw: tuple[int, int], rng: np.random.Generator
+                  ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """(blurry, sharp) crops of ``size_hw`` through the training camera model."""
+    from convert.data import FAMILY_WEIGHTS
+
+    families = list(FAMILY_WEIGHTS)
+    p = np.array([FAMILY_WEIGHTS[f] for f in families])
+    family = families[int(rng.choice(len(families), p=p / p.sum()))]
+    kernel = synth.random_kernel(rng, family, MAX_EXTENT_PX).kernel
+    pad = kernel.shape[0] // 2
+    big = _crop(img, (size_hw[0] + 2 * pad, size_hw[1] + 2 * pad), rng)
+    noise = synth.NoiseConfig(rng.uniform(0, 0.01), rng.uniform(0, 0.005))
+    blurry = synth.degrade(big, kernel, rng, noise=noise, valid=True)
+    return np.clip(blurry, 0, 1), big[pad:pad + size_hw[0], pad:pad + size_hw[1]]
+
+
+def calibration_images(config: CalibConfig) -> NDArray[np.float32]:
+    """Blurry calibration inputs, (count, H, W, 3) float32 sRGB in [0, 1].
+
+    Raises:
+        ConfigError: the folder is missing or empty.
+        ImageError: a file in the folder cannot be decoded (the message names it).
+    """
+    rng = np.random.default_rng(config.seed)
+    if config.folder is None:
+        from convert.data import DataConfig, PairSampler
+
+        if config.size_hw[0] != config.size_hw[1] or config.size_hw[0] % 8:
+            raise ConfigError(f"synthetic calibration needs a square size that is a multiple of 8, got "
+                              f"{config.size_hw}; pass --calib DIR for other sizes")
+        sampler = PairSampler(DataConfig(crop=config.size_hw[0], pool_dead_leaves=8), config.seed)
+        return sampler.batch(config.count)[0]
+    files = list_images(config.folder)
+    photos = [read_image(f).rgb for f in files]
+    out = []
+    for i in range(config.count):
+        img = photos[i % len(photos)]
+        out.append(_crop(img, config.size_hw, rng) if config.blurred
+                   else _blurred_crop(img, config.size_hw, rng)[0])
+    return np.stack(out).astype(np.float32)
+
+
+def _dead_leaves_pool(rng: np.random.Generator, n: int) -> list[NDArray[np.float32]]:
+    from convert.data import dead_leaves
+
+    return [dead_leaves(rng, size=320, n_discs=800) for _ in range(n)]
+
+
+def validation_pairs(count: int, size_hw: tuple[int, int], seed: int = VALIDATION_SEED) -> ImagePairs:
+    """Held-out (blurry, sharp) pairs: ``EVAL_IMAGES`` and fresh dead-leaves images, alternating.
+
+    Args:
+        count: number of pairs (>= 1).
+        size_hw: (height, width) of each pair in pixels.
+        seed: crops, blur kernels and dead-leaves images.
+
+    Raises:
+        ConfigError: ``count`` < 1.
+    """
+    if count < 1:
+        raise ConfigError(f"--val-count {count} must be >= 1")
+    rng = np.random.default_rng(seed)
+    photos = [load_sample(n).astype(np.float32) / 255 for n in EVAL_IMAGES]
+    leaves = _dead_leaves_pool(rng, max(1, count // 2))
+    pool = [img for pair in zip(photos * (count // len(photos) + 1), leaves * count) for img in pair]
+    pairs = [_blurred_crop(pool[i], size_hw, rng) for i in range(count)]
+    return ImagePairs(np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs]))

@@ -1,0 +1,303 @@
+"""PyTorch -> LiteRT (.tflite): fp32, fp16, dynamic-range int8 and full-integer int8.
+
+litert-torch converts the PyTorch model directly (no TensorFlow, no onnx2tf), wrapped so
+the file takes NHWC like a camera frame; shapes are static (NPU and Edge-TPU ready).
+ai-edge-quantizer then makes the other precisions from the fp32 file: fp16 weights
+(float casting), dynamic-range int8 (int8 weights, float activations) or full-integer
+int8 with int8 input and output. Activation ranges come from calibration inputs with
+min-max (the quantizer's own calibrator) or from histograms (percentile, entropy: ONNX
+Runtime's histogram collector fed with every intermediate tensor of the float model).
+
+Example:
+    >>> fp32 = export_tflite(src, Path("build/nano.fp32.tflite"), TfliteExportConfig((256, 256)))
+    >>> int8 = TfliteQuantizer(fp32, calib).quantize(Path("build/nano.int8.tflite"),
+    ...                                              TfliteQuantConfig(Precision.INT8))
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+from numpy.typing import NDArray
+
+from convert.artifact import Artifact, atomic_path
+from convert.quantize import CalibMethod
+from convert.source import SourceModel
+from runtime.errors import ConfigError, ExportError, QuantizationError
+from runtime.manifest import ArtifactFormat, DType, Layout, Precision, TensorSpec
+
+EXPORT_TOLERANCE = 1e-3
+"""Max abs difference allowed between the fp32 .tflite (XNNPACK) and PyTorch."""
+SIGNATURE = "serving_default"
+_DTYPES = {np.dtype(np.float32): DType.FLOAT32, np.dtype(np.float16): DType.FLOAT16,
+           np.dtype(np.int8): DType.INT8, np.dtype(np.uint8): DType.UINT8}
+COMPUTE_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV", "FULLY_CONNECTED", "ADD", "MUL",
+               "SUB", "CONCATENATION")
+"""TFLite ops the repair loop may keep in float (data movement follows its producer)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TfliteExportConfig:
+    """How to convert PyTorch to an fp32 .tflite file.
+
+    Args:
+        size_hw: static (height, width) of the NHWC input, batch 1.
+        shuffle_as_conv: pixel shuffles as one-hot transposed convs (Edge TPU).
+    """
+
+    size_hw: tuple[int, int]
+    shuffle_as_conv: bool = False
+
+    def __post_init__(self) -> None:
+        if min(self.size_hw) < 8:
+            raise ConfigError(f"TFLite input size {self.size_hw} must be at least 8x8")
+
+
+@dataclass(frozen=True, slots=True)
+class TfliteQuantConfig:
+    """How to derive a quantised .tflite from the fp32 one.
+
+    Args:
+        precision: FP16 (fp16 weights), INT8_DYNAMIC (int8 weights, float activations) or
+            INT8 (full integer, int8 input and output).
+        method: activation-range calibration (INT8 only).
+        keep_float: output tensor names of ops left in float (mixed precision).
+    """
+
+    precision: Precision = Precision.INT8
+    method: CalibMethod = CalibMethod.MINMAX
+    keep_float: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.precision not in (Precision.FP16, Precision.INT8_DYNAMIC, Precision.INT8):
+            raise ConfigError(f"TFLite precision {self.precision.value} is not derived by quantisation; "
+                              "use fp16, int8-dynamic or int8")
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """The converter and quantizer print progress and reports to stdout/stderr."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            yield
+    finally:
+        root.setLevel(level)
+
+
+def short_name(tensor_name: str) -> str:
+    """A PyTorch-style module path (``dec1.0.c2``) from a litert-torch tensor name.
+
+    Fused ops carry several ``;``-separated scopes (activation first); the last one names
+    the op that computes. Ops at the top level of the model are called ``model``.
+    """
+    scopes = [p for p in tensor_name.split(";") if "/" in p or "." in p]
+    if not scopes:
+        return tensor_name
+    names = [s.rsplit(".", 1)[-1].split("_", 1)[1] for s in scopes[-1].split("/")
+             if "_" in s.rsplit(".", 1)[-1]]
+    path = ".".join(names[1:])  # names[0] is the model inside the NHWC wrapper
+    return path or "model"
+
+
+def interpreter(path: Path, *, preserve: bool = False, threads: int = 2, xnnpack: bool = True) -> Any:
+    """A LiteRT interpreter with tensors allocated.
+
+    ``preserve`` keeps every intermediate tensor readable (calibration); ``xnnpack=False``
+    keeps the graph's own operators instead of one fused DELEGATE node (op listing).
+    """
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    resolver = OpResolverType.AUTO if xnnpack else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    interp = Interpreter(model_path=str(path), num_threads=threads, experimental_preserve_all_tensors=preserve,
+                         experimental_op_resolver_type=resolver)
+    interp.allocate_tensors()
+    return interp
+
+
+def io_specs(path: Path) -> tuple[TensorSpec, TensorSpec]:
+    """Input and output specs (NHWC, dtype, int8 scale/zero-point, static size) of a .tflite file."""
+    interp = interpreter(path)
+    specs = []
+    for d in (interp.get_input_details()[0], interp.get_output_details()[0]):
+        scale, zero_point = d["quantization"]
+        dtype = _DTYPES[np.dtype(d["dtype"])]
+        specs.append(TensorSpec(name=d["name"], layout=Layout.NHWC, dtype=dtype,
+                                scale=float(scale) if dtype.quantized else None,
+                                zero_point=int(zero_point) if dtype.quantized else None,
+                                size_hw=(int(d["shape"][1]), int(d["shape"][2]))))
+    return specs[0], specs[1]
+
+
+def run_raw(path: Path, x: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Run a float-I/O .tflite on NHWC ``x`` (batch 1) without clipping."""
+    interp = interpreter(path)
+    i, o = interp.get_input_details()[0], interp.get_output_details()[0]
+    interp.set_tensor(i["index"], x.astype(np.float32))
+    interp.invoke()
+    return interp.get_tensor(o["index"]).astype(np.float32)
+
+
+def export_tflite(src: SourceModel, out: Path, config: TfliteExportConfig) -> Artifact:
+    """Convert a PyTorch source to an fp32 NHWC .tflite at ``out`` and check it against PyTorch.
+
+    Raises:
+        ConfigError: the source is an ONNX file (LiteRT conversion needs the PyTorch model).
+        ExportError: litert-torch failed, or the file differs from PyTorch by more than
+            ``EXPORT_TOLERANCE``.
+    """
+    if not src.is_torch:
+        raise ConfigError(f"{src.path} is an ONNX file: LiteRT (.tflite) export needs the PyTorch "
+                          "model; pass a zoo name or checkpoint, or use --format onnx")
+    import torch
+    import litert_torch
+
+    from convert.rewrite import make_exportable
+
+    module = make_exportable(src.module, shuffle_as_conv=config.shuffle_as_conv,  # type: ignore[arg-type]
+                             sample_hw=config.size_hw)
+    wrapped = litert_torch.to_channel_last_io(module, args=[0], outputs=[0]).eval()
+    h, w = config.size_hw
+    x = np.random.default_rng(0).random((1, h, w, 3), dtype=np.float32)
+    try:
+        with _quiet():
+            edge = litert_torch.convert(wrapped, (torch.from_numpy(x),))
+            with atomic_path(out) as tmp:
+                edge.export(str(tmp))
+    except Exception as e:  # litert-torch raises many types from torch.export and MLIR
+        raise ExportError(f"LiteRT conversion of {src.name} at {h}x{w} failed: "
+                          f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from e
+    with torch.no_grad():
+        ref = wrapped(torch.from_numpy(x)).numpy()
+    err = float(np.max(np.abs(run_raw(out, x) - ref)))
+    if not err <= EXPORT_TOLERANCE:
+        out.unlink(missing_ok=True)
+        raise ExportError(f"the LiteRT export of {src.name} differs from PyTorch by {err:.2e} "
+                          f"(> {EXPORT_TOLERANCE:g}); report the model")
+    spec_in, spec_out = io_specs(out)
+    return Artifact(path=out, model=src.name, format=ArtifactFormat.TFLITE, precision=Precision.FP32,
+                    input=spec_in, output=spec_out, multiple_of=1,
+                    provenance={"export_max_abs_error": f"{err:.3g}",
+                                "shuffle_as_conv": str(config.shuffle_as_conv).lower()})
+
+
+class TfliteQuantizer:
+    """Derives quantised .tflite files from one fp32 artifact, any number of times.
+
+    Args:
+        fp32: the fp32 NHWC .tflite artifact.
+        calib: (N, H, W, 3) float32 calibration inputs at the artifact's static size.
+    """
+
+    def __init__(self, fp32: Artifact, calib: NDArray[np.float32]) -> None:
+        if fp32.format is not ArtifactFormat.TFLITE or fp32.precision is not Precision.FP32:
+            raise ConfigError(f"{fp32.path} is not an fp32 TFLite artifact")
+        if fp32.size_hw is not None and calib.shape[1:3] != fp32.size_hw:
+            raise ConfigError(f"calibration images are {calib.shape[1:3]}, the model takes {fp32.size_hw}")
+        self.fp32 = fp32
+        self.calib = calib
+        self._ranges: dict[CalibMethod, dict[str, dict[str, NDArray[np.float32]]]] = {}
+
+    def _feed(self) -> dict[str, list[dict[str, NDArray[np.float32]]]]:
+        interp = interpreter(self.fp32.path)
+        (key, sig), = interp.get_signature_list().items()
+        name = sig["inputs"][0]
+        return {key: [{name: img[None].astype(np.float32)} for img in self.calib]}
+
+    def quantizable_ops(self) -> list[str]:
+        """Output tensor names of the compute ops, in graph order (repair candidates)."""
+        interp = interpreter(self.fp32.path, xnnpack=False)
+        tensors = {t["index"]: t["name"] for t in interp.get_tensor_details()}
+        return [tensors[int(op["outputs"][0])] for op in interp._get_ops_details()  # noqa: SLF001
+                if op["op_name"] in COMPUTE_OPS]
+
+    def ranges(self, method: CalibMethod) -> dict[str, dict[str, NDArray[np.float32]]]:
+        """Activation ranges ({tensor: {'min', 'max'}}) for ``method``, computed once."""
+        if method in self._ranges:
+            return self._ranges[method]
+        from ai_edge_quantizer import quantizer, recipe
+
+        q = quantizer.Quantizer(str(self.fp32.path), recipe.static_wi8_ai8())
+        with _quiet():
+            qsv = q.calibrate(self._feed(), num_threads=2)
+        if method is not CalibMethod.MINMAX:
+            qsv = self._histogram_ranges(qsv, method)
+        self._ranges[method] = qsv
+        return qsv
+
+    def _histogram_ranges(self, qsv: dict[str, dict[str, NDArray[np.float32]]], method: CalibMethod
+                          ) -> dict[str, dict[str, NDArray[np.float32]]]:
+        from onnxruntime.quantization.calibrate import HistogramCollector
+
+        collector = HistogramCollector(method=method.value, symmetric=False,
+                                       num_bins=2048 if method is CalibMethod.PERCENTILE else 128,
+                                       num_quantized_bins=128, percentile=99.999, scenario="same")
+        interp = interpreter(self.fp32.path, preserve=True, xnnpack=False)
+        index = {t["name"]: t["index"] for t in interp.get_tensor_details()}
+        wanted = [n for n in qsv if n in index]
+        inp = interp.get_input_details()[0]["index"]
+        with _quiet():
+            for img in self.calib:
+                interp.set_tensor(inp, img[None].astype(np.float32))
+                interp.invoke()
+                collector.collect({n: interp.get_tensor(index[n]).astype(np.float32) for n in wanted})
+            found = collector.compute_collection_result()
+        out = dict(qsv)
+        for name in wanted:
+            lo, hi = float(found[name][0]), float(found[name][1])
+            shape = np.shape(qsv[name]["min"])
+            out[name] = {"min": np.full(shape, min(lo, 0.0), np.float32),
+                         "max": np.full(shape, max(hi, 0.0), np.float32)}
+        return out
+
+    def quantize(self, out: Path, config: TfliteQuantConfig) -> Artifact:
+        """Write the quantised model to ``out`` (atomically) and describe it.
+
+        Raises:
+            QuantizationError: ai-edge-quantizer failed (message has its reason).
+        """
+        from ai_edge_quantizer import quantizer, recipe
+        from ai_edge_quantizer.algorithm_manager import AlgorithmName
+        from ai_edge_quantizer.qtyping import TFLOperationName
+
+        base = {Precision.INT8: recipe.static_wi8_ai8(), Precision.INT8_DYNAMIC: recipe.dynamic_wi8_afp32(),
+                Precision.FP16: _fp16_recipe()}[config.precision]
+        try:
+            q = quantizer.Quantizer(str(self.fp32.path), base)
+            for name in config.keep_float:
+                q.update_quantization_recipe(regex=re.escape(name), operation_name=TFLOperationName.ALL_SUPPORTED,
+                                             algorithm_key=AlgorithmName.NO_QUANTIZE)
+            qsv = self.ranges(config.method) if config.precision is Precision.INT8 else None
+            with _quiet():
+                result = q.quantize(qsv, enable_progress_report=False)
+            with atomic_path(out) as tmp:
+                tmp.write_bytes(bytes(result.quantized_model))
+        except (ValueError, RuntimeError, KeyError) as e:
+            raise QuantizationError(f"{config.precision.value} quantisation of {self.fp32.path.name} failed "
+                                    f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from e
+        spec_in, spec_out = io_specs(out)
+        prov = {"calibration_images": str(len(self.calib))} if config.precision is Precision.INT8 else {}
+        if config.precision is Precision.INT8:
+            prov["calibration"] = config.method.value
+        if config.keep_float:
+            prov["kept_in_float"] = ",".join(short_name(n) for n in config.keep_float)
+        return self.fp32.derived(out, config.precision, input=spec_in, output=spec_out, **prov)
+
+
+def _fp16_recipe() -> list[dict[str, Any]]:
+    """fp16 weights dequantised at load time: half the file, float compute (GPU delegates run fp16)."""
+    return [{
+        "regex": ".*", "operation": "*", "algorithm_key": "float_casting",
+        "op_config": {"weight_tensor_config": {"num_bits": 16, "dtype": "FLOAT"},
+                      "compute_precision": "FLOAT", "explicit_dequantize": True},
+    }]
