@@ -114,3 +114,14 @@ def test_configs_must_be_present_and_unique(configs: list[ProfileConfig]) -> Non
 def test_bad_options(kw: dict[str, float]) -> None:
     with pytest.raises(ConfigError, match="must"):
         ProfileOptions(**kw)  # type: ignore[arg-type]
+
+
+def test_a_processor_writing_into_its_input_fails_instead_of_corrupting_the_next(video: Path) -> None:
+    def factory(config: ProfileConfig):  # noqa: ANN202
+        def scribble(image: np.ndarray) -> None:
+            image[0, 0] = 0
+        return scribble
+
+    with pytest.raises(ValueError, match="read-only"):
+        run_profile(lambda: frame_supply(str(video), 4), CONFIGS, factory, EstimateMeter(BUILTIN_MODELS["pi4"]),
+                    ProfileOptions(frames=4, warmup_frames=1), progress=False)
