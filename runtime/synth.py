@@ -60,6 +60,9 @@ def _normalise(k: NDArray[np.float64], recentre: bool) -> FloatImage:
         ys, xs = np.mgrid[: k.shape[0], : k.shape[1]]
         cy, cx = (k * ys).sum(), (k * xs).sum()
         dy, dx = (k.shape[0] - 1) / 2 - cy, (k.shape[1] - 1) / 2 - cx
+        # grow the canvas by the shift so the move cannot push the trajectory off it
+        pad = int(np.ceil(max(abs(dy), abs(dx)) - 1e-6))
+        k = np.pad(k, pad)
         m = np.float32([[1, 0, dx], [0, 1, dy]])
         k = cv2.warpAffine(k.astype(np.float32), m, (k.shape[1], k.shape[0]), flags=cv2.INTER_LINEAR)
         k = np.maximum(k, 0) / max(float(k.sum()), 1e-12)
