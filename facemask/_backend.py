@@ -31,5 +31,8 @@ class FaceBackend(Protocol):
     def process(self, image_rgb: NDArray[np.uint8], running_mode: RunningMode) -> BackendOutput:
         """Faces in one HxWx3 uint8 RGB frame."""
 
+    def reset(self) -> None:
+        """Forgets what was tracked: the next frame starts a new video."""
+
     def close(self) -> None:
         """Releases models and graphs."""

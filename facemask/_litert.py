@@ -88,6 +88,10 @@ class LiteRTBackend:
         self._lmk_in = self._lmk.get_input_details()[0]["index"]
         lmk_out = sorted(self._lmk.get_output_details(), key=lambda d: int(d["shape"][-1]))
         self._lmk_flag, self._lmk_points = lmk_out[0]["index"], lmk_out[1]["index"]
+        self.reset()
+
+    def reset(self) -> None:
+        """Forgets tracked faces: the next VIDEO frame runs the detector."""
         self._rois = np.zeros((0, 4), np.float32)
         self._scores = np.zeros(0, np.float32)
         self._since_detection = 0

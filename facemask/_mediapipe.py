@@ -51,6 +51,12 @@ class MediaPipeBackend:
         self._prev_boxes = np.zeros((0, 4), np.float32)
         self._prev_scores = np.zeros(0, np.float32)
 
+    def reset(self) -> None:
+        """Restarts the graph, dropping the faces it tracked."""
+        self._graph.reset()
+        self._prev_boxes = np.zeros((0, 4), np.float32)
+        self._prev_scores = np.zeros(0, np.float32)
+
     def close(self) -> None:
         """Stops the graph."""
         self._graph.close()

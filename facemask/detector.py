@@ -101,6 +101,17 @@ class FaceDetector:
         self._last_timestamp_ms = float(timestamp_ms)
         return self._last_timestamp_ms
 
+    def reset(self) -> None:
+        """Starts a new video: forgets tracked faces and the last timestamp.
+
+        Raises:
+            FaceMaskError: The detector is closed.
+        """
+        if self._backend is None:
+            raise FaceMaskError("this FaceDetector is closed; create a new one with create_from_options")
+        self._backend.reset()
+        self._last_timestamp_ms = None
+
     def close(self) -> None:
         """Releases the models; later :meth:`process` calls raise. Safe to call twice."""
         if self._backend is not None:

@@ -150,8 +150,8 @@ def _placements(motion: Motion, t: float, w: int, h: int) -> list[tuple[_Head, f
     if motion is Motion.ZOOM:
         return [(_HEADS[1], base * (1.0 - 0.4 * np.cos(2 * np.pi * 0.5 * t)), (0.5 * w, 0.5 * h))]
     if motion is Motion.EXIT_REENTER:
-        # Over 2 s: centre -> 1.5 w (gone) -> centre.
-        x = 0.5 + 1.0 * np.sin(np.pi * min(t, 2.0) / 2.0) ** 2
+        # Over 1.2 s: centre -> 1.5 w (gone from 0.3 s to 0.9 s) -> centre.
+        x = 0.5 + 1.0 * np.sin(np.pi * min(t, 1.2) / 1.2) ** 2
         return [(_HEADS[0], base, (w * x, 0.5 * h))]
     face = 0.26 * h
     return [(head, face, (w * (0.2 + 0.3 * k) + 0.03 * w * np.sin(2 * np.pi * 0.4 * t + k),
