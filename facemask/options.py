@@ -143,7 +143,8 @@ class FaceDetectorOptions:
         bad = [name for name, is_set in only_litert.items() if is_set]
         if bad:
             raise FaceMaskError(
-                f"{', '.join(bad)} need backend=LITERT; MediaPipe's face-mesh graph fixes them. "
+                f"{', '.join(bad)} {'needs' if len(bad) == 1 else 'need'} backend=LITERT; "
+                "MediaPipe's face-mesh graph fixes them. "
                 "Use Backend.LITERT or drop the option")
 
     @property

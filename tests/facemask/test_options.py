@@ -26,7 +26,7 @@ from facemask.options import Backend, DetectorModel, FaceDetectorOptions, Runnin
     ({"refine_landmarks": True}, pytest.raises(FaceMaskError), "refine_landmarks=True needs backend=MEDIAPIPE"),
     ({"refine_landmarks": True, "backend": Backend.MEDIAPIPE}, does_not_raise(), None),
     ({"backend": Backend.MEDIAPIPE, "detector_model": "full_range"}, pytest.raises(FaceMaskError),
-     "detector_model=FULL_RANGE need backend=LITERT"),
+     "detector_model=FULL_RANGE needs backend=LITERT"),
     ({"backend": Backend.MEDIAPIPE, "detect_interval_frames": 5, "delegate_path": "x.so"},
      pytest.raises(FaceMaskError), "detect_interval_frames, delegate_path need backend=LITERT"),
 ])
