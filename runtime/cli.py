@@ -24,6 +24,7 @@ _BUILTIN_COMMANDS: tuple[str, ...] = (
     "runtime.commands.demo",
     "runtime.commands.profile",
     "runtime.commands.run",
+    "runtime.commands.faces",
 )
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
