@@ -16,6 +16,7 @@ from typing import Iterator
 
 import onnx
 
+from runtime.imageio import new_file_mode
 from runtime.manifest import (ArtifactEntry, ArtifactFormat, Precision, Status, TensorSpec,
                               sha256_file)
 
@@ -91,6 +92,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, new_file_mode(path))
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)

@@ -27,6 +27,8 @@ from typing import Any, Iterator
 import numpy as np
 from numpy.typing import NDArray
 
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before LiteRT/TF libraries load: no C++ info logs
+
 from convert.artifact import Artifact, atomic_path
 from convert.quantize import CalibMethod
 from convert.source import SourceModel
@@ -87,7 +89,6 @@ def _quiet() -> Iterator[None]:
     root = logging.getLogger()
     level = root.level
     root.setLevel(logging.ERROR)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             yield
@@ -301,3 +302,22 @@ def _fp16_recipe() -> list[dict[str, Any]]:
         "op_config": {"weight_tensor_config": {"num_bits": 16, "dtype": "FLOAT"},
                       "compute_precision": "FLOAT", "explicit_dequantize": True},
     }]
+
+
+@dataclass(frozen=True, slots=True)
+class TfliteRepairTarget:
+    """A ``TfliteQuantizer`` as the repair loop sees it (``convert.repair.RepairTarget``)."""
+
+    quantizer: TfliteQuantizer
+
+    def candidates(self) -> list[str]:
+        """Output tensors of the compute ops that may stay in float."""
+        return self.quantizer.quantizable_ops()
+
+    def label(self, name: str) -> str:
+        """The PyTorch module path of the op."""
+        return short_name(name)
+
+    def quantize(self, out: Path, method: CalibMethod, keep_float: tuple[str, ...]) -> Artifact:
+        """Full-integer int8 with ``method`` ranges and ``keep_float`` ops left in float."""
+        return self.quantizer.quantize(out, TfliteQuantConfig(Precision.INT8, method, keep_float))

@@ -16,7 +16,7 @@ import contextlib
 import enum
 import io
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
 
@@ -188,3 +188,23 @@ class OnnxQuantizer:
                    parent_sha256=parent, extra={k: v for k, v in provenance.items() if v})
         save_onnx(model, out)
         return self.fp32.derived(out, precision, **{k: v for k, v in provenance.items() if v})
+
+
+@dataclass(frozen=True, slots=True)
+class OnnxRepairTarget:
+    """An ``OnnxQuantizer`` as the repair loop sees it (``convert.repair.RepairTarget``)."""
+
+    quantizer: OnnxQuantizer
+    base: OnnxQuantConfig
+
+    def candidates(self) -> list[str]:
+        """Compute nodes that may stay in float."""
+        return self.quantizer.quantizable_nodes()
+
+    def label(self, name: str) -> str:
+        """ONNX node names from PyTorch read like module paths: ``enc1/enc1.0/c1/Conv``."""
+        return name.strip("/")
+
+    def quantize(self, out: Path, method: CalibMethod, keep_float: tuple[str, ...]) -> Artifact:
+        """int8 with ``method`` ranges and ``keep_float`` nodes left in float."""
+        return self.quantizer.quantize(out, replace(self.base, method=method, keep_float=keep_float))

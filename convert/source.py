@@ -6,7 +6,7 @@ exists and is what it claims to be, an ONNX model is image to image (one NCHW or
 ``--input-size``.
 
 Example:
-    >>> src = load_source("nano", checkpoint=Path("train_runs/nano/last.pt"))
+    >>> src = load_source("nano")  # the shipped weights in convert/weights/nano.pt
     >>> src.kind, src.multiple_of
     (<SourceKind.ZOO: 'zoo'>, 8)
 """
@@ -23,6 +23,8 @@ from onnx import TensorProto
 from runtime.errors import ConfigError, ModelLoadError
 from runtime.manifest import Layout
 
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+"""Frozen weights of the shipped zoo models (written by ``convert.ship``)."""
 ONNX_SUFFIXES = (".onnx",)
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
 _FLOAT_TYPES = {TensorProto.FLOAT: "float32", TensorProto.FLOAT16: "float16"}
@@ -201,7 +203,7 @@ def load_source(spec: str, *, arch: str | None = None, checkpoint: Path | None =
     Args:
         spec: a zoo name (``nano``), a checkpoint (``.pt``/``.pth``/``.ckpt``) or an ONNX file.
         arch: zoo architecture of a checkpoint (read from the checkpoint when omitted).
-        checkpoint: weights for a zoo name (else the newest ``train_runs/NAME/last.pt``).
+        checkpoint: weights for a zoo name (else the shipped ``convert/weights/NAME.pt``).
         input_size: (height, width); required for ONNX files with dynamic H/W.
 
     Raises:
@@ -231,9 +233,8 @@ def load_source(spec: str, *, arch: str | None = None, checkpoint: Path | None =
         return _torch_source(arch, SourceKind.CHECKPOINT, arch, path)
     get_spec(spec)  # unknown names get a suggestion here
     if checkpoint is None:
-        default = Path("train_runs") / spec / "last.pt"
-        if not default.is_file():
-            raise ModelLoadError(f"no weights for zoo model {spec!r}: pass --checkpoint PATH (a .pt written "
-                                 f"by `edgedeblur train {spec}`) or train one")
-        checkpoint = default
+        checkpoint = WEIGHTS_DIR / f"{spec}.pt"
+        if not checkpoint.is_file():
+            raise ModelLoadError(f"no weights for zoo model {spec!r} at {checkpoint}: pass --checkpoint PATH "
+                                 f"(a .pt written by `edgedeblur train {spec}`)")
     return _torch_source(spec, SourceKind.ZOO, spec, checkpoint)

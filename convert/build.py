@@ -1,0 +1,390 @@
+"""One build: a source model -> validated artifacts for every requested target, a manifest and a report.
+
+Everything is written into a hidden temp folder next to the destination and moved into
+place only when the build finishes, so a failed build leaves nothing behind. Artifacts
+that miss the quality gate are kept, marked ``rejected`` in the manifest, and make the
+build report failure (``BuildResult.ok`` is False).
+
+Layout of ``OUT/MODEL/``: one file per artifact (``nano.int8.tflite``), ``manifest.json``
+(``runtime.manifest``), ``report.md`` and ``strips/*.png``.
+
+Example:
+    >>> result = build(load_source("nano", checkpoint=ck), Path("build"),
+    ...                BuildConfig(targets=("rpi5", "x86-cpu")))
+    >>> [a.id for a in result.artifacts if a.status is Status.OK]
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from numpy.typing import NDArray
+
+from convert.artifact import Artifact
+from convert.calib import CalibConfig, ImagePairs, calibration_images, validation_pairs
+from convert.export import ExportConfig, export_onnx
+from convert.opcheck import OpCheckReport, check_ops
+from convert.quantize import CalibMethod, OnnxQuantConfig, OnnxQuantizer, OnnxRepairTarget
+from convert.repair import (SENSITIVITY_IMAGES, RepairConfig, RepairResult, RepairTarget, quantize_with_gate,
+                            scratch_entry)
+from convert.source import SourceModel
+from convert.targets import DEFAULT_SIZE_HW, PlannedArtifact, get_target
+from convert.validate import Latency, ValidationConfig, ValidationReport, measure_latencies, run_artifact, validate
+from runtime.errors import ConfigError
+from runtime.manifest import ArtifactEntry, ArtifactFormat, Manifest, Precision, Status
+
+log = logging.getLogger(__name__)
+
+REFERENCE = PlannedArtifact(format=ArtifactFormat.ONNX, precision=Precision.FP32, static=False)
+"""The fp32 ONNX every artifact is validated against (always part of a build)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BuildConfig:
+    """What to build.
+
+    Args:
+        targets: target names (``convert.targets.TARGETS``).
+        precisions: requested precisions (empty: each target's defaults).
+        formats: requested formats (empty: each target's defaults).
+        input_size: static (height, width) for static targets and validation (default 256x256).
+        calib: calibration source (its size is set to the build's size).
+        val_count: validation pairs.
+        validation: gate settings.
+        repair: what the int8 repair loop may try.
+        strict_ops: reject artifacts with operators a target cannot map.
+        latency_rounds: timed calls per artifact for the report.
+    """
+
+    targets: tuple[str, ...] = ("x86-cpu",)
+    precisions: tuple[Precision, ...] = ()
+    formats: tuple[ArtifactFormat, ...] = ()
+    input_size: tuple[int, int] | None = None
+    calib: CalibConfig = CalibConfig()
+    val_count: int = 16
+    validation: ValidationConfig = ValidationConfig()
+    repair: RepairConfig = RepairConfig()
+    strict_ops: bool = False
+    latency_rounds: int = 10
+
+    def __post_init__(self) -> None:
+        if not self.targets:
+            raise ConfigError("give at least one --target")
+        self.plans()  # unknown targets and disallowed options fail here, before any work
+        if self.val_count < 1 or self.latency_rounds < 0:
+            raise ConfigError("--val-count must be >= 1 and latency rounds >= 0")
+
+    def plans(self) -> dict[PlannedArtifact, list[str]]:
+        """Each distinct file to build and the targets that use it, in request order."""
+        out: dict[PlannedArtifact, list[str]] = {}
+        for name in dict.fromkeys(self.targets):
+            for spec in get_target(name).plan(self.precisions, self.formats):
+                out.setdefault(spec, []).append(name)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltArtifact:
+    """One artifact of a finished build.
+
+    Attributes:
+        id: manifest id (``nano.int8.tflite``).
+        spec: what was planned.
+        targets: targets that use it ('reference' for the fp32 reference).
+        artifact: the file.
+        report: quality gate verdict.
+        repair: the int8 repair record (None for other precisions).
+        opchecks: per target, the operator check.
+        latency: measured on this machine (None when not measured).
+        status: OK, or REJECTED (gate failed, or op offenders with ``strict_ops``).
+    """
+
+    id: str
+    spec: PlannedArtifact
+    targets: tuple[str, ...]
+    artifact: Artifact
+    report: ValidationReport
+    repair: RepairResult | None
+    opchecks: dict[str, OpCheckReport]
+    latency: Latency | None
+    status: Status
+
+
+@dataclass(frozen=True, slots=True)
+class BuildResult:
+    """A finished build."""
+
+    model: str
+    folder: Path
+    size_hw: tuple[int, int]
+    calibration: str
+    gate_db: float
+    artifacts: tuple[BuiltArtifact, ...]
+    pairs: ImagePairs = field(repr=False)
+    reference_outputs: NDArray[np.float32] = field(repr=False)
+
+    @property
+    def ok(self) -> bool:
+        """True when no artifact was rejected."""
+        return all(a.status is Status.OK for a in self.artifacts)
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.folder / "manifest.json"
+
+    @property
+    def report_path(self) -> Path:
+        return self.folder / "report.md"
+
+
+def _ids(model: str, plans: dict[PlannedArtifact, list[str]]) -> dict[PlannedArtifact, str]:
+    """``model.precision.format``; files that would share an id get their first target in it."""
+    base = {s: f"{model}.{s.precision.value}.{s.format.value}" for s in plans}
+    counts: dict[str, int] = {}
+    for name in base.values():
+        counts[name] = counts.get(name, 0) + 1
+    return {s: (n if counts[n] == 1 or t == ["reference"] else
+                f"{model}.{s.precision.value}.{t[0]}.{s.format.value}")
+            for (s, t), n in zip(plans.items(), base.values())}
+
+
+def check_writable(out_dir: Path) -> None:
+    """Fail early (before any work) if ``out_dir`` cannot hold a build.
+
+    Raises:
+        ConfigError: the folder cannot be created or written.
+    """
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out_dir):
+            pass
+    except OSError as e:
+        raise ConfigError(f"-o {out_dir} is not writable ({e.strerror or e}); choose a folder you can "
+                          "write to") from e
+
+
+class _Builder:
+    """State of one build: caches of float parents, calibration and validation data."""
+
+    def __init__(self, src: SourceModel, config: BuildConfig, work: Path, folder: Path) -> None:
+        self.src, self.config, self.work, self.folder = src, config, work, folder
+        self.size_hw = config.input_size or src.size_hw or DEFAULT_SIZE_HW
+        self.calib_config = replace(config.calib, size_hw=self.size_hw)
+        self._onnx_fp32: dict[tuple[int, bool, bool], Artifact] = {}
+        self._tflite_fp32: dict[bool, Artifact] = {}
+        self._float_calib: dict[Path, NDArray[np.float32]] = {}
+        self.calib = calibration_images(self.calib_config)
+        self.pairs = validation_pairs(config.val_count, self.size_hw)
+        self.reference_outputs: NDArray[np.float32] | None = None
+
+    def onnx_fp32(self, spec: PlannedArtifact, path: Path | None = None) -> Artifact:
+        torch_src = self.src.is_torch
+        key = (spec.opset if torch_src else 0, spec.static, spec.shuffle_as_conv and torch_src)
+        if key not in self._onnx_fp32:
+            out = path or self.work / f"{self.src.name}.fp32.{len(self._onnx_fp32)}.onnx"
+            cfg = ExportConfig(opset=spec.opset, size_hw=self.size_hw if spec.static else None,
+                               shuffle_as_conv=spec.shuffle_as_conv)
+            self._onnx_fp32[key] = export_onnx(self.src, out, cfg)
+        return self._onnx_fp32[key]
+
+    def tflite_fp32(self, spec: PlannedArtifact) -> Artifact:
+        from convert.litert import TfliteExportConfig, export_tflite
+
+        if spec.shuffle_as_conv not in self._tflite_fp32:
+            out = self.work / f"{self.src.name}.fp32.{len(self._tflite_fp32)}.tflite"
+            cfg = TfliteExportConfig(self.size_hw, shuffle_as_conv=spec.shuffle_as_conv)
+            self._tflite_fp32[spec.shuffle_as_conv] = export_tflite(self.src, out, cfg)
+        return self._tflite_fp32[spec.shuffle_as_conv]
+
+    def float_calib_outputs(self, fp32: Artifact) -> NDArray[np.float32]:
+        """The float parent's outputs on the sensitivity images (repair loop)."""
+        if fp32.path not in self._float_calib:
+            out, _ = run_artifact(scratch_entry(fp32), fp32.path, self.calib[:SENSITIVITY_IMAGES],
+                                  self.config.validation.threads)
+            self._float_calib[fp32.path] = out
+        return self._float_calib[fp32.path]
+
+    def make(self, spec: PlannedArtifact, out: Path) -> tuple[Artifact, RepairResult | None]:
+        """Build one planned file at ``out``."""
+        if spec.format is ArtifactFormat.ONNX:
+            fp32 = self.onnx_fp32(spec)
+            if spec.precision is Precision.FP32:
+                return _copy(fp32, out), None
+            quantizer = OnnxQuantizer(fp32, self.calib, self.work / f"q-{out.stem}")
+            base = OnnxQuantConfig(precision=spec.precision, activation_dtype=spec.activation_dtype,
+                                   symmetric_activations=spec.symmetric_activations)
+            if spec.precision is Precision.FP16:
+                return quantizer.quantize(out, base), None
+            target: RepairTarget = OnnxRepairTarget(quantizer, base)
+        else:
+            from convert.litert import TfliteQuantConfig, TfliteQuantizer, TfliteRepairTarget
+
+            fp32 = self.tflite_fp32(spec)
+            if spec.precision is Precision.FP32:
+                return _copy(fp32, out), None
+            quantizer_t = TfliteQuantizer(fp32, self.calib)
+            if spec.precision is not Precision.INT8:
+                return quantizer_t.quantize(out, TfliteQuantConfig(spec.precision)), None
+            target = TfliteRepairTarget(quantizer_t)
+        result = quantize_with_gate(target, out, self.pairs, self.reference_outputs, self.calib,  # type: ignore[arg-type]
+                                    self.float_calib_outputs(fp32), self.config.validation,
+                                    self.config.repair, qat=self._qat(spec))
+        return result.artifact, result
+
+    def _qat(self, spec: PlannedArtifact) -> Callable[[Path, CalibMethod], Artifact] | None:
+        """Quantisation-aware fine-tuning as a last repair step (PyTorch sources only)."""
+        if not (self.src.is_torch and self.config.repair.qat_steps):
+            return None
+        from convert.qat import QatConfig, qat_quantize
+
+        cfg = QatConfig(steps=self.config.repair.qat_steps, crop=min(96, *self.size_hw) // 8 * 8)
+        return lambda path, method: qat_quantize(self.src, spec, self.size_hw, self.calib, cfg, method, path,
+                                                 self.work / f"qat-{path.stem}")
+
+
+def _copy(artifact: Artifact, out: Path) -> Artifact:
+    shutil.copyfile(artifact.path, out)
+    return replace(artifact, path=out)
+
+
+def build(src: SourceModel, out_dir: Path, config: BuildConfig) -> BuildResult:
+    """Build, validate and document every artifact ``config`` asks for.
+
+    Args:
+        src: the loaded source model.
+        out_dir: parent folder; the build lands in ``out_dir / src.name``.
+        config: targets, precisions, calibration, gate and repair settings.
+
+    Returns:
+        The finished build (check ``ok``: rejected artifacts are kept but marked).
+
+    Raises:
+        ConfigError: unwritable output folder or invalid options.
+        ExportError, QuantizationError, ModelLoadError: a stage failed (nothing is left behind).
+    """
+    from tqdm import tqdm
+
+    from convert.report import write_report
+
+    check_writable(out_dir)
+    plans = {REFERENCE: ["reference"], **config.plans()}
+    if REFERENCE in config.plans():
+        plans[REFERENCE] = ["reference", *config.plans()[REFERENCE]]
+    ids = _ids(src.name, plans)
+    final = out_dir / src.name
+    tmp = Path(tempfile.mkdtemp(dir=out_dir, prefix=f".{src.name}.partial-"))
+    try:
+        work = tmp / ".work"
+        builder = _Builder(src, config, work, tmp)
+        built: list[BuiltArtifact] = []
+        with tqdm(total=len(plans) + 1, desc=f"convert {src.name}", unit="file", file=sys.stderr,
+                  leave=False) as bar:
+            for spec, targets in plans.items():
+                bar.set_postfix_str(ids[spec])
+                built.append(_one(builder, spec, tuple(targets), ids[spec], tmp))
+                bar.update()
+            bar.set_postfix_str("latency")
+            built = _with_latency(built, builder)
+            bar.update()
+        shutil.rmtree(work, ignore_errors=True)
+        result = BuildResult(src.name, tmp, builder.size_hw, _calib_label(builder.calib_config),
+                             config.validation.gate_db, tuple(built), builder.pairs, builder.reference_outputs)  # type: ignore[arg-type]
+        _write_manifest(result, src)
+        write_report(result)
+        _commit(tmp, final)
+        return replace(result, folder=final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _one(builder: _Builder, spec: PlannedArtifact, targets: tuple[str, ...], artifact_id: str,
+         folder: Path) -> BuiltArtifact:
+    out = folder / artifact_id
+    if spec == REFERENCE:
+        artifact, repair = builder.onnx_fp32(spec, out), None
+        builder.reference_outputs, _ = run_artifact(scratch_entry(artifact), out, builder.pairs.blurry,
+                                                    builder.config.validation.threads)
+    else:
+        artifact, repair = builder.make(spec, out)
+    report = repair.report if repair else validate(scratch_entry(artifact), out, builder.pairs,
+                                                   builder.reference_outputs,  # type: ignore[arg-type]
+                                                   builder.config.validation)
+    checks = {t: check_ops(out, spec.format, get_target(t).op_support(spec.format),
+                           require_static=get_target(t).static) for t in targets if t != "reference"}
+    bad_ops = builder.config.strict_ops and any(not c.ok for c in checks.values())
+    status = Status.OK if report.passed and not bad_ops else Status.REJECTED
+    if not report.passed:
+        log.warning("%s rejected: %s", artifact_id, report.reason)
+    return BuiltArtifact(artifact_id, spec, targets, artifact, report, repair, checks, None, status)
+
+
+def _with_latency(built: list[BuiltArtifact], builder: _Builder) -> list[BuiltArtifact]:
+    if builder.config.latency_rounds == 0:
+        return built
+    models = {b.id: (scratch_entry(b.artifact), b.artifact.path) for b in built}
+    lat = measure_latencies(models, builder.size_hw, builder.config.latency_rounds,
+                            builder.config.validation.threads)
+    return [replace(b, latency=lat[b.id]) for b in built]
+
+
+def _calib_label(cfg: CalibConfig) -> str:
+    if cfg.folder is None:
+        return f"{cfg.count} synthetic blurry crops (dead leaves + package photos, seed {cfg.seed})"
+    how = "as given" if cfg.blurred else "blurred with the training camera model"
+    return f"{cfg.count} crops of {cfg.folder} ({how})"
+
+
+def manifest_entry(b: BuiltArtifact, root: Path, src: SourceModel) -> ArtifactEntry:
+    """The manifest entry of a built artifact: I/O specs, provenance, metrics and verdicts."""
+    metrics = {**b.report.metrics.as_dict(), "drop_vs_fp32_db": round(b.report.drop_db, 3),
+               "reference_psnr_db": round(b.report.reference_psnr_db, 3),
+               "size_bytes": float(b.artifact.size_bytes)}
+    if b.latency is not None:
+        metrics["latency_ms"] = round(b.latency.median_ms, 3)
+    notes = {"gate": "passed" if b.report.passed else f"failed: {b.report.reason}",
+             "targets": ",".join(b.targets), "source": str(src.path or src.name)}
+    for target, check in b.opchecks.items():
+        notes[f"ops.{target}"] = check.summary()
+    if b.repair is not None and b.repair.chosen.kept_in_float:
+        notes["kept_in_float"] = ",".join(b.repair.chosen.kept_in_float)
+    params = macs = None
+    if src.arch is not None:
+        from convert.zoo import get_spec
+
+        spec = get_spec(src.arch)
+        params, macs = spec.params, spec.macs_256
+    return b.artifact.entry(b.id, root, target=",".join(t for t in b.targets if t != "reference") or None,
+                            status=b.status, metrics=metrics, notes=notes, params=params, macs_256=macs)
+
+
+def _write_manifest(result: BuildResult, src: SourceModel) -> None:
+    manifest = Manifest([], root=result.folder)
+    for b in result.artifacts:
+        manifest.upsert(manifest_entry(b, result.folder, src))
+    manifest.save(result.manifest_path)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _commit(tmp: Path, final: Path) -> None:
+    """Move the finished build into place, replacing an older build of the same model."""
+    os.chmod(tmp, 0o777 & ~_umask())
+    old = None
+    if final.exists():
+        old = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.old-"))
+        final.rename(old / final.name)
+    tmp.rename(final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,57 @@
+"""Put a build's validated int8 and fp16 artifacts into the package's model folder.
+
+``edgedeblur convert small --ship`` builds ONNX (x86, dynamic size) and LiteRT (static
+256x256, int8 I/O) files at int8 and fp16, then copies those that passed the gate into
+``runtime/models/`` and upserts their entries into its ``manifest.json``. Other entries
+(the fp32 models written by ``convert.ship``) are left alone, so ``--model small.int8``
+works offline.
+
+Example:
+    >>> result = build(src, Path("build"), ship_config(BuildConfig()))
+    >>> bundle(result, SHIPPED_DIR)
+    ['small.int8.onnx', 'small.fp16.onnx', 'small.int8.tflite', 'small.fp16.tflite']
+"""
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+from convert.artifact import atomic_path
+from convert.build import BuildConfig, BuildResult
+from runtime.errors import ValidationFailed
+from runtime.manifest import Manifest, Precision, Status
+
+SHIP_TARGETS = ("x86-cpu", "rpi5")
+"""x86-cpu gives the ONNX files (u8 activations, dynamic size), rpi5 the LiteRT ones."""
+SHIP_PRECISIONS = (Precision.INT8, Precision.FP16)
+
+
+def ship_config(config: BuildConfig) -> BuildConfig:
+    """``config`` with the shipped targets and precisions (calibration and gate kept)."""
+    return replace(config, targets=SHIP_TARGETS, precisions=SHIP_PRECISIONS, formats=())
+
+
+def bundle(result: BuildResult, models_dir: Path) -> list[str]:
+    """Copy the build's int8/fp16 artifacts into ``models_dir`` and register them.
+
+    Returns:
+        The ids shipped.
+
+    Raises:
+        ValidationFailed: an artifact to ship was rejected by the gate (nothing is shipped).
+    """
+    built = Manifest.load(result.manifest_path)
+    chosen = [e for e in built.artifacts if e.precision in SHIP_PRECISIONS]
+    rejected = [e.id for e in chosen if e.status is not Status.OK]
+    if rejected:
+        raise ValidationFailed(f"not shipping {result.model}: {', '.join(rejected)} failed the quality gate; "
+                               f"see {result.report_path}")
+    path = models_dir / "manifest.json"
+    shipped = Manifest.load(path) if path.exists() else Manifest([], root=models_dir)
+    for entry in chosen:
+        with atomic_path(models_dir / entry.id) as tmp:
+            shutil.copyfile(built.path_of(entry), tmp)
+        shipped.upsert(replace(entry, path=entry.id))
+    shipped.save(path)
+    return [e.id for e in chosen]
