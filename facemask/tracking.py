@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import linear_sum_assignment
 
 from facemask._blazeface import iou_matrix
 from facemask.errors import FaceMaskError
@@ -194,12 +193,24 @@ class FaceTracker:
         return self._result(faces, current + fading)
 
     def _match(self, faces: FaceResult) -> dict[int, _Track]:
-        """Face index -> track it continues (Hungarian assignment on box IoU)."""
+        """Face index -> track it continues: greedy on box IoU, best pair first.
+
+        Greedy equals the optimal assignment unless faces overlap each other heavily,
+        which the IoU threshold already rules out for distinct faces.
+        """
         if not self._tracks or not len(faces):
             return {}
         iou = iou_matrix(faces.boxes_xyxy, np.stack([tr.box for tr in self._tracks]))
-        rows, cols = linear_sum_assignment(-iou)
-        return {int(r): self._tracks[c] for r, c in zip(rows, cols) if iou[r, c] >= self._config.match_iou}
+        matched: dict[int, _Track] = {}
+        used: set[int] = set()
+        for flat in np.argsort(-iou, axis=None, kind="stable"):
+            f, t = divmod(int(flat), iou.shape[1])
+            if iou[f, t] < self._config.match_iou:
+                break
+            if f not in matched and t not in used:
+                matched[f] = self._tracks[t]
+                used.add(t)
+        return matched
 
     def _advance(self, track: _Track | None, faces: FaceResult, i: int, t: float) -> _Track:
         cfg = self._config
