@@ -78,9 +78,10 @@ class LiteRTBackend:
 
     def __init__(self, options: FaceDetectorOptions) -> None:
         self._opts = options
-        self._spec = _SPECS[options.detector_model]
+        model = options.effective_detector_model
+        self._spec = _SPECS[model]
         self._anchors = self._spec.anchors()
-        self._det = _interpreter(bundled_model_path(_MODEL_FILES[options.detector_model]), options)
+        self._det = _interpreter(bundled_model_path(_MODEL_FILES[model]), options)
         self._lmk = _interpreter(bundled_model_path(_LANDMARK_FILE), options)
         self._det_in = self._det.get_input_details()[0]["index"]
         det_out = sorted(self._det.get_output_details(), key=lambda d: int(d["shape"][-1]))

@@ -47,4 +47,6 @@ def test_strings_become_enums() -> None:
 def test_defaults_resolve_per_backend() -> None:
     opts = FaceDetectorOptions()
     assert (opts.effective_detect_interval, opts.effective_num_threads) == (10, 1)
+    assert opts.effective_detector_model is DetectorModel.FULL_RANGE
+    assert FaceDetectorOptions(backend="mediapipe").effective_detector_model is DetectorModel.SHORT_RANGE  # type: ignore[arg-type]
     assert FaceDetectorOptions(detect_interval_frames=3).effective_detect_interval == 3
