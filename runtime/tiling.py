@@ -76,33 +76,47 @@ class TilePlan:
         return len(self.rows.starts) * len(self.cols.starts)
 
 
-def _axis(length: int, tile: int, overlap: int, multiple: int, static: bool) -> AxisPlan:
+def _axis(length: int, tile: int, overlap: int, grid: int) -> AxisPlan:
+    """Tiles over ``length`` px (image plus margins) whose starts are multiples of ``grid``.
+
+    Downsampling networks are not shift-equivariant: a tile that samples the image off the
+    model's stride grid computes different values from its neighbour, which shows as seams
+    in the overlap. Keeping every start on the grid makes overlapping tiles agree.
+    """
     if length <= tile:
-        size = tile if static else multiple * math.ceil(length / multiple)
-        return AxisPlan(size, overlap, (0,), size)
-    n = math.ceil((length - overlap) / (tile - overlap))
-    starts = tuple((i * (length - tile)) // (n - 1) for i in range(n))
-    return AxisPlan(tile, overlap, starts, length)
+        return AxisPlan(tile, overlap, (0,), tile)
+    padded = grid * math.ceil(length / grid)
+    units = (padded - tile) // grid
+    n = math.ceil(units / max(1, (tile - overlap) // grid)) + 1
+    return AxisPlan(tile, overlap, tuple(grid * (i * units // (n - 1)) for i in range(n)), padded)
+
+
+def _margin(overlap: int, grid: int) -> int:
+    """Reflected context around the image: half the overlap, rounded up to the grid."""
+    return grid * math.ceil(overlap // 2 / grid)
 
 
 def plan_tiles(height: int, width: int, info: ModelInfo, config: TileConfig = TileConfig()) -> TilePlan:
     """Lay out tiles for a height x width image and a model.
 
     Static-size models use their size as the tile and cap the overlap at a quarter of it.
+    Tile starts and the margin are multiples of ``info.multiple_of`` (the model's stride).
     """
+    m = info.multiple_of
     if info.input_size_hw is not None:
         th, tw = info.input_size_hw
+        grid = m if th % m == 0 and tw % m == 0 else 1
         oy, ox = min(config.overlap, th // 4), min(config.overlap, tw // 4)
-        margin = min(oy, ox) // 2
-        rows = _axis(height + 2 * margin, th, oy, 1, True)
-        cols = _axis(width + 2 * margin, tw, ox, 1, True)
-    else:
-        m = info.multiple_of
-        tile = max(m, config.tile // m * m)
-        overlap = min(config.overlap, (tile - 1) // 2)
-        margin = overlap // 2
-        rows = _axis(height + 2 * margin, tile, overlap, m, False)
-        cols = _axis(width + 2 * margin, tile, overlap, m, False)
+        margin = _margin(min(oy, ox), grid)
+        rows = _axis(height + 2 * margin, th, oy, grid)
+        cols = _axis(width + 2 * margin, tw, ox, grid)
+        return TilePlan(rows, cols, margin)
+    tile = max(m, config.tile // m * m)
+    overlap = min(config.overlap, (tile - 1) // 2)
+    margin = _margin(overlap, m)
+    h, w = height + 2 * margin, width + 2 * margin
+    rows = _axis(h, min(tile, m * math.ceil(h / m)), overlap, m)
+    cols = _axis(w, min(tile, m * math.ceil(w / m)), overlap, m)
     return TilePlan(rows, cols, margin)
 
 

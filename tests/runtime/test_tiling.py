@@ -71,6 +71,16 @@ def test_local_model_matches_full_image_run(onnx_factory: Callable[..., Path]) -
     assert err.max() < 3e-3 and err.mean() < 1e-4      # only tile-edge pixels, at ramp weight ~0.002
 
 
+@pytest.mark.parametrize("overlap", [8, 20, 24])
+def test_strided_model_tiles_agree_with_whole_image(onnx_factory: Callable[..., Path], overlap: int) -> None:
+    """Tiles start on the model's stride grid, so a stride-2 model gives the whole-image answer."""
+    img = _image(160, 272)
+    with create_engine(onnx_factory("pool.onnx", kind="pool")) as engine:
+        tiled = run_tiled(engine, img, TileConfig(tile=64, overlap=overlap))
+        whole = engine.run(img[None])[0]
+    np.testing.assert_allclose(tiled, whole, atol=1e-6)
+
+
 def test_progress_reports_every_tile(identity_onnx: Path) -> None:
     calls: list[tuple[int, int]] = []
     with create_engine(identity_onnx) as engine:
@@ -84,7 +94,7 @@ def test_progress_reports_every_tile(identity_onnx: Path) -> None:
 @pytest.mark.parametrize("h, w, info, config, tile_hw, min_overlap", [
     (301, 457, _info(), TileConfig(), (256, 256), 32),
     (100, 100, _info(), TileConfig(), (144, 144), 32),          # one tile: 100 + 2x16 margin, to x16
-    (1000, 50, _info(multiple=8), TileConfig(tile=100, overlap=10), (96, 64), 10),
+    (1000, 50, _info(multiple=8), TileConfig(tile=100, overlap=10), (96, 72), 10),
     (301, 457, _info(static=(64, 96)), TileConfig(), (64, 96), 16),
 ])
 def test_plan_geometry(h: int, w: int, info: ModelInfo, config: TileConfig, tile_hw: tuple[int, int],
@@ -96,6 +106,7 @@ def test_plan_geometry(h: int, w: int, info: ModelInfo, config: TileConfig, tile
         assert axis.starts[0] == 0 and axis.starts[-1] + axis.tile == axis.padded
         assert all(axis.tile - (b - a) >= min(min_overlap, axis.overlap) for a, b in
                    zip(axis.starts, axis.starts[1:]))
+        assert all(s % info.multiple_of == 0 for s in axis.starts) and plan.margin % info.multiple_of == 0
         if info.input_size_hw is None:
             assert axis.tile % info.multiple_of == 0
 
