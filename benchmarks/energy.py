@@ -1,6 +1,6 @@
 """Energy benchmark: face-priority vs full-frame deblurring on a generated 720p one-face video.
 
-    .venv/bin/python -m benchmarks.energy [--frames 60] [--fp32 small.fp32] [--int8 small.int8]
+    .venv/bin/python -m benchmarks.energy [--frames 30] [--fp32 small.fp32] [--int8 small.int8]
 
 Profiles ``full:<fp32>`` (baseline), ``full:<int8>`` and ``faces:<int8>`` with
 ``runtime.profiling`` (interleaved chunks, warm-up) under ``--meter auto`` (the CPU-time
@@ -130,7 +130,7 @@ def _write(path: Path, text: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; returns the exit code."""
     ap = argparse.ArgumentParser(prog="python -m benchmarks.energy", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--frames", type=int, default=60)
+    ap.add_argument("--frames", type=int, default=30)
     ap.add_argument("--chunk", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--fp32", default="small.fp32", help="full-precision model id or file")
