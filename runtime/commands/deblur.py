@@ -66,7 +66,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--backend", default="auto", help="auto | ort | litert")
     p.add_argument("--threads", type=int, default=2, help="CPU threads for the model (default 2)")
     p.add_argument("--delegate", default=None, metavar="LIB", help="LiteRT delegate library (GPU/NPU)")
-    p.add_argument("--models-dir", type=Path, default=SHIPPED_DIR, help=argparse.SUPPRESS)
+    p.add_argument("--models-dir", type=Path, default=SHIPPED_DIR, metavar="DIR",
+                   help="folder holding manifest.json (default: the shipped models)")
     p.add_argument("--overwrite", action="store_true", help="allow writing over input files")
     p.add_argument("--compare", type=Path, metavar="OUT.png",
                    help="also write a side-by-side before/after image (one input only)")
