@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -19,6 +20,9 @@ from facemask._backend import BackendOutput
 from facemask.errors import FaceMaskError
 from facemask.mesh import NUM_LANDMARKS
 from facemask.options import DetectorModel, FaceDetectorOptions, RunningMode
+
+if TYPE_CHECKING:
+    from ai_edge_litert.interpreter import Interpreter
 
 LANDMARK_INPUT_PX = 192
 _ASSOCIATION_IOU = 0.5
@@ -49,7 +53,7 @@ def bundled_model_path(relative: str) -> Path:
     return path
 
 
-def _interpreter(path: Path, options: FaceDetectorOptions):  # type: ignore[no-untyped-def]
+def _interpreter(path: Path, options: FaceDetectorOptions) -> Interpreter:
     from ai_edge_litert.interpreter import Interpreter, load_delegate
 
     delegates = []
@@ -167,7 +171,7 @@ class LiteRTBackend:
         out_scores = np.asarray(kept_scores, np.float32)
         landmarks, out_scores = _drop_duplicates(landmarks, out_scores)
         if video:
-            self._lost = len(landmarks) < len(rois)
+            self._lost = len(kept_lm) < len(rois)
             self._rois = _roi.rois_from_landmarks(landmarks) if len(landmarks) else np.zeros((0, 4), np.float32)
             self._scores = out_scores
         return BackendOutput(landmarks, out_scores, ran)

@@ -6,6 +6,8 @@ faces without detecting, each face keeps the score of the face it continues.
 """
 from __future__ import annotations
 
+from typing import Any, Sequence
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -70,8 +72,8 @@ class MediaPipeBackend:
         landmarks = np.array([[(p.x, p.y, p.z) for p in f.landmark] for f in faces],
                              np.float32).reshape(len(faces), self._num_landmarks, 3) * scale
         det_boxes, det_scores = _detections(out.face_detections or [], w, h)
-        boxes = np.concatenate([landmarks[:, :, :2].min(1), landmarks[:, :, :2].max(1)], axis=1) \
-            if len(faces) else np.zeros((0, 4), np.float32)
+        xy = landmarks[:, :, :2]
+        boxes = np.concatenate([xy.min(1), xy.max(1)], axis=1) if len(faces) else np.zeros((0, 4), np.float32)
         scores = self._scores_for(boxes, det_boxes, det_scores)
         # The graph's own gate: detect unless the previous frame tracked max_faces faces.
         ran = running_mode is RunningMode.IMAGE or len(self._prev_boxes) < self._max_faces
@@ -100,7 +102,8 @@ class MediaPipeBackend:
         return np.nan_to_num(scores, nan=self._floor_score).astype(np.float32)
 
 
-def _detections(detections: list, w: int, h: int) -> tuple[NDArray[np.float32], NDArray[np.float32]]:  # type: ignore[type-arg]
+def _detections(detections: Sequence[Any], w: int, h: int) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """Pixel boxes and scores of MediaPipe ``Detection`` protos."""
     boxes, scores = [], []
     for d in detections:
         bb = d.location_data.relative_bounding_box

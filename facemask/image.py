@@ -11,6 +11,7 @@ import os
 import tempfile
 from enum import Enum
 from pathlib import Path
+from typing import cast
 
 import cv2
 import numpy as np
@@ -83,7 +84,7 @@ def to_rgb(
             f"{name} is {w}x{h}, larger than max_side_px={max_side_px}; downscale it first "
             "(cv2.resize with cv2.INTER_AREA) or raise FaceDetectorOptions.max_side_px")
     if color_order is ColorOrder.BGR:
-        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        return cast(NDArray[np.uint8], cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
     return np.ascontiguousarray(image)
 
 
@@ -101,7 +102,7 @@ def read_image_rgb(path: str | os.PathLike[str]) -> NDArray[np.uint8]:
     if bgr is None:
         raise FaceMaskError(
             f"cannot decode {p}: not an image OpenCV can read; use a JPEG, PNG, BMP or TIFF")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return cast(NDArray[np.uint8], cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
 
 
 def write_image_rgb(path: str | os.PathLike[str], image_rgb: NDArray[np.uint8]) -> Path:

@@ -77,8 +77,9 @@ def _ramp(polygons: list[NDArray[np.float32]], side_px: int, full_px: float, fal
     work = max(1, round(side_px * scale))
     inside = np.zeros((work, work), np.uint8)
     for poly in polygons:
-        hull = cv2.convexHull((poly * scale * 16).round().astype(np.int32))
-        cv2.fillConvexPoly(inside, hull, 1, lineType=cv2.LINE_AA, shift=4)
+        # Continuous coordinates (pixel c spans [c, c+1)) to OpenCV's pixel centres, 4 fraction bits.
+        hull = cv2.convexHull(((poly * scale - 0.5) * 16).round().astype(np.int32))
+        cv2.fillConvexPoly(inside, hull, (1,), lineType=cv2.LINE_8, shift=4)
     if not inside.any():
         return np.zeros((side_px, side_px), np.float32)
     dist = cv2.distanceTransform((inside == 0).astype(np.uint8), cv2.DIST_L2, 5) / scale

@@ -138,7 +138,8 @@ class FaceResult:
         sy = image_size_wh[1] / self.image_size_wh[1]
         scale = np.array([sx, sy, sx], np.float32)
         return replace(self, boxes_xyxy=(self.boxes_xyxy * np.array([sx, sy, sx, sy], np.float32)),
-                       landmarks_px=self.landmarks_px * scale, image_size_wh=tuple(image_size_wh))
+                       landmarks_px=self.landmarks_px * scale,
+                       image_size_wh=(int(image_size_wh[0]), int(image_size_wh[1])))
 
     @property
     def num_landmarks(self) -> int:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
 from pathlib import Path
+from typing import cast
 
 import cv2
 import numpy as np
@@ -43,9 +44,8 @@ def load_face_photo(name: str) -> NDArray[np.uint8]:
     elif name == "grace_hopper":
         import matplotlib.cbook as cbook
 
-        with cbook.get_sample_data("grace_hopper.jpg") as f:
-            img = cv2.cvtColor(cv2.imdecode(np.frombuffer(f.read(), np.uint8), cv2.IMREAD_COLOR),
-                               cv2.COLOR_BGR2RGB)
+        path = cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
+        img = cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
     else:
         raise FaceMaskError(f"unknown photo {name!r}; choose one of {', '.join(PHOTOS)}")
     img.setflags(write=False)
@@ -126,9 +126,9 @@ def _paste(frame: NDArray[np.float32], head: _Head, face_h_px: float,
     bx1 = min(int(np.ceil(tx + s * rgba.shape[1])) + 1, w)
     by1 = min(int(np.ceil(ty + s * rgba.shape[0])) + 1, h)
     if bx1 > bx0 and by1 > by0:
-        m = np.float32([[s, 0, tx - bx0], [0, s, ty - by0]])
+        m = np.array([[s, 0, tx - bx0], [0, s, ty - by0]], np.float32)
         warped = cv2.warpAffine(rgba, m, (bx1 - bx0, by1 - by0), flags=cv2.INTER_LINEAR,
-                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+                                borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
         a = warped[..., 3:4]
         region = frame[by0:by1, bx0:bx1]
         region *= 1 - a
@@ -184,7 +184,7 @@ def make_clip(motion: Motion, size_wh: tuple[int, int] = (640, 480), n_frames: i
         boxes.append([_paste(frame, head, fh, c) for head, fh, c in _placements(motion, i / fps, w, h)])
         noise = np.empty((h, w * 3), np.float32)
         cv2.setRNGSeed(seed * 1_000_003 + i)
-        cv2.randn(noise, 0.0, noise_sigma)
+        cv2.randn(noise, np.array([0.0]), np.array([noise_sigma]))
         frame += noise.reshape(h, w, 3)
         frames.append(np.clip(frame + 0.5, 0, 255).astype(np.uint8))
     return SyntheticClip(tuple(frames), np.asarray(boxes, np.float32), fps)
@@ -203,7 +203,7 @@ def write_mp4(path: str | os.PathLike[str], frames_rgb: tuple[NDArray[np.uint8],
     h, w = frames_rgb[0].shape[:2]
     fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=".mp4", dir=p.parent)
     os.close(fd)
-    writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    writer = cv2.VideoWriter(tmp, cv2.VideoWriter.fourcc(*"mp4v"), fps, (w, h))
     try:
         if not writer.isOpened():
             raise FaceMaskError(f"cannot write {p}: OpenCV has no mp4v encoder here")
@@ -236,7 +236,7 @@ def read_video_rgb(path: str | os.PathLike[str]) -> list[NDArray[np.uint8]]:
             ok, bgr = cap.read()
             if not ok:
                 break
-            frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+            frames.append(cast(NDArray[np.uint8], cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)))
     finally:
         cap.release()
     if not frames:
