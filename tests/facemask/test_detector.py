@@ -139,6 +139,33 @@ def test_rotated_faces(request: pytest.FixtureRequest, astronaut: NDArray[np.uin
         assert np.hypot(*(_part_xy(faces, part) - want)) < 8, part
 
 
+def _turned(img: NDArray[np.uint8], degrees: float, cx: float = 225.0, r: float = 75.0
+            ) -> tuple[NDArray[np.uint8], NDArray[np.float32]]:
+    """The head as a cylinder (axis at column ``cx``) turned by ``degrees``: a stand-in for
+    a profile view made from a frontal photo. Returns the image and its column map."""
+    h, w = img.shape[:2]
+    x = np.arange(w, dtype=np.float32)
+    phi = np.arcsin(np.clip((x - cx) / r, -1, 1)) + np.deg2rad(degrees)
+    src = np.where(np.abs(x - cx) < r, cx + r * np.sin(np.clip(phi, -np.pi / 2, np.pi / 2)), x).astype(np.float32)
+    mapy = np.repeat(np.arange(h, dtype=np.float32)[:, None], w, axis=1)
+    return cv2.remap(img, np.tile(src, (h, 1)), mapy, cv2.INTER_LINEAR), src
+
+
+@pytest.mark.parametrize("backend", list(Backend))
+@pytest.mark.parametrize("degrees", [20, 35, 50])
+def test_turned_faces(request: pytest.FixtureRequest, astronaut: NDArray[np.uint8], backend: Backend,
+                      degrees: float) -> None:
+    img, src_x = _turned(astronaut, degrees)
+    faces = _detector(request, backend).process(img)
+    assert len(faces) == 1
+    box = faces.boxes_xyxy[0]
+    for part in PARTS:
+        gx, gy = GOLDEN["astronaut"][part]
+        x = float(np.argmin(np.abs(src_x[150:300] - gx))) + 150  # where that column went
+        assert box[0] < x < box[2] and box[1] < gy < box[3], part
+        assert np.hypot(*(_part_xy(faces, part) - (x, gy))) < 10, part
+
+
 @pytest.mark.parametrize(("name", "edit"), [
     ("mouth covered", lambda im: im.__setitem__((slice(130, 165), slice(190, 260)), 0)),
     ("eyes covered", lambda im: im.__setitem__((slice(90, 115), slice(190, 265)), 0)),
