@@ -223,7 +223,7 @@ def output_format(path: Path, has_alpha: bool = False) -> tuple[str, bool]:
     return fmt, deep
 
 
-def new_file_mode(path: Path) -> int:
+def _new_file_mode(path: Path) -> int:
     """Permissions for a replacing file: the old file's, else 0o666 minus the umask
     (``mkstemp`` alone would leave 0o600)."""
     try:
@@ -247,7 +247,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        os.chmod(tmp, new_file_mode(path))
+        os.chmod(tmp, _new_file_mode(path))
         os.replace(tmp, path)
     except OSError as e:
         if tmp is not None:
