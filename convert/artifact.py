@@ -16,7 +16,6 @@ from typing import Iterator
 
 import onnx
 
-from runtime.imageio import new_file_mode
 from runtime.manifest import (ArtifactEntry, ArtifactFormat, Precision, Status, TensorSpec,
                               sha256_file)
 
@@ -84,6 +83,13 @@ class Artifact:
         )
 
 
+def umask() -> int:
+    """The process umask (read without changing it for longer than a call)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temp path next to ``path``; on success it replaces ``path``, on error it is removed."""
@@ -92,7 +98,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
-        os.chmod(tmp, new_file_mode(path))
+        os.chmod(tmp, 0o666 & ~umask())  # mkstemp alone leaves 0o600
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)

@@ -27,7 +27,7 @@ from typing import Callable
 import numpy as np
 from numpy.typing import NDArray
 
-from convert.artifact import Artifact
+from convert.artifact import Artifact, umask
 from convert.calib import CalibConfig, ImagePairs, calibration_images, validation_pairs
 from convert.export import ExportConfig, export_onnx
 from convert.opcheck import OpCheckReport, check_ops
@@ -299,7 +299,9 @@ def build(src: SourceModel, out_dir: Path, config: BuildConfig) -> BuildResult:
         _write_manifest(result, src)
         write_report(result)
         _commit(tmp, final)
-        return replace(result, folder=final)
+        moved = tuple(replace(b, artifact=replace(b.artifact, path=final / b.artifact.path.name))
+                      for b in result.artifacts)
+        return replace(result, folder=final, artifacts=moved)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -372,15 +374,9 @@ def _write_manifest(result: BuildResult, src: SourceModel) -> None:
     manifest.save(result.manifest_path)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def _commit(tmp: Path, final: Path) -> None:
     """Move the finished build into place, replacing an older build of the same model."""
-    os.chmod(tmp, 0o777 & ~_umask())
+    os.chmod(tmp, 0o777 & ~umask())
     old = None
     if final.exists():
         old = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.old-"))

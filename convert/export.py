@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,7 +97,8 @@ def _torch_to_onnx(src: SourceModel, config: ExportConfig) -> onnx.ModelProto:
                                             OUTPUT_NAME: {0: "batch", 2: "height", 3: "width"}}
     buf = io.BytesIO()
     try:
-        with torch.no_grad(), contextlib.redirect_stdout(io.StringIO()):
+        with torch.no_grad(), contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter is deprecated
             torch.onnx.export(module, (torch.rand(1, 3, *sample_hw),), buf, dynamo=False,
                               opset_version=config.opset, input_names=[INPUT_NAME],
                               output_names=[OUTPUT_NAME], dynamic_axes=dynamic, do_constant_folding=True)
@@ -157,6 +159,9 @@ def export_onnx(src: SourceModel, out: Path, config: ExportConfig) -> Artifact:
     except Exception as e:  # onnxslim/shape inference raise assorted types
         raise ExportError(f"cleaning up the ONNX graph of {src.name} failed: {type(e).__name__}: "
                           f"{str(e).splitlines()[0] if str(e) else ''}") from e
+    for i, node in enumerate(model.graph.node):  # the repair loop names nodes to keep in float
+        if not node.name:
+            node.name = f"{node.op_type}_{i}"
     h, w = config.size_hw or src.size_hw or config.check_hw
     rng = np.random.default_rng(0)
     x = rng.random((1, 3, h, w) if src.layout is Layout.NCHW else (1, h, w, 3), dtype=np.float32)
@@ -165,15 +170,16 @@ def export_onnx(src: SourceModel, out: Path, config: ExportConfig) -> Artifact:
         raise ExportError(f"the ONNX export of {src.name} differs from its source by {err:.2e} "
                           f"(> {EXPORT_TOLERANCE:g}); try another --opset or report the model")
     size_hw = config.size_hw or src.size_hw
+    multiple_of = src.multiple_of if size_hw is None else 1
     graph = model.graph
     inits = {i.name for i in graph.initializer}
     in_name = next(i.name for i in graph.input if i.name not in inits)
-    stamp_onnx(model, name=src.name, precision=Precision.FP32, multiple_of=src.multiple_of,
+    stamp_onnx(model, name=src.name, precision=Precision.FP32, multiple_of=multiple_of,
                parent_sha256=None, extra={"export_max_abs_error": f"{err:.3g}"})
     save_onnx(model, out)
     spec = dict(layout=src.layout, dtype=DType.FLOAT32, size_hw=size_hw)
     return Artifact(path=out, model=src.name, format=ArtifactFormat.ONNX, precision=Precision.FP32,
                     input=TensorSpec(name=in_name, **spec),
                     output=TensorSpec(name=graph.output[0].name, **spec),
-                    multiple_of=src.multiple_of if size_hw is None else 1,
+                    multiple_of=multiple_of,
                     provenance={"export_max_abs_error": f"{err:.3g}", "opset": str(_opset(model))})

@@ -37,12 +37,13 @@ from runtime.manifest import ArtifactFormat, DType, Layout, Precision, TensorSpe
 
 EXPORT_TOLERANCE = 1e-3
 """Max abs difference allowed between the fp32 .tflite (XNNPACK) and PyTorch."""
-SIGNATURE = "serving_default"
+MIN_RANGE = 1e-3
+"""Smallest activation range quantised (as ONNX Runtime's MinimumRealRange does for QNN)."""
 _DTYPES = {np.dtype(np.float32): DType.FLOAT32, np.dtype(np.float16): DType.FLOAT16,
            np.dtype(np.int8): DType.INT8, np.dtype(np.uint8): DType.UINT8}
 COMPUTE_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV", "FULLY_CONNECTED", "ADD", "MUL",
                "SUB", "CONCATENATION")
-"""TFLite ops the repair loop may keep in float (data movement follows its producer)."""
+"""TFLite ops that compute; the rest (RESHAPE, TRANSPOSE, PAD, ...) pass values through."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,12 +216,29 @@ class TfliteQuantizer:
         name = sig["inputs"][0]
         return {key: [{name: img[None].astype(np.float32)} for img in self.calib]}
 
-    def quantizable_ops(self) -> list[str]:
-        """Output tensor names of the compute ops, in graph order (repair candidates)."""
+    def float_groups(self) -> list[tuple[str, ...]]:
+        """For each compute op, the ops (by output tensor name) to keep in float so its output
+        is never quantised: the op, the pass-through ops after it and the compute ops reading it."""
         interp = interpreter(self.fp32.path, xnnpack=False)
-        tensors = {t["index"]: t["name"] for t in interp.get_tensor_details()}
-        return [tensors[int(op["outputs"][0])] for op in interp._get_ops_details()  # noqa: SLF001
-                if op["op_name"] in COMPUTE_OPS]
+        names = {t["index"]: t["name"] for t in interp.get_tensor_details()}
+        ops = interp._get_ops_details()  # noqa: SLF001 - LiteRT's only op listing
+        readers: dict[int, list[dict[str, Any]]] = {}
+        for op in ops:
+            for i in op["inputs"]:
+                readers.setdefault(int(i), []).append(op)
+        groups = []
+        for op in ops:
+            if op["op_name"] not in COMPUTE_OPS or not len(op["outputs"]):
+                continue
+            group, todo = [int(op["index"])], [int(i) for i in op["outputs"]]
+            while todo:
+                for r in readers.get(todo.pop(), []):
+                    if int(r["index"]) not in group:
+                        group.append(int(r["index"]))
+                        if r["op_name"] not in COMPUTE_OPS:
+                            todo.extend(int(i) for i in r["outputs"])
+            groups.append(tuple(names[int(ops[g]["outputs"][0])] for g in group if len(ops[g]["outputs"])))
+        return groups
 
     def ranges(self, method: CalibMethod) -> dict[str, dict[str, NDArray[np.float32]]]:
         """Activation ranges ({tensor: {'min', 'max'}}) for ``method``, computed once."""
@@ -233,8 +251,8 @@ class TfliteQuantizer:
             qsv = q.calibrate(self._feed(), num_threads=2)
         if method is not CalibMethod.MINMAX:
             qsv = self._histogram_ranges(qsv, method)
-        self._ranges[method] = qsv
-        return qsv
+        self._ranges[method] = {k: _widened(v) for k, v in qsv.items()}
+        return self._ranges[method]
 
     def _histogram_ranges(self, qsv: dict[str, dict[str, NDArray[np.float32]]], method: CalibMethod
                           ) -> dict[str, dict[str, NDArray[np.float32]]]:
@@ -275,8 +293,8 @@ class TfliteQuantizer:
                 Precision.FP16: _fp16_recipe()}[config.precision]
         try:
             q = quantizer.Quantizer(str(self.fp32.path), base)
-            for name in config.keep_float:
-                q.update_quantization_recipe(regex=re.escape(name), operation_name=TFLOperationName.ALL_SUPPORTED,
+            for name in config.keep_float:  # an op's scope is its output tensor names + ";"
+                q.update_quantization_recipe(regex=f"^{re.escape(name)};", operation_name=TFLOperationName.ALL_SUPPORTED,
                                              algorithm_key=AlgorithmName.NO_QUANTIZE)
             qsv = self.ranges(config.method) if config.precision is Precision.INT8 else None
             with _quiet():
@@ -295,6 +313,16 @@ class TfliteQuantizer:
         return self.fp32.derived(out, config.precision, input=spec_in, output=spec_out, **prov)
 
 
+def _widened(qsv: dict[str, NDArray[np.float32]]) -> dict[str, NDArray[np.float32]]:
+    """A range of at least ``MIN_RANGE`` containing 0: a dead layer (all-zero output) would
+    otherwise get scale 0, which XNNPACK refuses to run."""
+    if "min" not in qsv or "max" not in qsv:
+        return qsv
+    lo = np.minimum(qsv["min"], 0).astype(np.float32)
+    hi = np.maximum(np.maximum(qsv["max"], 0), lo + MIN_RANGE).astype(np.float32)
+    return {**qsv, "min": lo, "max": hi}
+
+
 def _fp16_recipe() -> list[dict[str, Any]]:
     """fp16 weights dequantised at load time: half the file, float compute (GPU delegates run fp16)."""
     return [{
@@ -310,9 +338,9 @@ class TfliteRepairTarget:
 
     quantizer: TfliteQuantizer
 
-    def candidates(self) -> list[str]:
-        """Output tensors of the compute ops that may stay in float."""
-        return self.quantizer.quantizable_ops()
+    def candidates(self) -> list[tuple[str, ...]]:
+        """Per compute op, the ops that keep its output in float."""
+        return self.quantizer.float_groups()
 
     def label(self, name: str) -> str:
         """The PyTorch module path of the op."""

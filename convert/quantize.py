@@ -30,8 +30,8 @@ from runtime.manifest import ArtifactFormat, DType, Layout, Precision
 
 log = logging.getLogger(__name__)
 
-WEIGHTED_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul", "Add", "Mul", "Concat")
-"""Op types the repair loop may keep in float: the ones that compute (data movement follows)."""
+WEIGHTED_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul", "Add", "Mul", "Sub", "Concat")
+"""Op types that compute; everything else (Relu, DepthToSpace, Reshape, ...) passes values through."""
 
 
 class CalibMethod(str, enum.Enum):
@@ -128,10 +128,31 @@ class OnnxQuantizer:
         except Exception as e:  # ORT's tools raise bare Exception types
             raise QuantizationError(f"pre-processing {fp32.path} for int8 failed: {e}") from e
 
-    def quantizable_nodes(self) -> list[str]:
-        """Names of the nodes int8 quantisation touches, in graph order (repair candidates)."""
-        model = onnx.load(str(self._pre))
-        return [n.name for n in model.graph.node if n.op_type in WEIGHTED_OPS and n.name]
+    def float_groups(self) -> list[tuple[str, ...]]:
+        """For each compute node, the nodes to keep in float so its output is never quantised.
+
+        A tensor stays float only if its producer and every consumer do (a quantised
+        neighbour re-quantises it), so a group is the node, the pass-through ops after it
+        and the compute nodes that read its output. Graph order; the node comes first.
+        """
+        graph = onnx.load(str(self._pre)).graph
+        consumers: dict[str, list[onnx.NodeProto]] = {}
+        for node in graph.node:
+            for name in node.input:
+                consumers.setdefault(name, []).append(node)
+        groups = []
+        for node in graph.node:
+            if node.op_type not in WEIGHTED_OPS:
+                continue
+            group, todo = [node.name], list(node.output)
+            while todo:
+                for c in consumers.get(todo.pop(), []):
+                    if c.name not in group:
+                        group.append(c.name)
+                        if c.op_type not in WEIGHTED_OPS:
+                            todo.extend(c.output)
+            groups.append(tuple(group))
+        return groups
 
     def quantize(self, out: Path, config: OnnxQuantConfig) -> Artifact:
         """Write the quantised model to ``out`` (atomically) and describe it.
@@ -197,9 +218,9 @@ class OnnxRepairTarget:
     quantizer: OnnxQuantizer
     base: OnnxQuantConfig
 
-    def candidates(self) -> list[str]:
-        """Compute nodes that may stay in float."""
-        return self.quantizer.quantizable_nodes()
+    def candidates(self) -> list[tuple[str, ...]]:
+        """Per compute node, the nodes that keep its output in float."""
+        return self.quantizer.float_groups()
 
     def label(self, name: str) -> str:
         """ONNX node names from PyTorch read like module paths: ``enc1/enc1.0/c1/Conv``."""

@@ -98,8 +98,9 @@ class RepairResult:
 class RepairTarget(Protocol):
     """One format's quantiser as the repair loop sees it."""
 
-    def candidates(self) -> list[str]:
-        """Layers (node or tensor names) that may be kept in float, in graph order."""
+    def candidates(self) -> list[tuple[str, ...]]:
+        """Per layer, the names (nodes or op outputs) to keep in float so that layer's output
+        is never quantised; the layer itself first, graph order."""
         ...
 
     def label(self, name: str) -> str:
@@ -169,8 +170,8 @@ def _better(a: ValidationReport, b: ValidationReport) -> bool:
 
 def sensitivity(target: RepairTarget, method: CalibMethod, calib: NDArray[np.float32],
                 float_out: NDArray[np.float32], scratch: Path, border: int, threads: int = 2
-                ) -> list[tuple[str, float]]:
-    """Rank layers by how much PSNR vs float improves when only that layer stays in float.
+                ) -> list[tuple[tuple[str, ...], float]]:
+    """Rank layers by how much PSNR vs float improves when only that layer's output stays float.
 
     Args:
         target: the quantiser.
@@ -182,7 +183,7 @@ def sensitivity(target: RepairTarget, method: CalibMethod, calib: NDArray[np.flo
         threads: engine threads.
 
     Returns:
-        (layer name, gain in dB) for every candidate, largest gain first.
+        (group, gain in dB) for every candidate group, largest gain first.
     """
     def score(keep: tuple[str, ...]) -> float:
         artifact = target.quantize(scratch, method, keep)
@@ -191,7 +192,7 @@ def sensitivity(target: RepairTarget, method: CalibMethod, calib: NDArray[np.flo
 
     try:
         base = score(())
-        gains = [(name, score((name,)) - base) for name in target.candidates()]
+        gains = [(group, score(group) - base) for group in target.candidates()]
     finally:
         scratch.unlink(missing_ok=True)
     return sorted(gains, key=lambda g: -g[1])
@@ -228,14 +229,16 @@ def quantize_with_gate(target: RepairTarget, out: Path, pairs: ImagePairs, refer
     border = min(vconfig.border_px, min(calib.shape[1:3]) // 4)
     ranked = sensitivity(target, method, calib[:SENSITIVITY_IMAGES], float_calib_out, loop._scratch(), border,
                          vconfig.threads)
+    table = tuple((target.label(group[0]), gain) for group, gain in ranked)
     limit = max(1, int(len(ranked) * rconfig.max_float_fraction)) if rconfig.max_float_fraction else 0
     k = 1
     while k <= limit:
-        keep = tuple(name for name, gain in ranked[:k] if gain > 0)
-        if keep and loop.attempt(f"{method.value} calibration, {len(keep)} layer(s) in float", method, keep):
-            return loop.result(tuple((target.label(n), g) for n, g in ranked))
+        keep = tuple(dict.fromkeys(name for group, gain in ranked[:k] if gain > 0 for name in group))
+        if keep and loop.attempt(f"{method.value} calibration, {k} most sensitive layer(s) in float", method,
+                                 keep):
+            return loop.result(table)
         k = k * 2 if k * 2 <= limit or k == limit else limit
     if qat is not None and rconfig.qat_steps > 0:
         loop.attempt(f"QAT {rconfig.qat_steps} steps + {method.value} calibration", method, (),
                      quantize=lambda p: qat(p, method))
-    return loop.result(tuple((target.label(n), g) for n, g in ranked))
+    return loop.result(table)
