@@ -88,6 +88,18 @@ def to_rgb(
     return np.ascontiguousarray(image)
 
 
+def replace_atomically(tmp: str | os.PathLike[str], target: Path) -> None:
+    """Moves a finished temporary file over ``target`` with normal file permissions.
+
+    ``tempfile.mkstemp`` creates files readable by the owner only; outputs get the mode
+    a plain ``open()`` would give (0o666 minus the umask).
+    """
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, target)
+
+
 def read_image_rgb(path: str | os.PathLike[str]) -> NDArray[np.uint8]:
     """Decodes an image file (EXIF orientation applied) into HxWx3 uint8 RGB.
 
@@ -127,7 +139,7 @@ def write_image_rgb(path: str | os.PathLike[str], image_rgb: NDArray[np.uint8]) 
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(buf.tobytes())
-        os.replace(tmp, p)
+        replace_atomically(tmp, p)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

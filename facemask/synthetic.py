@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from facemask.errors import FaceMaskError
-from facemask.image import to_rgb
+from facemask.image import replace_atomically, to_rgb
 
 PHOTOS = ("astronaut", "grace_hopper", "coffee")
 
@@ -213,7 +213,7 @@ def write_mp4(path: str | os.PathLike[str], frames_rgb: tuple[NDArray[np.uint8],
                 raise FaceMaskError(f"cannot write {p}: frame {i} is {rgb.shape[1]}x{rgb.shape[0]}, not {w}x{h}")
             writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
         writer.release()
-        os.replace(tmp, p)
+        replace_atomically(tmp, p)
     finally:
         writer.release()
         Path(tmp).unlink(missing_ok=True)

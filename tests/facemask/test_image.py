@@ -1,6 +1,7 @@
 """Frame checks (dtype, channels, size, colour order) and atomic image I/O."""
 from __future__ import annotations
 
+import os
 from contextlib import nullcontext as does_not_raise
 from pathlib import Path
 
@@ -70,6 +71,9 @@ def test_read_write_round_trip_keeps_rgb_order(tmp_path: Path) -> None:
     np.testing.assert_array_equal(read_image_rgb(path), img)
     assert cv2.imread(str(path))[0, 0].tolist() == [0, 0, 200]  # OpenCV sees BGR red
     assert [p.name for p in tmp_path.iterdir()] == ["red.png"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's owner-only 0o600
 
 
 @pytest.mark.parametrize(("content", "match"), [
