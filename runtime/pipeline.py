@@ -94,7 +94,9 @@ class PipelineConfig:
         tracker: landmark smoothing and fade in/out between video frames (VIDEO mode);
             ``None`` uses the detector's raw faces.
         light: the unsharp mask used by ``light``.
-        tiles: tiling of the whole frame for ``--background full``.
+        tiles: tiling of the whole frame for ``--background full``. The default tile
+            (2048) lets a dynamic-size model see frames up to ~2000 px in one pass, with no
+            overlap wasted; static-size models always tile at their own input size.
     """
 
     faces: Treatment = Treatment.FULL
@@ -108,7 +110,7 @@ class PipelineConfig:
     masks: MaskConfig = field(default_factory=MaskConfig)
     tracker: TrackerConfig | None = field(default_factory=TrackerConfig)
     light: UnsharpConfig = field(default_factory=UnsharpConfig)
-    tiles: TileConfig = field(default_factory=TileConfig)
+    tiles: TileConfig = TileConfig(tile=2048, overlap=32, batch=1)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "faces", _treatment(self.faces, "faces"))

@@ -1,0 +1,320 @@
+"""Face-priority vs full-frame deblurring on generated 720p face videos, in one run.
+
+    .venv/bin/python -m benchmarks.runtime                       # shipped models
+    .venv/bin/python -m benchmarks.runtime --model int8-ort=/path/nano.int8.onnx --soak-frames 0
+
+For each video (one face, three faces) and model (fp32/int8, ONNX Runtime/LiteRT) it runs
+the real ``edgedeblur run`` path (decode -> faces -> model -> blend -> H.264 encode) in
+full-frame mode and in face-priority mode, and records FPS, per-stage p50/p95, model pixels
+per frame, PSNR inside the true face boxes against the sharp source, and a temporal
+flicker measure. A before/after strip of consecutive frames shows the blend, and a long
+run on a generated video tracks the process RSS. Writes JSON, Markdown and PNGs into
+``benchmarks/results/runtime/``. CI never runs this.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from benchmarks.videos import FaceVideo, make_face_video
+from runtime.engines import EngineConfig
+from runtime.pipeline import FacePriorityPipeline, FrameResult, PipelineConfig, run_stream
+from runtime.sinks import VideoFileSink, VideoSinkConfig
+from runtime.sources import open_source
+from runtime.stats import Stage, StatsRecorder
+
+OUT_DIR = Path(__file__).resolve().parent / "results" / "runtime"
+DEFAULT_MODELS = ("fp32-ort=small", "int8-ort=small.int8", "int8-litert=small.int8.tflite")
+MODES: dict[str, tuple[str, str]] = {"full-frame": ("full", "full"), "faces": ("full", "none"),
+                                     "faces+light": ("full", "light")}
+STRIP_FRAMES = 6
+
+
+@dataclass(frozen=True, slots=True)
+class CaseResult:
+    """One (video, model, mode) run."""
+
+    video: str
+    model: str
+    mode: str
+    frames: int
+    fps: float
+    cpu_ms_per_frame: float
+    stage_p50_ms: dict[str, float]
+    stage_p95_ms: dict[str, float]
+    total_p50_ms: float
+    model_pixels_per_frame: float
+    faces_per_frame: float
+    face_psnr_db: float
+    input_face_psnr_db: float
+    flicker: float
+
+
+@dataclass(frozen=True, slots=True)
+class GroundTruth:
+    """Per frame: integer face boxes, sharp face crops, decoded inputs; per face: the oval
+    (ellipse inscribed in the landmark box) where PSNR is measured: the face itself."""
+
+    boxes: list[NDArray[np.int64]]
+    sharp: list[list[NDArray[np.uint8]]]
+    inputs: list[NDArray[np.uint8]]
+    ovals: list[NDArray[np.bool_]]
+
+
+def _ground_truth(video: FaceVideo, n: int) -> GroundTruth:
+    with open_source(str(video.path)) as source:
+        inputs = [f.image_rgb for _, f in zip(range(n), source)]
+    first = video.face_boxes(0)
+    size = np.round(first[:, 2:] - first[:, :2]).astype(np.int64)  # fixed per face: aligned residuals
+    boxes = []
+    for i in range(n):
+        top_left = np.round(video.face_boxes(i)[:, :2]).astype(np.int64)
+        boxes.append(np.concatenate([top_left, top_left + size], axis=1))
+    sharp = [[video.sharp_frame(i)[y0:y1, x0:x1] for x0, y0, x1, y1 in b] for i, b in enumerate(boxes)]
+    ovals = []
+    for w, h in size.tolist():
+        yy, xx = np.mgrid[:h, :w]
+        ovals.append(((yy + 0.5 - h / 2) / (h / 2)) ** 2 + ((xx + 0.5 - w / 2) / (w / 2)) ** 2 <= 1.0)
+    return GroundTruth(boxes, sharp, inputs, ovals)
+
+
+def _psnr(sq_err: float, count: int) -> float:
+    return float(10 * np.log10(255.0 ** 2 / max(sq_err / max(count, 1), 1e-12)))
+
+
+class _Probe:
+    """Per-frame callback: face-box error vs the sharp source, residual flicker, strip crops."""
+
+    def __init__(self, gt: GroundTruth, strip_at: int, strip_box: tuple[int, int, int, int]) -> None:
+        self.gt, self.strip_at, self.strip_box = gt, strip_at, strip_box
+        self.i = 0
+        self.sq_out = self.sq_in = 0.0
+        self.count = 0
+        self.flicker: list[float] = []
+        self.prev_residual: list[NDArray[np.float32]] | None = None
+        self.strip: list[NDArray[np.uint8]] = []
+
+    def __call__(self, result: FrameResult, _rec: StatsRecorder) -> None:
+        out, gt, i = result.image_rgb, self.gt, self.i
+        residual = []
+        for (x0, y0, x1, y1), sharp, oval in zip(gt.boxes[i], gt.sharp[i], gt.ovals):
+            o = out[y0:y1, x0:x1].astype(np.float32)
+            src = gt.inputs[i][y0:y1, x0:x1].astype(np.float32)
+            self.sq_out += float(np.sum((o - sharp)[oval] ** 2))
+            self.sq_in += float(np.sum((src - sharp)[oval] ** 2))
+            self.count += int(oval.sum()) * 3
+            residual.append((o - src)[oval])
+        if self.prev_residual is not None:
+            self.flicker.append(float(np.mean([np.mean(np.abs(a - b))
+                                               for a, b in zip(residual, self.prev_residual)])))
+        self.prev_residual = residual
+        if self.strip_at <= i < self.strip_at + STRIP_FRAMES:
+            x0, y0, x1, y1 = self.strip_box
+            self.strip.append(out[y0:y1, x0:x1].copy())
+        self.i += 1
+
+
+def run_case(video: FaceVideo, gt: GroundTruth, label: str, model: str, mode: str, frames: int,
+             threads: int, workdir: Path, strip_box: tuple[int, int, int, int]) -> tuple[CaseResult, _Probe]:
+    """Run one configuration end to end (file in, H.264 file out) and measure it."""
+    faces, background = MODES[mode]
+    config = PipelineConfig(faces=faces, background=background, model=model,
+                            engine=EngineConfig(threads=threads))
+    probe = _Probe(gt, strip_at=frames // 2, strip_box=strip_box)
+    out = workdir / f"{video.path.stem}.{label}.{mode}.mp4"
+    with open_source(str(video.path)) as source, FacePriorityPipeline(config) as pipe:
+        sink = VideoFileSink(out, VideoSinkConfig(fps=video.fps, crf=18))
+        cpu0 = time.process_time()
+        report = run_stream(source, pipe, [sink], on_frame=probe, max_frames=frames)
+        cpu_ms = (time.process_time() - cpu0) * 1e3 / max(report.stats.frames, 1)
+    out.unlink(missing_ok=True)
+    s = report.stats
+    return CaseResult(
+        video=video.path.stem, model=label, mode=mode, frames=s.frames, fps=s.fps, cpu_ms_per_frame=cpu_ms,
+        stage_p50_ms={st.value: s.stages[st].p50_ms for st in Stage},
+        stage_p95_ms={st.value: s.stages[st].p95_ms for st in Stage},
+        total_p50_ms=s.total.p50_ms, model_pixels_per_frame=s.model_pixels_per_frame,
+        faces_per_frame=s.faces_per_frame, face_psnr_db=_psnr(probe.sq_out, probe.count),
+        input_face_psnr_db=_psnr(probe.sq_in, probe.count),
+        flicker=float(np.mean(probe.flicker)) if probe.flicker else 0.0), probe
+
+
+def _strip_box(video: FaceVideo, at: int, side: int = 320) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1 = video.face_boxes(at)[0]
+    cx, cy = int((x0 + x1) / 2), int((y0 + y1) / 2)
+    w, h = video.size_wh
+    left, top = min(max(cx - side // 2, 0), w - side), min(max(cy - side // 2, 0), h - side)
+    return left, top, left + side, top + side
+
+
+def save_strip(rows: dict[str, list[NDArray[np.uint8]]], path: Path) -> None:
+    """Rows of consecutive crops (input, outputs, amplified differences) as one PNG."""
+    from PIL import Image, ImageDraw
+
+    tiles = [np.concatenate(r, axis=1) for r in rows.values()]
+    label_w = 150
+    canvas = np.full((sum(t.shape[0] for t in tiles), label_w + tiles[0].shape[1], 3), 255, np.uint8)
+    y = 0
+    for t in tiles:
+        canvas[y:y + t.shape[0], label_w:] = t
+        y += t.shape[0]
+    img = Image.fromarray(canvas)
+    draw = ImageDraw.Draw(img)
+    for k, name in enumerate(rows):
+        draw.text((6, k * tiles[0].shape[0] + tiles[0].shape[0] // 2), name, fill=(0, 0, 0))
+    img.save(path)
+
+
+def soak(frames: int, model: str, threads: int, workdir: Path) -> dict[str, object]:
+    """Process a long generated 720p video and sample the process RSS every 100 frames."""
+    import psutil
+
+    video = make_face_video(workdir / "soak.mp4", n_frames=frames, n_faces=1, blur=False, seed=11)
+    proc = psutil.Process()
+    samples: list[tuple[int, float]] = []
+
+    def sample(_r: FrameResult, rec: StatsRecorder) -> None:
+        if rec.frames % 100 == 0:
+            samples.append((rec.frames, proc.memory_info().rss / 2 ** 20))
+
+    config = PipelineConfig(model=model, engine=EngineConfig(threads=threads))
+    with open_source(str(video.path)) as source, FacePriorityPipeline(config) as pipe:
+        report = run_stream(source, pipe, [VideoFileSink(workdir / "soak.out.mp4")], on_frame=sample)
+    warm = next(mb for n, mb in samples if n >= 500) if frames >= 600 else samples[0][1]
+    return {"frames": report.stats.frames, "fps": report.stats.fps, "rss_mb_after_500": warm,
+            "rss_mb_end": samples[-1][1], "rss_growth_mb": samples[-1][1] - warm,
+            "rss_max_mb": max(mb for _, mb in samples), "samples": samples, "model": model}
+
+
+def _markdown(results: list[CaseResult], soak_doc: dict[str, object] | None, meta: dict[str, object]) -> str:
+    lines = ["# Runtime benchmark: face-priority vs full-frame", "",
+             f"Generated by `python -m benchmarks.runtime` on {meta['date']}: {meta['cpu']}, "
+             f"{meta['cores']} cores, load average {meta['load_before']} before / {meta['load_after']} after "
+             "(other jobs share the machine, so absolute FPS is pessimistic; ratios come from the same run).",
+             "", "| video | model | mode | FPS | decode | faces | inference | background | blend | encode | "
+             "model px/frame | face PSNR dB (input) | flicker |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        st = " | ".join(f"{r.stage_p50_ms[s]:.1f}/{r.stage_p95_ms[s]:.1f}"
+                        for s in ("decode", "faces", "inference", "background", "blend", "encode"))
+        lines.append(f"| {r.video} | {r.model} | {r.mode} | {r.fps:.1f} | {st} | "
+                     f"{r.model_pixels_per_frame / 1e3:.0f}k | {r.face_psnr_db:.2f} ({r.input_face_psnr_db:.2f}) | "
+                     f"{r.flicker:.2f} |")
+    lines += ["", "Stage columns are p50/p95 in ms. Flicker: mean absolute frame-to-frame change of the "
+              "deblur residual (output - input) inside the face box, in 8-bit levels.", ""]
+    by = {(r.video, r.model, r.mode): r for r in results}
+    lines += ["## Face-priority against full frame", "",
+              "| video | model | model-pixel ratio | face PSNR difference dB | FPS ratio |", "|---|---|---:|---:|---:|"]
+    for (video, model, mode), r in by.items():
+        full = by.get((video, model, "full-frame"))
+        if mode == "faces" and full is not None:
+            lines.append(f"| {video} | {model} | {full.model_pixels_per_frame / max(r.model_pixels_per_frame, 1):.1f}x | "
+                         f"{r.face_psnr_db - full.face_psnr_db:+.3f} | {r.fps / max(full.fps, 1e-9):.1f}x |")
+    if soak_doc is not None:
+        lines += ["", "## Memory over a long run", "",
+                  f"{soak_doc['frames']} frames of a generated 720p video ({soak_doc['model']}, face-priority): "
+                  f"RSS {soak_doc['rss_mb_after_500']:.0f} MB after 500 frames, {soak_doc['rss_mb_end']:.0f} MB "
+                  f"at the end (growth {soak_doc['rss_growth_mb']:+.1f} MB, max {soak_doc['rss_max_mb']:.0f} MB), "
+                  f"{soak_doc['fps']:.1f} FPS. See `rss.png`."]
+    lines += ["", "`strip.png`: consecutive frames around the face: input, face-priority output, full-frame "
+              "output, and |face-priority - input| x4 (the blend footprint: it should fade smoothly, no edge)."]
+    return "\n".join(lines) + "\n"
+
+
+def _plots(results: list[CaseResult], soak_doc: dict[str, object] | None, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(10, 4))
+    names = [f"{r.video}\n{r.model}\n{r.mode}" for r in results]
+    ax.bar(range(len(results)), [r.fps for r in results], color=["#888" if r.mode == "full-frame" else "#2a7" for r in results])
+    ax.axhline(25, color="r", ls="--", lw=1, label="25 FPS")
+    ax.set_xticks(range(len(results)), names, fontsize=6)
+    ax.set_ylabel("FPS end to end")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "fps.png", dpi=120)
+    plt.close(fig)
+    if soak_doc is not None:
+        n, mb = zip(*soak_doc["samples"])  # type: ignore[arg-type]
+        fig, ax = plt.subplots(figsize=(6, 3))
+        ax.plot(n, mb)
+        ax.set_xlabel("frame")
+        ax.set_ylabel("RSS MB")
+        ax.set_ylim(0, max(mb) * 1.2)
+        fig.tight_layout()
+        fig.savefig(out / "rss.png", dpi=120)
+        plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.runtime", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", action="append", metavar="LABEL=MODEL",
+                   help=f"model to compare; repeat (default: {', '.join(DEFAULT_MODELS)})")
+    p.add_argument("--frames", type=int, default=60, help="frames per run (default 60)")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--soak-frames", type=int, default=5000, help="long-run length; 0 skips it")
+    p.add_argument("--soak-model", default=None, help="model of the long run (default: the first int8)")
+    p.add_argument("--out", type=Path, default=OUT_DIR)
+    args = p.parse_args(argv)
+    models = [tuple(m.split("=", 1)) for m in (args.model or DEFAULT_MODELS)]
+    args.out.mkdir(parents=True, exist_ok=True)
+    meta: dict[str, object] = {"date": time.strftime("%Y-%m-%d %H:%M"), "cpu": platform.processor() or platform.machine(),
+                               "cores": os.cpu_count(), "load_before": round(os.getloadavg()[0], 1),
+                               "frames_per_run": args.frames, "models": dict(models)}
+    results: list[CaseResult] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        videos = [make_face_video(work / f"{n}face.mp4", n_frames=args.frames + 1, n_faces=n, seed=n)
+                  for n in (1, 3)]
+        strip_rows: dict[str, list[NDArray[np.uint8]]] = {}
+        for video in videos:
+            gt = _ground_truth(video, args.frames)
+            box = _strip_box(video, args.frames // 2)
+            for label, model in models:
+                for mode in ("full-frame", "faces", "faces+light"):
+                    if mode == "faces+light" and label != models[-1][0]:
+                        continue
+                    print(f"{video.path.stem} {label} {mode} ...", file=sys.stderr, flush=True)
+                    res, probe = run_case(video, gt, label, model, mode, args.frames, args.threads, work, box)
+                    results.append(res)
+                    if video is videos[0] and label == models[-1][0] and mode in ("faces", "full-frame"):
+                        strip_rows[f"{mode} ({label})"] = probe.strip
+            if video is videos[0]:
+                x0, y0, x1, y1 = box
+                at = args.frames // 2
+                inputs = [gt.inputs[i][y0:y1, x0:x1] for i in range(at, at + STRIP_FRAMES)]
+                faces = strip_rows[f"faces ({models[-1][0]})"]
+                strip_rows = {"input": inputs, **strip_rows,
+                              "|faces - input| x4": [np.clip(np.abs(a.astype(int) - b) * 4, 0, 255).astype(np.uint8)
+                                                     for a, b in zip(faces, inputs)]}
+                save_strip(strip_rows, args.out / "strip.png")
+        soak_doc = None
+        if args.soak_frames > 0:
+            soak_model = args.soak_model or next((m for lbl, m in models if "int8" in lbl), models[0][1])
+            print(f"soak: {args.soak_frames} frames ...", file=sys.stderr, flush=True)
+            soak_doc = soak(args.soak_frames, soak_model, args.threads, work)
+    meta["load_after"] = round(os.getloadavg()[0], 1)
+    doc = {"meta": meta, "results": [asdict(r) for r in results], "soak": soak_doc}
+    (args.out / "results.json").write_text(json.dumps(doc, indent=2) + "\n")
+    (args.out / "README.md").write_text(_markdown(results, soak_doc, meta))
+    _plots(results, soak_doc, args.out)
+    print((args.out / "README.md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
