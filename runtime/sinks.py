@@ -77,7 +77,8 @@ class VideoSinkConfig:
         fps: nominal frame rate (files keep it exactly; live recordings use it as a hint).
         crf: x264 constant rate factor, 0 (lossless) .. 51; 18 is visually lossless.
         preset: x264 speed/size trade-off, ``ultrafast`` .. ``veryslow``.
-        threads: encoder threads; 0 lets x264 choose.
+        threads: encoder threads; 0 lets x264 choose. One by default: on a small CPU the
+            model already keeps every core busy, and x264's frame threads only contend.
         use_timestamps: take each frame's time from ``Frame.timestamp_ms`` (live sources,
             whose dropped frames leave gaps) instead of a constant rate.
     """
@@ -85,7 +86,7 @@ class VideoSinkConfig:
     fps: float = 30.0
     crf: int = 18
     preset: str = "veryfast"
-    threads: int = 0
+    threads: int = 1
     use_timestamps: bool = False
 
     _PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",

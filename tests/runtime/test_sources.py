@@ -245,3 +245,26 @@ def test_stalled_stream_counts_as_lost() -> None:
     finally:
         hang.set()
         source.close()
+
+
+def test_http_stream_is_a_live_source(clip: Path) -> None:
+    """A real FFmpeg network read from a loopback HTTP server."""
+    import functools
+    import http.server
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - base signature
+            pass
+
+    handler = functools.partial(Quiet, directory=str(clip.parent))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with open_source(f"http://127.0.0.1:{server.server_address[1]}/{clip.name}", FAST) as source:
+            assert source.info.kind is SourceKind.STREAM and source.info.live
+            frame = source.read()
+            assert frame is not None and frame.image_rgb.shape == (96, 160, 3)
+    finally:
+        server.shutdown()
+        server.server_close()
