@@ -89,7 +89,7 @@ class BlurEstimate:
     @property
     def is_sharp(self) -> bool:
         """True when the no-blur model fitted best."""
-        return self.size_px == 0.0
+        return bool(self.size_px == 0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,7 +267,7 @@ def _best_motion(spec: _Spectrum, cfg: EstimateConfig) -> _Best:
         j = int(np.argmin(res_fine))
         if res_fine[j] < best:
             (length, angle), best = cand[j], float(res_fine[j])
-    return _Best(length, angle, best)
+    return _Best(float(length), float(angle), best)
 
 
 # Decision thresholds, set on TRAIN_IMAGES (rocket, motorcycle, camera, coins, brick,

@@ -1,0 +1,517 @@
+"""The project's deblur quality benchmark: classical baselines, blind estimation and shipped models.
+
+Run ``python -m benchmarks.quality [--quick | --full] [--models nano,small] [--out DIR]``.
+It blurs the EVAL_IMAGES photos with fixed camera-shake, linear-motion and defocus
+kernels plus sRGB noise (``benchmarks.evalset``), restores them with every method and
+writes into ``benchmarks/results/quality/``:
+
+- ``quality.json``: per method x family means (PSNR, SSIM, shift-aligned PSNR, gain over
+  the blurry input), blind-estimation accuracy, per-case rows, run metadata;
+- ``quality.md``: the same as tables; ``strip.png``: face crops before/after;
+- ``speed.json`` / ``speed.md``: milliseconds per 256x256 and per 1280x720 image;
+- ``kernels.npz``: the exact kernels used.
+
+Metrics exclude a 20 px border. Unsharp-mask parameters are tuned on TRAIN_IMAGES only.
+Shipped models come from ``runtime/models/manifest.json`` (the fp32 artifact of every model
+name, ONNX preferred); with no models there yet, the baselines still run.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from benchmarks.evalset import (
+    DEFOCUS_RADII_PX,
+    FACE_BOXES,
+    NOISE_SIGMA,
+    TUNE_IMAGES,
+    UNSHARP_AMOUNTS,
+    UNSHARP_RADII_PX,
+    Case,
+    UnsharpParams,
+    benchmark_kernels,
+    eval_cases,
+    face_crop,
+    prepare,
+    tune_unsharp,
+    tuning_cases,
+)
+from runtime.classical import richardson_lucy, unsharp_mask, wiener
+from runtime.errors import EdgeDeblurError
+from runtime.estimate import BlurEstimate, classify_blur, estimate_defocus, estimate_motion
+from runtime.metrics import aligned_psnr, psnr, ssim
+from runtime.sample_images import EVAL_IMAGES, FACE_IMAGES
+from runtime.synth import BlurFamily
+
+if TYPE_CHECKING:
+    from runtime.engines.base import Engine
+
+log = logging.getLogger("benchmarks.quality")
+
+FloatImage = NDArray[np.float32]
+Restore = Callable[[Case], FloatImage]
+
+BORDER_PX = 20
+MAX_SHIFT_PX = 4
+RL_ITERATIONS = 30
+AUTO_MIN_CONFIDENCE = 0.5
+STRIP_CASES: tuple[str, ...] = ("shake4", "defocus_r4")
+QUICK_KERNELS: tuple[str, ...] = ("shake1", "shake4", "motion11", "motion21", "defocus_r2", "defocus_r4", "defocus_r6")
+SPEED_SIZES_HW: dict[str, tuple[int, int]] = {"256x256": (256, 256), "1280x720": (720, 1280)}
+STRIP_CELL_PX = 128
+GROUPS: tuple[str, ...] = ("camera_shake", "linear_motion", "defocus", "all")
+RESULTS_DIR = Path(__file__).resolve().parent / "results" / "quality"
+
+INPUT, UNSHARP, WIENER_TRUE, RL_TRUE = "blurry input", "unsharp mask (tuned)", "Wiener, true kernel", "RL, true kernel"
+WIENER_FAMILY, WIENER_AUTO = "Wiener, blind (family known)", "Wiener, blind (classify_blur)"
+BASELINES: tuple[str, ...] = (INPUT, UNSHARP, WIENER_TRUE, RL_TRUE, WIENER_FAMILY, WIENER_AUTO)
+SHORT_NAMES: dict[str, str] = {INPUT: "blurry", UNSHARP: "unsharp", WIENER_TRUE: "Wiener (true k)",
+                               RL_TRUE: "RL (true k)", WIENER_AUTO: "Wiener (blind)"}
+
+
+@dataclass(frozen=True, slots=True)
+class BenchConfig:
+    """What one run covers."""
+
+    images: tuple[str, ...]
+    kernel_ids: tuple[str, ...] | None
+    long_side_px: int
+    tune_per_family: int
+    speed_repeats: int
+    speed_sizes: tuple[str, ...]
+    models: tuple[str, ...] | None
+    out: Path
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> BenchConfig:
+        models = tuple(m.strip() for m in args.models.split(",") if m.strip()) if args.models else None
+        if args.quick:
+            return cls(FACE_IMAGES, QUICK_KERNELS, 320, 1, 1, ("256x256",), models, Path(args.out))
+        return cls(EVAL_IMAGES, None, 512 if args.full else 384, 2, 3, tuple(SPEED_SIZES_HW), models,
+                   Path(args.out))
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One (case, method) measurement; ``gain_db`` is PSNR minus the blurry input's."""
+
+    case_id: str
+    image: str
+    group: str
+    kernel_id: str
+    method: str
+    psnr_db: float
+    ssim: float
+    aligned_psnr_db: float
+    shift_yx: tuple[int, int]
+    gain_db: float
+
+
+@dataclass(frozen=True, slots=True)
+class EstimateRow:
+    """What a blind estimator said about one case."""
+
+    case_id: str
+    estimator: str
+    group: str
+    true_family: str
+    true_size_px: float
+    true_angle_deg: float | None
+    family: str
+    sharp: bool
+    size_px: float
+    angle_deg: float | None
+    confidence: float
+
+
+@dataclass(slots=True)
+class LoadedModels:
+    """Restorers for shipped models, their engines (for timing) and what was skipped."""
+
+    restore: dict[str, Restore] = field(default_factory=dict)
+    engines: dict[str, Engine] = field(default_factory=dict)
+    info: list[dict[str, str]] = field(default_factory=list)
+
+    def close(self) -> None:
+        """Release every engine."""
+        for engine in self.engines.values():
+            engine.close()
+
+
+def load_models(names: tuple[str, ...] | None) -> LoadedModels:
+    """Engines for the requested (or all shipped fp32) models; failures are recorded, not fatal."""
+    loaded = LoadedModels()
+    try:
+        from runtime.catalog import load_shipped_manifest, resolve_model
+        from runtime.deblur import DeblurConfig, deblur_image
+        from runtime.engines import create_engine
+        from runtime.engines.base import EngineConfig
+        from runtime.manifest import Precision, Status
+    except ImportError as e:
+        loaded.info.append({"name": "*", "status": "skipped", "reason": f"runtime model API missing: {e}"})
+        return loaded
+    if names is None:
+        manifest = load_shipped_manifest()
+        names = tuple(sorted({a.model for a in manifest.artifacts
+                              if a.status is Status.OK and a.precision is Precision.FP32}))
+    for name in names:
+        try:
+            resolved = resolve_model(name)
+            engine = create_engine(name, EngineConfig(threads=2))
+        except EdgeDeblurError as e:
+            loaded.info.append({"name": name, "status": "skipped", "reason": str(e)})
+            log.warning("model %s skipped: %s", name, e)
+            continue
+        label = f"model {resolved.id}"
+        config = DeblurConfig(model=resolved.id)
+
+        def run(case: Case, engine: Engine = engine, config: DeblurConfig = config) -> FloatImage:
+            return deblur_image(case.blurry, config, engine=engine).image
+
+        loaded.restore[label] = run
+        loaded.engines[label] = engine
+        loaded.info.append({"name": name, "id": resolved.id, "path": str(resolved.path), "status": "ok"})
+    return loaded
+
+
+def _auto_wiener(case: Case, est: BlurEstimate) -> FloatImage:
+    """What a classical --mode auto does: Wiener on a confident estimate, else leave the photo."""
+    if est.is_sharp or est.confidence < AUTO_MIN_CONFIDENCE or est.family is BlurFamily.CAMERA_SHAKE:
+        return case.blurry
+    return wiener(case.blurry, est.kernel)
+
+
+def _estimate_row(case: Case, estimator: str, est: BlurEstimate) -> EstimateRow:
+    bk = case.blur
+    return EstimateRow(case.case_id, estimator, bk.group, bk.family.value, bk.size_px, bk.angle_deg,
+                       est.family.value, est.is_sharp, round(est.size_px, 3),
+                       None if est.angle_deg is None else round(est.angle_deg, 2), round(est.confidence, 3))
+
+
+def run_cases(cases: list[Case], unsharp: UnsharpParams, models: LoadedModels
+              ) -> Iterator[tuple[Case, dict[str, FloatImage], list[EstimateRow]]]:
+    """Restore every case with every method; yields the outputs and the estimates."""
+    for i, case in enumerate(cases):
+        t0 = time.perf_counter()
+        k = case.blur.kernel
+        outs: dict[str, FloatImage] = {
+            INPUT: case.blurry,
+            UNSHARP: unsharp_mask(case.blurry, unsharp.amount, unsharp.radius_px),
+            WIENER_TRUE: wiener(case.blurry, k),
+            RL_TRUE: richardson_lucy(case.blurry, k, RL_ITERATIONS),
+        }
+        auto = classify_blur(case.blurry)
+        estimates = [_estimate_row(case, "classify_blur", auto)]
+        family_estimator = {BlurFamily.DEFOCUS: estimate_defocus, BlurFamily.LINEAR_MOTION: estimate_motion}
+        if case.blur.family in family_estimator:
+            estimator = family_estimator[case.blur.family]
+            est = estimator(case.blurry)
+            estimates.append(_estimate_row(case, estimator.__name__, est))
+            outs[WIENER_FAMILY] = case.blurry if est.is_sharp else wiener(case.blurry, est.kernel)
+        outs[WIENER_AUTO] = _auto_wiener(case, auto)
+        for label, restore in models.restore.items():
+            outs[label] = restore(case)
+        log.info("[%d/%d] %s  %.1f s", i + 1, len(cases), case.case_id, time.perf_counter() - t0)
+        yield case, outs, estimates
+
+
+def summarise(rows: list[Row]) -> dict[str, dict[str, dict[str, float]]]:
+    """Mean scores per method x group; groups are families, each defocus radius and 'all'."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    seen = set(r.method for r in rows)
+    for method in [m for m in BASELINES if m in seen] + sorted(seen - set(BASELINES)):
+        mine = [r for r in rows if r.method == method]
+        groups = {g: [r for r in mine if g == "all" or r.group == g or r.group.startswith(g + "_")]
+                  for g in GROUPS + tuple(f"defocus_r{r:g}" for r in DEFOCUS_RADII_PX)}
+        out[method] = {g: {"psnr_db": round(float(np.mean([r.psnr_db for r in rs])), 3),
+                           "ssim": round(float(np.mean([r.ssim for r in rs])), 4),
+                           "aligned_psnr_db": round(float(np.mean([r.aligned_psnr_db for r in rs])), 3),
+                           "gain_db": round(float(np.mean([r.gain_db for r in rs])), 3),
+                           "n": len(rs)}
+                       for g, rs in groups.items() if rs}
+    return out
+
+
+def estimation_accuracy(rows: list[EstimateRow]) -> dict[str, dict[str, dict[str, float]]]:
+    """Per estimator x family: share with the right family and mean size/angle errors."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for estimator in dict.fromkeys(r.estimator for r in rows):
+        out[estimator] = {}
+        for fam in (f.value for f in (BlurFamily.CAMERA_SHAKE, BlurFamily.LINEAR_MOTION, BlurFamily.DEFOCUS)):
+            rs = [r for r in rows if r.estimator == estimator and r.true_family == fam]
+            if not rs:
+                continue
+            right = [r for r in rs if r.family == fam and not r.sharp]
+            cell: dict[str, float] = {"n": len(rs), "family_correct": round(len(right) / len(rs), 3)}
+            if right and fam != BlurFamily.CAMERA_SHAKE.value:
+                cell["mean_abs_size_err_px"] = round(float(np.mean([abs(r.size_px - r.true_size_px) for r in right])), 3)
+            angled = [r for r in right if r.angle_deg is not None and r.true_angle_deg is not None]
+            if angled:
+                cell["mean_abs_angle_err_deg"] = round(float(np.mean(
+                    [abs((r.angle_deg - r.true_angle_deg + 90) % 180 - 90) for r in angled])), 2)  # type: ignore[operator]
+            out[estimator][fam] = cell
+    return out
+
+
+def _label(img: NDArray[np.uint8], text: str, y: int, scale: float = 0.42) -> None:
+    for colour, thick in (((0, 0, 0), 3), ((255, 255, 255), 1)):
+        cv2.putText(img, text, (4, y), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thick, cv2.LINE_AA)
+
+
+def render_strip(cells: dict[str, dict[str, FloatImage]], columns: list[str], path: Path) -> None:
+    """Rows of face crops (one per case) x methods, with column titles and crop PSNR."""
+    size = STRIP_CELL_PX
+    header = np.full((28, size * len(columns), 3), 255, np.uint8)
+    for j, name in enumerate(columns):
+        title = SHORT_NAMES.get(name, name.removeprefix("model "))
+        cv2.putText(header, title[:22], (j * size + 4, 19), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1, cv2.LINE_AA)
+    rows = [header]
+    for case_id, outs in cells.items():
+        sharp = outs["sharp"]
+        tiles = []
+        for name in columns:
+            tile = (np.clip(cv2.resize(outs[name], (size, size), interpolation=cv2.INTER_CUBIC), 0, 1) * 255
+                    + 0.5).astype(np.uint8)
+            if name == "sharp":
+                for k, part in enumerate(case_id.split("/")):
+                    _label(tile, part, size - 26 + 18 * k)
+            else:
+                _label(tile, f"{psnr(sharp, outs[name], 0):.1f} dB", size - 8)
+            tiles.append(tile)
+        rows.append(np.hstack(tiles))
+    cv2.imwrite(str(path), np.vstack(rows)[..., ::-1], [cv2.IMWRITE_PNG_COMPRESSION, 9])
+
+
+def _time_ms(fn: Callable[[], object], repeats: int) -> float:
+    fn()  # warm-up (engine caches, FFT plans)
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1e3)
+    return round(float(np.median(times)), 1)
+
+
+def measure_speed(unsharp: UnsharpParams, models: LoadedModels, repeats: int,
+                  size_names: tuple[str, ...]) -> list[dict[str, object]]:
+    """Median ms per image of each size for baselines and models (models on 2 threads)."""
+    big = prepare("coffee", 1280)
+    sizes = {}
+    for name in size_names:
+        h, w = SPEED_SIZES_HW[name]
+        top, left = (big.shape[0] - h) // 2, (big.shape[1] - w) // 2
+        sizes[name] = np.ascontiguousarray(big[top: top + h, left: left + w])
+    kernel = next(k.kernel for k in benchmark_kernels() if k.kernel_id == "motion11")  # a mid-sized kernel
+    tile = np.ascontiguousarray(big[:256, :256])[None]
+    methods: dict[str, Callable[[FloatImage], object]] = {
+        UNSHARP: lambda im: unsharp_mask(im, unsharp.amount, unsharp.radius_px),
+        WIENER_TRUE: lambda im: wiener(im, kernel),
+        RL_TRUE: lambda im: richardson_lucy(im, kernel, RL_ITERATIONS),
+        "classify_blur (estimate only)": classify_blur,
+    }
+    rows: list[dict[str, object]] = []
+    for name, fn in methods.items():
+        row: dict[str, object] = {"method": name}
+        for size, im in sizes.items():
+            row[f"ms_{size}"] = _time_ms(lambda: fn(im), repeats if size == "256x256" else max(1, repeats // 2))
+        rows.append(row)
+    if not models.engines:
+        return rows
+    from runtime.tiling import TileConfig, run_tiled
+
+    for label, engine in models.engines.items():
+        row = {"method": label, "engine_ms_256x256": _time_ms(lambda: engine.run(tile), 2 * repeats)}
+        for size, im in sizes.items():
+            row[f"ms_{size}"] = _time_ms(lambda: run_tiled(engine, im, TileConfig()), max(1, repeats // 2))
+        rows.append(row)
+    return rows
+
+
+def _meta(cfg: BenchConfig, seconds: float) -> dict[str, object]:
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], capture_output=True, text=True, check=True,
+                                  cwd=Path(__file__).parent).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return "unknown"
+
+    import onnxruntime
+    import scipy
+
+    return {
+        "git_commit": git("rev-parse", "HEAD"),
+        "git_dirty": bool(git("status", "--porcelain", "--", "runtime", "benchmarks/quality.py",
+                              "benchmarks/evalset.py")),
+        "date_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "machine": {"platform": platform.platform(), "processor": platform.machine(),
+                    "cpu_count": os.cpu_count(), "python": platform.python_version()},
+        "versions": {"numpy": np.__version__, "opencv": cv2.__version__, "scipy": scipy.__version__,
+                     "onnxruntime": onnxruntime.__version__},
+        "images": list(cfg.images),
+        "long_side_px": cfg.long_side_px,
+        "seconds": round(seconds, 1),
+        "load_average_1min": round(os.getloadavg()[0], 2),
+    }
+
+
+def _fmt(cell: dict[str, float] | None, key: str, digits: int = 2) -> str:
+    return "–" if cell is None else f"{cell[key]:.{digits}f}"
+
+
+def write_markdown(path: Path, report: dict[str, object]) -> None:
+    """quality.md: families as columns, then the per-radius view and estimator accuracy."""
+    summary: dict[str, dict[str, dict[str, float]]] = report["summary"]  # type: ignore[assignment]
+    meta: dict[str, object] = report["meta"]  # type: ignore[assignment]
+    cfg: dict[str, object] = report["config"]  # type: ignore[assignment]
+    lines = [
+        "# Deblur quality benchmark",
+        "",
+        f"{meta['date_utc']}, commit `{str(meta['git_commit'])[:10]}`{' (dirty)' if meta['git_dirty'] else ''}, "
+        f"{meta['machine']['cpu_count']} CPUs; images {', '.join(meta['images'])} "  # type: ignore[index]
+        f"(long side {meta['long_side_px']} px); sRGB noise sigma {NOISE_SIGMA}; metrics exclude a "
+        f"{BORDER_PX} px border; 'all' is the mean over every case.",
+        "",
+    ]
+    titles = (("PSNR (dB)", "psnr_db", 2), ("Shift-aligned PSNR (dB), best integer shift within "
+              f"+-{MAX_SHIFT_PX} px", "aligned_psnr_db", 2), ("SSIM", "ssim", 4), ("Gain over the blurry input "
+              "(dB PSNR)", "gain_db", 2))
+    for title, key, digits in titles:
+        lines += [f"## {title}", "", "| method | camera shake | linear motion | defocus r2-r6 | all |",
+                  "|---|---|---|---|---|"]
+        for method, cells in summary.items():
+            lines.append(f"| {method} | " + " | ".join(_fmt(cells.get(g), key, digits) for g in GROUPS) + " |")
+        lines.append("")
+    radii = [f"defocus_r{r:g}" for r in DEFOCUS_RADII_PX]
+    lines += ["## Defocus per radius: PSNR (dB)", "", "| method | " + " | ".join(radii) + " |",
+              "|---|" + "---|" * len(radii)]
+    for method, cells in summary.items():
+        lines.append(f"| {method} | " + " | ".join(_fmt(cells.get(g), "psnr_db") for g in radii) + " |")
+    lines += ["", "## Blind estimation", "",
+              "| estimator | true family | n | right family | mean size error (px) | mean angle error (deg) |",
+              "|---|---|---|---|---|---|"]
+    for estimator, fams in report["estimation"].items():  # type: ignore[attr-defined]
+        for fam, c in fams.items():
+            lines.append(f"| {estimator} | {fam} | {c['n']} | {c['family_correct']:.0%} | "
+                         f"{c.get('mean_abs_size_err_px', '–')} | {c.get('mean_abs_angle_err_deg', '–')} |")
+    us = cfg["unsharp"]  # type: ignore[index]
+    lines += ["", "## Settings", "",
+              f"- Unsharp mask tuned on {', '.join(us['tuned_on'])} (TRAIN_IMAGES): amount {us['amount']}, "  # type: ignore[index]
+              f"radius {us['radius_px']} px (mean gain there {us['tune_gain_db']:.2f} dB).",  # type: ignore[index]
+              f"- Wiener: {cfg['wiener']}; Richardson-Lucy: {cfg['richardson_lucy']}.",
+              f"- Blind (classify_blur) applies Wiener only to confident (>= {AUTO_MIN_CONFIDENCE}) defocus/motion "
+              "estimates and leaves other photos unchanged, like a classical `--mode auto`.",
+              f"- Models: {', '.join(m.get('id', m['name']) + ' (' + m['status'] + ')' for m in report['models']) or 'none shipped yet'}.",  # type: ignore[attr-defined]
+              "", "Files: quality.json (all numbers and per-case rows), strip.png, speed.md, kernels.npz.", ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def write_speed(out: Path, rows: list[dict[str, object]], meta: dict[str, object]) -> None:
+    """speed.json and speed.md."""
+    (out / "speed.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n", encoding="utf-8")
+    lines = ["# Speed (median ms per image)", "",
+             f"{meta['date_utc']}, {meta['machine']['cpu_count']} CPUs, models with 2 threads through "  # type: ignore[index]
+             "the tiler (256 px tiles, 32 px overlap). Baselines: Wiener/RL with an 11 px motion kernel, "
+             f"RL {RL_ITERATIONS} iterations.", "",
+             "| method | 256x256 | 1280x720 | engine only, one 256x256 tile |", "|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['method']} | {r.get('ms_256x256', '–')} | {r.get('ms_1280x720', '–')} | "
+                     f"{r.get('engine_ms_256x256', '–')} |")
+    (out / "speed.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def run(cfg: BenchConfig) -> dict[str, object]:
+    """The whole benchmark; writes every output file and returns the quality report."""
+    start = time.perf_counter()
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    unsharp = tune_unsharp(tuning_cases(cfg.long_side_px, cfg.tune_per_family), BORDER_PX)
+    log.info("unsharp tuned on TRAIN_IMAGES: amount %s, radius %s px", unsharp.amount, unsharp.radius_px)
+    models = load_models(cfg.models)
+    try:
+        return _run(cfg, unsharp, models, start)
+    finally:
+        models.close()
+
+
+def _run(cfg: BenchConfig, unsharp: UnsharpParams, models: LoadedModels, start: float) -> dict[str, object]:
+    rows: list[Row] = []
+    est_rows: list[EstimateRow] = []
+    strip: dict[str, dict[str, FloatImage]] = {}
+    cases = eval_cases(cfg.images, cfg.long_side_px, cfg.kernel_ids)
+    for case, outs, estimates in run_cases(cases, unsharp, models):
+        base = psnr(case.sharp, case.blurry, BORDER_PX)
+        for method, img in outs.items():
+            p, al = psnr(case.sharp, img, BORDER_PX), aligned_psnr(case.sharp, img, BORDER_PX, MAX_SHIFT_PX)
+            rows.append(Row(case.case_id, case.image_name, case.blur.group, case.blur.kernel_id, method,
+                            round(p, 3), round(ssim(case.sharp, img, BORDER_PX), 4), round(al.psnr_db, 3),
+                            al.shift_yx, round(p - base, 3)))
+        est_rows += estimates
+        if case.image_name in FACE_BOXES and case.blur.kernel_id in STRIP_CASES:
+            crop = face_crop(case.image_name, case.sharp.shape)
+            strip[case.case_id] = {"sharp": case.sharp[crop], **{m: o[crop] for m, o in outs.items()}}
+    columns = ["sharp", INPUT, UNSHARP, WIENER_TRUE, RL_TRUE, WIENER_AUTO, *models.restore]
+    if strip:
+        render_strip(strip, columns, cfg.out / "strip.png")
+    kernels = benchmark_kernels()
+    np.savez_compressed(cfg.out / "kernels.npz", **{k.kernel_id: k.kernel for k in kernels})
+    report: dict[str, object] = {
+        "benchmark": "quality",
+        "config": {
+            "noise_sigma_srgb": NOISE_SIGMA, "border_px": BORDER_PX, "max_shift_px": MAX_SHIFT_PX,
+            "kernels": [{"id": k.kernel_id, "family": k.family.value, "group": k.group, "size_px": k.size_px,
+                         "angle_deg": k.angle_deg, "centred": k.centred, "shape": list(k.kernel.shape)}
+                        for k in kernels],
+            "unsharp": {**asdict(unsharp), "tuned_on": list(TUNE_IMAGES),
+                        "grid": {"amount": UNSHARP_AMOUNTS, "radius_px": UNSHARP_RADII_PX}},
+            "wiener": "balance 0.01, gradient regulariser (library defaults, chosen on TRAIN_IMAGES)",
+            "richardson_lucy": f"{RL_ITERATIONS} iterations",
+        },
+        "models": models.info,
+        "summary": summarise(rows),
+        "estimation": estimation_accuracy(est_rows),
+        "rows": [asdict(r) for r in rows],
+        "estimates": [asdict(r) for r in est_rows],
+    }
+    speed = measure_speed(unsharp, models, cfg.speed_repeats, cfg.speed_sizes)
+    report = {"meta": _meta(cfg, time.perf_counter() - start), **report}
+    (cfg.out / "quality.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    write_markdown(cfg.out / "quality.md", report)
+    write_speed(cfg.out, speed, report["meta"])  # type: ignore[arg-type]
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI entry point; returns the exit code."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.quality", description=__doc__.split("\n\n")[0])
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true",
+                      help="2 face images x 7 kernels at 320 px, speed at 256x256 only (< 1 minute)")
+    size.add_argument("--full", action="store_true", help="long side 512 px instead of 384")
+    parser.add_argument("--models", help="comma-separated model names (default: every shipped fp32 model)")
+    parser.add_argument("--out", default=str(RESULTS_DIR), help="output folder (default: %(default)s)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    try:
+        report = run(BenchConfig.from_args(args))
+    except EdgeDeblurError as e:
+        log.error("quality benchmark failed: %s", e)
+        return 1
+    log.info("wrote %s (%s s)", args.out, report["meta"]["seconds"])  # type: ignore[index]
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
