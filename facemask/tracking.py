@@ -147,10 +147,11 @@ class FaceTracker:
         self._tracks: list[_Track] = []
         self._next_id = 0
         self._last_ms: float | None = None
+        self._size_wh: tuple[int, int] | None = None
 
     def reset(self) -> None:
         """Forgets all tracks (call on a scene cut or a new video)."""
-        self._tracks, self._last_ms = [], None
+        self._tracks, self._last_ms, self._size_wh = [], None, None
 
     def update(self, faces: FaceResult) -> FaceResult:
         """Tracks and smooths the faces of the next frame.
@@ -164,19 +165,24 @@ class FaceTracker:
             ``weights`` set.
 
         Raises:
-            FaceMaskError: Missing or non-increasing timestamp, or a landmark count that
-                changes between frames.
+            FaceMaskError: Missing or non-increasing timestamp, or a frame size or
+                landmark count that changes between frames.
         """
         t = faces.timestamp_ms
         if t is None:
             raise FaceMaskError("FaceTracker needs timestamps: use RunningMode.VIDEO or pass timestamp_ms to process()")
         if self._last_ms is not None and t <= self._last_ms:
             raise FaceMaskError(f"timestamp_ms={t} is not after the previous frame's {self._last_ms}; feed frames in order")
+        if self._size_wh is not None and tuple(faces.image_size_wh) != self._size_wh:
+            raise FaceMaskError(
+                f"frame size changed from {self._size_wh} to {faces.image_size_wh}; call reset() for a new video "
+                "or rescale the faces with FaceResult.scaled_to")
         if self._tracks and len(faces) and faces.num_landmarks != self._tracks[0].landmarks.shape[0]:
             raise FaceMaskError(
                 f"faces have {faces.num_landmarks} landmarks but the tracks {self._tracks[0].landmarks.shape[0]}; "
                 "use one detector configuration per video or call reset()")
         self._last_ms = t
+        self._size_wh = (int(faces.image_size_wh[0]), int(faces.image_size_wh[1]))
         matched = self._match(faces)
         current = [self._advance(matched.get(i), faces, i, t) for i in range(len(faces))]
         fading = []

@@ -131,6 +131,16 @@ def test_tracker_input_errors(faces: FaceResult, match: str) -> None:
         tracker.update(faces)
 
 
+def test_frame_size_change_needs_reset() -> None:
+    tracker = FaceTracker()
+    tracker.update(_frame(0, [(200.0, 200.0)]))
+    other = FaceResult.empty((1280, 720), timestamp_ms=50.0)
+    with pytest.raises(FaceMaskError, match=r"frame size changed from \(640, 480\) to \(1280, 720\)"):
+        tracker.update(other)
+    tracker.reset()
+    assert len(tracker.update(other)) == 0
+
+
 def test_landmark_count_change_needs_reset() -> None:
     tracker = FaceTracker()
     tracker.update(_frame(0, [(200.0, 200.0)]))
