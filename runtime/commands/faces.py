@@ -5,9 +5,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from facemask.errors import FaceMaskError
+
+if TYPE_CHECKING:
+    from facemask.regions import FaceRegions
+    from facemask.result import FaceResult
 
 DRAW_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -43,8 +47,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help="faces smaller than this many pixels get no region (default 24)")
     p.add_argument("--max-faces", type=_in_range(1, 64, int), default=8, help="most faces per photo (default 8)")
     p.add_argument("--threshold", type=_in_range(0.0, 1.0), default=0.6, help="detector confidence in [0, 1] (default 0.6)")
-    p.add_argument("--full-range", action="store_true",
-                   help="use the full-range detector: finds smaller, farther faces (LiteRT backend)")
+    p.add_argument("--range", choices=("full", "short"), dest="detector_range",
+                   help="face detector: full (default with litert: smaller, farther faces) or short "
+                        "(close faces; the only one with mediapipe)")
     p.add_argument("--backend", choices=("litert", "mediapipe"), default="litert",
                    help="run the bundled face models in LiteRT (default) or in MediaPipe's graph")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -80,7 +85,8 @@ def _draw_targets(photos: list[Path], draw: Path | None) -> list[Path | None]:
     return list(targets)
 
 
-def _photo_json(path: Path, faces: Any, regions: Any) -> dict[str, Any]:
+def _photo_json(path: Path, faces: FaceResult, regions: FaceRegions) -> dict[str, Any]:
+    """One photo's entry of the JSON output (and the source of the text output)."""
     region_of = {int(f): r for r, members in enumerate(regions.members) for f in members.nonzero()[0]}
     r1 = lambda values: [round(float(v), 1) for v in values]  # noqa: E731
     return {
@@ -129,8 +135,8 @@ def run(args: argparse.Namespace) -> int:
     from facemask.options import DetectorModel, FaceDetectorOptions
     from facemask.regions import RegionConfig, build_regions
 
-    if args.full_range and args.backend != "litert":
-        raise FaceMaskError("--full-range needs --backend litert: MediaPipe's face-mesh graph has only "
+    if args.detector_range == "full" and args.backend != "litert":
+        raise FaceMaskError("--range full needs --backend litert: MediaPipe's face-mesh graph has only "
                             "the short-range detector")
     missing = [p for p in args.photos if not p.is_file()]
     if missing:
@@ -139,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
     region_config = RegionConfig(tile=args.tile, margin=args.margin, min_face_px=args.min_face)
     options = FaceDetectorOptions(
         backend=args.backend, max_faces=args.max_faces, min_detection_confidence=args.threshold,
-        detector_model=DetectorModel.FULL_RANGE if args.full_range else DetectorModel.SHORT_RANGE)
+        detector_model=None if args.detector_range is None else DetectorModel(f"{args.detector_range}_range"))
     docs = []
     show_bar = not args.quiet and sys.stderr.isatty()
     with FaceDetector.create_from_options(options) as detector:

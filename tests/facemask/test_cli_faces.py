@@ -68,6 +68,13 @@ def test_draw_writes_an_overlay_and_leaves_the_photo(photo_dir: Path, tmp_path: 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["overlay.png"]
 
 
+@pytest.mark.parametrize("args", [["--backend", "mediapipe"], ["--range", "short"], ["--range", "full"]])
+def test_detector_choices_find_the_astronaut(photo_dir: Path, capsys: pytest.CaptureFixture[str],
+                                             args: list[str]) -> None:
+    assert main(["faces", str(photo_dir / "astronaut.png"), "--json", *args]) == 0
+    assert len(json.loads(capsys.readouterr().out)[0]["faces"]) == 1
+
+
 def test_draw_into_a_folder_for_several_photos(photo_dir: Path, tmp_path: Path) -> None:
     photos = [photo_dir / "astronaut.png", photo_dir / "coffee.jpg"]
     assert main(["faces", *map(str, photos), "--draw", str(tmp_path), "--quiet"]) == 0
@@ -82,7 +89,7 @@ def test_draw_into_a_folder_for_several_photos(photo_dir: Path, tmp_path: Path) 
     (["{photos}/astronaut.png", "--draw", "{tmp}/x.gif2"], "unknown image type '.gif2'"),
     (["{photos}/astronaut.png", "--draw", "{tmp}/no/such/dir/x.png"], "does not exist; create it first"),
     (["{photos}/astronaut.png", "--draw", "{photos}/astronaut.png"], "would overwrite an input photo"),
-    (["{photos}/astronaut.png", "--backend", "mediapipe", "--full-range"], "--full-range needs --backend litert"),
+    (["{photos}/astronaut.png", "--backend", "mediapipe", "--range", "full"], "--range full needs --backend litert"),
 ])
 def test_bad_input_is_one_line_exit_1(photo_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                       args: list[str], match: str) -> None:
@@ -103,7 +110,7 @@ def test_failure_midway_leaves_only_complete_overlays(photo_dir: Path, tmp_path:
     assert read_image_rgb(tmp_path / "astronaut.faces.png").shape == (512, 512, 3)
 
 
-@pytest.mark.parametrize("args", [["--threshold", "2"], ["--tile", "abc"], ["--max-faces", "0"]])
+@pytest.mark.parametrize("args", [["--threshold", "2"], ["--tile", "abc"], ["--max-faces", "0"], ["--range", "far"]])
 def test_bad_option_values_are_usage_errors(photo_dir: Path, args: list[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["faces", str(photo_dir / "astronaut.png"), *args])
