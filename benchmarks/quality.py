@@ -423,8 +423,10 @@ def write_speed(out: Path, rows: list[dict[str, object]], meta: dict[str, object
     """speed.json and speed.md."""
     (out / "speed.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n", encoding="utf-8")
     lines = ["# Speed (median ms per image)", "",
-             f"{meta['date_utc']}, {meta['machine']['cpu_count']} CPUs, models with 2 threads through "  # type: ignore[index]
-             "the tiler (256 px tiles, 32 px overlap). Baselines: Wiener/RL with an 11 px motion kernel, "
+             f"{meta['date_utc']}, {meta['machine']['cpu_count']} CPUs (1-min load average "  # type: ignore[index]
+             f"{meta['load_average_1min']} at the end: other jobs inflate these times), models with 2 threads "
+             "through the tiler (256 px tiles, 32 px overlap; a 256x256 photo plus its reflected margin "
+             "takes 4 tiles). Baselines: Wiener/RL with an 11 px motion kernel, "
              f"RL {RL_ITERATIONS} iterations.", "",
              "| method | 256x256 | 1280x720 | engine only, one 256x256 tile |", "|---|---|---|---|"]
     for r in rows:
