@@ -35,6 +35,20 @@ _ALPHAS = np.arange(1.2, 3.61, 0.2)
 _N_ANGLE_BINS = 36
 _N_RADIUS_BINS = 32
 _LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)
+_FEATURELESS_POWER = 1e-12
+"""Below this peak binned power the image has no texture to judge blur by."""
+_DEFOCUS_STEP_PX = 0.25
+_MOTION_ANGLES_DEG = np.arange(0.0, 180.0, 7.5)
+_MOTION_LENGTHS_PX = np.array([3, 4, 5, 6.5, 8, 10, 12.5, 15, 18, 22, 26, 32, 38, 45, 54, 64], np.float64)
+
+# Decision thresholds, set on TRAIN_IMAGES (rocket, motorcycle, camera, coins, brick,
+# immunohistochemistry, hubble_deep_field, text) with random kernels of every family.
+_MOTION_MARGIN = 0.3    # motion must beat defocus and no-blur residuals by 30 %
+_DEFOCUS_MARGIN = 0.1   # defocus must beat motion by 10 % ...
+_BLUR_GAIN = 0.2        # ... and no-blur by 20 %
+_MIN_RADIUS_PX = 1.25
+_MIN_LENGTH_PX = 4.0
+_SHARP_CUTOFF = 0.4     # cycles/px where signal meets the noise floor; above = sharp
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +181,7 @@ def _welch_spectrum(image_srgb: NDArray[np.floating], patch_px: int) -> _Spectru
     spec = np.fft.rfft2(patches * win)
     power = (spec.real ** 2 + spec.imag ** 2).mean(axis=0) / (win ** 2).sum()
     grid = _grid(patch_px)
-    return _Spectrum(_bin(grid, power), grid.radius, patch_px)
+    return _Spectrum(np.maximum(_bin(grid, power), 1e-30), grid.radius, patch_px)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,15 +214,10 @@ def _fit(spectrum: _Spectrum, kernel_power: NDArray[np.float64]) -> _Fit:
         n = np.where(no_noise, 0.0, n)
         model = a[..., None] * g + n[..., None]
         resid = np.sqrt(np.mean((np.log(np.maximum(model, 1e-30)) - np.log(power)) ** 2, axis=-1))
-    resid = np.where((a > 0) & np.isfinite(resid), resid, np.inf)
+    resid = np.where((a > 0) & np.isfinite(resid), np.maximum(resid, 1e-9), np.inf)
     k = np.argmin(resid, axis=1)
     rows = np.arange(resid.shape[0])
     return _Fit(resid[rows, k], _ALPHAS[k], a[rows, k], n[rows, k])
-
-
-_DEFOCUS_STEP_PX = 0.25
-_MOTION_ANGLES_DEG = np.arange(0.0, 180.0, 7.5)
-_MOTION_LENGTHS_PX = np.array([3, 4, 5, 6.5, 8, 10, 12.5, 15, 18, 22, 26, 32, 38, 45, 54, 64], np.float64)
 
 
 @lru_cache(maxsize=4)
@@ -270,16 +279,6 @@ def _best_motion(spec: _Spectrum, cfg: EstimateConfig) -> _Best:
     return _Best(float(length), float(angle), best)
 
 
-# Decision thresholds, set on TRAIN_IMAGES (rocket, motorcycle, camera, coins, brick,
-# immunohistochemistry, hubble_deep_field, text) with random kernels of every family.
-_MOTION_MARGIN = 0.3    # motion must beat defocus and no-blur residuals by 30 %
-_DEFOCUS_MARGIN = 0.1   # defocus must beat motion by 10 % ...
-_BLUR_GAIN = 0.2        # ... and no-blur by 20 %
-_MIN_RADIUS_PX = 1.25
-_MIN_LENGTH_PX = 4.0
-_SHARP_CUTOFF = 0.4     # cycles/px where signal meets the noise floor; above = sharp
-
-
 def _margin_confidence(margin: float, threshold: float) -> float:
     """0 at no margin, 0.5 at the decision threshold, towards 1 beyond."""
     return float(max(margin, 0.0) / (max(margin, 0.0) + threshold))
@@ -297,6 +296,14 @@ def _sharp_estimate(spec: _Spectrum, none_residual: float) -> BlurEstimate:
     """No blur found; confidence from how far the noise cutoff lies above the threshold."""
     conf = float(np.clip(1.0 - 0.5 * _SHARP_CUTOFF / _noise_cutoff(spec), 0.0, 1.0))
     return BlurEstimate(BlurFamily.DEFOCUS, 0.0, None, np.ones((1, 1), np.float32), conf, none_residual)
+
+
+def _featureless(spec: _Spectrum, family: BlurFamily) -> BlurEstimate | None:
+    """A no-blur, zero-confidence estimate when the image has no texture to judge by."""
+    if spec.power.max() >= _FEATURELESS_POWER:
+        return None
+    angle = 0.0 if family is BlurFamily.LINEAR_MOTION else None
+    return BlurEstimate(family, 0.0, angle, np.ones((1, 1), np.float32), 0.0, 0.0)
 
 
 def _defocus_estimate(best: _Best, none_residual: float) -> BlurEstimate:
@@ -319,12 +326,16 @@ def estimate_defocus(image_srgb: NDArray[np.floating], config: EstimateConfig = 
 
     Returns:
         A DEFOCUS estimate; ``size_px`` is the radius (0 when no blur fits better), with
-        confidence from how much better the disc fits than no blur.
+        confidence from how much better the disc fits than no blur (0 for a featureless
+        image, which has no texture to judge by).
 
     Raises:
         ImageError: not an HxWx3 float image, NaN/Inf, or smaller than the patch.
     """
     spec = _welch_spectrum(image_srgb, config.patch_px)
+    flat = _featureless(spec, BlurFamily.DEFOCUS)
+    if flat is not None:
+        return flat
     best, none_residual = _best_defocus(spec, config)
     return _sharp_estimate(spec, none_residual) if best.size_px == 0 else _defocus_estimate(best, none_residual)
 
@@ -338,12 +349,16 @@ def estimate_motion(image_srgb: NDArray[np.floating], config: EstimateConfig = E
 
     Returns:
         A LINEAR_MOTION estimate (length in px, angle in [0, 180) degrees), with
-        confidence from how much better the streak fits than no blur.
+        confidence from how much better the streak fits than no blur (0 for a
+        featureless image).
 
     Raises:
         ImageError: not an HxWx3 float image, NaN/Inf, or smaller than the patch.
     """
     spec = _welch_spectrum(image_srgb, config.patch_px)
+    flat = _featureless(spec, BlurFamily.LINEAR_MOTION)
+    if flat is not None:
+        return flat
     _, none_residual = _best_defocus(spec, config)
     return _motion_estimate(_best_motion(spec, config), none_residual)
 
@@ -365,6 +380,9 @@ def classify_blur(image_srgb: NDArray[np.floating], config: EstimateConfig = Est
         ImageError: not an HxWx3 float image, NaN/Inf, or smaller than the patch.
     """
     spec = _welch_spectrum(image_srgb, config.patch_px)
+    flat = _featureless(spec, BlurFamily.DEFOCUS)
+    if flat is not None:
+        return flat
     defocus, none_residual = _best_defocus(spec, config)
     motion = _best_motion(spec, config)
     motion_est = _motion_estimate(motion, min(defocus.residual, none_residual))

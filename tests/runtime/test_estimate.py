@@ -73,6 +73,13 @@ def test_sharp_photo_is_classified_unblurred(name: str) -> None:
     assert est.kernel.shape == (1, 1)
 
 
+@pytest.mark.parametrize("value", [0.0, 0.5, 1.0])
+@pytest.mark.parametrize("estimator", [classify_blur, estimate_defocus, estimate_motion])
+def test_featureless_image_gets_zero_confidence(value: float, estimator) -> None:
+    est = estimator(np.full((160, 200, 3), value, np.float32))
+    assert est.is_sharp and est.confidence == 0.0
+
+
 def test_unexplained_blur_falls_back_to_camera_shake_with_low_confidence() -> None:
     # a seeded shake trajectory with no dominant direction (checked: neither model fits)
     est = classify_blur(_blurred("grace_hopper", camera_shake_kernel(np.random.default_rng(4), 19)))
