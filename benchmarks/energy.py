@@ -107,7 +107,8 @@ def _markdown(doc: dict[str, Any]) -> str:
         "# Energy benchmark: face-priority vs full-frame deblurring", "",
         f"Generated {doc['video']['size_wh'][0]}x{doc['video']['size_wh'][1]} one-face video, "
         f"{doc['video']['frames']} frames; {doc['machine']}; engine threads {doc['threads']}; "
-        f"1-minute load average {doc['load_average_1m_at_start']} at the start.", "",
+        f"1-minute load average {doc['load_average_1m_at_start']} at the start. Models: fp32 "
+        f"`{doc['models']['fp32']}`, int8 `{doc['models']['int8']}`.", "",
         f"**Headline** ({'measured' if doc['meter']['measured'] else 'ESTIMATED'}, meter "
         f"`{doc['meter']['kind']}`): `{h['candidate']}` uses **{100 * h['energy_saving']:.1f}% less energy "
         f"per frame** than `{h['baseline']}` ({100 * h['active_energy_saving']:.1f}% less above idle); "
@@ -137,6 +138,11 @@ def _markdown(doc: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _label(model: str) -> str:
+    """A model id as given, or a model file's name without its suffix."""
+    return Path(model).stem if "/" in model else model
+
+
 def _write(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text)
@@ -157,9 +163,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args(argv)
-    configs = [ProfileConfig(f"full:{args.fp32}", f"full:{args.fp32}"),
-               ProfileConfig(f"full:{args.int8}", f"full:{args.int8}"),
-               ProfileConfig(f"faces:{args.int8}", f"faces:{args.int8}")]
+    fp32, int8 = _label(args.fp32), _label(args.int8)
+    configs = [ProfileConfig(f"full:{fp32}", f"full:{args.fp32}"),
+               ProfileConfig(f"full:{int8}", f"full:{args.int8}"),
+               ProfileConfig(f"faces:{int8}", f"faces:{args.int8}")]
     load_1m = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         video = make_face_video(Path(tmp) / "face720.mp4", (1280, 720), n_frames=args.frames, n_faces=1,
@@ -181,6 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         c["face_psnr_all_frames_db"] = round(psnr_all_of[c["name"]], 3)
     doc = {
         "video": {"size_wh": [1280, 720], "frames": args.frames, "faces": 1, "seed": args.seed},
+        "models": {"fp32": args.fp32, "int8": args.int8},
         "machine": f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}",
         "threads": args.threads, "load_average_1m_at_start": round(load_1m, 2), "meter": profile["meter"], "idle": profile["idle"], "configs": profile["configs"],
         "input_face_psnr_db": round(psnr_of["input (blurry)"], 3), "quality_warmup_frames": args.warmup,
