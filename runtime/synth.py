@@ -69,9 +69,11 @@ def _normalise(k: NDArray[np.float64], recentre: bool) -> FloatImage:
     return k.astype(np.float32)
 
 
-def _splat(points_yx: NDArray[np.float64], size: int) -> NDArray[np.float64]:
-    """Rasterise sub-pixel points into a size x size grid with bilinear weights."""
+def _splat(points_yx: NDArray[np.float64], size: int,
+           weights: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
+    """Rasterise sub-pixel points (each of ``weights``, default 1) into a size x size grid, bilinearly."""
     k = np.zeros((size, size), np.float64)
+    pw = np.ones(len(points_yx)) if weights is None else weights
     y0 = np.floor(points_yx[:, 0]).astype(int)
     x0 = np.floor(points_yx[:, 1]).astype(int)
     fy, fx = points_yx[:, 0] - y0, points_yx[:, 1] - x0
@@ -79,7 +81,7 @@ def _splat(points_yx: NDArray[np.float64], size: int) -> NDArray[np.float64]:
                       (1, 0, fy * (1 - fx)), (1, 1, fy * fx)):
         yy, xx = y0 + dy, x0 + dx
         ok = (yy >= 0) & (yy < size) & (xx >= 0) & (xx < size)
-        np.add.at(k, (yy[ok], xx[ok]), w[ok])
+        np.add.at(k, (yy[ok], xx[ok]), (w * pw)[ok])
     return k
 
 
@@ -89,7 +91,9 @@ def linear_motion_kernel(length_px: float, angle_deg: float, *, recentre: bool =
         raise ConfigError(f"motion length {length_px} px must be >= 1")
     size = _odd(length_px + 3)
     c = (size - 1) / 2
-    t = np.linspace(-0.5, 0.5, max(int(length_px * 8), 8)) * (length_px - 1)
+    # a box of width length_px in continuous space (bilinear ends spread the last pixel)
+    t = (np.arange(max(int(length_px * 8), 8)) + 0.5) / max(int(length_px * 8), 8) - 0.5
+    t = t * length_px
     a = np.deg2rad(angle_deg)
     pts = np.stack([c - t * np.sin(a), c + t * np.cos(a)], axis=1)
     return _normalise(_splat(pts, size), recentre)
@@ -139,10 +143,15 @@ def camera_shake_kernel(rng: np.random.Generator, extent_px: float, *, recentre:
     pos *= (extent_px - 1) / span
     size = _odd(extent_px + 3)
     pos += (size - 1 - pos.max(axis=0)) / 2
-    # the shutter dwells longer where the camera moves slowly
-    speed = np.linalg.norm(np.diff(pos, axis=0, prepend=pos[:1]), axis=1)
-    dense = np.repeat(pos, np.clip((speed * 4).astype(int) + 1, 1, 16), axis=0)
-    return _normalise(_splat(dense, size), recentre)
+    # equal exposure time per step: a fast step's light is spread along its segment
+    # (points every ~0.25 px sharing the step's weight), a slow step's stays concentrated
+    seg = np.linalg.norm(np.diff(pos, axis=0), axis=1)
+    counts = np.ceil(seg * 4).astype(int) + 1
+    frac = np.concatenate([np.arange(c) / c for c in counts])
+    start = np.repeat(pos[:-1], counts, axis=0)
+    step = np.repeat(np.diff(pos, axis=0), counts, axis=0)
+    weights = np.repeat(1.0 / counts, counts)
+    return _normalise(_splat(start + step * frac[:, None], size, weights), recentre)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +199,7 @@ def blur_valid(image_srgb: FloatImage, kernel: FloatImage) -> FloatImage:
     """
     kh, kw = kernel.shape
     full = blur(image_srgb, kernel)
-    return full[kh // 2: full.shape[0] - kh // 2, kw // 2: full.shape[1] - kw // 2]
+    return full[kh // 2: full.shape[0] - (kh - 1) // 2, kw // 2: full.shape[1] - (kw - 1) // 2]
 
 
 @dataclass(frozen=True, slots=True)

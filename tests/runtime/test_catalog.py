@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import build_onnx, build_tflite, write_manifest
+from model_fixtures import build_onnx, build_tflite, write_manifest
 from runtime.catalog import SHIPPED_DIR, known_names, load_shipped_manifest, resolve_model
 from runtime.errors import ModelLoadError
 from runtime.manifest import sha256_file

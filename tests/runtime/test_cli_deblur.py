@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import build_onnx
+from model_fixtures import build_onnx
 from runtime.cli import main
 
 EDGEDEBLUR = Path(sys.executable).parent / "edgedeblur"

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import build_onnx
+from model_fixtures import build_onnx
 from runtime.catalog import load_shipped_manifest, resolve_model
 from runtime.cli import main
 from runtime.commands.demo import EXAMPLE_PHOTO, render_example, write_example

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import build_onnx, build_tflite, write_manifest
+from model_fixtures import build_onnx, build_tflite, write_manifest
 from runtime.cli import main
 from runtime.manifest import sha256_file
 

@@ -9,7 +9,7 @@ import av
 import cv2
 import numpy as np
 import pytest
-from conftest import build_onnx
+from model_fixtures import build_onnx
 
 from benchmarks.videos import FaceVideo, make_face_video, truncate_file
 from runtime.cli import main

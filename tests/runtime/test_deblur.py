@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import build_onnx, write_manifest
+from model_fixtures import build_onnx, write_manifest
 from runtime import synth
 from runtime.deblur import (DeblurConfig, Deblurer, Method, Mode, choose_model, deblur_file, deblur_image,
                             load_kernel)

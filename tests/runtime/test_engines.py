@@ -7,7 +7,7 @@ from typing import Callable
 import numpy as np
 import pytest
 
-from conftest import build_onnx, build_onnx_non_image, build_tflite, write_manifest
+from model_fixtures import build_onnx, build_onnx_non_image, build_tflite, write_manifest
 from runtime.engines import Backend, Engine, EngineConfig, create_engine
 from runtime.errors import ConfigError, EngineError, ModelLoadError
 from runtime.manifest import ArtifactFormat, Precision, sha256_file

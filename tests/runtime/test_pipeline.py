@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import build_onnx
+from model_fixtures import build_onnx
 
 from benchmarks.videos import FaceVideo, make_face_video
 from facemask.options import RunningMode
