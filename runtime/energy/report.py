@@ -10,7 +10,7 @@ import html
 import io
 import json
 import os
-import tempfile
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,13 +35,14 @@ class ReportFiles:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write beside ``path`` then rename; a plain ``open`` keeps the usual umask-based mode."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "xb") as f:
             f.write(data)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
@@ -125,18 +126,22 @@ def plot_power(result: ProfileResult) -> bytes | None:
     return _png(fig)
 
 
-def _fmt(x: float | None, spec: str = ".2f", pct: bool = False) -> str:
+def _fmt(x: float | None, spec: str = ".2f") -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def _saving_text(x: float | None) -> str:
     if x is None:
         return "-"
-    return f"{100 * x:+.1f}%" if pct else format(x, spec)
+    return f"{100 * x:.1f}% less" if x >= 0 else f"{-100 * x:.1f}% more"
 
 
 def _rows(result: ProfileResult) -> tuple[list[str], list[list[str]]]:
     head = ["configuration", "mJ/frame", "mJ/frame above idle", "saving vs baseline", "saving above idle",
             "avg W", "FPS", "p50 ms", "p95 ms", "CPU ms/frame"]
     rows = [[c.config.name, _fmt(c.energy_mj_per_frame, ".1f"), _fmt(c.active_energy_mj_per_frame, ".1f"),
-             "baseline" if i == 0 else _fmt(result.saving(i), pct=True),
-             "baseline" if i == 0 else _fmt(result.active_saving(i), pct=True),
+             "baseline" if i == 0 else _saving_text(result.saving(i)),
+             "baseline" if i == 0 else _saving_text(result.active_saving(i)),
              _fmt(c.average_power_w), _fmt(c.fps), _fmt(c.latency_ms(50), ".1f"), _fmt(c.latency_ms(95), ".1f"),
              _fmt(1e3 * c.cpu_s / c.frames, ".1f")] for i, c in enumerate(result.configs)]
     return head, rows

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import cv2
@@ -62,6 +63,9 @@ def test_end_to_end_with_the_estimate_meter(video: Path, tmp_path: Path) -> None
     assert "<table>" in files.html.read_text()
     for png in (files.energy_png, files.latency_png, files.power_png):
         assert png is not None and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    umask = os.umask(0)
+    os.umask(umask)
+    assert files.json.stat().st_mode & 0o777 == 0o666 & ~umask      # not mkstemp's 0600
     assert sorted(p.name for p in files.json.parent.iterdir()) == sorted(
         ["profile.json", "profile.md", "profile.html", "energy_per_frame.png", "latency.png", "power.png"])
 
