@@ -37,6 +37,8 @@ from runtime.manifest import ArtifactFormat, DType, Layout, Precision, TensorSpe
 
 EXPORT_TOLERANCE = 1e-3
 """Max abs difference allowed between the fp32 .tflite (XNNPACK) and PyTorch."""
+SAME_SCALE_OPS = ("RESHAPE", "TRANSPOSE")
+"""Ops whose int8 output keeps its input's scale and zero-point."""
 MIN_RANGE = 1e-3
 """Smallest activation range quantised (as ONNX Runtime's MinimumRealRange does for QNN)."""
 _DTYPES = {np.dtype(np.float32): DType.FLOAT32, np.dtype(np.float16): DType.FLOAT16,
@@ -240,44 +242,77 @@ class TfliteQuantizer:
             groups.append(tuple(names[int(ops[g]["outputs"][0])] for g in group if len(ops[g]["outputs"])))
         return groups
 
+    def _output_chain(self) -> list[str]:
+        """The output tensor and the tensors before it that share its scale (through RESHAPE /
+        TRANSPOSE) back to the op that computes it: pinning only the output would be ignored."""
+        interp = interpreter(self.fp32.path, xnnpack=False)
+        names = {t["index"]: t["name"] for t in interp.get_tensor_details()}
+        producer = {int(o): op for op in interp._get_ops_details() for o in op["outputs"]}  # noqa: SLF001
+        chain, index = [], int(interp.get_output_details()[0]["index"])
+        while True:
+            chain.append(names[index])
+            op = producer.get(index)
+            if op is None or op["op_name"] not in SAME_SCALE_OPS:
+                return chain
+            index = int(op["inputs"][0])
+
     def ranges(self, method: CalibMethod) -> dict[str, dict[str, NDArray[np.float32]]]:
-        """Activation ranges ({tensor: {'min', 'max'}}) for ``method``, computed once."""
+        """Activation ranges ({tensor: {'min', 'max'}}) for ``method``, computed once.
+
+        ai-edge-quantizer's own calibrator keeps a moving average of per-image min/max,
+        which clips ~10% off the true range here; it is run on one image only, to learn
+        which tensors need ranges. The ranges come from every calibration image: true
+        min/max, or ONNX Runtime's histogram search for percentile and entropy.
+        """
         if method in self._ranges:
             return self._ranges[method]
         from ai_edge_quantizer import quantizer, recipe
 
         q = quantizer.Quantizer(str(self.fp32.path), recipe.static_wi8_ai8())
+        feed = {k: v[:1] for k, v in self._feed().items()}
         with _quiet():
-            qsv = q.calibrate(self._feed(), num_threads=2)
-        if method is not CalibMethod.MINMAX:
-            qsv = self._histogram_ranges(qsv, method)
-        self._ranges[method] = {k: _widened(v) for k, v in qsv.items()}
-        return self._ranges[method]
+            template = q.calibrate(feed, num_threads=2)
+        found = self._collect(method, list(template))
+        ranges = {}
+        for name, qsv in template.items():
+            if name in found:
+                shape = np.shape(qsv["min"])
+                qsv = {**qsv, "min": np.full(shape, found[name][0], np.float32),
+                       "max": np.full(shape, found[name][1], np.float32)}
+            ranges[name] = _widened(qsv)
+        for name in (self.fp32.input.name, *self._output_chain()):  # the I/O contract: images in [0, 1]
+            if name in ranges:
+                shape = np.shape(ranges[name]["min"])
+                ranges[name] = {**ranges[name], "min": np.zeros(shape, np.float32), "max": np.ones(shape, np.float32)}
+        self._ranges[method] = ranges
+        return ranges
 
-    def _histogram_ranges(self, qsv: dict[str, dict[str, NDArray[np.float32]]], method: CalibMethod
-                          ) -> dict[str, dict[str, NDArray[np.float32]]]:
+    def _collect(self, method: CalibMethod, names: list[str]) -> dict[str, tuple[float, float]]:
+        """(low, high) per tensor over all calibration images, from the float model's tensors."""
         from onnxruntime.quantization.calibrate import HistogramCollector
 
-        collector = HistogramCollector(method=method.value, symmetric=False,
-                                       num_bins=2048 if method is CalibMethod.PERCENTILE else 128,
-                                       num_quantized_bins=128, percentile=99.999, scenario="same")
+        collector = None if method is CalibMethod.MINMAX else HistogramCollector(
+            method=method.value, symmetric=False, num_bins=2048 if method is CalibMethod.PERCENTILE else 128,
+            num_quantized_bins=128, percentile=99.999, scenario="same")
         interp = interpreter(self.fp32.path, preserve=True, xnnpack=False)
         index = {t["name"]: t["index"] for t in interp.get_tensor_details()}
-        wanted = [n for n in qsv if n in index]
+        wanted = [n for n in names if n in index]
+        bounds = {n: (np.inf, -np.inf) for n in wanted}
         inp = interp.get_input_details()[0]["index"]
         with _quiet():
             for img in self.calib:
                 interp.set_tensor(inp, img[None].astype(np.float32))
                 interp.invoke()
-                collector.collect({n: interp.get_tensor(index[n]).astype(np.float32) for n in wanted})
-            found = collector.compute_collection_result()
-        out = dict(qsv)
-        for name in wanted:
-            lo, hi = float(found[name][0]), float(found[name][1])
-            shape = np.shape(qsv[name]["min"])
-            out[name] = {"min": np.full(shape, min(lo, 0.0), np.float32),
-                         "max": np.full(shape, max(hi, 0.0), np.float32)}
-        return out
+                values = {n: interp.get_tensor(index[n]).astype(np.float32) for n in wanted}
+                if collector is None:
+                    bounds = {n: (min(bounds[n][0], float(v.min())), max(bounds[n][1], float(v.max())))
+                              for n, v in values.items()}
+                else:
+                    collector.collect(values)
+            if collector is not None:
+                result = collector.compute_collection_result()
+                bounds = {n: (float(result[n][0]), float(result[n][1])) for n in wanted}
+        return bounds
 
     def quantize(self, out: Path, config: TfliteQuantConfig) -> Artifact:
         """Write the quantised model to ``out`` (atomically) and describe it.

@@ -168,7 +168,9 @@ class OnnxQuantizer:
                    CalibMethod.PERCENTILE: CalibrationMethod.Percentile,
                    CalibMethod.ENTROPY: CalibrationMethod.Entropy}
         act = QuantType.QUInt8 if config.activation_dtype is DType.UINT8 else QuantType.QInt8
-        extra = {"ActivationSymmetric": config.symmetric_activations, "WeightSymmetric": True}
+        image = [{"rmin": 0.0, "rmax": 1.0}]  # the I/O contract; calibration crops may not reach 0 or 1
+        extra = {"ActivationSymmetric": config.symmetric_activations, "WeightSymmetric": True,
+                 "TensorQuantOverrides": {self.fp32.input.name: image, self.fp32.output.name: image}}
         cache = self.workdir / f"ranges.{config.method.value}.{int(config.symmetric_activations)}.json"
         tmp = out.with_name(f".{out.name}.q.tmp")
         try:
