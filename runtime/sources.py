@@ -261,7 +261,7 @@ class VideoFileSource(_BaseSource):
         expected = self._info.frame_count
         if expected is not None and self._next < 0.95 * expected - 1:
             self._end = SourceEnd.TRUNCATED
-            log.warning("%s ended after %d of the %d frames it announces; the file is probably "
+            log.info("%s ended after %d of the %d frames it announces; the file is probably "
                         "truncated, output stops there", self._info.uri, self._next, expected)
         else:
             self._end = SourceEnd.EXHAUSTED
@@ -419,7 +419,7 @@ class LiveSource(_BaseSource):
         if self._end is SourceEnd.RUNNING:
             self._end = end
             if end is SourceEnd.LOST:
-                log.warning("%s lost after %d reconnect attempts; stopping", self._uri,
+                log.info("%s lost after %d reconnect attempts; stopping", self._uri,
                             self._config.max_retries)
         self._cond.notify_all()
 

@@ -13,6 +13,7 @@ recorded.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
@@ -179,8 +180,19 @@ def _progress(args: argparse.Namespace, source: FrameSource) -> tuple[Callable[[
     return on_frame, bar.close
 
 
+def _quiet_opencv(debug: bool) -> None:
+    """Keep OpenCV's and FFmpeg's own console chatter out of the one-line messages."""
+    if debug:
+        return
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+    import cv2
+
+    cv2.setLogLevel(0)
+
+
 def run(args: argparse.Namespace) -> int:
     """Handle ``edgedeblur run``."""
+    _quiet_opencv(args.debug)
     from runtime.pipeline import FacePriorityPipeline, run_stream
     from runtime.sinks import PreviewWindow
     from runtime.sources import SourceConfig, open_source
