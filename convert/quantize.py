@@ -168,7 +168,7 @@ class OnnxQuantizer:
                    CalibMethod.PERCENTILE: CalibrationMethod.Percentile,
                    CalibMethod.ENTROPY: CalibrationMethod.Entropy}
         act = QuantType.QUInt8 if config.activation_dtype is DType.UINT8 else QuantType.QInt8
-        image = [{"rmin": 0.0, "rmax": 1.0}]  # the I/O contract; calibration crops may not reach 0 or 1
+        image = [{"rmin": np.array(0.0, np.float32), "rmax": np.array(1.0, np.float32)}]  # the I/O contract
         extra = {"ActivationSymmetric": config.symmetric_activations, "WeightSymmetric": True,
                  "TensorQuantOverrides": {self.fp32.input.name: image, self.fp32.output.name: image}}
         cache = self.workdir / f"ranges.{config.method.value}.{int(config.symmetric_activations)}.json"

@@ -57,6 +57,9 @@ def test_round_trip_against_pytorch(quantizer: OnnxQuantizer, nano_src: SourceMo
         q_types = {i.data_type for i in model.graph.initializer if i.name.endswith("_zero_point")}
         expected = onnx.TensorProto.UINT8 if activations is DType.UINT8 else onnx.TensorProto.INT8
         assert expected in q_types and meta["activations"] == activations.value
+        first_q = next(n for n in model.graph.node if n.op_type == "QuantizeLinear" and n.input[0] == "image")
+        scale = next(i for i in model.graph.initializer if i.name == first_q.input[1])
+        assert abs(onnx.numpy_helper.to_array(scale).item() - 1 / 255) < 1e-6  # images pinned to [0, 1]
     else:
         assert any(i.data_type == onnx.TensorProto.FLOAT16 for i in model.graph.initializer)
         assert model.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT  # float32 I/O kept
