@@ -73,3 +73,34 @@ def test_mix_writes_into_out_and_checks_shapes() -> None:
     assert mix(_frame(), processed, 0.5, out=processed) is processed and processed[0, 0, 0] == 150
     with pytest.raises(ConfigError, match="shapes"):
         mix(_frame(), np.zeros((4, 4, 3), np.uint8), 0.5)
+
+
+# The light path (runtime.background) lives here too: it is the cheap whole-frame blend.
+
+@pytest.mark.parametrize("downscale", [1, 2])
+def test_unsharp_raises_edge_contrast_and_keeps_flat_areas(downscale: int) -> None:
+    from runtime.background import UnsharpConfig, UnsharpMask
+
+    img = np.full((64, 80, 3), 60, np.uint8)
+    img[:, 40:] = 180
+    img[:8] = 120  # a flat band away from the edge
+    sharpener = UnsharpMask(UnsharpConfig(amount=1.0, downscale=downscale))
+    out = sharpener.apply(img, strength=1.0)
+    assert out.shape == img.shape and out.dtype == np.uint8
+    assert out[32, 38, 0] < 60 and out[32, 41, 0] > 180  # overshoot on both sides of the edge
+    assert np.array_equal(out[30:, :30], img[30:, :30])
+    same = sharpener.apply(img, strength=0.0)
+    assert np.array_equal(same, img) and same is not img
+
+
+def test_unsharp_writes_into_out_and_validates() -> None:
+    from runtime.background import UnsharpConfig, UnsharpMask
+
+    img = np.random.default_rng(0).integers(0, 255, (32, 32, 3), dtype=np.uint8)
+    out = np.empty_like(img)
+    assert UnsharpMask().apply(img, 0.5, out=out) is out
+    with pytest.raises(ConfigError):
+        UnsharpMask().apply(img, 1.5)
+    for bad in ({"amount": 0.0}, {"sigma_px": 0.0}, {"downscale": 5}):
+        with pytest.raises(ConfigError):
+            UnsharpConfig(**bad)  # type: ignore[arg-type]
