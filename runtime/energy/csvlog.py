@@ -154,10 +154,10 @@ def integrate_window(log: PowerLog, t0_s: float, t1_s: float, max_gap_s: float
     p = np.interp(t, log.t_s, log.power_w)
     steps = np.diff(t)
     energy = float(np.sum(steps * (p[1:] + p[:-1]) / 2))
-    a, b = log.t_s[:-1], log.t_s[1:]
-    wide = (b - a) > max_gap_s
-    gap_s = float(np.sum(np.clip(np.minimum(b[wide], t1_s) - np.maximum(a[wide], t0_s), 0.0, None)))
-    return energy, tuple(PowerSample(float(a), float(b)) for a, b in zip(t, p)), gap_s
+    left, right = log.t_s[:-1], log.t_s[1:]
+    wide = (right - left) > max_gap_s
+    gap_s = float(np.sum(np.clip(np.minimum(right[wide], t1_s) - np.maximum(left[wide], t0_s), 0.0, None)))
+    return energy, tuple(PowerSample(float(ti), float(pi)) for ti, pi in zip(t, p)), gap_s
 
 
 class CsvLogMeter:

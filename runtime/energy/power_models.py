@@ -74,7 +74,7 @@ class PowerModel:
 
     @property
     def summary(self) -> str:
-        """One line, e.g. ``"pi5: 2.8 W idle + 1.725 W per busy core (4 cores)"``."""
+        """One line, e.g. ``"pi5: 2.8 W idle + 1.725 W per busy core (4 x cortex-a76)"``."""
         cores = " + ".join(f"{c.busy_w:g} W per busy core ({c.count} x {c.name})" for c in self.cores)
         return f"{self.name}: {self.idle_w:g} W idle + {cores}"
 
