@@ -139,7 +139,7 @@ def run_case(video: FaceVideo, gt: GroundTruth, label: str, model: str, mode: st
     faces, background, mode_threads = MODES[mode]
     config = PipelineConfig(faces=faces, background=background, model=model,
                             engine=EngineConfig(threads=mode_threads or threads))
-    probe = _Probe(gt, strip_at=frames // 2, strip_box=strip_box)
+    probe = _Probe(gt, strip_at=_strip_start(frames), strip_box=strip_box)
     out = workdir / f"{video.path.stem}.{label}.{mode}.mp4"
     with open_source(str(video.path)) as source, FacePriorityPipeline(config) as pipe:
         sink = VideoFileSink(out, VideoSinkConfig(fps=video.fps, crf=18))
@@ -158,12 +158,28 @@ def run_case(video: FaceVideo, gt: GroundTruth, label: str, model: str, mode: st
         flicker=float(np.mean(probe.flicker)) if probe.flicker else 0.0), probe
 
 
+def _strip_start(frames: int) -> int:
+    """First frame of the before/after strip: mid-run, once faces are tracked."""
+    return max(0, min(frames // 2, frames - STRIP_FRAMES))
+
+
 def _strip_box(video: FaceVideo, at: int, side: int = 320) -> tuple[int, int, int, int]:
     x0, y0, x1, y1 = video.face_boxes(at)[0]
     cx, cy = int((x0 + x1) / 2), int((y0 + y1) / 2)
     w, h = video.size_wh
     left, top = min(max(cx - side // 2, 0), w - side), min(max(cy - side // 2, 0), h - side)
     return left, top, left + side, top + side
+
+
+def _strip_rows(gt: GroundTruth, box: tuple[int, int, int, int], at: int,
+                outputs: dict[str, list[NDArray[np.uint8]]], model: str) -> dict[str, list[NDArray[np.uint8]]]:
+    """Input, full-frame and face-priority crops of the same frames, and the amplified change."""
+    x0, y0, x1, y1 = box
+    inputs = [gt.inputs[i][y0:y1, x0:x1] for i in range(at, min(at + STRIP_FRAMES, len(gt.inputs)))]
+    change = [np.clip(np.abs(a.astype(np.int16) - b) * 4, 0, 255).astype(np.uint8)
+              for a, b in zip(outputs["faces"], inputs)]
+    return {"input": inputs, f"full-frame ({model})": outputs["full-frame"],
+            f"faces ({model})": outputs["faces"], "|faces - input| x4": change}
 
 
 def save_strip(rows: dict[str, list[NDArray[np.uint8]]], path: Path) -> None:
@@ -223,6 +239,7 @@ def _markdown(results: list[CaseResult], soak_doc: dict[str, object] | None, met
     lines += ["", "Stage columns are p50/p95 in ms. Flicker: mean absolute frame-to-frame change of the "
               "deblur residual (output - input) inside the face box, in 8-bit levels.", ""]
     by = {(r.video, r.model, r.mode): r for r in results}
+    lines += _headline(by, str(meta.get("headline") or list(meta["models"])[-1]))  # type: ignore[call-overload]
     lines += ["## Face-priority against full frame", "",
               "| video | model | model-pixel ratio | face PSNR difference dB | FPS ratio |", "|---|---|---:|---:|---:|"]
     for (video, model, mode), r in by.items():
@@ -239,6 +256,24 @@ def _markdown(results: list[CaseResult], soak_doc: dict[str, object] | None, met
     lines += ["", "`strip.png`: consecutive frames around the face: input, face-priority output, full-frame "
               "output, and |face-priority - input| x4 (the blend footprint: it should fade smoothly, no edge)."]
     return "\n".join(lines) + "\n"
+
+
+def _headline(by: dict[tuple[str, str, str], CaseResult], model: str) -> list[str]:
+    """The claims for one face at 720p with the headline (int8) model, in numbers."""
+    faces, full, one = (by.get(("1face", model, m)) for m in ("faces", "full-frame", "faces 1-thread"))
+    if faces is None or full is None:
+        return []
+    lines = ["## Headline: one face at 720p, " + model, "",
+             f"- model pixels per frame: {faces.model_pixels_per_frame / 1e3:.0f}k vs "
+             f"{full.model_pixels_per_frame / 1e3:.0f}k full frame "
+             f"({full.model_pixels_per_frame / faces.model_pixels_per_frame:.1f}x fewer)",
+             f"- face PSNR: {faces.face_psnr_db:.2f} dB face-priority vs {full.face_psnr_db:.2f} dB full frame "
+             f"({faces.face_psnr_db - full.face_psnr_db:+.3f} dB; input {faces.input_face_psnr_db:.2f} dB)",
+             f"- end to end: {faces.fps:.1f} FPS measured on the shared machine"]
+    if one is not None:
+        lines.append(f"- CPU time with one model thread: {one.cpu_ms_per_frame:.1f} ms per frame, all stages "
+                     f"included: {1000 / one.cpu_ms_per_frame:.0f} FPS on one idle core of this CPU")
+    return lines + [""]
 
 
 def _plots(results: list[CaseResult], soak_doc: dict[str, object] | None, out: Path) -> None:
@@ -279,10 +314,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--soak-frames", type=int, default=5000, help="long-run length; 0 skips it")
     p.add_argument("--soak-model", default=None, help="model of the long run (default: the last --model)")
     p.add_argument("--out", type=Path, default=OUT_DIR)
+    p.add_argument("--from-json", type=Path, help="only re-render README.md and plots from a results.json")
     args = p.parse_args(argv)
     models = [tuple(m.split("=", 1)) for m in (args.model or DEFAULT_MODELS)]
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.from_json is not None:
+        doc = json.loads(args.from_json.read_text())
+        results = [CaseResult(**r) for r in doc["results"]]
+        (args.out / "README.md").write_text(_markdown(results, doc["soak"], doc["meta"]))
+        _plots(results, doc["soak"], args.out)
+        return 0
     meta: dict[str, object] = {"date": time.strftime("%Y-%m-%d %H:%M"), "cpu": platform.processor() or platform.machine(),
+                               "headline": models[-1][0],
                                "cores": os.cpu_count(), "load_before": round(os.getloadavg()[0], 1),
                                "frames_per_run": args.frames, "models": dict(models)}
     results: list[CaseResult] = []
@@ -290,28 +333,23 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         videos = [make_face_video(work / f"{n}face.mp4", n_frames=args.frames + 1, n_faces=n, seed=n,
                                   crf=VIDEO_CRF) for n in (1, 3)]
-        strip_rows: dict[str, list[NDArray[np.uint8]]] = {}
+        headline = models[-1][0]
         for video in videos:
             gt = _ground_truth(video, args.frames)
-            box = _strip_box(video, args.frames // 2)
+            box = _strip_box(video, _strip_start(args.frames))
+            outputs: dict[str, list[NDArray[np.uint8]]] = {}
             for label, model in models:
                 for mode in MODES:
-                    if mode in HEADLINE_MODES and label != models[-1][0]:
+                    if mode in HEADLINE_MODES and label != headline:
                         continue
                     print(f"{video.path.stem} {label} {mode} ...", file=sys.stderr, flush=True)
                     res, probe = run_case(video, gt, label, model, mode, args.frames, args.threads, work, box)
                     results.append(res)
-                    if video is videos[0] and label == models[-1][0] and mode in ("faces", "full-frame"):
-                        strip_rows[f"{mode} ({label})"] = probe.strip
+                    if label == headline and mode in ("full-frame", "faces"):
+                        outputs[mode] = probe.strip
             if video is videos[0]:
-                x0, y0, x1, y1 = box
-                at = args.frames // 2
-                inputs = [gt.inputs[i][y0:y1, x0:x1] for i in range(at, at + STRIP_FRAMES)]
-                faces = strip_rows[f"faces ({models[-1][0]})"]
-                strip_rows = {"input": inputs, **strip_rows,
-                              "|faces - input| x4": [np.clip(np.abs(a.astype(int) - b) * 4, 0, 255).astype(np.uint8)
-                                                     for a, b in zip(faces, inputs)]}
-                save_strip(strip_rows, args.out / "strip.png")
+                save_strip(_strip_rows(gt, box, _strip_start(args.frames), outputs, headline),
+                           args.out / "strip.png")
         soak_doc = None
         if args.soak_frames > 0:
             soak_model = args.soak_model or models[-1][1]
