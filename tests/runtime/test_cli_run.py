@@ -56,6 +56,10 @@ def test_video_in_video_out_with_stats_and_audio(video: FaceVideo, sharpen: Path
     assert len(after) == N_FRAMES and after[0].shape == (SIZE_WH[1], SIZE_WH[0], 3)
     gains = [_face_psnr(video, i, a) - _face_psnr(video, i, b) for i, (a, b) in enumerate(zip(after, before))]
     assert np.mean(gains) > 0.1
+    x0, y0, x1, y1 = video.face_boxes(5)[0].round().astype(int)
+    far = np.ones(after[5].shape[:2], bool)
+    far[max(y0 - 150, 0):y1 + 150, max(x0 - 150, 0):x1 + 150] = False
+    assert psnr(before[5][far] / 255.0, after[5][far] / 255.0, border_px=0) > 40  # only re-encoding noise
     doc = json.loads(stats.read_text())
     assert doc["frames"] == N_FRAMES and doc["fps"] > 0 and doc["faces"] == "full"
     assert 0 < doc["model_pixels_per_frame"] <= 2 * 256 * 256
