@@ -1,9 +1,24 @@
 """The photo-deblurring API: one typed call per image or file; the CLI is a thin layer on it.
 
-A ``DeblurConfig`` says what to run (a shipped or user model through tiling, or a
-classical baseline with a known kernel) and how strongly; ``Deblurer`` keeps engines
-loaded across many photos; ``deblur_image`` / ``deblur_file`` are one-shot shortcuts.
-``strength`` blends the result with the input in sRGB (0 = unchanged, 1 = full).
+A ``DeblurConfig`` says what to run (a shipped or user model through tiling, the
+kernel-aware path, or a classical baseline with a known kernel) and how strongly;
+``Deblurer`` keeps engines loaded across many photos; ``deblur_image`` / ``deblur_file``
+are one-shot shortcuts. ``strength`` blends the result with the input in sRGB
+(0 = unchanged, 1 = full).
+
+Policy (``method`` x ``mode``), measured on TRAIN_IMAGES and confirmed by the quality
+benchmark (``benchmarks/results/quality/quality.md``):
+
+- ``method='auto'`` (default): the kernel-aware path (``runtime.kernel_aware``) first;
+  if it trusts its kernel, its deconvolution is the result (a photo it finds sharp comes
+  back unchanged); if not (camera shake it cannot pin down, photos too small to
+  estimate), the learned model runs. ``mode`` narrows what the kernel path looks for:
+  'focus' = defocus disc only, 'motion' = straight streak or blind camera-shake kernel,
+  'auto' = whichever the blur classifier and the blind kernel check find.
+- ``method='kernel'``: the kernel-aware path alone; an unsure photo is left unchanged.
+- ``method='model'``: the learned model alone; 'motion' / 'focus' pick a shipped
+  specialist if there is one, 'auto' picks one by a blur estimate.
+- ``method='wiener'|'rl'`` need the kernel; ``'unsharp'`` is the no-knowledge baseline.
 
 Example:
     >>> cfg = DeblurConfig(model="small", strength=0.7, mode=Mode.FOCUS)
@@ -37,6 +52,7 @@ from runtime.tiling import Progress, TileConfig, run_tiled
 
 if TYPE_CHECKING:
     from runtime.estimate import BlurEstimate
+    from runtime.kernel_aware import KernelAwareResult, KernelMethod
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +73,14 @@ class Mode(str, enum.Enum):
 
 
 class Method(str, enum.Enum):
-    """A learned model, or a classical baseline (wiener/rl need the blur kernel)."""
+    """Kernel-aware path with model fallback (auto), either alone, or a classical baseline.
 
+    WIENER and RL need the blur kernel; see the module notes for the policy.
+    """
+
+    AUTO = "auto"
     MODEL = "model"
+    KERNEL = "kernel"
     WIENER = "wiener"
     RL = "rl"
     UNSHARP = "unsharp"
@@ -82,10 +103,9 @@ class DeblurConfig:
     Args:
         model: shipped name ('small', 'small.int8') or a .onnx/.tflite path.
         strength: 0 (unchanged) to 1 (full result), a linear blend in sRGB.
-        mode: 'motion' / 'focus' pick a specialised shipped model if there is one;
-            'auto' picks by a blur estimate.
-        method: 'model', or a classical baseline: 'wiener', 'rl' (need ``kernel``),
-            'unsharp'.
+        mode: which blur to target: 'motion', 'focus' or 'auto' (see the module notes).
+        method: 'auto' (kernel-aware path, learned model when unsure), 'model',
+            'kernel', or a classical baseline: 'wiener', 'rl' (need ``kernel``), 'unsharp'.
         kernel: (kh, kw) blur kernel for wiener/rl; normalised to sum 1 here.
         tile: tile side in pixels; overlap: tile overlap in pixels.
         engine: backend, threads, providers, delegate.
@@ -95,7 +115,7 @@ class DeblurConfig:
     model: str | Path = DEFAULT_MODEL
     strength: float = 1.0
     mode: Mode = Mode.AUTO
-    method: Method = Method.MODEL
+    method: Method = Method.AUTO
     kernel: NDArray[np.float32] | None = None
     tile: int = 256
     overlap: int = 32
@@ -144,9 +164,11 @@ class ModelChoice:
 class DeblurResult:
     """One deblurred image.
 
-    ``image`` is (H, W, 3) float32 RGB [0, 1]; ``model_id`` is None for classical methods
-    and for strength 0; ``timings_ms`` maps stage ('choose', 'load', 'run', 'total') to
-    milliseconds.
+    ``image`` is (H, W, 3) float32 RGB [0, 1]; ``method`` is the method that produced it
+    (MODEL or KERNEL under 'auto'); ``model_id`` is None unless a model ran;
+    ``timings_ms`` maps stage ('estimate', 'blind', 'deconvolve', 'choose', 'load',
+    'run', 'total') to milliseconds. ``kernel_path`` says what the kernel-aware path did
+    (None if it did not run) and ``kernel`` is the (kh, kw) kernel it deconvolved with.
     """
 
     image: NDArray[np.float32]
@@ -155,6 +177,8 @@ class DeblurResult:
     mode_used: Mode
     blur_estimate: BlurEstimate | None
     timings_ms: dict[str, float]
+    kernel_path: KernelMethod | None = None
+    kernel: NDArray[np.float32] | None = None
 
 
 def load_kernel(path: Path) -> NDArray[np.float32]:
@@ -201,13 +225,15 @@ def _mode_of(estimate: BlurEstimate | None) -> Mode:
     return Mode.FOCUS
 
 
-def choose_model(mode: Mode, image: NDArray[np.float32], config: DeblurConfig) -> ModelChoice:
+def choose_model(mode: Mode, image: NDArray[np.float32], config: DeblurConfig, *,
+                 estimate: BlurEstimate | None = None) -> ModelChoice:
     """Pick the model for one image: the one policy for --mode (the lead refines it here).
 
     A model file given by path is used as is. Otherwise 'motion'/'focus' take a shipped
     model whose ``notes['specialty']`` matches (same format and precision as the
     configured one) and fall back to the configured model; 'auto' estimates the blur
-    (only when a specialist exists to choose) and then does the same.
+    (only when a specialist exists to choose; ``estimate`` reuses one already made) and
+    then does the same.
     """
     resolved = resolve_model(config.model, models_dir=config.models_dir)
     if resolved.entry is None:
@@ -218,7 +244,7 @@ def choose_model(mode: Mode, image: NDArray[np.float32], config: DeblurConfig) -
     if mode is Mode.AUTO:
         if not any(_specialists(entries, resolved.entry, m) for m in (Mode.MOTION, Mode.FOCUS)):
             return ModelChoice(resolved.entry.id, Mode.AUTO)
-        estimate = _estimate(image)
+        estimate = estimate if estimate is not None else _estimate(image)
         used = _mode_of(estimate)
     best = _specialists(entries, resolved.entry, used) if used is not Mode.AUTO else []
     return ModelChoice(best[0].id if best else resolved.entry.id, used, estimate)
@@ -231,6 +257,22 @@ def _check_image(image: NDArray[np.floating]) -> NDArray[np.float32]:
     if not np.isfinite(image).all():
         raise ImageError("image contains NaN or Inf values; clean the input first")
     return np.clip(image, 0.0, 1.0).astype(np.float32, copy=False)
+
+
+_KERNEL_MODES: dict[str, Mode] = {"defocus": Mode.FOCUS, "linear_motion": Mode.MOTION, "shake": Mode.MOTION}
+"""Mode a kernel-aware result stands for, by ``KernelMethod`` value."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Ran:
+    """What one method produced, before strength blending."""
+
+    image: NDArray[np.float32]
+    method: Method
+    mode: Mode
+    model_id: str | None = None
+    estimate: BlurEstimate | None = None
+    kernel_aware: KernelAwareResult | None = None
 
 
 class Deblurer:
@@ -266,39 +308,68 @@ class Deblurer:
         start = time.perf_counter()
         img = _check_image(image_rgb)
         timings: dict[str, float] = {}
-        model_id: str | None = None
-        used, estimate = cfg.mode, None
         if cfg.strength == 0:
-            out = img.copy()
+            ran = _Ran(img.copy(), cfg.method, cfg.mode)
         elif cfg.method is Method.MODEL:
-            if self._given is not None:
-                engine = self._given
-            else:
-                choice = choose_model(cfg.mode, img, cfg)
-                used, estimate = choice.mode_used, choice.estimate
-                timings["choose"] = (time.perf_counter() - start) * 1e3
-                t = time.perf_counter()
-                engine = self._engine(choice.model)
-                timings["load"] = (time.perf_counter() - t) * 1e3
-            model_id = engine.info.id
-            t = time.perf_counter()
-            out = run_tiled(engine, img, cfg.tiles, progress)
-            timings["run"] = (time.perf_counter() - t) * 1e3
+            ran = self._model(img, cfg.mode, None, timings, progress)
+        elif cfg.method in (Method.AUTO, Method.KERNEL):
+            ran = self._kernel_then_model(img, timings, progress)
         else:
-            from runtime import classical
-
-            t = time.perf_counter()
-            if cfg.method is Method.WIENER:
-                out = classical.wiener(img, cfg.kernel)  # type: ignore[arg-type]
-            elif cfg.method is Method.RL:
-                out = classical.richardson_lucy(img, cfg.kernel)  # type: ignore[arg-type]
-            else:
-                out = classical.unsharp_mask(img, UNSHARP_AMOUNT, UNSHARP_RADIUS_PX)
-            timings["run"] = (time.perf_counter() - t) * 1e3
+            ran = _Ran(self._classical(img, timings), cfg.method, cfg.mode)
+        out = ran.image
         if 0 < cfg.strength < 1:
             out = (img + np.float32(cfg.strength) * (out - img)).astype(np.float32)
         timings["total"] = (time.perf_counter() - start) * 1e3
-        return DeblurResult(out, model_id, cfg.method, used, estimate, timings)
+        ka = ran.kernel_aware
+        return DeblurResult(out, ran.model_id, ran.method, ran.mode, ran.estimate, timings,
+                            None if ka is None else ka.method, None if ka is None else ka.kernel)
+
+    def _model(self, img: NDArray[np.float32], mode: Mode, estimate: BlurEstimate | None,
+               timings: dict[str, float], progress: Progress | None) -> _Ran:
+        """The learned model (a shipped specialist for ``mode`` when there is one)."""
+        if self._given is not None:
+            engine, used = self._given, mode
+        else:
+            t = time.perf_counter()
+            choice = choose_model(mode, img, self.config, estimate=estimate)
+            used, estimate = choice.mode_used, choice.estimate or estimate
+            timings["choose"] = (time.perf_counter() - t) * 1e3
+            t = time.perf_counter()
+            engine = self._engine(choice.model)
+            timings["load"] = (time.perf_counter() - t) * 1e3
+        t = time.perf_counter()
+        out = run_tiled(engine, img, self.config.tiles, progress)
+        timings["run"] = (time.perf_counter() - t) * 1e3
+        return _Ran(out, Method.MODEL, used, engine.info.id, estimate)
+
+    def _kernel_then_model(self, img: NDArray[np.float32], timings: dict[str, float],
+                           progress: Progress | None) -> _Ran:
+        """Kernel-aware path; under 'auto' the model takes over when the path is unsure."""
+        from runtime.kernel_aware import BlurTarget, KernelAwareConfig, kernel_aware_deblur
+
+        cfg = self.config
+        target = {Mode.AUTO: BlurTarget.ANY, Mode.FOCUS: BlurTarget.DEFOCUS, Mode.MOTION: BlurTarget.MOTION}[cfg.mode]
+        ka = kernel_aware_deblur(img, KernelAwareConfig(target=target))
+        timings.update({k: v for k, v in ka.timings_ms.items() if k != "total"})
+        if ka.trusted or cfg.method is Method.KERNEL:
+            return _Ran(ka.image, Method.KERNEL, _KERNEL_MODES.get(ka.method.value, cfg.mode),
+                        estimate=ka.estimate, kernel_aware=ka)
+        ran = self._model(img, cfg.mode, ka.estimate, timings, progress)
+        return _Ran(ran.image, ran.method, ran.mode, ran.model_id, ran.estimate, ka)
+
+    def _classical(self, img: NDArray[np.float32], timings: dict[str, float]) -> NDArray[np.float32]:
+        from runtime import classical
+
+        cfg = self.config
+        t = time.perf_counter()
+        if cfg.method is Method.WIENER:
+            out = classical.wiener(img, cfg.kernel)  # type: ignore[arg-type]
+        elif cfg.method is Method.RL:
+            out = classical.richardson_lucy(img, cfg.kernel)  # type: ignore[arg-type]
+        else:
+            out = classical.unsharp_mask(img, UNSHARP_AMOUNT, UNSHARP_RADIUS_PX)
+        timings["run"] = (time.perf_counter() - t) * 1e3
+        return out
 
     def deblur_file(self, src: Path, dst: Path, overwrite: bool = False,
                     progress: Progress | None = None) -> DeblurResult:

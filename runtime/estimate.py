@@ -363,6 +363,36 @@ def estimate_motion(image_srgb: NDArray[np.floating], config: EstimateConfig = E
     return _motion_estimate(_best_motion(spec, config), none_residual)
 
 
+def fit_kernels(image_srgb: NDArray[np.floating], kernels: list[NDArray[np.floating]],
+                config: EstimateConfig = EstimateConfig()) -> NDArray[np.float64]:
+    """How well each candidate kernel explains the image's power spectrum.
+
+    The same model as the estimators (``A |K(f)|^2 |f|^-alpha + N``), so any kernel, a
+    blind one included, can be checked against the no-blur model (a 1x1 kernel) without
+    a reference image.
+
+    Args:
+        image_srgb: float HxWx3 sRGB in [0, 1], at least ``config.patch_px`` on each side.
+        kernels: 2-D non-negative kernels summing to 1, each at most ``config.patch_px``.
+        config: Welch patch size.
+
+    Returns:
+        float64 (len(kernels),) RMS log-power misfit per kernel (natural-log units);
+        smaller fits better.
+
+    Raises:
+        ImageError: not an HxWx3 float image, NaN/Inf, or smaller than the patch.
+        ConfigError: a kernel larger than the patch.
+    """
+    too_big = [k.shape for k in kernels if max(k.shape) > config.patch_px]
+    if too_big:
+        raise ConfigError(f"kernel {too_big[0]} exceeds the estimator patch {config.patch_px} px; "
+                          "raise EstimateConfig(patch_px=...)")
+    spec = _welch_spectrum(image_srgb, config.patch_px)
+    bank = _kernel_power([np.asarray(k, np.float32) for k in kernels], config.patch_px)
+    return _fit(spec, bank).residual
+
+
 def classify_blur(image_srgb: NDArray[np.floating], config: EstimateConfig = EstimateConfig()) -> BlurEstimate:
     """Decide between no blur, defocus, linear motion and "other" (camera shake).
 

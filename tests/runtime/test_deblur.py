@@ -105,9 +105,9 @@ def test_mode_picks_specialist(models: Path, photo: np.ndarray, model: str, mode
     (synth.defocus_kernel(3.0), Mode.FOCUS, "small_focus.fp32.onnx"),
     (synth.linear_motion_kernel(12.0, 30.0), Mode.MOTION, "small_motion.fp32.onnx"),
 ])
-def test_auto_mode_follows_blur_estimate(models: Path, kernel: np.ndarray, mode: Mode, expected: str) -> None:
+def test_model_auto_mode_follows_blur_estimate(models: Path, kernel: np.ndarray, mode: Mode, expected: str) -> None:
     blurry = synth.blur(load_sample("chelsea").astype(np.float32) / 255.0, kernel)
-    r = deblur_image(blurry, DeblurConfig(models_dir=models, mode="auto"))
+    r = deblur_image(blurry, DeblurConfig(models_dir=models, mode="auto", method="model"))
     assert (r.mode_used, r.model_id) == (mode, expected)
     assert r.blur_estimate is not None and r.blur_estimate.confidence >= 0.5
 
