@@ -275,6 +275,12 @@ def build(src: SourceModel, out_dir: Path, config: BuildConfig) -> BuildResult:
 
     check_writable(out_dir)
     plans = {REFERENCE: ["reference"], **config.plans()}
+    if not src.is_torch and any(s.format is ArtifactFormat.TFLITE for s in plans):
+        import onnx
+
+        from convert.onnx_torch import OnnxModule
+
+        OnnxModule(onnx.load(str(src.path)))  # names unsupported operators before any work
     if REFERENCE in config.plans():
         plans[REFERENCE] = ["reference", *config.plans()[REFERENCE]]
     ids = _ids(src.name, plans)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -30,17 +31,23 @@ def unshuffle_conv(channels: int, factor: int) -> nn.Conv2d:
     return conv
 
 
-def shuffle_deconv(channels_in: int, factor: int) -> nn.ConvTranspose2d:
-    """A transposed conv equal to ``nn.PixelShuffle(factor)`` on ``channels_in`` input channels."""
+def shuffle_weight(channels_in: int, factor: int) -> np.ndarray:
+    """(in, out, r, r) float32 one-hot weight of a transposed conv equal to pixel shuffle."""
     r = factor
     out = channels_in // (r * r)
-    deconv = nn.ConvTranspose2d(channels_in, out, kernel_size=r, stride=r, bias=False)
-    weight = torch.zeros_like(deconv.weight)  # (in, out, kh, kw)
+    weight = np.zeros((channels_in, out, r, r), np.float32)
     for c in range(out):
         for i in range(r):
             for j in range(r):
                 weight[c * r * r + i * r + j, c, i, j] = 1.0
-    deconv.weight = nn.Parameter(weight, requires_grad=False)
+    return weight
+
+
+def shuffle_deconv(channels_in: int, factor: int) -> nn.ConvTranspose2d:
+    """A transposed conv equal to ``nn.PixelShuffle(factor)`` on ``channels_in`` input channels."""
+    deconv = nn.ConvTranspose2d(channels_in, channels_in // factor**2, kernel_size=factor, stride=factor,
+                                bias=False)
+    deconv.weight = nn.Parameter(torch.from_numpy(shuffle_weight(channels_in, factor)), requires_grad=False)
     return deconv
 
 

@@ -13,7 +13,6 @@ from convert.quantize import CalibMethod
 from convert.repair import scratch_entry
 from convert.source import SourceModel
 from convert.validate import run_artifact
-from runtime.errors import ConfigError
 from runtime.manifest import DType, Layout, Precision
 from tests.convert.conftest import SIZE, torch_nhwc
 
@@ -90,11 +89,30 @@ def test_short_names_read_like_module_paths() -> None:
     assert short_name("serving_default_args_0") == "serving_default_args_0"
 
 
-def test_onnx_sources_cannot_go_to_litert(tmp_path: Path) -> None:
+def test_user_onnx_goes_to_litert(tmp_path: Path) -> None:
+    import onnxruntime as ort
+
     from convert.litert import TfliteExportConfig, export_tflite
     from convert.source import load_source
     from tests.convert.conftest import sharpen_onnx
 
-    src = load_source(str(sharpen_onnx(tmp_path / "s.onnx", [1, 3, *SIZE])))
-    with pytest.raises(ConfigError, match="needs the PyTorch model"):
-        export_tflite(src, tmp_path / "s.tflite", TfliteExportConfig(SIZE))
+    path = sharpen_onnx(tmp_path / "s.onnx")
+    src = load_source(str(path), input_size=SIZE)
+    art = export_tflite(src, tmp_path / "s.tflite", TfliteExportConfig(SIZE))
+    x = np.random.default_rng(5).random((1, *SIZE, 3), dtype=np.float32)
+    want = ort.InferenceSession(str(path)).run(None, {"x": x.transpose(0, 3, 1, 2)})[0].transpose(0, 2, 3, 1)
+    np.testing.assert_allclose(run_raw(art.path, x), want, atol=1e-5)
+
+
+def test_unsupported_onnx_ops_are_named(tmp_path: Path) -> None:
+    import onnx
+    from onnx import helper
+
+    from convert.onnx_torch import OnnxModule
+    from runtime.errors import ExportError
+    from tests.convert.conftest import save_graph
+
+    dims = [1, 3, *SIZE]
+    path = save_graph(tmp_path / "erf.onnx", [helper.make_node("Erf", ["x"], ["y"], name="smooth")], [], dims, dims)
+    with pytest.raises(ExportError, match=r"not: smooth \(Erf\); use --format onnx"):
+        OnnxModule(onnx.load(str(path)))
