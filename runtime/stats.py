@@ -119,8 +119,9 @@ class RunStats:
         dropped_frames: frames a live source overwrote before they were processed.
         model_pixels_per_frame: mean pixels fed to the model per frame (all crops, tiles).
         faces_per_frame: mean number of faces processed per frame.
-        stages: latency per stage.
-        total: per-frame end-to-end latency (sum of the stages).
+        stages: latency per stage. Decode and encode may run on their own threads,
+            overlapping the other stages, so stage times can add up to more than 1/fps.
+        total: per-frame latency, the sum of the stages.
     """
 
     frames: int

@@ -211,9 +211,10 @@ def run(args: argparse.Namespace) -> int:
                 def should_stop() -> bool:
                     return stop.requested or any(isinstance(s, PreviewWindow) and s.stop_requested
                                                  for s in sinks)
+                gui = any(isinstance(s, PreviewWindow) for s in sinks)
                 try:
-                    report = run_stream(source, pipeline, sinks, on_frame=on_frame,
-                                        should_stop=should_stop, max_frames=args.max_frames)
+                    report = run_stream(source, pipeline, sinks, on_frame=on_frame, should_stop=should_stop,
+                                        max_frames=args.max_frames, overlap_io=not gui)
                 finally:
                     close_bar()
     return _finish(args, report, config, stop.requested)

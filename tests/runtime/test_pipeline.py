@@ -22,6 +22,7 @@ from runtime.pipeline import (DEFAULT_DETECTOR, FacePriorityPipeline, PipelineCo
                               run_stream)
 from runtime.sinks import ImageFolderSink, VideoFileSink
 from runtime.sources import Frame, LiveSource, SourceConfig, SourceEnd, SourceKind, open_source
+from runtime.stats import Stage
 from runtime.tiling import run_tiled
 
 SIZE_WH = (640, 360)
@@ -184,7 +185,23 @@ def test_run_stream_writes_every_frame(video: FaceVideo, sharpen: Path, tmp_path
     assert int(cv2.VideoCapture(str(out)).get(cv2.CAP_PROP_FRAME_COUNT)) == 10
 
 
-def test_run_stream_finalises_the_sink_when_a_frame_fails(tmp_path: Path) -> None:
+def test_overlapped_io_gives_the_same_frames_in_order(video: FaceVideo, sharpen: Path, tmp_path: Path) -> None:
+    outputs = {}
+    for overlap in (False, True):
+        order: list[int] = []
+        folder = tmp_path / f"overlap{overlap}"
+        with open_source(str(video.path)) as source, FacePriorityPipeline(PipelineConfig(model=sharpen)) as pipe:
+            report = run_stream(source, pipe, [ImageFolderSink(folder)], max_frames=8, overlap_io=overlap,
+                                on_frame=lambda r, rec: order.append(rec.frames))
+        assert report.stats.frames == 8 and order == list(range(1, 9))
+        assert report.stats.stages[Stage.DECODE].p50_ms > 0 and report.stats.stages[Stage.ENCODE].p50_ms > 0
+        outputs[overlap] = [cv2.imread(str(p)) for p in sorted(folder.iterdir())]
+    assert len(outputs[True]) == 8
+    assert all(np.array_equal(a, b) for a, b in zip(outputs[False], outputs[True]))
+
+
+@pytest.mark.parametrize("overlap", [False, True])
+def test_run_stream_finalises_the_sink_when_a_frame_fails(tmp_path: Path, overlap: bool) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
     for i, size in enumerate([(64, 48), (64, 48), (80, 48)]):
@@ -194,7 +211,7 @@ def test_run_stream_finalises_the_sink_when_a_frame_fails(tmp_path: Path) -> Non
                             detector=replace(DEFAULT_DETECTOR, running_mode=RunningMode.IMAGE))
     with open_source(str(folder)) as source, FacePriorityPipeline(config) as pipe:
         with pytest.raises(ImageError, match="a video needs one size"):
-            run_stream(source, pipe, [VideoFileSink(out)])
+            run_stream(source, pipe, [VideoFileSink(out)], overlap_io=overlap)
     assert int(cv2.VideoCapture(str(out)).get(cv2.CAP_PROP_FRAME_COUNT)) == 2
 
 
