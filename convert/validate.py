@@ -169,35 +169,52 @@ def validate(entry: ArtifactEntry, path: Path, pairs: ImagePairs, reference: NDA
 
 @dataclass(frozen=True, slots=True)
 class Latency:
-    """Per-call latency of one artifact at one input size, ms."""
+    """Per-call latency of one artifact at one input size.
+
+    Attributes:
+        median_ms: median wall-clock time per call, ms.
+        p90_ms: 90th percentile wall-clock time, ms.
+        cpu_ms: median CPU time of the calling thread per call, ms; with one thread all
+            the work runs there, so this is insensitive to other jobs on the machine
+            (None with more threads, where the work runs in a pool).
+        runs: timed calls.
+    """
 
     median_ms: float
     p90_ms: float
+    cpu_ms: float | None
     runs: int
 
 
 def measure_latencies(models: dict[str, tuple[ArtifactEntry, Path]], size_hw: tuple[int, int],
-                      rounds: int = 10, threads: int = 2) -> dict[str, Latency]:
+                      rounds: int = 10, threads: int = 2, block: int = 1) -> dict[str, Latency]:
     """Latency of several artifacts measured side by side (round-robin, batch 1).
 
     Interleaving keeps the ratios fair on a shared, noisy machine: every model sees the
-    same background load. One warm-up call per model is not counted.
+    same background load. Each turn makes ``block`` calls to one model and does not time
+    the first (with ``block`` > 1: it lets the previous model's spinning thread pool go
+    idle); one warm-up call per model is not counted either.
 
     Raises:
         ModelLoadError: a file does not load.
     """
     x = np.random.default_rng(0).random((1, *size_hw, 3), dtype=np.float32)
     engines = {k: open_engine(ResolvedModel(p, e), EngineConfig(threads=threads)) for k, (e, p) in models.items()}
-    times: dict[str, list[float]] = {k: [] for k in models}
+    wall: dict[str, list[float]] = {k: [] for k in models}
+    cpu: dict[str, list[float]] = {k: [] for k in models}
     try:
         for eng in engines.values():
             eng.run(x)
         for _ in range(rounds):
             for k, eng in engines.items():
-                t0 = time.perf_counter()
-                eng.run(x)
-                times[k].append((time.perf_counter() - t0) * 1000)
+                for i in range(block):
+                    t0, c0 = time.perf_counter(), time.thread_time()
+                    eng.run(x)
+                    if i or block == 1:
+                        wall[k].append((time.perf_counter() - t0) * 1000)
+                        cpu[k].append((time.thread_time() - c0) * 1000)
     finally:
         for eng in engines.values():
             eng.close()
-    return {k: Latency(float(np.median(v)), float(np.percentile(v, 90)), len(v)) for k, v in times.items()}
+    return {k: Latency(float(np.median(v)), float(np.percentile(v, 90)),
+                       float(np.median(cpu[k])) if threads == 1 else None, len(v)) for k, v in wall.items()}
