@@ -369,6 +369,7 @@ def manifest_entry(b: BuiltArtifact, root: Path, src: SourceModel) -> ArtifactEn
 
         spec = get_spec(src.arch)
         params, macs = spec.params, spec.macs_256
+        notes["description"] = spec.description
     return b.artifact.entry(b.id, root, target=",".join(t for t in b.targets if t != "reference") or None,
                             status=b.status, metrics=metrics, notes=notes, params=params, macs_256=macs)
 
