@@ -1,4 +1,4 @@
-"""The project's deblur quality benchmark: classical baselines, blind estimation and shipped models.
+"""The project's deblur quality benchmark: classical baselines, blind estimation, the kernel-aware path and models.
 
 Run ``python -m benchmarks.quality [--quick | --full] [--models nano,small] [--out DIR]``.
 It blurs the EVAL_IMAGES photos with fixed camera-shake, linear-motion and defocus
@@ -11,9 +11,13 @@ writes into ``benchmarks/results/quality/``:
 - ``speed.json`` / ``speed.md``: milliseconds per 256x256 and per 1280x720 image;
 - ``kernels.npz``: the exact kernels used.
 
-Metrics exclude a 20 px border. Unsharp-mask parameters are tuned on TRAIN_IMAGES only.
+Metrics exclude a 20 px border. Unsharp-mask parameters are tuned on TRAIN_IMAGES only,
+and so were every setting and threshold of the kernel-aware path. Rows marked "true
+kernel" are given the kernel that made the blur (upper bounds); every other row is blind.
 Shipped models come from ``runtime/models/manifest.json`` (the fp32 artifact of every model
-name, ONNX preferred); with no models there yet, the baselines still run.
+name, ONNX preferred); each runs plain (``--method model``) and as ``--method auto``
+(what ``edgedeblur deblur --model X`` does by default: the kernel-aware path, the model
+when that path is unsure). With no models there yet, the baselines still run.
 """
 from __future__ import annotations
 
@@ -50,14 +54,17 @@ from benchmarks.evalset import (
     tune_unsharp,
     tuning_cases,
 )
-from runtime.classical import richardson_lucy, unsharp_mask, wiener
+from runtime.blind_kernel import BlindKernelConfig, estimate_kernel
+from runtime.classical import hyper_laplacian, richardson_lucy, unsharp_mask, wiener
 from runtime.errors import EdgeDeblurError
 from runtime.estimate import BlurEstimate, classify_blur, estimate_defocus, estimate_motion
+from runtime.kernel_aware import KernelAwareConfig, kernel_aware_deblur
 from runtime.metrics import aligned_psnr, psnr, ssim
 from runtime.sample_images import EVAL_IMAGES, FACE_IMAGES
-from runtime.synth import BlurFamily
+from runtime.synth import BlurFamily, blur
 
 if TYPE_CHECKING:
+    from runtime.deblur import DeblurResult
     from runtime.engines.base import Engine
 
 log = logging.getLogger("benchmarks.quality")
@@ -71,16 +78,24 @@ RL_ITERATIONS = 30
 AUTO_MIN_CONFIDENCE = 0.5
 STRIP_CASES: tuple[str, ...] = ("shake4", "defocus_r4")
 QUICK_KERNELS: tuple[str, ...] = ("shake1", "shake4", "motion11", "motion21", "defocus_r2", "defocus_r4", "defocus_r6")
+PATH_BRANCHES: tuple[str, ...] = ("defocus", "linear_motion", "shake", "sharp", "unsure")
 SPEED_SIZES_HW: dict[str, tuple[int, int]] = {"256x256": (256, 256), "1280x720": (720, 1280)}
 STRIP_CELL_PX = 128
 GROUPS: tuple[str, ...] = ("camera_shake", "linear_motion", "defocus", "all")
 RESULTS_DIR = Path(__file__).resolve().parent / "results" / "quality"
 
 INPUT, UNSHARP, WIENER_TRUE, RL_TRUE = "blurry input", "unsharp mask (tuned)", "Wiener, true kernel", "RL, true kernel"
+HL_TRUE = "hyper-Laplacian, true kernel"
 WIENER_FAMILY, WIENER_AUTO = "Wiener, blind (family known)", "Wiener, blind (classify_blur)"
-BASELINES: tuple[str, ...] = (INPUT, UNSHARP, WIENER_TRUE, RL_TRUE, WIENER_FAMILY, WIENER_AUTO)
+BLIND_HL = "blind full kernel + hyper-Laplacian, always applied"
+KERNEL_AWARE = "kernel-aware path (--method kernel)"
+BASELINES: tuple[str, ...] = (INPUT, UNSHARP, WIENER_TRUE, RL_TRUE, HL_TRUE, WIENER_FAMILY, WIENER_AUTO, BLIND_HL,
+                              KERNEL_AWARE)
+TRUE_KERNEL: frozenset[str] = frozenset({WIENER_TRUE, RL_TRUE, HL_TRUE})
+"""Rows given the true kernel; all others are blind."""
 SHORT_NAMES: dict[str, str] = {INPUT: "blurry", UNSHARP: "unsharp", WIENER_TRUE: "Wiener (true k)",
-                               RL_TRUE: "RL (true k)", WIENER_AUTO: "Wiener (blind)"}
+                               RL_TRUE: "RL (true k)", HL_TRUE: "hyper-Lap. (true k)",
+                               WIENER_AUTO: "Wiener (blind)", KERNEL_AWARE: "kernel path (blind)"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,11 +153,22 @@ class EstimateRow:
     confidence: float
 
 
+@dataclass(frozen=True, slots=True)
+class PathRow:
+    """What the kernel-aware path did with one case, and how long it took."""
+
+    case_id: str
+    group: str
+    path: str
+    total_ms: float
+
+
 @dataclass(slots=True)
 class LoadedModels:
-    """Restorers for shipped models, their engines (for timing) and what was skipped."""
+    """Restorers for shipped models (plain and ``--method auto``), their engines (for timing), what was skipped."""
 
     restore: dict[str, Restore] = field(default_factory=dict)
+    auto: dict[str, Callable[[Case], DeblurResult]] = field(default_factory=dict)
     engines: dict[str, Engine] = field(default_factory=dict)
     info: list[dict[str, str]] = field(default_factory=list)
 
@@ -157,7 +183,7 @@ def load_models(names: tuple[str, ...] | None) -> LoadedModels:
     loaded = LoadedModels()
     try:
         from runtime.catalog import load_shipped_manifest, resolve_model
-        from runtime.deblur import DeblurConfig, deblur_image
+        from runtime.deblur import DeblurConfig, Method, deblur_image
         from runtime.engines import create_engine
         from runtime.engines.base import EngineConfig
         from runtime.manifest import Precision, Status
@@ -177,12 +203,17 @@ def load_models(names: tuple[str, ...] | None) -> LoadedModels:
             log.warning("model %s skipped: %s", name, e)
             continue
         label = f"model {resolved.id}"
-        config = DeblurConfig(model=resolved.id)
+        plain = DeblurConfig(model=resolved.id, method=Method.MODEL)
+        auto = DeblurConfig(model=resolved.id, method=Method.AUTO)
 
-        def run(case: Case, engine: Engine = engine, config: DeblurConfig = config) -> FloatImage:
+        def run(case: Case, engine: Engine = engine, config: DeblurConfig = plain) -> FloatImage:
             return deblur_image(case.blurry, config, engine=engine).image
 
+        def run_auto(case: Case, engine: Engine = engine, config: DeblurConfig = auto) -> DeblurResult:
+            return deblur_image(case.blurry, config, engine=engine)
+
         loaded.restore[label] = run
+        loaded.auto[f"{name} (auto)"] = run_auto
         loaded.engines[label] = engine
         loaded.info.append({"name": name, "id": resolved.id, "path": str(resolved.path), "status": "ok"})
     return loaded
@@ -203,8 +234,8 @@ def _estimate_row(case: Case, estimator: str, est: BlurEstimate) -> EstimateRow:
 
 
 def run_cases(cases: list[Case], unsharp: UnsharpParams, models: LoadedModels
-              ) -> Iterator[tuple[Case, dict[str, FloatImage], list[EstimateRow]]]:
-    """Restore every case with every method; yields the outputs and the estimates."""
+              ) -> Iterator[tuple[Case, dict[str, FloatImage], list[EstimateRow], PathRow]]:
+    """Restore every case with every method; yields the outputs, the estimates and the kernel path's choice."""
     for i, case in enumerate(cases):
         t0 = time.perf_counter()
         k = case.blur.kernel
@@ -213,6 +244,7 @@ def run_cases(cases: list[Case], unsharp: UnsharpParams, models: LoadedModels
             UNSHARP: unsharp_mask(case.blurry, unsharp.amount, unsharp.radius_px),
             WIENER_TRUE: wiener(case.blurry, k),
             RL_TRUE: richardson_lucy(case.blurry, k, RL_ITERATIONS),
+            HL_TRUE: hyper_laplacian(case.blurry, k),
         }
         auto = classify_blur(case.blurry)
         estimates = [_estimate_row(case, "classify_blur", auto)]
@@ -223,10 +255,27 @@ def run_cases(cases: list[Case], unsharp: UnsharpParams, models: LoadedModels
             estimates.append(_estimate_row(case, estimator.__name__, est))
             outs[WIENER_FAMILY] = case.blurry if est.is_sharp else wiener(case.blurry, est.kernel)
         outs[WIENER_AUTO] = _auto_wiener(case, auto)
+        outs[BLIND_HL] = hyper_laplacian(case.blurry, estimate_kernel(case.blurry, BlindKernelConfig()).kernel)
+        path = kernel_aware_deblur(case.blurry, KernelAwareConfig())
+        outs[KERNEL_AWARE] = path.image
         for label, restore in models.restore.items():
             outs[label] = restore(case)
-        log.info("[%d/%d] %s  %.1f s", i + 1, len(cases), case.case_id, time.perf_counter() - t0)
-        yield case, outs, estimates
+        for label, run_auto in models.auto.items():
+            outs[label] = run_auto(case).image
+        log.info("[%d/%d] %s  %s  %.1f s", i + 1, len(cases), case.case_id, path.method.value,
+                 time.perf_counter() - t0)
+        yield case, outs, estimates, PathRow(case.case_id, case.blur.group, path.method.value,
+                                             round(path.timings_ms["total"], 1))
+
+
+def path_counts(rows: list[PathRow]) -> dict[str, dict[str, int]]:
+    """How often the kernel-aware path took each branch, per benchmark family."""
+    out: dict[str, dict[str, int]] = {}
+    for r in rows:
+        family = "defocus" if r.group.startswith("defocus") else r.group
+        out.setdefault(family, {})
+        out[family][r.path] = out[family].get(r.path, 0) + 1
+    return out
 
 
 def summarise(rows: list[Row]) -> dict[str, dict[str, dict[str, float]]]:
@@ -308,20 +357,28 @@ def _time_ms(fn: Callable[[], object], repeats: int) -> float:
 
 def measure_speed(unsharp: UnsharpParams, models: LoadedModels, repeats: int,
                   size_names: tuple[str, ...]) -> list[dict[str, object]]:
-    """Median ms per image of each size for baselines and models (models on 2 threads)."""
+    """Median ms per image of each size for baselines and models (models on 2 threads).
+
+    Inputs are coffee crops blurred with the ``shake4`` kernel, so the kernel-aware path
+    takes its slowest (blind kernel) branch when the classifier calls it camera shake.
+    """
     big = prepare("coffee", 1280)
+    shake = next(k.kernel for k in benchmark_kernels() if k.kernel_id == "shake4")
     sizes = {}
     for name in size_names:
         h, w = SPEED_SIZES_HW[name]
         top, left = (big.shape[0] - h) // 2, (big.shape[1] - w) // 2
-        sizes[name] = np.ascontiguousarray(big[top: top + h, left: left + w])
+        sizes[name] = blur(np.ascontiguousarray(big[top: top + h, left: left + w]), shake)
     kernel = next(k.kernel for k in benchmark_kernels() if k.kernel_id == "motion11")  # a mid-sized kernel
     tile = np.ascontiguousarray(big[:256, :256])[None]
     methods: dict[str, Callable[[FloatImage], object]] = {
         UNSHARP: lambda im: unsharp_mask(im, unsharp.amount, unsharp.radius_px),
         WIENER_TRUE: lambda im: wiener(im, kernel),
         RL_TRUE: lambda im: richardson_lucy(im, kernel, RL_ITERATIONS),
+        HL_TRUE: lambda im: hyper_laplacian(im, kernel),
         "classify_blur (estimate only)": classify_blur,
+        "blind full kernel (estimate only)": estimate_kernel,
+        "kernel-aware path (estimate + check + deconvolve)": kernel_aware_deblur,
     }
     rows: list[dict[str, object]] = []
     for name, fn in methods.items():
@@ -389,11 +446,17 @@ def write_markdown(path: Path, report: dict[str, object]) -> None:
     titles = (("PSNR (dB)", "psnr_db", 2), ("Shift-aligned PSNR (dB), best integer shift within "
               f"+-{MAX_SHIFT_PX} px", "aligned_psnr_db", 2), ("SSIM", "ssim", 4), ("Gain over the blurry input "
               "(dB PSNR)", "gain_db", 2))
+    lines += ["Rows marked **true kernel** are given the kernel that made the blur (upper bounds, "
+              "not deployable); every other row is **blind**: it sees only the blurry photo. "
+              "'X (auto)' is what `edgedeblur deblur --model X` does by default (`--method auto`): "
+              "the kernel-aware path, and model X where that path is unsure.", ""]
     for title, key, digits in titles:
-        lines += [f"## {title}", "", "| method | camera shake | linear motion | defocus r2-r6 | all |",
-                  "|---|---|---|---|---|"]
+        lines += [f"## {title}", "", "| method | kernel | camera shake | linear motion | defocus r2-r6 | all |",
+                  "|---|---|---|---|---|---|"]
         for method, cells in summary.items():
-            lines.append(f"| {method} | " + " | ".join(_fmt(cells.get(g), key, digits) for g in GROUPS) + " |")
+            knows = "true kernel" if method in TRUE_KERNEL else "blind"
+            lines.append(f"| {method} | {knows} | " + " | ".join(_fmt(cells.get(g), key, digits) for g in GROUPS)
+                         + " |")
         lines.append("")
     radii = [f"defocus_r{r:g}" for r in DEFOCUS_RADII_PX]
     lines += ["## Defocus per radius: PSNR (dB)", "", "| method | " + " | ".join(radii) + " |",
@@ -407,11 +470,23 @@ def write_markdown(path: Path, report: dict[str, object]) -> None:
         for fam, c in fams.items():
             lines.append(f"| {estimator} | {fam} | {c['n']} | {c['family_correct']:.0%} | "
                          f"{c.get('mean_abs_size_err_px', '–')} | {c.get('mean_abs_angle_err_deg', '–')} |")
+    paths: dict[str, dict[str, int]] = report["kernel_path"]  # type: ignore[assignment]
+    lines += ["", f"## Kernel-aware path: branch taken per family (median {report['kernel_path_ms_median']} ms "
+              "per photo)", "", "| true family | " + " | ".join(PATH_BRANCHES) + " |",
+              "|---|" + "---|" * len(PATH_BRANCHES)]
+    for fam, counts in paths.items():
+        lines.append(f"| {fam} | " + " | ".join(str(counts.get(b, 0)) for b in PATH_BRANCHES) + " |")
     us = cfg["unsharp"]  # type: ignore[index]
     lines += ["", "## Settings", "",
               f"- Unsharp mask tuned on {', '.join(us['tuned_on'])} (TRAIN_IMAGES): amount {us['amount']}, "  # type: ignore[index]
               f"radius {us['radius_px']} px (mean gain there {us['tune_gain_db']:.2f} dB).",  # type: ignore[index]
-              f"- Wiener: {cfg['wiener']}; Richardson-Lucy: {cfg['richardson_lucy']}.",
+              f"- Wiener: {cfg['wiener']}; Richardson-Lucy: {cfg['richardson_lucy']}; hyper-Laplacian "
+              f"(Krishnan & Fergus 2009): {cfg['hyper_laplacian']}.",
+              f"- Blind full kernel (L0 coarse-to-fine, Xu et al. 2013): {cfg['blind_kernel']}; the "
+              "'always applied' row deconvolves with it whatever the photo, to show the kernels' quality per "
+              "family; the kernel-aware path uses it only when its checks pass "
+              f"({cfg['kernel_aware']}); blind kernels are centroid-centred, so compare shift-aligned PSNR "
+              "on the off-centre camera-shake kernels.",
               f"- Blind (classify_blur) applies Wiener only to confident (>= {AUTO_MIN_CONFIDENCE}) defocus/motion "
               "estimates and leaves other photos unchanged, like a classical `--mode auto`.",
               f"- Models: {', '.join(m.get('id', m['name']) + ' (' + m['status'] + ')' for m in report['models']) or 'none shipped yet'}.",  # type: ignore[attr-defined]
@@ -426,8 +501,11 @@ def write_speed(out: Path, rows: list[dict[str, object]], meta: dict[str, object
              f"{meta['date_utc']}, {meta['machine']['cpu_count']} CPUs (1-min load average "  # type: ignore[index]
              f"{meta['load_average_1min']} at the end: other jobs inflate these times), models with 2 threads "
              "through the tiler (256 px tiles, 32 px overlap; a 256x256 photo plus its reflected margin "
-             "takes 4 tiles). Baselines: Wiener/RL with an 11 px motion kernel, "
-             f"RL {RL_ITERATIONS} iterations.", "",
+             "takes 4 tiles). Inputs: coffee crops blurred with the shake4 camera-shake kernel. "
+             "Baselines: Wiener/RL/hyper-Laplacian with an 11 px motion kernel, "
+             f"RL {RL_ITERATIONS} iterations; the kernel-aware path estimates the blur itself (classify, "
+             "blind kernel on a central crop of at most 384 px, spectral check) and then deconvolves "
+             "the whole photo.", "",
              "| method | 256x256 | 1280x720 | engine only, one 256x256 tile |", "|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['method']} | {r.get('ms_256x256', '–')} | {r.get('ms_1280x720', '–')} | "
@@ -451,9 +529,11 @@ def run(cfg: BenchConfig) -> dict[str, object]:
 def _run(cfg: BenchConfig, unsharp: UnsharpParams, models: LoadedModels, start: float) -> dict[str, object]:
     rows: list[Row] = []
     est_rows: list[EstimateRow] = []
+    path_rows: list[PathRow] = []
     strip: dict[str, dict[str, FloatImage]] = {}
     cases = eval_cases(cfg.images, cfg.long_side_px, cfg.kernel_ids)
-    for case, outs, estimates in run_cases(cases, unsharp, models):
+    for case, outs, estimates, path in run_cases(cases, unsharp, models):
+        path_rows.append(path)
         base = psnr(case.sharp, case.blurry, BORDER_PX)
         for method, img in outs.items():
             p, al = psnr(case.sharp, img, BORDER_PX), aligned_psnr(case.sharp, img, BORDER_PX, MAX_SHIFT_PX)
@@ -464,7 +544,7 @@ def _run(cfg: BenchConfig, unsharp: UnsharpParams, models: LoadedModels, start: 
         if case.image_name in FACE_BOXES and case.blur.kernel_id in STRIP_CASES:
             crop = face_crop(case.image_name, case.sharp.shape)
             strip[case.case_id] = {"sharp": case.sharp[crop], **{m: o[crop] for m, o in outs.items()}}
-    columns = ["sharp", INPUT, UNSHARP, WIENER_TRUE, RL_TRUE, WIENER_AUTO, *models.restore]
+    columns = ["sharp", INPUT, UNSHARP, RL_TRUE, HL_TRUE, KERNEL_AWARE, *models.restore, *models.auto]
     if strip:
         render_strip(strip, columns, cfg.out / "strip.png")
     kernels = benchmark_kernels()
@@ -480,12 +560,20 @@ def _run(cfg: BenchConfig, unsharp: UnsharpParams, models: LoadedModels, start: 
                         "grid": {"amount": UNSHARP_AMOUNTS, "radius_px": UNSHARP_RADII_PX}},
             "wiener": "balance 0.01, gradient regulariser (library defaults, chosen on TRAIN_IMAGES)",
             "richardson_lucy": f"{RL_ITERATIONS} iterations",
+            "hyper_laplacian": "weight 2000, alpha 0.8 (library defaults, chosen on TRAIN_IMAGES)",
+            "blind_kernel": {"kernel_size_px": BlindKernelConfig().kernel_size_px,
+                             "max_side_px": BlindKernelConfig().max_side_px},
+            "kernel_aware": {"min_confidence": KernelAwareConfig().min_confidence,
+                             "max_fit_ratio": KernelAwareConfig().max_fit_ratio},
         },
         "models": models.info,
         "summary": summarise(rows),
         "estimation": estimation_accuracy(est_rows),
+        "kernel_path": path_counts(path_rows),
+        "kernel_path_ms_median": round(float(np.median([p.total_ms for p in path_rows])), 1) if path_rows else None,
         "rows": [asdict(r) for r in rows],
         "estimates": [asdict(r) for r in est_rows],
+        "paths": [asdict(p) for p in path_rows],
     }
     speed = measure_speed(unsharp, models, cfg.speed_repeats, cfg.speed_sizes)
     report = {"meta": _meta(cfg, time.perf_counter() - start), **report}
