@@ -17,6 +17,8 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
+import onnx
+
 from convert.artifact import atomic_path
 from convert.build import BuildConfig, BuildResult
 from runtime.errors import ValidationFailed
@@ -49,9 +51,39 @@ def bundle(result: BuildResult, models_dir: Path) -> list[str]:
                                f"see {result.report_path}")
     path = models_dir / "manifest.json"
     shipped = Manifest.load(path) if path.exists() else Manifest([], root=models_dir)
+    parent = _shipped_parent(built, shipped, result.model)
     for entry in chosen:
         with atomic_path(models_dir / entry.id) as tmp:
             shutil.copyfile(built.path_of(entry), tmp)
+        reference = built.find(f"{result.model}.fp32.onnx")
+        if parent is not None and reference is not None and entry.parent_sha256 == reference.sha256:
+            entry = replace(entry, parent_sha256=parent)
         shipped.upsert(replace(entry, path=entry.id))
     shipped.save(path)
     return [e.id for e in chosen]
+
+
+def _graph_bytes(path: Path) -> bytes:
+    """Nodes, weights and I/O: what computes (metadata and inferred shape names may differ)."""
+    graph = onnx.load(str(path)).graph
+    del graph.value_info[:]
+    return graph.SerializeToString()
+
+
+def _shipped_parent(built: Manifest, shipped: Manifest, model: str) -> str | None:
+    """sha256 of the shipped fp32 ONNX when the build's reference is the same graph and weights.
+
+    The ONNX artifacts then name the shipped file as their parent. A shipped fp32 with other
+    weights means the int8/fp16 files would not match it: refuse.
+
+    Raises:
+        ValidationFailed: the shipped fp32 model differs from the one this build used.
+    """
+    mine, theirs = built.find(f"{model}.fp32.onnx"), shipped.find(f"{model}.fp32.onnx")
+    if mine is None or theirs is None:
+        return None
+    if _graph_bytes(built.path_of(mine)) != _graph_bytes(shipped.path_of(theirs)):
+        raise ValidationFailed(f"{shipped.path_of(theirs)} holds other weights than this build of {model}; "
+                               f"ship the fp32 model first (python -m convert.ship {model}) or pass the same "
+                               "--checkpoint")
+    return theirs.sha256
