@@ -1,6 +1,7 @@
 """A whole build of the zoo's nano: files, manifest, report, op checks, and the runtime reading it."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -95,3 +96,36 @@ def test_ship_config_plans_onnx_and_litert_at_int8_and_fp16() -> None:
     plans = ship_config(BuildConfig()).plans()
     assert sorted((p.format.value, p.precision.value) for p in plans) == [
         ("onnx", "fp16"), ("onnx", "int8"), ("tflite", "fp16"), ("tflite", "int8")]
+
+
+@pytest.mark.parametrize("same_weights", [True, False])
+def test_bundle_links_to_the_shipped_fp32(tmp_path: Path, same_weights: bool) -> None:
+    from tests.convert.conftest import sharpen_onnx
+
+    src = load_source(str(hostile_onnx(tmp_path / "hostile.onnx")))
+    result = build(src, tmp_path / "b", BuildConfig(targets=("x86-cpu",), precisions=(Precision.INT8,),
+                                                      calib=CalibConfig(count=8), val_count=4, latency_rounds=0))
+    models = tmp_path / "models"
+    models.mkdir()
+    fp32 = models / "hostile.fp32.onnx"
+    if same_weights:
+        fp32.write_bytes((result.folder / "hostile.fp32.onnx").read_bytes())
+        import onnx
+
+        stamped = onnx.load(str(fp32))
+        stamped.metadata_props.add(key="note", value="shipped by the lead")  # other bytes, same graph
+        onnx.save(stamped, str(fp32))
+    else:
+        sharpen_onnx(fp32, [1, 3, *SIZE])
+    from runtime.manifest import sha256_file
+
+    built = Manifest.load(result.manifest_path).find("hostile.fp32.onnx")
+    theirs = replace(built, sha256=sha256_file(fp32))
+    Manifest([theirs]).save(models / "manifest.json")
+    if not same_weights:
+        with pytest.raises(ValidationFailed, match="holds other weights"):
+            bundle(result, models)
+        assert not (models / "hostile.int8.onnx").exists()
+        return
+    bundle(result, models)
+    assert Manifest.load(models / "manifest.json").find("hostile.int8.onnx").parent_sha256 == theirs.sha256
