@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import enum
+import logging
 import sys
 from pathlib import Path
 from typing import TypeVar
@@ -129,6 +130,9 @@ def run_convert(args: argparse.Namespace) -> int:
         raise ConfigError("--ship builds a fixed set (ONNX + LiteRT at int8 and fp16); drop --target, "
                           "--precision and --format")
     config = _config(args)
+    if not args.debug:  # torch.export and torchao warn about their own internals on every conversion
+        for name in ("torch", "torchao", "absl"):
+            logging.getLogger(name).setLevel(logging.ERROR)
     from convert.build import build, check_writable
     from convert.calib import list_images
     from convert.source import load_source
