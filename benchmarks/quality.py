@@ -58,7 +58,7 @@ from runtime.blind_kernel import BlindKernelConfig, estimate_kernel
 from runtime.classical import hyper_laplacian, richardson_lucy, unsharp_mask, wiener
 from runtime.errors import EdgeDeblurError
 from runtime.estimate import BlurEstimate, classify_blur, estimate_defocus, estimate_motion
-from runtime.kernel_aware import KernelAwareConfig, kernel_aware_deblur
+from runtime.kernel_aware import KernelAwareConfig, KernelAwareResult, kernel_aware_deblur
 from runtime.metrics import aligned_psnr, psnr, ssim
 from runtime.sample_images import EVAL_IMAGES, FACE_IMAGES
 from runtime.synth import BlurFamily, blur
@@ -256,12 +256,16 @@ def run_cases(cases: list[Case], unsharp: UnsharpParams, models: LoadedModels
             outs[WIENER_FAMILY] = case.blurry if est.is_sharp else wiener(case.blurry, est.kernel)
         outs[WIENER_AUTO] = _auto_wiener(case, auto)
         outs[BLIND_HL] = hyper_laplacian(case.blurry, estimate_kernel(case.blurry, BlindKernelConfig()).kernel)
-        path = kernel_aware_deblur(case.blurry, KernelAwareConfig())
-        outs[KERNEL_AWARE] = path.image
+        path: KernelAwareResult | None = None
         for label, restore in models.restore.items():
             outs[label] = restore(case)
         for label, run_auto in models.auto.items():
-            outs[label] = run_auto(case).image
+            result = run_auto(case)
+            outs[label] = result.image
+            path = path or result.kernel_aware   # the same for every model: it runs before any model
+        if path is None:
+            path = kernel_aware_deblur(case.blurry, KernelAwareConfig())
+        outs[KERNEL_AWARE] = path.image
         log.info("[%d/%d] %s  %s  %.1f s", i + 1, len(cases), case.case_id, path.method.value,
                  time.perf_counter() - t0)
         yield case, outs, estimates, PathRow(case.case_id, case.blur.group, path.method.value,

@@ -55,7 +55,7 @@ from runtime.tiling import Progress, TileConfig, run_tiled
 
 if TYPE_CHECKING:
     from runtime.estimate import BlurEstimate
-    from runtime.kernel_aware import KernelAwareResult, KernelMethod
+    from runtime.kernel_aware import KernelAwareResult
 
 log = logging.getLogger(__name__)
 
@@ -173,8 +173,9 @@ class DeblurResult:
     (MODEL or KERNEL under 'auto'); ``model_id`` is None unless a model ran (with KERNEL:
     the model that cleaned up the deconvolution);
     ``timings_ms`` maps stage ('estimate', 'blind', 'deconvolve', 'choose', 'load',
-    'run', 'total') to milliseconds. ``kernel_path`` says what the kernel-aware path did
-    (None if it did not run) and ``kernel`` is the (kh, kw) kernel it deconvolved with.
+    'run', 'total') to milliseconds. ``kernel_aware`` is what the kernel-aware path did
+    (its branch, estimate, kernel and deconvolution before any model clean-up), None if
+    it did not run.
     """
 
     image: NDArray[np.float32]
@@ -183,8 +184,7 @@ class DeblurResult:
     mode_used: Mode
     blur_estimate: BlurEstimate | None
     timings_ms: dict[str, float]
-    kernel_path: KernelMethod | None = None
-    kernel: NDArray[np.float32] | None = None
+    kernel_aware: KernelAwareResult | None = None
 
 
 def load_kernel(path: Path) -> NDArray[np.float32]:
@@ -326,9 +326,7 @@ class Deblurer:
         if 0 < cfg.strength < 1:
             out = (img + np.float32(cfg.strength) * (out - img)).astype(np.float32)
         timings["total"] = (time.perf_counter() - start) * 1e3
-        ka = ran.kernel_aware
-        return DeblurResult(out, ran.model_id, ran.method, ran.mode, ran.estimate, timings,
-                            None if ka is None else ka.method, None if ka is None else ka.kernel)
+        return DeblurResult(out, ran.model_id, ran.method, ran.mode, ran.estimate, timings, ran.kernel_aware)
 
     def _model(self, img: NDArray[np.float32], mode: Mode, estimate: BlurEstimate | None,
                timings: dict[str, float], progress: Progress | None) -> _Ran:

@@ -58,8 +58,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help="0 = unchanged ... 1 = full deblur (default 1)")
     p.add_argument("--mode", default="auto", metavar="MODE",
                    help="motion | focus | auto: pick a specialised model (default auto)")
-    p.add_argument("--method", default="model", metavar="METHOD",
-                   help="model | wiener | rl | unsharp (wiener and rl need --kernel)")
+    p.add_argument("--method", default="auto", metavar="METHOD",
+                   help="auto (estimate the blur and deconvolve, model when unsure) | kernel | model | wiener | rl | "
+                        "unsharp (wiener and rl need --kernel); default auto")
     p.add_argument("--kernel", type=Path, metavar="K.png", help="blur kernel image for wiener/rl")
     p.add_argument("--tile", type=int, default=256, help="tile size in pixels (default 256)")
     p.add_argument("--overlap", type=int, default=32, help="tile overlap in pixels (default 32)")

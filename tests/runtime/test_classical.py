@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from runtime.classical import Regulariser, check_kernel, richardson_lucy, unsharp_mask, wiener
+from runtime.classical import Regulariser, check_kernel, hyper_laplacian, richardson_lucy, unsharp_mask, wiener
 from runtime.errors import ConfigError, ImageError
 from runtime.metrics import psnr
 from runtime.sample_images import load_sample
@@ -48,6 +48,30 @@ def test_true_kernel_deconvolution_gains_psnr(sharp: np.ndarray, defocused: np.n
     assert out.shape == sharp.shape and out.dtype == np.float32
     assert 0.0 <= out.min() and out.max() <= 1.0
     assert psnr(sharp, out) - psnr(sharp, defocused) > min_gain_db
+
+
+@pytest.fixture(scope="module")
+def train_photo() -> np.ndarray:
+    return _photo("camera")
+
+
+@pytest.mark.parametrize("kernel", [defocus_kernel(4), linear_motion_kernel(15, 30),
+                                    camera_shake_kernel(np.random.default_rng(4), 15, recentre=False)])
+def test_hyper_laplacian_beats_wiener_and_rl_on_a_train_photo(train_photo: np.ndarray, kernel: np.ndarray) -> None:
+    """Measured on 'camera' (TRAIN_IMAGES): +4.4 / +4.8 / +8.5 dB vs RL +3.2 / +3.7 / +6.8."""
+    blurry = degrade(train_photo, kernel, np.random.default_rng(0), srgb_noise_sigma=0.01)
+    out = hyper_laplacian(blurry, kernel)
+    assert out.shape == blurry.shape and out.dtype == np.float32 and 0 <= out.min() and out.max() <= 1
+    gain = psnr(train_photo, out) - psnr(train_photo, blurry)
+    assert gain > 3.5
+    assert psnr(train_photo, out) > psnr(train_photo, richardson_lucy(blurry, kernel)) + 0.5
+    assert psnr(train_photo, out) > psnr(train_photo, wiener(blurry, kernel)) + 1.0
+
+
+def test_total_variation_prior_also_deconvolves(train_photo: np.ndarray) -> None:
+    blurry = degrade(train_photo, defocus_kernel(4), np.random.default_rng(0), srgb_noise_sigma=0.01)
+    out = hyper_laplacian(blurry, defocus_kernel(4), alpha=1.0)
+    assert psnr(train_photo, out) - psnr(train_photo, blurry) > 3.0
 
 
 def test_wiener_undoes_off_centre_camera_shake_and_its_shift(sharp: np.ndarray) -> None:
@@ -101,6 +125,8 @@ def test_kernel_validation(sharp: np.ndarray, kernel: np.ndarray, raises: Contex
         wiener(sharp, kernel)
     with raises:
         richardson_lucy(sharp, kernel, iterations=1)
+    with raises:
+        hyper_laplacian(sharp, kernel)
 
 
 @pytest.mark.parametrize(
@@ -110,6 +136,10 @@ def test_kernel_validation(sharp: np.ndarray, kernel: np.ndarray, raises: Contex
         (lambda img: wiener(img, np.ones((3, 3)), regulariser="tv"), pytest.raises(ConfigError, match="gradient")),
         (lambda img: richardson_lucy(img, np.ones((3, 3)), iterations=0), pytest.raises(ConfigError, match="iterations")),
         (lambda img: unsharp_mask(img, -1, 1), pytest.raises(ConfigError, match="amount")),
+        (lambda img: hyper_laplacian(img, np.ones((3, 3)), weight=0), pytest.raises(ConfigError, match="weight=0")),
+        (lambda img: hyper_laplacian(img, np.ones((3, 3)), alpha=0), pytest.raises(ConfigError, match="alpha=0")),
+        (lambda img: hyper_laplacian(img, np.ones((3, 3)), alpha=1.5), pytest.raises(ConfigError, match=r"\(0, 1\]")),
+        (lambda img: hyper_laplacian(img[..., :2], np.ones((3, 3))), pytest.raises(ImageError, match="HxWx3")),
         (lambda img: unsharp_mask(img, 1, 0), pytest.raises(ConfigError, match="radius_px")),
         (lambda img: wiener(img[..., 0], np.ones((3, 3))), pytest.raises(ImageError, match="HxWx3")),
         (lambda img: wiener((img * 255).astype(np.uint8), np.ones((3, 3))), pytest.raises(ImageError, match="255")),

@@ -15,6 +15,7 @@ from runtime.deblur import (DeblurConfig, Deblurer, Method, Mode, choose_model, 
                             load_kernel)
 from runtime.engines import create_engine
 from runtime.errors import ConfigError, ImageError
+from runtime.kernel_aware import KernelMethod, kernel_aware_deblur
 from runtime.manifest import sha256_file
 from runtime.sample_images import load_sample
 
@@ -222,3 +223,60 @@ def test_deblurer_reuses_engines(models: Path, photo: np.ndarray) -> None:
         b = d.deblur_image(photo[:50])
     assert a.model_id == b.model_id == "small_focus.fp32.onnx"
     assert b.timings_ms["load"] < a.timings_ms["load"] or b.timings_ms["load"] < 1.0
+
+
+def _coins(long_side: int = 256) -> np.ndarray:
+    img = load_sample("coins")          # TRAIN_IMAGES
+    h, w = img.shape[:2]
+    s = long_side / max(h, w)
+    return cv2.resize(img, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+
+
+@pytest.fixture(scope="module")
+def defocused() -> np.ndarray:
+    return synth.degrade(_coins(), synth.defocus_kernel(3.5), np.random.default_rng(0), srgb_noise_sigma=0.01)
+
+
+def test_default_method_is_auto() -> None:
+    assert DeblurConfig().method is Method.AUTO
+
+
+def test_auto_deconvolves_a_confident_blur_and_lets_the_model_clean_up(identity_onnx: Path,
+                                                                      defocused: np.ndarray) -> None:
+    r = deblur_image(defocused, DeblurConfig(model=str(identity_onnx)))
+    assert r.kernel_aware is not None
+    assert (r.method, r.kernel_aware.method, r.mode_used) == (Method.KERNEL, KernelMethod.DEFOCUS, Mode.FOCUS)
+    assert r.model_id == "identity.onnx" and r.kernel_aware.kernel is not None
+    assert {"estimate", "deconvolve", "run", "total"} <= set(r.timings_ms)
+    # an identity clean-up model leaves the deconvolution as it is
+    np.testing.assert_allclose(r.image, r.kernel_aware.image, atol=1e-5)
+    np.testing.assert_array_equal(r.kernel_aware.image, kernel_aware_deblur(defocused).image)
+    sharp = _coins()
+    assert _psnr(r.image, sharp) > _psnr(defocused, sharp) + 3.0
+
+
+def test_auto_uses_the_model_where_the_kernel_path_is_unsure(models: Path, photo: np.ndarray) -> None:
+    r = deblur_image(photo[:60, :90], DeblurConfig(models_dir=models))   # too small to estimate
+    assert (r.method, r.kernel_aware and r.kernel_aware.method, r.model_id) == (Method.MODEL, KernelMethod.UNSURE, "small.fp32.onnx")
+
+
+def test_auto_leaves_a_sharp_photo_alone(identity_onnx: Path) -> None:
+    sharp = _coins()
+    noisy = np.clip(sharp + np.random.default_rng(0).normal(0, 0.01, sharp.shape), 0, 1).astype(np.float32)
+    r = deblur_image(noisy, DeblurConfig(model=str(identity_onnx)))
+    assert (r.method, r.kernel_aware and r.kernel_aware.method, r.model_id) == (Method.KERNEL, KernelMethod.SHARP, None)
+    np.testing.assert_array_equal(r.image, noisy)
+
+
+def test_kernel_method_never_runs_a_model(photo: np.ndarray) -> None:
+    r = deblur_image(photo[:60, :90], DeblurConfig(model="no-such-model", method="kernel"))
+    assert (r.method, r.kernel_aware and r.kernel_aware.method, r.model_id) == (Method.KERNEL, KernelMethod.UNSURE, None)
+    np.testing.assert_array_equal(r.image, photo[:60, :90])
+
+
+def test_kernel_method_with_focus_mode_blends_strength(defocused: np.ndarray) -> None:
+    full = deblur_image(defocused, DeblurConfig(method="kernel", mode="focus"))
+    half = deblur_image(defocused, DeblurConfig(method="kernel", mode="focus", strength=0.5))
+    assert full.kernel_aware is not None and full.kernel_aware.method is KernelMethod.DEFOCUS
+    assert "blind" not in full.timings_ms
+    np.testing.assert_allclose(half.image, defocused + 0.5 * (full.image - defocused), atol=1e-5)

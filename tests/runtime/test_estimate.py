@@ -7,7 +7,8 @@ import pytest
 
 from runtime.classical import wiener
 from runtime.errors import ConfigError, ImageError
-from runtime.estimate import BlurEstimate, EstimateConfig, classify_blur, estimate_defocus, estimate_motion
+from runtime.estimate import (BlurEstimate, EstimateConfig, classify_blur, estimate_defocus, estimate_motion,
+                              fit_kernels)
 from runtime.metrics import psnr
 from runtime.sample_images import load_sample
 from runtime.synth import BlurFamily, camera_shake_kernel, defocus_kernel, degrade, linear_motion_kernel
@@ -134,3 +135,26 @@ def test_smaller_patch_handles_small_images() -> None:
     small = _blurred("coffee", defocus_kernel(3))[:96, :160]
     est = estimate_defocus(small, EstimateConfig(patch_px=64, max_radius_px=6, max_length_px=24))
     assert abs(est.size_px - 3) <= 1.0
+
+
+_IDENTITY = np.ones((1, 1), np.float32)
+
+
+@pytest.mark.parametrize("kernel", [defocus_kernel(4), camera_shake_kernel(np.random.default_rng(2), 17)])
+def test_fit_kernels_prefers_the_true_kernel(kernel: np.ndarray) -> None:
+    """'coins' is a TRAIN image; its true blur fits the spectrum ~3x better than no blur."""
+    blurry = _blurred("coins", kernel)
+    none_fit, true_fit, wrong_fit = fit_kernels(blurry, [_IDENTITY, kernel, linear_motion_kernel(15, 90)])
+    assert true_fit < 0.5 * none_fit and true_fit < wrong_fit
+
+
+def test_fit_kernels_prefers_no_blur_on_a_sharp_photo() -> None:
+    sharp = _photo("coins")
+    noisy = np.clip(sharp + np.random.default_rng(0).normal(0, 0.01, sharp.shape), 0, 1).astype(np.float32)
+    none_fit, disc_fit = fit_kernels(noisy, [_IDENTITY, defocus_kernel(3)])
+    assert none_fit < disc_fit
+
+
+def test_fit_kernels_rejects_a_kernel_larger_than_the_patch() -> None:
+    with pytest.raises(ConfigError, match="exceeds the estimator patch 64 px"):
+        fit_kernels(_photo("coins"), [np.ones((65, 65), np.float32)], EstimateConfig(patch_px=64))
