@@ -81,8 +81,8 @@ def _markdown(rows: list[dict[str, object]], speedups: dict[str, float], meta: d
              f"{meta['load_average']} during the run); batch 1, {SIZE[0]}x{SIZE[1]}, through the runtime's engines. "
              f"1 thread: median of {meta['rounds']} round-robin calls per file, wall clock and the calling "
              "thread's CPU time (all the work runs there, so it is immune to other jobs). 2 threads: median "
-             f"of {meta['rounds'] // 4} x 4 calls per turn (the first call of each turn untimed, so the previous "
-             f"model's spinning thread pool has gone idle). Quality: {meta['val_pairs']} held-out validation "
+             f"over {meta['rounds'] // 4} round-robin turns of 5 calls per file, the first of each turn untimed "
+             f"(so the previous model's spinning thread pool has gone idle). Quality: {meta['val_pairs']} held-out validation "
              "pairs (package evaluation photos + dead-leaves images, synthetic blur), PSNR vs the fp32 model's "
              "output and vs the sharp image; 'drop' = fp32 ground-truth PSNR minus this file's.", "",
              "| model | file | size KiB | ms 1 thread | CPU ms 1 thread | ms 2 threads | PSNR vs fp32 dB | "

@@ -171,10 +171,11 @@ def check_writable(out_dir: Path) -> None:
 
 
 class _Builder:
-    """State of one build: caches of float parents, calibration and validation data."""
+    """State of one build: the fp32 reference and its outputs, caches of float parents,
+    calibration and validation data."""
 
-    def __init__(self, src: SourceModel, config: BuildConfig, work: Path, folder: Path) -> None:
-        self.src, self.config, self.work, self.folder = src, config, work, folder
+    def __init__(self, src: SourceModel, config: BuildConfig, work: Path, reference_path: Path) -> None:
+        self.src, self.config, self.work = src, config, work
         self.size_hw = config.input_size or src.size_hw or DEFAULT_SIZE_HW
         self.calib_config = replace(config.calib, size_hw=self.size_hw)
         self._onnx_fp32: dict[tuple[int, bool, bool], Artifact] = {}
@@ -182,7 +183,9 @@ class _Builder:
         self._float_calib: dict[Path, NDArray[np.float32]] = {}
         self.calib = calibration_images(self.calib_config)
         self.pairs = validation_pairs(config.val_count, self.size_hw)
-        self.reference_outputs: NDArray[np.float32] | None = None
+        self.reference = self.onnx_fp32(REFERENCE, reference_path)
+        self.reference_outputs, _ = run_artifact(scratch_entry(self.reference), reference_path, self.pairs.blurry,
+                                                 config.validation.threads)
 
     def onnx_fp32(self, spec: PlannedArtifact, path: Path | None = None) -> Artifact:
         torch_src = self.src.is_torch
@@ -233,7 +236,7 @@ class _Builder:
             if spec.precision is not Precision.INT8:
                 return quantizer_t.quantize(out, TfliteQuantConfig(spec.precision)), None
             target = TfliteRepairTarget(quantizer_t)
-        result = quantize_with_gate(target, out, self.pairs, self.reference_outputs, self.calib,  # type: ignore[arg-type]
+        result = quantize_with_gate(target, out, self.pairs, self.reference_outputs, self.calib,
                                     self.float_calib_outputs(fp32), self.config.validation,
                                     self.config.repair, qat=self._qat(spec))
         return result.artifact, result
@@ -274,21 +277,20 @@ def build(src: SourceModel, out_dir: Path, config: BuildConfig) -> BuildResult:
     from convert.report import write_report
 
     check_writable(out_dir)
-    plans = {REFERENCE: ["reference"], **config.plans()}
+    requested = config.plans()
+    plans = {REFERENCE: ["reference", *requested.pop(REFERENCE, [])], **requested}
     if not src.is_torch and any(s.format is ArtifactFormat.TFLITE for s in plans):
         import onnx
 
         from convert.onnx_torch import OnnxModule
 
         OnnxModule(onnx.load(str(src.path)))  # names unsupported operators before any work
-    if REFERENCE in config.plans():
-        plans[REFERENCE] = ["reference", *config.plans()[REFERENCE]]
     ids = _ids(src.name, plans)
     final = out_dir / src.name
     tmp = Path(tempfile.mkdtemp(dir=out_dir, prefix=f".{src.name}.partial-"))
     try:
         work = tmp / ".work"
-        builder = _Builder(src, config, work, tmp)
+        builder = _Builder(src, config, work, tmp / ids[REFERENCE])
         built: list[BuiltArtifact] = []
         with tqdm(total=len(plans) + 1, desc=f"convert {src.name}", unit="file", file=sys.stderr,
                   leave=False) as bar:
@@ -301,7 +303,7 @@ def build(src: SourceModel, out_dir: Path, config: BuildConfig) -> BuildResult:
             bar.update()
         shutil.rmtree(work, ignore_errors=True)
         result = BuildResult(src.name, tmp, builder.size_hw, _calib_label(builder.calib_config),
-                             config.validation.gate_db, tuple(built), builder.pairs, builder.reference_outputs)  # type: ignore[arg-type]
+                             config.validation.gate_db, tuple(built), builder.pairs, builder.reference_outputs)
         _write_manifest(result, src)
         write_report(result)
         _commit(tmp, final)
@@ -316,15 +318,9 @@ def build(src: SourceModel, out_dir: Path, config: BuildConfig) -> BuildResult:
 def _one(builder: _Builder, spec: PlannedArtifact, targets: tuple[str, ...], artifact_id: str,
          folder: Path) -> BuiltArtifact:
     out = folder / artifact_id
-    if spec == REFERENCE:
-        artifact, repair = builder.onnx_fp32(spec, out), None
-        builder.reference_outputs, _ = run_artifact(scratch_entry(artifact), out, builder.pairs.blurry,
-                                                    builder.config.validation.threads)
-    else:
-        artifact, repair = builder.make(spec, out)
+    artifact, repair = (builder.reference, None) if spec == REFERENCE else builder.make(spec, out)
     report = repair.report if repair else validate(scratch_entry(artifact), out, builder.pairs,
-                                                   builder.reference_outputs,  # type: ignore[arg-type]
-                                                   builder.config.validation)
+                                                   builder.reference_outputs, builder.config.validation)
     checks = {t: check_ops(out, spec.format, get_target(t).op_support(spec.format),
                            require_static=get_target(t).static) for t in targets if t != "reference"}
     bad_ops = builder.config.strict_ops and any(not c.ok for c in checks.values())

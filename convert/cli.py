@@ -16,10 +16,13 @@ import enum
 import logging
 import sys
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from runtime.errors import ConfigError, ValidationFailed
-from runtime.manifest import ArtifactFormat, Precision
+from runtime.manifest import ArtifactFormat, Precision, Status
+
+if TYPE_CHECKING:
+    from convert.build import BuildConfig
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -96,7 +99,7 @@ def _list_targets() -> int:
     return 0
 
 
-def _config(args: argparse.Namespace):  # noqa: ANN202 - BuildConfig is imported lazily
+def _config(args: argparse.Namespace) -> BuildConfig:
     from convert.build import BuildConfig
     from convert.calib import CalibConfig
     from convert.repair import RepairConfig
@@ -143,8 +146,12 @@ def run_convert(args: argparse.Namespace) -> int:
     src = load_source(args.model, arch=args.arch, checkpoint=args.checkpoint, input_size=config.input_size)
     if args.ship:
         from convert.bundle import bundle, ship_config
+        from convert.source import SourceKind
         from runtime.catalog import SHIPPED_DIR
 
+        if src.kind is not SourceKind.ZOO:
+            raise ConfigError(f"--ship installs the zoo models (nano, small) into the package, not {args.model}; "
+                              "drop --ship")
         config = ship_config(config)
     result = build(src, args.out, config)
     for b in result.artifacts:
@@ -155,7 +162,7 @@ def run_convert(args: argparse.Namespace) -> int:
     print(f"report: {result.report_path}\nmanifest: {result.manifest_path}")
     if not result.ok:
         bad = [f"{b.id} ({b.report.reason or 'ops a target cannot map'})" for b in result.artifacts
-               if b.status.value != "ok"]
+               if b.status is not Status.OK]
         raise ValidationFailed(f"{len(bad)} artifact(s) rejected: {'; '.join(bad)}; they are kept, marked "
                                f"rejected, in {result.folder}")
     if args.ship:

@@ -91,7 +91,7 @@ def _torch_to_onnx(src: SourceModel, config: ExportConfig) -> onnx.ModelProto:
     from convert.rewrite import make_exportable
 
     sample_hw = config.size_hw or config.check_hw
-    module = make_exportable(src.module, shuffle_as_conv=config.shuffle_as_conv,  # type: ignore[arg-type]
+    module = make_exportable(src.module, shuffle_as_conv=config.shuffle_as_conv,
                              sample_hw=sample_hw)
     dynamic = None if config.size_hw else {INPUT_NAME: {0: "batch", 2: "height", 3: "width"},
                                             OUTPUT_NAME: {0: "batch", 2: "height", 3: "width"}}
@@ -114,7 +114,7 @@ def _reference(src: SourceModel, x: np.ndarray) -> np.ndarray:
         import torch
 
         with torch.no_grad():
-            return src.module(torch.from_numpy(x)).numpy()  # type: ignore[operator]
+            return src.module(torch.from_numpy(x)).numpy()
     return _run_onnx(onnx.load(str(src.path)), x)
 
 

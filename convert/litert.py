@@ -159,7 +159,7 @@ def _nhwc_module(src: SourceModel, config: TfliteExportConfig) -> Any:
     if src.is_torch:
         from convert.rewrite import make_exportable
 
-        module = make_exportable(src.module, shuffle_as_conv=config.shuffle_as_conv,  # type: ignore[arg-type]
+        module = make_exportable(src.module, shuffle_as_conv=config.shuffle_as_conv,
                                  sample_hw=config.size_hw)
     else:
         import onnx

@@ -11,7 +11,7 @@ Example:
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import onnx
@@ -23,7 +23,7 @@ from torch import nn
 from runtime.errors import ExportError
 
 Args = list  # torch.Tensor, or np.ndarray at the positions in STATIC_INPUTS
-Attrs = dict[str, object]
+Attrs = dict[str, Any]
 
 STATIC_INPUTS: dict[str, set[int]] = {"Reshape": {1}, "Pad": {1, 2}, "Resize": {1, 2, 3}, "Clip": {1, 2}}
 """Inputs that must be constants (shapes, pads, scales, bounds): passed as numpy so that
@@ -31,24 +31,24 @@ STATIC_INPUTS: dict[str, set[int]] = {"Reshape": {1}, "Pad": {1, 2}, "Resize": {
 
 
 def _conv(x: Args, a: Attrs) -> torch.Tensor:
-    pads = list(a.get("pads", [0, 0, 0, 0]))  # type: ignore[arg-type]
+    pads = list(a.get("pads", [0, 0, 0, 0]))
     inp = F.pad(x[0], [pads[1], pads[3], pads[0], pads[2]]) if pads[:2] != pads[2:] else x[0]
     padding = pads[:2] if pads[:2] == pads[2:] else 0
     return F.conv2d(inp, x[1], x[2] if len(x) > 2 else None, stride=a.get("strides", 1), padding=padding,
-                    dilation=a.get("dilations", 1), groups=int(a.get("group", 1)))  # type: ignore[arg-type]
+                    dilation=a.get("dilations", 1), groups=int(a.get("group", 1)))
 
 
 def _conv_transpose(x: Args, a: Attrs) -> torch.Tensor:
-    pads = list(a.get("pads", [0, 0, 0, 0]))  # type: ignore[arg-type]
+    pads = list(a.get("pads", [0, 0, 0, 0]))
     if pads[:2] != pads[2:]:
         raise ValueError("asymmetric ConvTranspose padding")
     return F.conv_transpose2d(x[0], x[1], x[2] if len(x) > 2 else None, stride=a.get("strides", 1),
                               padding=pads[:2], output_padding=a.get("output_padding", 0),
-                              groups=int(a.get("group", 1)), dilation=a.get("dilations", 1))  # type: ignore[arg-type]
+                              groups=int(a.get("group", 1)), dilation=a.get("dilations", 1))
 
 
 def _depth_to_space(x: Args, a: Attrs) -> torch.Tensor:
-    r = int(a["blocksize"])  # type: ignore[arg-type]
+    r = int(a["blocksize"])
     crd = a.get("mode", b"DCR") in (b"CRD", "CRD")
     if a.get("as_conv"):  # a one-hot transposed conv: no DEPTH_TO_SPACE for the Edge TPU
         from convert.rewrite import shuffle_weight
@@ -67,7 +67,7 @@ def _depth_to_space(x: Args, a: Attrs) -> torch.Tensor:
 
 
 def _space_to_depth(x: Args, a: Attrs) -> torch.Tensor:
-    r = int(a["blocksize"])  # type: ignore[arg-type]
+    r = int(a["blocksize"])
     n, c, h, w = x[0].shape
     y = x[0].reshape(n, c, h // r, r, w // r, r).permute(0, 3, 5, 1, 2, 4)
     return y.reshape(n, c * r * r, h // r, w // r)
@@ -76,7 +76,7 @@ def _space_to_depth(x: Args, a: Attrs) -> torch.Tensor:
 def _resize(x: Args, a: Attrs) -> torch.Tensor:
     scales = x[2] if len(x) > 2 and x[2].size else None
     size = [int(s) for s in x[3][2:]] if len(x) > 3 and x[3].size else None
-    mode = {b"nearest": "nearest", b"linear": "bilinear", b"cubic": "bicubic"}[a.get("mode", b"nearest")]  # type: ignore[index]
+    mode = {b"nearest": "nearest", b"linear": "bilinear", b"cubic": "bicubic"}[a.get("mode", b"nearest")]
     kwargs = {} if mode == "nearest" else {
         "align_corners": a.get("coordinate_transformation_mode") == b"align_corners"}
     factor = None if scales is None else [float(s) for s in scales[2:]]
@@ -87,7 +87,7 @@ def _pad(x: Args, a: Attrs) -> torch.Tensor:
     p = [int(v) for v in x[1]]
     half = len(p) // 2
     torch_pads = [v for i in reversed(range(2, half)) for v in (p[i], p[i + half])]
-    mode = {b"constant": "constant", b"reflect": "reflect", b"edge": "replicate"}[a.get("mode", b"constant")]  # type: ignore[index]
+    mode = {b"constant": "constant", b"reflect": "reflect", b"edge": "replicate"}[a.get("mode", b"constant")]
     value = float(x[2]) if len(x) > 2 and x[2].size and mode == "constant" else 0.0
     return F.pad(x[0], torch_pads, mode=mode, value=value) if mode == "constant" else F.pad(x[0], torch_pads, mode=mode)
 
@@ -95,12 +95,12 @@ def _pad(x: Args, a: Attrs) -> torch.Tensor:
 def _clip(x: Args, a: Attrs) -> torch.Tensor:
     lo = x[1] if len(x) > 1 and x[1].size else a.get("min")
     hi = x[2] if len(x) > 2 and x[2].size else a.get("max")
-    return torch.clamp(x[0], None if lo is None else float(lo), None if hi is None else float(hi))  # type: ignore[arg-type]
+    return torch.clamp(x[0], None if lo is None else float(lo), None if hi is None else float(hi))
 
 
 def _pool(fn: Callable[..., torch.Tensor]) -> Callable[[Args, Attrs], torch.Tensor]:
     def run(x: Args, a: Attrs) -> torch.Tensor:
-        pads = list(a.get("pads", [0, 0, 0, 0]))  # type: ignore[arg-type]
+        pads = list(a.get("pads", [0, 0, 0, 0]))
         return fn(x[0], a["kernel_shape"], a.get("strides", a["kernel_shape"]), pads[:2])
     return run
 
@@ -109,21 +109,21 @@ OPS: dict[str, Callable[[Args, Attrs], torch.Tensor]] = {
     "Conv": _conv,
     "ConvTranspose": _conv_transpose,
     "Relu": lambda x, a: F.relu(x[0]),
-    "LeakyRelu": lambda x, a: F.leaky_relu(x[0], float(a.get("alpha", 0.01))),  # type: ignore[arg-type]
+    "LeakyRelu": lambda x, a: F.leaky_relu(x[0], float(a.get("alpha", 0.01))),
     "PRelu": lambda x, a: torch.where(x[0] >= 0, x[0], x[0] * x[1]),
     "Sigmoid": lambda x, a: torch.sigmoid(x[0]),
     "Tanh": lambda x, a: torch.tanh(x[0]),
-    "HardSigmoid": lambda x, a: torch.clamp(x[0] * float(a.get("alpha", 0.2)) + float(a.get("beta", 0.5)), 0, 1),  # type: ignore[arg-type]
+    "HardSigmoid": lambda x, a: torch.clamp(x[0] * float(a.get("alpha", 0.2)) + float(a.get("beta", 0.5)), 0, 1),
     "HardSwish": lambda x, a: F.hardswish(x[0]),
     "Clip": _clip,
     "Add": lambda x, a: x[0] + x[1],
     "Sub": lambda x, a: x[0] - x[1],
     "Mul": lambda x, a: x[0] * x[1],
     "Div": lambda x, a: x[0] / x[1],
-    "Concat": lambda x, a: torch.cat(x, dim=int(a["axis"])),  # type: ignore[arg-type]
+    "Concat": lambda x, a: torch.cat(x, dim=int(a["axis"])),
     "DepthToSpace": _depth_to_space,
     "SpaceToDepth": _space_to_depth,
-    "Transpose": lambda x, a: x[0].permute(*a["perm"]),  # type: ignore[misc]
+    "Transpose": lambda x, a: x[0].permute(*a["perm"]),
     "Reshape": lambda x, a: x[0].reshape([int(v) for v in x[1]]),
     "Identity": lambda x, a: x[0],
     "MaxPool": _pool(F.max_pool2d),
@@ -132,7 +132,7 @@ OPS: dict[str, Callable[[Args, Attrs], torch.Tensor]] = {
     "Resize": _resize,
     "Pad": _pad,
     "BatchNormalization": lambda x, a: F.batch_norm(x[0], x[3], x[4], x[1], x[2], False, 0.0,
-                                                    float(a.get("epsilon", 1e-5))),  # type: ignore[arg-type]
+                                                    float(a.get("epsilon", 1e-5))),
 }
 
 

@@ -133,13 +133,14 @@ class _Loop:
         self.best: tuple[Path, Artifact, ValidationReport, Attempt] | None = None
         self._n = 0
 
-    def _scratch(self) -> Path:
+    def scratch_path(self) -> Path:
+        """A fresh hidden file next to ``out`` (removed unless it becomes the result)."""
         self._n += 1
         return self.out.with_name(f".{self.out.stem}.try{self._n}{self.out.suffix}")
 
     def attempt(self, label: str, method: CalibMethod, keep: tuple[str, ...],
                 quantize: Callable[[Path], Artifact] | None = None) -> bool:
-        path = self._scratch()
+        path = self.scratch_path()
         artifact = quantize(path) if quantize else self.target.quantize(path, method, keep)
         report = validate(scratch_entry(artifact), path, self.pairs, self.reference, self.config)
         names = tuple(self.target.label(k) for k in keep)
@@ -153,6 +154,11 @@ class _Loop:
         else:
             path.unlink(missing_ok=True)
         return report.passed
+
+    @property
+    def best_method(self) -> CalibMethod:
+        """Calibration method of the best attempt so far."""
+        return self.best[3].method if self.best is not None else CalibMethod.MINMAX
 
     def result(self, sensitivity: tuple[tuple[str, float], ...]) -> RepairResult:
         assert self.best is not None, "quantize_with_gate always makes one attempt first"
@@ -213,7 +219,8 @@ def quantize_with_gate(target: RepairTarget, out: Path, pairs: ImagePairs, refer
         float_calib_out: the same-format float model's outputs on ``calib[:SENSITIVITY_IMAGES]``.
         vconfig: gate settings.
         rconfig: what may be tried.
-        qat: makes an int8 file from a quantisation-aware fine-tuned model (PyTorch sources).
+        qat: makes an int8 file from a quantisation-aware fine-tuned model (PyTorch sources
+            with ``qat_steps`` > 0; None to skip that step).
 
     Returns:
         The chosen artifact (passed, or the best failure), its report and all attempts.
@@ -225,20 +232,21 @@ def quantize_with_gate(target: RepairTarget, out: Path, pairs: ImagePairs, refer
     for method in others:
         if loop.attempt(f"{method.value} calibration", method, ()):
             return loop.result(())
-    method = loop.best[3].method  # type: ignore[index]
+    method = loop.best_method
     border = min(vconfig.border_px, min(calib.shape[1:3]) // 4)
-    ranked = sensitivity(target, method, calib[:SENSITIVITY_IMAGES], float_calib_out, loop._scratch(), border,
+    ranked = sensitivity(target, method, calib[:SENSITIVITY_IMAGES], float_calib_out, loop.scratch_path(), border,
                          vconfig.threads)
     table = tuple((target.label(group[0]), gain) for group, gain in ranked)
     limit = max(1, int(len(ranked) * rconfig.max_float_fraction)) if rconfig.max_float_fraction else 0
-    k = 1
+    k, tried = 1, ()
     while k <= limit:
         keep = tuple(dict.fromkeys(name for group, gain in ranked[:k] if gain > 0 for name in group))
-        if keep and loop.attempt(f"{method.value} calibration, {k} most sensitive layer(s) in float", method,
-                                 keep):
+        if keep and keep != tried and loop.attempt(
+                f"{method.value} calibration, {k} most sensitive layer(s) in float", method, keep):
             return loop.result(table)
+        tried = keep
         k = k * 2 if k * 2 <= limit or k == limit else limit
-    if qat is not None and rconfig.qat_steps > 0:
+    if qat is not None:
         loop.attempt(f"QAT {rconfig.qat_steps} steps + {method.value} calibration", method, (),
                      quantize=lambda p: qat(p, method))
     return loop.result(table)

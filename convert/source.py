@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import onnx
@@ -22,6 +23,9 @@ from onnx import TensorProto
 
 from runtime.errors import ConfigError, ModelLoadError
 from runtime.manifest import Layout
+
+if TYPE_CHECKING:
+    from torch import nn
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 """Frozen weights of the shipped zoo models (written by ``convert.ship``)."""
@@ -57,7 +61,7 @@ class SourceModel:
     kind: SourceKind
     path: Path | None
     arch: str | None
-    module: object | None
+    module: nn.Module | None
     layout: Layout = Layout.NCHW
     size_hw: tuple[int, int] | None = None
     multiple_of: int = 1

@@ -129,8 +129,8 @@ class TargetProfile:
 
         Args:
             precisions: requested precisions; empty means the target's defaults.
-            formats: requested formats; empty means every allowed format that has the
-                precision, default format first, one file per precision.
+            formats: requested formats; empty means, per precision, the first allowed
+                format that has it (default format first).
 
         Raises:
             ConfigError: a precision, format or pair the target does not allow (the message
@@ -143,23 +143,18 @@ class TargetProfile:
         for f in formats:
             if f not in self.formats:
                 raise ConfigError(_not_allowed("--format", f.value, [g.value for g in self.formats], self))
-        if not precisions and not formats:
-            pairs = list(self.defaults)
-        elif not formats:
+        if precisions and formats:
+            pairs = [(f, p) for f in formats for p in precisions]
+            bad = next((pair for pair in pairs if pair not in self.allowed), None)
+            if bad is not None:
+                ok = ", ".join(f"{g.value} {q.value}" for g, q in self.allowed)
+                raise ConfigError(f"--target {self.name} cannot run {bad[0].value} {bad[1].value}; it runs: {ok}")
+        elif precisions:  # the first format (default first) that has each precision
             pairs = [(next(f for f in self.formats if (f, p) in self.allowed), p) for p in precisions]
+        elif formats:  # each format's default precision, else its first allowed one
+            pairs = [next(pair for pair in (*self.defaults, *self.allowed) if pair[0] is f) for f in formats]
         else:
-            wanted = precisions or self.precisions
-            pairs = [(f, p) for f in formats for p in wanted if (f, p) in self.allowed]
-            if precisions:
-                bad = [(f, p) for f in formats for p in precisions if (f, p) not in self.allowed]
-                if bad:
-                    f, p = bad[0]
-                    ok = ", ".join(f"{g.value} {q.value}" for g, q in self.allowed)
-                    raise ConfigError(f"--target {self.name} cannot run {f.value} {p.value}; it "
-                                      f"runs: {ok}")
-            else:  # formats only: the default precision of each format, else its first allowed
-                pairs = [next(((g, q) for g, q in self.defaults if g is f), None)
-                         or next((g, q) for g, q in self.allowed if g is f) for f in formats]
+            pairs = list(self.defaults)
         return [self._planned(f, p) for f, p in dict.fromkeys(pairs)]
 
     def _planned(self, fmt: ArtifactFormat, precision: Precision) -> PlannedArtifact:

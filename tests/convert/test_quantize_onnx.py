@@ -16,7 +16,7 @@ from convert.source import SourceModel
 from convert.validate import run_artifact
 from runtime.errors import ConfigError
 from runtime.manifest import DType, Precision
-from tests.convert.conftest import SIZE, torch_nhwc
+from tests.convert.conftest import torch_nhwc
 
 TOLERANCE = {Precision.FP16: 2e-3, Precision.INT8: 0.03}
 """99th-percentile abs error vs PyTorch per precision (int8: a few output quantisation steps;
