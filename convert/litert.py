@@ -20,6 +20,7 @@ import io
 import logging
 import os
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -123,8 +124,10 @@ def interpreter(path: Path, *, preserve: bool = False, threads: int = 2, xnnpack
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     resolver = OpResolverType.AUTO if xnnpack else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
-    interp = Interpreter(model_path=str(path), num_threads=threads, experimental_preserve_all_tensors=preserve,
-                         experimental_op_resolver_type=resolver)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # preserve_all_tensors "is for debugging": calibration is
+        interp = Interpreter(model_path=str(path), num_threads=threads, experimental_preserve_all_tensors=preserve,
+                             experimental_op_resolver_type=resolver)
     interp.allocate_tensors()
     return interp
 
