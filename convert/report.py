@@ -37,8 +37,8 @@ def _cpu() -> str:
 def _label(tile: NDArray[np.uint8], text: str) -> NDArray[np.uint8]:
     out = tile.copy()
     scale = max(0.35, tile.shape[1] / 400)
-    cv2.putText(out, text, (4, int(16 * scale) + 2), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(out, text, (4, int(16 * scale) + 2), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1,
+    cv2.putText(out, text, (4, int(22 * scale) + 4), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 3, cv2.LINE_AA)
+    cv2.putText(out, text, (4, int(22 * scale) + 4), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1,
                 cv2.LINE_AA)
     return out
 
