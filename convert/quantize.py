@@ -86,9 +86,6 @@ class _Reader:
     def rewind(self) -> None:
         self._it = iter(self.images)
 
-    def __len__(self) -> int:
-        return len(self.images)
-
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
