@@ -255,7 +255,8 @@ def run_cases(cases: list[Case], unsharp: UnsharpParams, models: LoadedModels
             estimates.append(_estimate_row(case, estimator.__name__, est))
             outs[WIENER_FAMILY] = case.blurry if est.is_sharp else wiener(case.blurry, est.kernel)
         outs[WIENER_AUTO] = _auto_wiener(case, auto)
-        outs[BLIND_HL] = hyper_laplacian(case.blurry, estimate_kernel(case.blurry, BlindKernelConfig()).kernel)
+        outs[BLIND_HL] = hyper_laplacian(case.blurry, estimate_kernel(case.blurry, BlindKernelConfig()).kernel,
+                                         KernelAwareConfig().blind_weight)
         path: KernelAwareResult | None = None
         for label, restore in models.restore.items():
             outs[label] = restore(case)
@@ -487,8 +488,8 @@ def write_markdown(path: Path, report: dict[str, object]) -> None:
               f"- Wiener: {cfg['wiener']}; Richardson-Lucy: {cfg['richardson_lucy']}; hyper-Laplacian "
               f"(Krishnan & Fergus 2009): {cfg['hyper_laplacian']}.",
               f"- Blind full kernel (L0 coarse-to-fine, Xu et al. 2013): {cfg['blind_kernel']}; the "
-              "'always applied' row deconvolves with it whatever the photo, to show the kernels' quality per "
-              "family; the kernel-aware path uses it only when its checks pass "
+              "'always applied' row deconvolves with it (at the path's blind_weight) whatever the photo, to show "
+              "the kernels' quality per family; the kernel-aware path uses it only when its checks pass "
               f"({cfg['kernel_aware']}); blind kernels are centroid-centred, so compare shift-aligned PSNR "
               "on the off-centre camera-shake kernels.",
               f"- Blind (classify_blur) applies Wiener only to confident (>= {AUTO_MIN_CONFIDENCE}) defocus/motion "
@@ -567,8 +568,9 @@ def _run(cfg: BenchConfig, unsharp: UnsharpParams, models: LoadedModels, start: 
             "hyper_laplacian": "weight 2000, alpha 0.8 (library defaults, chosen on TRAIN_IMAGES)",
             "blind_kernel": {"kernel_size_px": BlindKernelConfig().kernel_size_px,
                              "max_side_px": BlindKernelConfig().max_side_px},
-            "kernel_aware": {"min_confidence": KernelAwareConfig().min_confidence,
-                             "max_fit_ratio": KernelAwareConfig().max_fit_ratio},
+            "kernel_aware": {name: getattr(KernelAwareConfig(), name)
+                             for name in ("min_confidence", "recheck_confidence", "max_fit_ratio",
+                                          "switch_fit_ratio", "weight", "blind_weight", "alpha")},
         },
         "models": models.info,
         "summary": summarise(rows),

@@ -57,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--strength", type=float, default=1.0, metavar="S",
                    help="0 = unchanged ... 1 = full deblur (default 1)")
     p.add_argument("--mode", default="auto", metavar="MODE",
-                   help="motion | focus | auto: pick a specialised model (default auto)")
+                   help="motion | focus | auto: the blur to target (default auto: estimate it per photo)")
     p.add_argument("--method", default="auto", metavar="METHOD",
                    help="auto (estimate the blur and deconvolve, model when unsure) | kernel | model | wiener | rl | "
                         "unsharp (wiener and rl need --kernel); default auto")
