@@ -1,10 +1,11 @@
 """The cheap "light" path: classical unsharp masking of the whole frame.
 
 Why classical and not the ``nano`` model at reduced resolution: the face-priority budget at
-720p on a 2-core CPU is ~40 ms per frame, and a face crop already takes most of it. Even at
-half resolution the frame is 640x360 = 230k model pixels, 3.5x a 256x256 face crop, so the
-model path would more than double the frame time; an unsharp mask costs ~2-3 ms and
-restores the edge contrast a viewer notices in the periphery. The low-pass is computed
+720p on a 2-core CPU is ~40 ms per frame, and decode, face tracking, one face crop and
+encode already use most of it. Even at half resolution the frame is 640x360 = 230k model
+pixels, 3.5x a 256x256 face crop, so the model path would more than double the model time;
+the unsharp mask costs ~3 ms at 720p (benchmarks/results/runtime) and restores the edge
+contrast a viewer notices in the periphery. The low-pass is computed
 on a frame ``downscale`` times smaller, which widens the effective radius for the same cost
 (motion blur at 720p spans several pixels) and keeps the pass cheap.
 
@@ -53,11 +54,7 @@ class UnsharpMask:
         self._config = config
         self._low: NDArray[np.uint8] | None = None
 
-    @property
-    def config(self) -> UnsharpConfig:
-        return self._config
-
-    def lowpass(self, frame: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    def _lowpass(self, frame: NDArray[np.uint8]) -> NDArray[np.uint8]:
         """The blurred frame the mask subtracts (HxWx3 uint8, a reused buffer)."""
         h, w = frame.shape[:2]
         if self._low is None or self._low.shape != frame.shape:
@@ -92,5 +89,5 @@ class UnsharpMask:
                 return frame.copy()
             out[...] = frame
             return out
-        low = self.lowpass(frame)
+        low = self._lowpass(frame)
         return cv2.addWeighted(frame, 1.0 + gain, low, -gain, 0.0, dst=out)
