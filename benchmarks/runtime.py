@@ -34,8 +34,8 @@ from runtime.sources import open_source
 from runtime.stats import Stage, StatsRecorder
 
 OUT_DIR = Path(__file__).resolve().parent / "results" / "runtime"
-DEFAULT_MODELS = ("fp32-ort=nano", "fp32-litert=nano.fp32.tflite", "int8-ort=nano.int8",
-                  "int8-litert=nano.int8.tflite")
+DEFAULT_MODELS = ("fp32-ort=small", "fp16-litert=small.fp16.tflite", "int8-ort=small.int8",
+                  "int8-litert-nano=nano.int8.tflite", "int8-litert=small.int8.tflite")
 MODES: dict[str, tuple[str, str, int | None]] = {
     "full-frame": ("full", "full", None), "faces": ("full", "none", None),
     "faces+light": ("full", "light", None), "faces 1-thread": ("full", "none", 1)}
