@@ -594,7 +594,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.quality", description=__doc__.split("\n\n")[0])
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true",
-                      help="2 face images x 7 kernels at 320 px, speed at 256x256 only (< 1 minute)")
+                      help="2 face images x 7 kernels at 320 px, speed at 256x256 only (a few minutes on 2 busy cores)")
     size.add_argument("--full", action="store_true", help="long side 512 px instead of 384")
     parser.add_argument("--models", help="comma-separated model names (default: every shipped fp32 model)")
     parser.add_argument("--out", default=str(RESULTS_DIR), help="output folder (default: %(default)s)")
