@@ -11,8 +11,10 @@ from runtime.manifest import ArtifactFormat, DType, Layout, Precision, Status
 
 MANIFEST = load_shipped_manifest()
 SHIPPED = [e for e in MANIFEST.artifacts if e.precision in (Precision.INT8, Precision.FP16)]
-TOLERANCE = {Precision.FP16: 2e-3, Precision.INT8: 0.03}
-"""99th-percentile abs difference to the fp32 model on held-out validation images."""
+MIN_PSNR_VS_FP32_DB = {Precision.FP16: 60.0, Precision.INT8: 30.0}
+"""PSNR of the artifact's output against the fp32 model's on held-out images. NPU vendors
+call > 30 dB between float and device output good (see shared STACK notes); ground-truth
+quality is gated separately (``drop_vs_fp32_db``)."""
 
 
 def test_every_shipped_model_has_int8_and_fp16_in_both_formats() -> None:
@@ -45,5 +47,5 @@ def test_shipped_artifact_runs_close_to_fp32(entry) -> None:  # noqa: ANN001
     with create_engine(f"{entry.model}.fp32.onnx", EngineConfig()) as ref, \
             create_engine(entry.alias if entry.format is ArtifactFormat.ONNX else entry.id, EngineConfig()) as eng:
         assert eng.info.precision is entry.precision
-        diff = np.abs(eng.run(pairs.blurry) - ref.run(pairs.blurry))
-    assert np.percentile(diff, 99) < TOLERANCE[entry.precision]
+        mse = float(np.mean((eng.run(pairs.blurry) - ref.run(pairs.blurry)) ** 2))
+    assert 10 * np.log10(1 / max(mse, 1e-12)) > MIN_PSNR_VS_FP32_DB[entry.precision]
