@@ -186,6 +186,14 @@ class DeblurResult:
     timings_ms: dict[str, float]
     kernel_aware: KernelAwareResult | None = None
 
+    @property
+    def label(self) -> str:
+        """What produced ``image``, for captions and logs (e.g. 'blind deconvolution + small.fp32.onnx')."""
+        if self.method is Method.KERNEL and self.kernel_aware is not None:
+            base = f"{self.kernel_aware.method.value} deconvolution"
+            return f"{base} + {self.model_id}" if self.model_id else base
+        return self.model_id or self.method.value
+
 
 def load_kernel(path: Path) -> NDArray[np.float32]:
     """Read a blur kernel image (grayscale or RGB averaged) and normalise it to sum 1.

@@ -76,8 +76,8 @@ def run(args: argparse.Namespace) -> int:
                          "another folder with -o") from e
     sharp, compare = args.output / "example_sharp.png", args.output / "example_compare.png"
     write_image(sharp, result.image)
-    write_image(compare, side_by_side([photo, result.image], ["before", f"after ({result.model_id})"]))
-    print(f"deblurred {EXAMPLE_PHOTO.name} with {result.model_id} in {result.timings_ms['total']:.0f} ms")
+    write_image(compare, side_by_side([photo, result.image], ["before", f"after ({result.label})"]))
+    print(f"deblurred {EXAMPLE_PHOTO.name} with {result.label} in {result.timings_ms['total']:.0f} ms")
     print(f"wrote {sharp}")
     print(f"wrote {compare}")
     return 0
