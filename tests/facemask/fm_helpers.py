@@ -1,8 +1,7 @@
 """Shared test helpers: package photos, golden measurements and long-lived detectors.
 
-Not a conftest.py: tests/conftest.py is imported by name (``from conftest import``) in
-other packages' tests, and a second conftest module would shadow it. Test modules import
-the fixtures they use from here; the detectors behind them are built once per session.
+Test modules import the fixtures they use from here explicitly (pytest puts each test
+folder on sys.path); the detectors behind them are built once per session.
 """
 from __future__ import annotations
 
