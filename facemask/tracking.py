@@ -88,7 +88,8 @@ class TrackerConfig:
             lag). The defaults cut still-face jitter ~4x and keep within ~6 px of a face
             crossing a 640-px frame in a second (benchmarks/results/faces).
         d_cutoff_hz: Cut-off of the speed estimate.
-        fade_in_frames: Frames a new face takes to reach full weight (1 = at once).
+        fade_in_frames: Frames a face appearing mid-stream takes to reach full weight (1 = at
+            once); faces already there on the first frame start at full weight.
         fade_out_frames: Frames a lost face keeps fading before it is dropped.
         match_iou: Box overlap a face needs with a track to continue it.
     """
@@ -181,10 +182,11 @@ class FaceTracker:
             raise FaceMaskError(
                 f"faces have {faces.num_landmarks} landmarks but the tracks {self._tracks[0].landmarks.shape[0]}; "
                 "use one detector configuration per video or call reset()")
+        first_frame = self._last_ms is None
         self._last_ms = t
         self._size_wh = (int(faces.image_size_wh[0]), int(faces.image_size_wh[1]))
         matched = self._match(faces)
-        current = [self._advance(matched.get(i), faces, i, t) for i in range(len(faces))]
+        current = [self._advance(matched.get(i), faces, i, t, first_frame) for i in range(len(faces))]
         fading = []
         for track in self._tracks:
             if any(track is c for c in current):
@@ -218,7 +220,7 @@ class FaceTracker:
                 used.add(t)
         return matched
 
-    def _advance(self, track: _Track | None, faces: FaceResult, i: int, t: float) -> _Track:
+    def _advance(self, track: _Track | None, faces: FaceResult, i: int, t: float, first_frame: bool) -> _Track:
         cfg = self._config
         raw = faces.landmarks_px[i]
         size = float(face_axes(raw[None]).size[0])
@@ -230,7 +232,8 @@ class FaceTracker:
         track.box = faces.boxes_xyxy[i]
         track.score = float(faces.scores[i])
         track.lost = 0
-        track.weight = min(1.0, track.weight + 1.0 / cfg.fade_in_frames)
+        # faces on a stream's first frame start at full weight: there is nothing to pop against
+        track.weight = 1.0 if first_frame else min(1.0, track.weight + 1.0 / cfg.fade_in_frames)
         return track
 
     @staticmethod

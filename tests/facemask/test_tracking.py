@@ -88,10 +88,18 @@ def test_lost_face_fades_out_held_still_then_goes() -> None:
     assert boxes[0] == boxes[1] == boxes[2]
 
 
-def test_new_face_fades_in() -> None:
+def test_face_appearing_mid_stream_fades_in() -> None:
     tracker = FaceTracker(TrackerConfig(fade_in_frames=3))
-    weights = [tracker.update(_frame(i, [(200.0, 200.0)])).weights[0] for i in range(4)]
+    tracker.update(_frame(0, []))
+    weights = [tracker.update(_frame(i, [(200.0, 200.0)])).weights[0] for i in range(1, 5)]
     assert weights == pytest.approx([1 / 3, 2 / 3, 1.0, 1.0])
+
+
+def test_face_on_the_first_frame_starts_at_full_weight() -> None:
+    tracker = FaceTracker(TrackerConfig(fade_in_frames=3))
+    assert tracker.update(_frame(0, [(200.0, 200.0)])).weights[0] == pytest.approx(1.0)
+    tracker.reset()
+    assert tracker.update(_frame(1, [(200.0, 200.0)])).weights[0] == pytest.approx(1.0)
 
 
 def test_returning_face_within_fade_window_keeps_its_track() -> None:
