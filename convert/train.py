@@ -121,6 +121,14 @@ class Trainer:
         t = (step - warm) / max(1, self.cfg.steps - warm)
         return 1e-5 + 0.5 * (self.cfg.lr - 1e-5) * (1 + math.cos(math.pi * min(1.0, t)))
 
+    def init_from(self, weights: Path) -> None:
+        """Start from trained weights (fine-tuning): model and EMA both take them."""
+        from convert.zoo import load_checkpoint
+
+        state = load_checkpoint(self.cfg.model, weights).state_dict()
+        self.model.load_state_dict(state)
+        self.ema.load_state_dict(state)
+
     def resume(self) -> bool:
         path = self.dir / "last.pt"
         if not path.is_file():
@@ -187,7 +195,7 @@ class Trainer:
                 t0, losses = time.time(), []
 
 
-def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, Path]:
+def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, Path, Path | None]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model", help="zoo architecture: nano | small")
     ap.add_argument("--run-dir", type=Path, default=Path("train_runs"))
@@ -197,19 +205,22 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, Path]:
     for f in ("lr", "ema_decay", "fft_weight", "max_extent_px"):
         ap.add_argument("--" + f.replace("_", "-"), type=float, default=getattr(d, f))
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--init", type=Path, default=None,
+                    help="fine-tune: start from these weights (ignored when resuming)")
     a = ap.parse_args(argv)
     cfg = TrainConfig(model=a.model, steps=a.steps, batch=a.batch, crop=a.crop, lr=a.lr,
                       ema_decay=a.ema_decay, fft_weight=a.fft_weight, max_extent_px=a.max_extent_px,
                       seed=a.seed, device=a.device, threads=a.threads, ckpt_every=a.ckpt_every,
                       val_every=a.val_every)
-    return cfg, a.run_dir
+    return cfg, a.run_dir, a.init
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
-    cfg, run_dir = parse_args(argv)
+    cfg, run_dir, init = parse_args(argv)
     trainer = Trainer(cfg, run_dir)
-    trainer.resume()
+    if not trainer.resume() and init is not None:
+        trainer.init_from(init)
     trainer.run()
     return 0
 
