@@ -62,12 +62,14 @@ class DataConfig:
     max_read_noise: float = 0.02
     max_shot_gain: float = 0.01
     jpeg_probability: float = 0.3
+    sharp_fraction: float = 0.0
+    """Pairs whose input is only noise/JPEG, no blur: teaches the net to leave sharp input alone."""
 
     def __post_init__(self) -> None:
         if self.crop % 8:
             raise ConfigError(f"crop {self.crop} must be a multiple of 8")
-        if not 0 <= self.dead_leaves_fraction <= 1:
-            raise ConfigError("dead_leaves_fraction must be in [0, 1]")
+        if not 0 <= self.dead_leaves_fraction <= 1 or not 0 <= self.sharp_fraction <= 1:
+            raise ConfigError("dead_leaves_fraction and sharp_fraction must be in [0, 1]")
 
 
 class PairSampler:
@@ -106,8 +108,10 @@ class PairSampler:
         """One (blurry, sharp) pair, each crop x crop x 3 sRGB."""
         cfg, rng = self.config, self.rng
         family = self.families[rng.choice(len(self.families), p=self.family_p)]
-        spec = synth.random_kernel(rng, family, max_extent_px or cfg.max_extent_px)
-        k = spec.kernel
+        if rng.random() < cfg.sharp_fraction:
+            k = np.ones((1, 1), np.float32)
+        else:
+            k = synth.random_kernel(rng, family, max_extent_px or cfg.max_extent_px).kernel
         pad = k.shape[0] // 2
         src = self._source(cfg.crop + 2 * pad)
         noise = synth.NoiseConfig(rng.uniform(0, cfg.max_read_noise), rng.uniform(0, cfg.max_shot_gain))

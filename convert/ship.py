@@ -28,6 +28,14 @@ from runtime.manifest import Manifest, Status
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
+TRAINING: dict[str, str] = {
+    "nano": "python -m convert.train nano --steps 17000 --threads 1; then fine-tune: python -m convert.train "
+            "nano --steps 3000 --lr 5e-4 --sharp-fraction 0.15 --init convert/weights/nano.pt --run-dir train_runs_ft",
+    "small": "python -m convert.train small --steps 6500 --threads 1; then fine-tune: python -m convert.train "
+             "small --steps 1500 --lr 3e-4 --sharp-fraction 0.15 --init convert/weights/small.pt --run-dir train_runs_ft",
+}
+"""How the shipped weights were made (README: Training)."""
+
 NOTES: dict[str, dict[str, str]] = {
     "nano": {
         "good_at": "mild to moderate blur on face crops (defocus up to r~4, short motion/shake up to ~11 px) at camera rate",
@@ -78,7 +86,7 @@ def ship_fp32(name: str, weights: Path, models_dir: Path = SHIPPED_DIR) -> str:
     val = frozen.get("validation", {})
     notes = {"description": spec.description, "specialty": "general",
              "trained_steps": str(frozen.get("step", "")),
-             "training": "python -m convert.train " + name, **NOTES.get(name, {})}
+             "training": TRAINING.get(name, f"python -m convert.train {name}"), **NOTES.get(name, {})}
     metrics = {k: round(float(val[k]), 3) for k in ("psnr_input", "psnr_ema") if k in val}
     artifact_id = f"{name}.fp32.onnx"
     entry = artifact.entry(artifact_id, models_dir, target=None, status=Status.OK, metrics=metrics,

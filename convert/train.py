@@ -46,6 +46,7 @@ class TrainConfig:
     curriculum_fraction: float = 0.3
     min_extent_px: float = 7.0
     max_extent_px: float = 25.0
+    sharp_fraction: float = 0.0
     seed: int = 0
     device: str = "cpu"
     threads: int = 2
@@ -108,7 +109,8 @@ class Trainer:
         for p in self.ema.parameters():
             p.requires_grad_(False)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        self.sampler = PairSampler(DataConfig(crop=cfg.crop, max_extent_px=cfg.max_extent_px), cfg.seed)
+        self.sampler = PairSampler(DataConfig(crop=cfg.crop, max_extent_px=cfg.max_extent_px,
+                                              sharp_fraction=cfg.sharp_fraction), cfg.seed)
         val = PairSampler(DataConfig(crop=128, max_extent_px=cfg.max_extent_px), cfg.seed + 1000)
         vb, vs = val.batch(32)
         self.val = (_to_tensor(vb, self.device), _to_tensor(vs, self.device))
@@ -202,7 +204,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, Path, Path |
     d = TrainConfig()
     for f in ("steps", "batch", "crop", "seed", "threads", "ckpt_every", "val_every"):
         ap.add_argument("--" + f.replace("_", "-"), type=int, default=getattr(d, f))
-    for f in ("lr", "ema_decay", "fft_weight", "max_extent_px"):
+    for f in ("lr", "ema_decay", "fft_weight", "max_extent_px", "sharp_fraction"):
         ap.add_argument("--" + f.replace("_", "-"), type=float, default=getattr(d, f))
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--init", type=Path, default=None,
@@ -210,6 +212,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, Path, Path |
     a = ap.parse_args(argv)
     cfg = TrainConfig(model=a.model, steps=a.steps, batch=a.batch, crop=a.crop, lr=a.lr,
                       ema_decay=a.ema_decay, fft_weight=a.fft_weight, max_extent_px=a.max_extent_px,
+                      sharp_fraction=a.sharp_fraction,
                       seed=a.seed, device=a.device, threads=a.threads, ckpt_every=a.ckpt_every,
                       val_every=a.val_every)
     return cfg, a.run_dir, a.init
