@@ -27,6 +27,28 @@ def spatial_hw(shape: Sequence[object], layout: Layout) -> tuple[int | None, int
     return static_dim(h), static_dim(w)
 
 
+def check_one_in_one_out(model: str, n_inputs: int, n_outputs: int) -> None:
+    """Raises ModelLoadError unless the model has exactly one input and one output."""
+    if n_inputs != 1 or n_outputs != 1:
+        raise ModelLoadError(f"{model} is not an image-to-image model: it has {n_inputs} inputs "
+                             f"and {n_outputs} outputs, expected one of each")
+
+
+def static_io_size(model: str, in_shape: Sequence[object], in_layout: Layout,
+                   out_shape: Sequence[object], out_layout: Layout) -> tuple[int, int] | None:
+    """The static input (H, W), or None if dynamic.
+
+    Raises:
+        ModelLoadError: known input and output sizes differ (not image to image).
+    """
+    h, w = spatial_hw(in_shape, in_layout)
+    oh, ow = spatial_hw(out_shape, out_layout)
+    if None not in (h, w, oh, ow) and (h, w) != (oh, ow):
+        raise ModelLoadError(f"{model} is not an image-to-image model: input is {h}x{w} but output "
+                             f"is {oh}x{ow}")
+    return (h, w) if h is not None and w is not None else None
+
+
 def image_layout(shape: Sequence[object], spec: TensorSpec | None, model: str, what: str,
                  default: Layout | None = None) -> Layout:
     """The layout of a 3-channel image tensor: from the manifest spec, else the shape, else

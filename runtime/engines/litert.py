@@ -9,7 +9,8 @@ from numpy.typing import NDArray
 
 from runtime.catalog import ResolvedModel
 from runtime.engines._common import CodecEngine, TensorCodec
-from runtime.engines._shapes import image_layout, precision_from_dtype, spatial_hw, static_dim
+from runtime.engines._shapes import (check_one_in_one_out, image_layout, precision_from_dtype, static_dim,
+                                     static_io_size)
 from runtime.engines.base import EngineConfig, ModelInfo
 from runtime.errors import ModelLoadError
 from runtime.manifest import ArtifactFormat, DType, Layout, Precision, TensorSpec
@@ -78,9 +79,7 @@ class LiteRTEngine(CodecEngine):
         label = model.id
         self._interp = _interpreter(model, config)
         inputs, outputs = self._interp.get_input_details(), self._interp.get_output_details()
-        if len(inputs) != 1 or len(outputs) != 1:
-            raise ModelLoadError(f"{label} is not an image-to-image model: it has {len(inputs)} inputs "
-                                 f"and {len(outputs)} outputs, expected one of each")
+        check_one_in_one_out(label, len(inputs), len(outputs))
         entry = model.entry
         src, dst = inputs[0], outputs[0]
         sig = [int(d) for d in src.get("shape_signature", src["shape"])]
@@ -89,12 +88,7 @@ class LiteRTEngine(CodecEngine):
         out_layout = image_layout(out_sig, entry.output if entry else None, label, "output", in_layout)
         self._in, in_dtype = _tensor(src, entry.input if entry else None, in_layout, label, "input")
         self._out, _ = _tensor(dst, entry.output if entry else None, out_layout, label, "output")
-        h, w = spatial_hw(sig, in_layout)
-        oh, ow = spatial_hw(out_sig, out_layout)
-        if None not in (h, w, oh, ow) and (h, w) != (oh, ow):
-            raise ModelLoadError(f"{label} is not an image-to-image model: input is {h}x{w} but output "
-                                 f"is {oh}x{ow}")
-        static = (h, w) if h is not None and w is not None else None
+        static = static_io_size(label, sig, in_layout, out_sig, out_layout)
         multiple = entry.multiple_of if entry else (1 if static else DEFAULT_MULTIPLE)
         self._info = ModelInfo(id=label, path=model.path, format=ArtifactFormat.TFLITE,
                                precision=entry.precision if entry else _precision(self._interp),

@@ -7,7 +7,8 @@ from numpy.typing import NDArray
 
 from runtime.catalog import ResolvedModel
 from runtime.engines._common import CodecEngine, TensorCodec
-from runtime.engines._shapes import image_layout, precision_from_dtype, spatial_hw, static_dim
+from runtime.engines._shapes import (check_one_in_one_out, image_layout, precision_from_dtype, static_dim,
+                                     static_io_size)
 from runtime.engines.base import EngineConfig, ModelInfo
 from runtime.errors import ConfigError, ModelLoadError
 from runtime.manifest import ArtifactFormat, DType, Layout, Precision, TensorSpec
@@ -65,9 +66,7 @@ class OrtEngine(CodecEngine):
         label = model.id
         self._session = _session(model, config)
         inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
-        if len(inputs) != 1 or len(outputs) != 1:
-            raise ModelLoadError(f"{label} is not an image-to-image model: it has {len(inputs)} inputs "
-                                 f"and {len(outputs)} outputs, expected one of each")
+        check_one_in_one_out(label, len(inputs), len(outputs))
         entry = model.entry
         meta = self._session.get_modelmeta().custom_metadata_map
         src, dst = inputs[0], outputs[0]
@@ -75,12 +74,7 @@ class OrtEngine(CodecEngine):
         out_layout = image_layout(dst.shape, entry.output if entry else None, label, "output", in_layout)
         in_dtype = _dtype(src.type, label, "input")
         out_dtype = _dtype(dst.type, label, "output")
-        h, w = spatial_hw(src.shape, in_layout)
-        oh, ow = spatial_hw(dst.shape, out_layout)
-        if None not in (h, w, oh, ow) and (h, w) != (oh, ow):
-            raise ModelLoadError(f"{label} is not an image-to-image model: input is {h}x{w} but output "
-                                 f"is {oh}x{ow}")
-        static = (h, w) if h is not None and w is not None else None
+        static = static_io_size(label, src.shape, in_layout, dst.shape, out_layout)
         if entry is not None:
             multiple, precision = entry.multiple_of, entry.precision
         else:
