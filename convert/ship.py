@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 
+from convert.artifact import atomic_path
 from convert.export import ExportConfig, export_onnx
 from convert.source import SourceKind, SourceModel
 from convert.zoo import MULTIPLE_OF, get_spec, load_checkpoint
@@ -64,15 +63,9 @@ def freeze_weights(name: str, run_dir: Path) -> Path:
     ck = torch.load(src, map_location="cpu", weights_only=False)
     frozen = {"model": ck["ema"], "ema": None, "config": ck["config"], "step": ck["step"],
               "validation": _last_validation(run_dir / name)}
-    WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
     dst = WEIGHTS_DIR / f"{name}.pt"
-    fd, tmp = tempfile.mkstemp(dir=WEIGHTS_DIR, suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(dst) as tmp:
         torch.save(frozen, tmp)
-        os.replace(tmp, dst)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
     return dst
 
 

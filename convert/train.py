@@ -15,7 +15,6 @@ import argparse
 import json
 import logging
 import math
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from convert.artifact import atomic_path
 from convert.data import DataConfig, PairSampler
 from convert.zoo import create_model, get_spec
 from runtime.errors import ConfigError
@@ -87,12 +87,6 @@ def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
     return 10 * math.log10(1 / max(mse, 1e-12))
 
 
-def _save_atomic(obj: dict, path: Path) -> None:
-    tmp = path.with_suffix(".pt.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 class Trainer:
     """Owns model, EMA copy, optimiser and data; ``run()`` trains to ``cfg.steps``."""
 
@@ -148,11 +142,13 @@ class Trainer:
         return True
 
     def checkpoint(self) -> None:
-        _save_atomic({
+        state = {
             "config": asdict(self.cfg), "step": self.step, "model": self.model.state_dict(),
             "ema": self.ema.state_dict(), "opt": self.opt.state_dict(),
             "data_rng": self.sampler.rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
-        }, self.dir / "last.pt")
+        }
+        with atomic_path(self.dir / "last.pt") as tmp:
+            torch.save(state, tmp)
 
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
