@@ -197,9 +197,13 @@ def blur_valid(image_srgb: FloatImage, kernel: FloatImage) -> FloatImage:
 
     Output shape is (H - kh + 1, W - kw + 1, C): no boundary assumption leaks in.
     """
+    return _crop_valid(blur(image_srgb, kernel), kernel)
+
+
+def _crop_valid(image: FloatImage, kernel: FloatImage) -> FloatImage:
+    """Drop the border whose convolution footprint reaches outside the image."""
     kh, kw = kernel.shape
-    full = blur(image_srgb, kernel)
-    return full[kh // 2: full.shape[0] - (kh - 1) // 2, kw // 2: full.shape[1] - (kw - 1) // 2]
+    return image[kh // 2: image.shape[0] - (kh - 1) // 2, kw // 2: image.shape[1] - (kw - 1) // 2]
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,8 +248,7 @@ def degrade(image_srgb: FloatImage, kernel: FloatImage, rng: np.random.Generator
     lin = srgb_to_linear(image_srgb) * np.float32(exposure)
     lin = convolve(lin, kernel)
     if valid:
-        kh, kw = kernel.shape
-        lin = lin[kh // 2: lin.shape[0] - kh // 2, kw // 2: lin.shape[1] - kw // 2]
+        lin = _crop_valid(lin, kernel)
     lin = add_noise(lin, noise, rng) if (noise.read_sigma or noise.shot_gain) else lin
     out = linear_to_srgb(lin)
     if srgb_noise_sigma > 0:
