@@ -4,7 +4,8 @@ Every case is fixed by seeds, so two runs see bit-identical blurry inputs. Kerne
 the project's reference protocol (shared RESEARCH.md): 8 camera-shake kernels (extents 9-25
 px; every second one left off-centre, like 4 of the 8 Levin et al. 2009 kernels, so the
 translation they cause counts), straight motion of 7-21 px at oblique angles, defocus
-discs r = 2..6, then Gaussian noise sigma 0.01 on the sRGB values.
+discs r = 2..6, then Gaussian noise sigma 0.01 on the sRGB values. Four more cases per
+image are sharp or barely blurred (group ``mild``): a deblurrer must not lose PSNR there.
 """
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from runtime.classical import unsharp_mask
 from runtime.errors import ConfigError
 from runtime.metrics import psnr
 from runtime.sample_images import EVAL_IMAGES, FACE_IMAGES, TRAIN_IMAGES, load_sample
-from runtime.synth import BlurFamily, camera_shake_kernel, defocus_kernel, degrade, linear_motion_kernel
+from runtime.synth import (BlurFamily, camera_shake_kernel, defocus_kernel, degrade, gaussian_kernel,
+                           linear_motion_kernel)
 
 FloatImage = NDArray[np.float32]
 
@@ -28,6 +30,8 @@ SHAKE_EXTENTS_PX: tuple[float, ...] = (9, 11, 13, 15, 18, 20, 22, 25)
 SHAKE_SEED = 2009
 MOTION_LENGTHS_ANGLES: tuple[tuple[float, float], ...] = ((7, 15.0), (11, 60.0), (15, 105.0), (21, 150.0))
 DEFOCUS_RADII_PX: tuple[float, ...] = (2, 3, 4, 5, 6)
+MILD_GROUP = "mild"
+"""Report column of the sharp / barely blurred cases (kept out of 'all')."""
 TUNE_IMAGES: tuple[str, ...] = ("rocket", "motorcycle", "camera", "coins")
 """The TRAIN_IMAGES photos that tune baseline parameters (never an evaluation image)."""
 UNSHARP_AMOUNTS: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
@@ -70,7 +74,8 @@ class Case:
 
 
 def benchmark_kernels() -> list[BlurKernel]:
-    """The 17 fixed kernels: 8 camera shake, 4 linear motion, 5 defocus."""
+    """The 21 fixed kernels: 8 camera shake, 4 linear motion, 5 defocus, then 4 mild ones
+    (none, Gaussian sigma 1, a 5 px shake, defocus r1: in-focus and nearly sharp photos)."""
     out: list[BlurKernel] = []
     for i, extent in enumerate(SHAKE_EXTENTS_PX):
         centred = i % 2 == 0
@@ -83,6 +88,13 @@ def benchmark_kernels() -> list[BlurKernel]:
     for r in DEFOCUS_RADII_PX:
         out.append(BlurKernel(f"defocus_r{r:g}", BlurFamily.DEFOCUS, f"defocus_r{r:g}", float(r), None, True,
                               defocus_kernel(r)))
+    out += [
+        BlurKernel("mild_none", BlurFamily.GAUSSIAN, MILD_GROUP, 0.0, None, True, np.ones((1, 1), np.float32)),
+        BlurKernel("mild_gauss1", BlurFamily.GAUSSIAN, MILD_GROUP, 1.0, None, True, gaussian_kernel(1.0)),
+        BlurKernel("mild_shake5", BlurFamily.CAMERA_SHAKE, MILD_GROUP, 5.0, None, True,
+                   camera_shake_kernel(np.random.default_rng(SHAKE_SEED - 1), 5.0)),
+        BlurKernel("mild_defocus1", BlurFamily.DEFOCUS, MILD_GROUP, 1.0, None, True, defocus_kernel(1.0)),
+    ]
     return out
 
 
@@ -105,7 +117,7 @@ def _seed(text: str) -> int:
 def eval_cases(images: tuple[str, ...], long_side_px: int, kernel_ids: tuple[str, ...] | None = None) -> list[Case]:
     """Every (image, kernel) pair on evaluation images, degraded with a per-case seed.
 
-    ``kernel_ids`` restricts the kernels (None: all 17); a case's blurry image does not
+    ``kernel_ids`` restricts the kernels (None: all 21); a case's blurry image does not
     depend on which other cases run.
     """
     unknown = sorted(set(images) - set(EVAL_IMAGES))

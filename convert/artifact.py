@@ -33,7 +33,8 @@ class Artifact:
         precision: numeric precision.
         input: input tensor spec (layout, dtype, int8 scale/zero-point, static size).
         output: output tensor spec.
-        multiple_of: H and W must be multiples of this when the size is dynamic.
+        multiple_of: the net's stride: H and W must be multiples of it when the size is
+            dynamic; static-size tiles and crops start on multiples of it.
         parent_sha256: sha256 of the file this one was derived from (None for exports).
         provenance: what the stage did (calibration method, layers kept in float, ...).
     """

@@ -64,12 +64,22 @@ class DataConfig:
     jpeg_probability: float = 0.3
     sharp_fraction: float = 0.0
     """Pairs whose input is only noise/JPEG, no blur: teaches the net to leave sharp input alone."""
+    max_scale: float = 1.0
+    """Sources are resized by U(0.5, max_scale); above 1 they include soft, upscaled content
+    (video frames, digital zoom) whose sharp version has no crisp edges to invent."""
+    soft_fraction: float = 0.0
+    """Sources pre-softened by a Gaussian (sigma 0.5-2 px) before degradation: the ground
+    truth itself is soft, so inventing edges costs PSNR (curbs the dead-leaves 'cartoon' look)."""
 
     def __post_init__(self) -> None:
         if self.crop % 8:
             raise ConfigError(f"crop {self.crop} must be a multiple of 8")
-        if not 0 <= self.dead_leaves_fraction <= 1 or not 0 <= self.sharp_fraction <= 1:
-            raise ConfigError("dead_leaves_fraction and sharp_fraction must be in [0, 1]")
+        fractions = (self.dead_leaves_fraction, self.sharp_fraction, self.soft_fraction, self.jpeg_probability)
+        if not all(0 <= f <= 1 for f in fractions):
+            raise ConfigError("dead_leaves_fraction, sharp_fraction, soft_fraction and jpeg_probability "
+                              "must be in [0, 1]")
+        if not 0.5 <= self.max_scale <= 3:
+            raise ConfigError(f"max_scale {self.max_scale} must be in [0.5, 3]")
 
 
 class PairSampler:
@@ -89,10 +99,15 @@ class PairSampler:
         rng = self.rng
         pool = self.leaves if rng.random() < self.config.dead_leaves_fraction else self.photos
         img = pool[rng.integers(len(pool))]
-        scale = rng.uniform(0.5, 1.0)
+        scale = rng.uniform(0.5, self.config.max_scale)
         if min(img.shape[:2]) * scale < side:
             scale = side / min(img.shape[:2])
-        if abs(scale - 1) > 1e-3:
+        if scale > 1.001:  # upscale only the window that is needed
+            need = min(int(np.ceil(side / scale)) + 4, *img.shape[:2])
+            y, x = (int(rng.integers(0, n - need + 1)) for n in img.shape[:2])
+            img = cv2.resize(img[y:y + need, x:x + need], None, fx=scale, fy=scale,
+                             interpolation=cv2.INTER_CUBIC)
+        elif scale < 0.999:
             img = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         y = rng.integers(0, img.shape[0] - side + 1)
         x = rng.integers(0, img.shape[1] - side + 1)
@@ -102,6 +117,9 @@ class PairSampler:
         patch = np.rot90(patch, rng.integers(4))
         if rng.random() < 0.3:  # colour jitter: channel permutation + gain
             patch = patch[..., rng.permutation(3)] * rng.uniform(0.8, 1.1)
+        if rng.random() < self.config.soft_fraction:
+            patch = cv2.GaussianBlur(np.ascontiguousarray(patch), (0, 0), rng.uniform(0.5, 2.0),
+                                     borderType=cv2.BORDER_REFLECT)
         return np.ascontiguousarray(np.clip(patch, 0, 1), dtype=np.float32)
 
     def pair(self, max_extent_px: float | None = None) -> tuple[NDArray[np.float32], NDArray[np.float32]]:

@@ -170,7 +170,7 @@ def export_onnx(src: SourceModel, out: Path, config: ExportConfig) -> Artifact:
         raise ExportError(f"the ONNX export of {src.name} differs from its source by {err:.2e} "
                           f"(> {EXPORT_TOLERANCE:g}); try another --opset or report the model")
     size_hw = config.size_hw or src.size_hw
-    multiple_of = src.multiple_of if size_hw is None else 1
+    multiple_of = src.multiple_of  # a static-size model keeps its stride: tiles and crops align to it
     graph = model.graph
     inits = {i.name for i in graph.initializer}
     in_name = next(i.name for i in graph.input if i.name not in inits)

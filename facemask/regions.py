@@ -33,6 +33,9 @@ class RegionConfig:
         min_face_px: Faces smaller than this (pixels, along the face's axes) get no region.
         merge: Merge regions whose faces' margin boxes overlap, or whose joint crop costs
             no more pixels than the separate ones.
+        align: Crop corners snap to multiples of this (the model's stride), so a crop meets
+            the model's downsampling grid in the same phase as full-frame tiles do: a strided
+            net's output then depends on the content, not on where the crop happened to start.
     """
 
     tile: int = 256
@@ -40,6 +43,7 @@ class RegionConfig:
     hair: float = 0.3
     min_face_px: float = 24.0
     merge: bool = True
+    align: int = 1
 
     def __post_init__(self) -> None:
         if not isinstance(self.tile, int) or self.tile < 8:
@@ -50,6 +54,8 @@ class RegionConfig:
                 raise FaceMaskError(f"RegionConfig.{name}={v!r} must be in [0, {top}] (a fraction of the face size)")
         if not isinstance(self.min_face_px, (int, float)) or self.min_face_px < 0:
             raise FaceMaskError(f"RegionConfig.min_face_px={self.min_face_px!r} must be >= 0 pixels")
+        if not isinstance(self.align, int) or not 1 <= self.align <= self.tile:
+            raise FaceMaskError(f"RegionConfig.align={self.align!r} must be an int in [1, tile]")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -148,15 +154,17 @@ def _margin_boxes(faces: FaceResult, config: RegionConfig) -> tuple[NDArray[np.f
     return np.concatenate([pts.min(axis=1), pts.max(axis=1)], axis=1), axes.size
 
 
-def _square(box: NDArray[np.float32], tile: int, frame_wh: tuple[int, int]) -> tuple[NDArray[np.int32], bool]:
-    """Smallest tile-multiple square holding ``box``, shifted into the frame."""
+def _square(box: NDArray[np.float32], tile: int, frame_wh: tuple[int, int],
+            align: int = 1) -> tuple[NDArray[np.int32], bool]:
+    """Smallest tile-multiple square holding ``box``, shifted into the frame, corners on
+    multiples of ``align`` where the frame allows."""
     w, h = frame_wh
     largest = (min(w, h) // tile) * tile
     want = max(box[2] - box[0], box[3] - box[1])
     side = min(largest, tile * max(1, math.ceil(want / tile - 1e-6)))
     cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-    x0 = int(np.clip(round(cx - side / 2), 0, w - side))
-    y0 = int(np.clip(round(cy - side / 2), 0, h - side))
+    x0 = int(np.clip(round((cx - side / 2) / align) * align, 0, w - side))
+    y0 = int(np.clip(round((cy - side / 2) / align) * align, 0, h - side))
     return np.array([x0, y0, x0 + side, y0 + side], np.int32), bool(want > side + 1e-3)
 
 
@@ -234,7 +242,7 @@ def _assemble(faces: FaceResult, groups: list[list[int]], boxes: list[NDArray[np
     members = np.zeros((k, len(faces)), bool)
     face_boxes = np.zeros((k, 4), np.float32)
     for r, (group, box) in enumerate(zip(groups, boxes)):
-        squares[r], clipped[r] = _square(box, config.tile, faces.image_size_wh)
+        squares[r], clipped[r] = _square(box, config.tile, faces.image_size_wh, config.align)
         members[r, group] = True
         fb = faces.boxes_xyxy[group]
         face_boxes[r] = np.concatenate([fb[:, :2].min(0), fb[:, 2:].max(0)])

@@ -196,9 +196,10 @@ class FacePriorityPipeline:
         self._tracker = (FaceTracker(config.tracker)
                          if config.needs_faces and video and config.tracker is not None else None)
         self._regions_cfg = config.regions
-        if self._engine is not None and self._engine.info.input_size_hw is not None:
-            side = min(self._engine.info.input_size_hw)
-            self._regions_cfg = replace(config.regions, tile=side)
+        if self._engine is not None:  # crops the model's size, on its stride grid
+            info = self._engine.info
+            tile = min(info.input_size_hw) if info.input_size_hw is not None else config.regions.tile
+            self._regions_cfg = replace(config.regions, tile=tile, align=info.multiple_of)
         self._unsharp = UnsharpMask(config.light)
         self._warned_small = False
         try:

@@ -74,7 +74,9 @@ class ModelInfo:
     """What a loaded model is and what shapes it accepts.
 
     ``input_size_hw`` is the static (height, width) in pixels, or None when any size
-    that is a multiple of ``multiple_of`` works. ``max_batch`` is the largest batch one
+    that is a multiple of ``multiple_of`` works. ``multiple_of`` is the net's stride: for a
+    static-size model, tiles and face crops start on multiples of it, so every call sees
+    the image in the same phase of the net's downsampling grid. ``max_batch`` is the largest batch one
     model call takes (None: unlimited); ``Engine.run`` splits bigger batches itself.
     """
 

@@ -59,6 +59,20 @@ def test_sharp_fraction_gives_unblurred_pairs() -> None:
     np.testing.assert_allclose(blurry, sharp, atol=2e-3)  # only the sRGB round trip
 
 
+def test_soft_fraction_and_upscaling_give_softer_targets() -> None:
+    """soft_fraction / max_scale > 1 make sharp targets without crisp edges (video frames, zoom)."""
+    base = dict(crop=48, pool_dead_leaves=2, dead_leaves_fraction=1.0, max_read_noise=0.0,
+                max_shot_gain=0.0, jpeg_probability=0.0)
+    grad = lambda a: np.abs(np.diff(a, axis=2)).mean()  # noqa: E731
+    _, crisp = PairSampler(DataConfig(**base), seed=1).batch(16)
+    _, soft = PairSampler(DataConfig(**base, soft_fraction=1.0, max_scale=2.0), seed=1).batch(16)
+    assert grad(soft) < 0.7 * grad(crisp)
+    with pytest.raises(ConfigError, match="max_scale"):
+        DataConfig(max_scale=5.0)
+    with pytest.raises(ConfigError, match="soft_fraction"):
+        DataConfig(soft_fraction=1.5)
+
+
 def test_curriculum_grows_to_the_max_extent() -> None:
     cfg = TrainConfig(steps=100, curriculum_fraction=0.5, min_extent_px=5, max_extent_px=25)
     assert extent_at(cfg, 0) == 5 and extent_at(cfg, 25) == pytest.approx(15) and extent_at(cfg, 99) == 25

@@ -169,6 +169,16 @@ def test_scaled_faces_give_full_resolution_regions(template: NDArray[np.float32]
     np.testing.assert_allclose(full.face_boxes_xyxy[0], small.boxes_xyxy[0] * 2, rtol=1e-5)
 
 
+def test_regions_start_on_the_models_stride_grid(template: NDArray[np.float32]) -> None:
+    """Corners snap to multiples of ``align`` wherever the face sits, unless the frame edge decides."""
+    for cx in np.linspace(200.0, 1100.0, 7):
+        faces = make_faces(template, (1280, 720), [(float(cx), 333.0, 120.0, 0.0)])
+        free, aligned = (build_regions(faces, RegionConfig(tile=256, align=a)) for a in (1, 8))
+        check_invariants(aligned, 256)
+        assert np.all(aligned.boxes_xyxy[:, :2] % 8 == 0)
+        assert np.all(np.abs(aligned.boxes_xyxy - free.boxes_xyxy) <= 4)  # nearest grid point
+
+
 @pytest.mark.parametrize(("kwargs", "raises"), [
     ({}, does_not_raise()),
     ({"tile": 4}, pytest.raises(FaceMaskError, match="tile=4")),
@@ -176,6 +186,7 @@ def test_scaled_faces_give_full_resolution_regions(template: NDArray[np.float32]
     ({"margin": -0.1}, pytest.raises(FaceMaskError, match="margin=-0.1")),
     ({"hair": 5}, pytest.raises(FaceMaskError, match="hair=5")),
     ({"min_face_px": -1}, pytest.raises(FaceMaskError, match="min_face_px=-1")),
+    ({"align": 0}, pytest.raises(FaceMaskError, match="align=0")),
 ])
 def test_region_config_validation(kwargs: dict[str, object], raises: object) -> None:
     with raises:  # type: ignore[attr-defined]
