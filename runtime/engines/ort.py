@@ -28,6 +28,7 @@ def _session(model: ResolvedModel, config: EngineConfig) -> ort.InferenceSession
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = config.threads
     opts.inter_op_num_threads = 1
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if config.spin else "0")
     opts.log_severity_level = 3
     try:
         return ort.InferenceSession(str(model.path), opts, providers=list(config.providers))

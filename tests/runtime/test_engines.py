@@ -42,6 +42,16 @@ def test_ort_reports_shapes(onnx_factory: Callable[..., Path]) -> None:
         assert e.info.input_size_hw is None and e.info.max_batch is None and e.info.multiple_of == 16
 
 
+@pytest.mark.parametrize("spin", [False, True])
+def test_ort_spinning_follows_the_config(identity_onnx: Path, spin: bool) -> None:
+    """Worker threads only busy-wait when asked: spinning burns the CPU between video frames."""
+    from runtime.engines.ort import _session
+    from runtime.catalog import resolve_model
+
+    opts = _session(resolve_model(str(identity_onnx)), EngineConfig(spin=spin)).get_session_options()
+    assert opts.get_session_config_entry("session.intra_op.allow_spinning") == ("1" if spin else "0")
+
+
 def test_ort_sharpen_matches_numpy(onnx_factory: Callable[..., Path]) -> None:
     x = _batch(1, 16, 16) * 0.5 + 0.25
     with create_engine(onnx_factory("sharp.onnx", kind="sharpen")) as e:
