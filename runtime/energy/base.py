@@ -170,7 +170,36 @@ def trapezoid_j(samples: list[PowerSample]) -> float:
     return sum((b.t_s - a.t_s) * (a.power_w + b.power_w) / 2 for a, b in zip(samples, samples[1:]))
 
 
-class SampledPowerMeter:
+class MeterBase:
+    """The :class:`Meter` properties every meter has, held once: a meter passes only its own
+    :class:`MeterInfo` and, for a model's estimate, the idle watts it already knows.
+
+    Example:
+        class MyMeter(MeterBase):
+            def __init__(self) -> None:
+                super().__init__(MeterInfo(MeterKind.CSV, True, "my log", "whole device"))
+    """
+
+    def __init__(self, info: MeterInfo, idle_power_w: float | None = None) -> None:
+        """Args:
+            info: the meter's description.
+            idle_power_w: idle watts known without measuring (a model's), else None.
+        """
+        self._info = info
+        self._idle_power_w = idle_power_w
+
+    @property
+    def info(self) -> MeterInfo:
+        """What this meter is and covers."""
+        return self._info
+
+    @property
+    def idle_power_w(self) -> float | None:
+        """Idle watts this meter already knows (a model's), or None if it must be measured."""
+        return self._idle_power_w
+
+
+class SampledPowerMeter(MeterBase):
     """A meter over an instantaneous-power reader, integrated with the trapezoid rule.
 
     Example:
@@ -186,19 +215,11 @@ class SampledPowerMeter:
             min_interval_s: ``poll`` reads the sensor at most this often.
             clock: seconds, monotonic (tests pass a fake one).
         """
+        super().__init__(info)
         self._read = read_power_w
-        self._info = info
         self._min_interval_s = min_interval_s
         self._clock = clock
         self._points: list[PowerSample] = []
-
-    @property
-    def info(self) -> MeterInfo:
-        return self._info
-
-    @property
-    def idle_power_w(self) -> float | None:
-        return None
 
     def start(self) -> None:
         self._points = [PowerSample(self._clock(), self._read())]

@@ -31,7 +31,8 @@ from typing import Callable
 import numpy as np
 from numpy.typing import NDArray
 
-from runtime.energy.base import Clock, EnergyReading, MeterAbsent, MeterInfo, MeterKind, PowerSample
+from runtime.energy.base import (Clock, EnergyReading, MeterAbsent, MeterBase, MeterInfo, MeterKind,
+                                 PowerSample)
 from runtime.errors import ConfigError, MeterError
 
 logger = logging.getLogger(__name__)
@@ -160,7 +161,7 @@ def integrate_window(log: PowerLog, t0_s: float, t1_s: float, max_gap_s: float
     return energy, tuple(PowerSample(float(ti), float(pi)) for ti, pi in zip(t, p)), gap_s
 
 
-class CsvLogMeter:
+class CsvLogMeter(MeterBase):
     """Energy from an external meter's live CSV log.
 
     Example:
@@ -198,17 +199,9 @@ class CsvLogMeter:
         self._clock = clock
         self._sleep = sleep
         log = read_power_log(path, offset_s)
-        self._info = MeterInfo(MeterKind.CSV, True, f"power log {path} ({log.columns})",
-                               "whatever the external meter is wired to (usually the whole device)")
+        super().__init__(MeterInfo(MeterKind.CSV, True, f"power log {path} ({log.columns})",
+                                   "whatever the external meter is wired to (usually the whole device)"))
         self._t0: float | None = None
-
-    @property
-    def info(self) -> MeterInfo:
-        return self._info
-
-    @property
-    def idle_power_w(self) -> float | None:
-        return None
 
     def start(self) -> None:
         self._t0 = self._clock()

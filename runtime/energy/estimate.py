@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import psutil
 
-from runtime.energy.base import Clock, EnergyReading, MeterInfo, MeterKind, PowerSample
+from runtime.energy.base import Clock, EnergyReading, MeterBase, MeterInfo, MeterKind, PowerSample
 from runtime.energy.power_models import PowerModel
 from runtime.errors import MeterError
 
@@ -67,7 +67,7 @@ def thread_cpu_s(before: CpuSnapshot, after: CpuSnapshot) -> list[float]:
     return deltas + ([total - counted] if total > counted else [])
 
 
-class EstimateMeter:
+class EstimateMeter(MeterBase):
     """A CPU-time energy estimate for this process (all its threads) under a :class:`PowerModel`.
 
     Example:
@@ -86,22 +86,15 @@ class EstimateMeter:
         self._process = psutil.Process()
         self._clock = clock
         self._min_interval_s = min_interval_s
-        self._info = MeterInfo(
+        info = MeterInfo(
             MeterKind.ESTIMATE, False, f"CPU-time model {model.summary} [basis: {model.source}]",
             f"modelled idle + busy CPU cores from CPU time measured on this {platform.machine()} "
             "machine; no GPU/NPU, DRAM, display or radios; busy cores at full-load watts")
+        super().__init__(info, idle_power_w=model.idle_w)
         self._start: CpuSnapshot | None = None
         self._last: CpuSnapshot | None = None
         self._energy_j = 0.0
         self._samples: list[PowerSample] = []
-
-    @property
-    def info(self) -> MeterInfo:
-        return self._info
-
-    @property
-    def idle_power_w(self) -> float | None:
-        return self._model.idle_w
 
     @property
     def model(self) -> PowerModel:

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from runtime.energy.base import (Clock, EnergyReading, MeterAbsent, MeterInfo, MeterKind,
+from runtime.energy.base import (Clock, EnergyReading, MeterAbsent, MeterBase, MeterInfo, MeterKind,
                                  PowerSample, read_int, read_text)
 from runtime.errors import MeterError
 
@@ -84,7 +84,7 @@ def find_zones(root: Path) -> tuple[RaplZone, ...]:
                  for d, n in chosen)
 
 
-class RaplMeter:
+class RaplMeter(MeterBase):
     """Joules from RAPL counters, differenced with wrap-around handling.
 
     Example:
@@ -108,20 +108,12 @@ class RaplMeter:
         names = ", ".join(f"{z.path.name} ({z.name})" for z in self._zones)
         scope = "platform (psys)" if self._zones[0].name == "psys" else (
             "CPU package" + (" + DRAM" if any(z.name == "dram" for z in self._zones) else ""))
-        self._info = MeterInfo(MeterKind.RAPL, True, f"RAPL {names}", scope)
+        super().__init__(MeterInfo(MeterKind.RAPL, True, f"RAPL {names}", scope))
         self._last: list[int] = []
         self._last_t = 0.0
         self._start_t: float | None = None
         self._total_uj = 0
         self._samples: list[PowerSample] = []
-
-    @property
-    def info(self) -> MeterInfo:
-        return self._info
-
-    @property
-    def idle_power_w(self) -> float | None:
-        return None
 
     def start(self) -> None:
         self._last = [z.read_uj() for z in self._zones]
