@@ -114,6 +114,34 @@ def _head_rgba(head: _Head) -> tuple[NDArray[np.float32], tuple[float, float, fl
     return np.dstack([rgb, alpha]), (fx0, fy0, fx1, fy1)
 
 
+def paste_rgba(frame: NDArray[np.float32], rgba: NDArray[np.float32], scale: float,
+               left_top_xy: tuple[float, float]) -> None:
+    """Alpha-blends a sprite into ``frame`` in place, scaled bilinearly, warping only the
+    rectangle it covers (public so the benchmark videos composite faces the same way).
+
+    Args:
+        frame: HxWx3 float32 RGB, changed in place.
+        rgba: hxwx4 float32 sprite: RGB in ``frame``'s value range, alpha in [0, 1].
+        scale: frame pixels per sprite pixel.
+        left_top_xy: where the sprite's top-left corner lands, in frame pixels; the sprite
+            may lie partly or wholly outside the frame.
+    """
+    x, y = left_top_xy
+    h, w = frame.shape[:2]
+    bx0, by0 = max(int(x), 0), max(int(y), 0)
+    bx1 = min(int(np.ceil(x + scale * rgba.shape[1])) + 1, w)
+    by1 = min(int(np.ceil(y + scale * rgba.shape[0])) + 1, h)
+    if bx1 <= bx0 or by1 <= by0:
+        return
+    m = np.array([[scale, 0, x - bx0], [0, scale, y - by0]], np.float32)
+    warped = cv2.warpAffine(rgba, m, (bx1 - bx0, by1 - by0), flags=cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
+    a = warped[..., 3:4]
+    region = frame[by0:by1, bx0:bx1]
+    region *= 1 - a
+    region += warped[..., :3] * a
+
+
 def _paste(frame: NDArray[np.float32], head: _Head, face_h_px: float,
            centre_xy: tuple[float, float]) -> NDArray[np.float32]:
     """Pastes a head so its face has height ``face_h_px`` centred at ``centre_xy``; returns the face box."""
@@ -121,18 +149,8 @@ def _paste(frame: NDArray[np.float32], head: _Head, face_h_px: float,
     s = face_h_px / (fy1 - fy0)
     tx = centre_xy[0] - s * (fx0 + fx1) / 2
     ty = centre_xy[1] - s * (fy0 + fy1) / 2
+    paste_rgba(frame, rgba, s, (tx, ty))
     h, w = frame.shape[:2]
-    bx0, by0 = max(int(tx), 0), max(int(ty), 0)
-    bx1 = min(int(np.ceil(tx + s * rgba.shape[1])) + 1, w)
-    by1 = min(int(np.ceil(ty + s * rgba.shape[0])) + 1, h)
-    if bx1 > bx0 and by1 > by0:
-        m = np.array([[s, 0, tx - bx0], [0, s, ty - by0]], np.float32)
-        warped = cv2.warpAffine(rgba, m, (bx1 - bx0, by1 - by0), flags=cv2.INTER_LINEAR,
-                                borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
-        a = warped[..., 3:4]
-        region = frame[by0:by1, bx0:bx1]
-        region *= 1 - a
-        region += warped[..., :3] * a
     box = np.array([tx + s * fx0, ty + s * fy0, tx + s * fx1, ty + s * fy1], np.float32)
     inside = (min(box[2], w) - max(box[0], 0)) * (min(box[3], h) - max(box[1], 0))
     visible = inside > 0.5 * (box[2] - box[0]) * (box[3] - box[1])
