@@ -1,4 +1,4 @@
-"""Frame sinks: H.264 video files (with audio carried over), image folders, a preview window.
+"""Frame sinks: H.264 video files (audio added by ``runtime.audio``), image folders, a preview window.
 
 Every output is written under a temporary name in the target folder and renamed into place
 when finalised, so a failed run never leaves a half-written file under the requested name,
@@ -11,8 +11,6 @@ Example:
 """
 from __future__ import annotations
 
-import enum
-import heapq
 import logging
 import os
 import tempfile
@@ -20,28 +18,19 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
-from typing import Iterator, Protocol
+from typing import Protocol
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from runtime.audio import AudioOutcome, mux_audio
 from runtime.errors import ConfigError, ImageError
 from runtime.sources import IMAGE_SUFFIXES, Frame
 
 log = logging.getLogger(__name__)
 
 VIDEO_SUFFIXES: tuple[str, ...] = (".mp4", ".mov", ".mkv")
-
-
-class AudioOutcome(str, enum.Enum):
-    """What happened to the source's audio track."""
-
-    NOT_REQUESTED = "not_requested"
-    NO_AUDIO = "no_audio"
-    COPIED = "copied"
-    TRANSCODED = "transcoded"
-    DROPPED = "dropped"
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,88 +240,6 @@ class VideoFileSink:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
-
-
-def mux_audio(video: Path, audio_source: Path, out: Path) -> AudioOutcome:
-    """Write ``video``'s video track plus ``audio_source``'s first audio track into ``out``.
-
-    Packets are copied without re-encoding when the output container accepts the codec,
-    else the audio is re-encoded to AAC. Audio past the end of the video is cut, so a
-    recording that stopped early stays in sync. Nothing is written when the source has no
-    audio (returns ``NO_AUDIO``).
-
-    Raises:
-        av.FFmpegError: a file cannot be read or written.
-    """
-    import av
-
-    with av.open(str(audio_source)) as src:
-        if not src.streams.audio:
-            return AudioOutcome.NO_AUDIO
-        a_in = src.streams.audio[0]
-        with av.open(str(video)) as vid, av.open(str(out), "w", options={"movflags": "+faststart"}) as dst:
-            v_in = vid.streams.video[0]
-            v_out = dst.add_stream_from_template(v_in)
-            end_s = _duration_s(v_in)
-            copy = a_in.codec_context.name in _copyable_audio(out.suffix)
-            a_out = (dst.add_stream_from_template(a_in) if copy
-                     else dst.add_stream("aac", rate=a_in.codec_context.sample_rate))
-            for packet in _merge_by_time(vid.demux(v_in), src.demux(a_in)):
-                if packet.stream is v_in:
-                    packet.stream = v_out
-                    dst.mux(packet)
-                    continue
-                if packet.pts is not None and float(packet.pts * packet.time_base) >= end_s:
-                    break
-                if copy:
-                    packet.stream = a_out
-                    dst.mux(packet)
-                else:
-                    for fr in packet.decode():
-                        fr.pts = None
-                        dst.mux(a_out.encode(fr))
-            if not copy:
-                dst.mux(a_out.encode(None))
-    return AudioOutcome.COPIED if copy else AudioOutcome.TRANSCODED
-
-
-def has_audio(path: Path) -> bool:
-    """Whether a media file has an audio track (False when it cannot be read)."""
-    import av
-
-    try:
-        with av.open(str(path)) as src:
-            return bool(src.streams.audio)
-    except av.FFmpegError:
-        return False
-
-
-def _copyable_audio(suffix: str) -> frozenset[str]:
-    common = {"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac"}
-    if suffix.lower() in (".mov", ".mkv"):
-        common |= {"pcm_s16le", "pcm_s24le", "pcm_f32le"}
-    if suffix.lower() == ".mkv":
-        common |= {"vorbis"}
-    return frozenset(common)
-
-
-def _duration_s(stream: object) -> float:
-    duration, tb = getattr(stream, "duration", None), getattr(stream, "time_base", None)
-    if duration is None or tb is None:
-        return float("inf")
-    return float(duration * tb)
-
-
-def _merge_by_time(*demuxers: Iterator[object]) -> Iterator[object]:
-    """Interleave packets of several demuxers by decode time; flush packets are skipped."""
-    def timed(it: Iterator[object]) -> Iterator[tuple[float, object]]:
-        for p in it:
-            dts = getattr(p, "dts", None)
-            if dts is None:
-                continue
-            yield float(dts * p.time_base), p  # type: ignore[attr-defined]
-    for _, packet in heapq.merge(*(timed(d) for d in demuxers), key=lambda t: t[0]):
-        yield packet
 
 
 class ImageFolderSink:

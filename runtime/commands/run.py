@@ -24,10 +24,11 @@ from typing import TYPE_CHECKING, Callable
 from runtime.errors import ConfigError
 
 if TYPE_CHECKING:
-    from runtime.pipeline import FrameResult, PipelineConfig, StreamReport
+    from runtime.pipeline import FrameResult, PipelineConfig
     from runtime.sinks import Sink
     from runtime.sources import FrameSource
     from runtime.stats import StatsRecorder
+    from runtime.stream import StreamReport
 
 _TREATMENTS = ("none", "light", "full")
 _LIVE_STATS_EVERY_S = 1.0
@@ -102,8 +103,9 @@ def _check_paths(args: argparse.Namespace) -> None:
 
 def _sinks(args: argparse.Namespace, source: FrameSource) -> tuple[list[Sink], list[str]]:
     """Sinks for ``-o`` and ``--preview``, plus notes for the user."""
+    from runtime.audio import has_audio
     from runtime.sinks import (VIDEO_SUFFIXES, ImageFolderSink, PreviewWindow, VideoFileSink,
-                               VideoSinkConfig, has_audio)
+                               VideoSinkConfig)
     from runtime.sources import SourceKind
 
     sinks: list[Sink] = []
@@ -195,9 +197,10 @@ def _quiet_opencv(debug: bool) -> None:
 def run(args: argparse.Namespace) -> int:
     """Handle ``edgedeblur run``."""
     _quiet_opencv(args.debug)
-    from runtime.pipeline import FacePriorityPipeline, run_stream
+    from runtime.pipeline import FacePriorityPipeline
     from runtime.sinks import PreviewWindow
     from runtime.sources import SourceConfig, open_source
+    from runtime.stream import run_stream
 
     if args.max_frames is not None and args.max_frames < 1:
         raise ConfigError(f"--max-frames {args.max_frames} must be >= 1")

@@ -17,12 +17,13 @@ from benchmarks.videos import FaceVideo, make_face_video
 from facemask.options import RunningMode
 from runtime.engines import create_engine
 from runtime.errors import ConfigError, ImageError
+from runtime.live_source import LiveSource
 from runtime.metrics import psnr
-from runtime.pipeline import (DEFAULT_DETECTOR, FacePriorityPipeline, PipelineConfig, Treatment,
-                              run_stream)
+from runtime.pipeline import DEFAULT_DETECTOR, FacePriorityPipeline, PipelineConfig, Treatment
 from runtime.sinks import ImageFolderSink, VideoFileSink
-from runtime.sources import Frame, LiveSource, SourceConfig, SourceEnd, SourceKind, open_source
+from runtime.sources import Frame, SourceConfig, SourceEnd, SourceKind, open_source
 from runtime.stats import Stage
+from runtime.stream import run_stream
 from runtime.tiling import run_tiled
 
 SIZE_WH = (640, 360)

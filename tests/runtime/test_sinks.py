@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from benchmarks.videos import make_face_video
+from runtime.audio import AudioOutcome, has_audio
 from runtime.errors import ConfigError, ImageError
-from runtime.sinks import (AudioOutcome, ImageFolderSink, PreviewWindow, VideoFileSink,
-                           VideoSinkConfig, has_audio)
+from runtime.sinks import ImageFolderSink, PreviewWindow, VideoFileSink, VideoSinkConfig
 from runtime.sources import Frame
 
 

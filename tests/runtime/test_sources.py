@@ -13,8 +13,9 @@ import pytest
 
 from benchmarks.videos import make_face_video, truncate_file
 from runtime.errors import ConfigError, SourceError
-from runtime.sources import (ImageFolderSource, LiveSource, SourceConfig, SourceEnd, SourceKind,
-                             VideoFileSource, classify_source, open_source)
+from runtime.live_source import LiveSource
+from runtime.sources import (ImageFolderSource, SourceConfig, SourceEnd, SourceKind, VideoFileSource,
+                             classify_source, open_source)
 
 N_FRAMES = 20
 FAST = SourceConfig(max_retries=2, backoff_s=0.01, backoff_max_s=0.02, stall_timeout_s=0.5)
