@@ -1,10 +1,12 @@
-"""Learning curves of the shipped models: validation PSNR (EMA weights) vs step.
+"""Learning curves of the shipped models: validation PSNR (EMA weights) vs step, per stage.
 
-Reads ``train_runs/<model>/curve.jsonl`` written by ``convert.train`` (or the copies kept in
-``benchmarks/results/training/``), copies them next to a plot and a Markdown summary so the
-curve that produced the shipped weights is versioned with them.
+The shipped weights come from staged runs (README: Training): a base run, then
+fine-tunes that start from the previous stage's frozen weights. ``convert.train`` writes
+``RUN_DIR/<model>/curve.jsonl`` for each; this script copies a stage's curves into
+``benchmarks/results/training/curve_<model>[_<stage>].jsonl`` so the curves that produced
+the shipped weights are versioned with them, then plots every stored stage end to end.
 
-    .venv/bin/python -m benchmarks.training [--run-dir train_runs]
+    .venv/bin/python -m benchmarks.training --stage finetune2 --run-dir train_runs_ft2
 """
 from __future__ import annotations
 
@@ -19,40 +21,65 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "training"
+STAGES: tuple[str, ...] = ("base", "finetune", "finetune2", "finetune3")
+"""In training order; 'base' curves are stored without a suffix."""
 
 
 def _rows(path: Path) -> list[dict[str, float]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def _curve_path(model: str, stage: str) -> Path:
+    return OUT / (f"curve_{model}.jsonl" if stage == "base" else f"curve_{model}_{stage}.jsonl")
+
+
+def _mild(row: dict[str, float]) -> str:
+    if "psnr_ema_mild" not in row:
+        return "–"
+    return f"{row['psnr_ema_mild']:.2f} ({row['psnr_ema_mild'] - row['psnr_input_mild']:+.2f})"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--run-dir", type=Path, default=Path("train_runs"))
+    ap.add_argument("--stage", choices=STAGES, default="base", help="which stage --run-dir holds")
     ap.add_argument("--models", default="nano,small")
     args = ap.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(7, 4))
-    lines = ["# Training curves", "", "Validation: 32 held-out 128x128 pairs (procedural + training photos, "
-             "all blur families, extents up to 25 px). PSNR of the EMA weights vs the blurry input.", "",
-             "| model | steps | input dB | model dB | gain dB | steps/s (last) |", "|---|---|---|---|---|---|"]
-    for name in args.models.split(","):
+    models = args.models.split(",")
+    for name in models:
         src = args.run_dir / name / "curve.jsonl"
-        dst = OUT / f"curve_{name}.jsonl"
         if src.is_file():
-            shutil.copyfile(src, dst)
-        if not dst.is_file():
-            continue
-        rows = _rows(dst)
-        ax.plot([r["step"] for r in rows], [r["psnr_ema"] - r["psnr_input"] for r in rows], label=name)
-        last = rows[-1]
-        lines.append(f"| {name} | {last['step']} | {last['psnr_input']:.2f} | {last['psnr_ema']:.2f} | "
-                     f"{last['psnr_ema'] - last['psnr_input']:+.2f} | {last['steps_per_s']:.2f} |")
-    ax.set_xlabel("step")
+            shutil.copyfile(src, _curve_path(name, args.stage))
+    fig, ax = plt.subplots(figsize=(8, 4))
+    lines = ["# Training curves", "",
+             "Validation: 32 held-out 128x128 pairs (procedural + training photos, all blur families, "
+             "extents up to the stage's max extent). 'mild': 32 more pairs that are sharp, softened or "
+             "blurred <= 9 px, compressed (recorded from fine-tune 2 on). PSNR of the EMA weights, "
+             "gain over the blurry input in brackets. Steps count from the start of each stage.", "",
+             "| model | stage | steps | input dB | model dB (gain) | mild: model dB (gain) | steps/s (last) |",
+             "|---|---|---|---|---|---|---|"]
+    for name in models:
+        offset = 0
+        for stage in STAGES:
+            path = _curve_path(name, stage)
+            if not path.is_file():
+                continue
+            rows = _rows(path)
+            ax.plot([offset + r["step"] for r in rows], [r["psnr_ema"] - r["psnr_input"] for r in rows],
+                    label=f"{name} {stage}")
+            last = rows[-1]
+            offset += int(last["step"])
+            lines.append(f"| {name} | {stage} | {last['step']} | {last['psnr_input']:.2f} | "
+                         f"{last['psnr_ema']:.2f} ({last['psnr_ema'] - last['psnr_input']:+.2f}) | "
+                         f"{_mild(last)} | {last['steps_per_s']:.2f} |")
+    ax.set_xlabel("step (stages end to end)")
     ax.set_ylabel("validation PSNR gain over input (dB)")
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(OUT / "curve.png", dpi=110)
+    plt.close(fig)
     (OUT / "training.md").write_text("\n".join(lines) + "\n\n![curve](curve.png)\n")
     return 0
 
