@@ -27,17 +27,21 @@ from runtime.manifest import Manifest, Status
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
-_FT2 = ("--sharp-fraction {sharp} --dead-leaves-fraction 0.2 --jpeg-probability 0.5 --max-scale 1.5 "
-        "--soft-fraction 0.3 --max-extent-px {extent} --init convert/weights/{name}.pt --run-dir train_runs_ft2")
+_FT = ("--sharp-fraction {sharp} --dead-leaves-fraction 0.2 --jpeg-probability 0.5 --max-scale 1.5 "
+       "--soft-fraction 0.3 --max-extent-px {extent} --init convert/weights/{name}.pt")
 TRAINING: dict[str, str] = {
     "nano": "python -m convert.train nano --steps 17000 --threads 1; fine-tune 1: python -m convert.train "
             "nano --steps 3000 --lr 5e-4 --sharp-fraction 0.15 --init convert/weights/nano.pt --run-dir train_runs_ft; "
-            "fine-tune 2: python -m convert.train nano --steps 4000 --lr 5e-4 "
-            + _FT2.format(sharp=0.25, extent=12, name="nano"),
+            "fine-tune 2: python -m convert.train nano --steps 4000 --lr 5e-4 --run-dir train_runs_ft2 "
+            + _FT.format(sharp=0.25, extent=12, name="nano")
+            + "; fine-tune 3: python -m convert.train nano --steps 3000 --lr 3e-4 --crop 192 --batch 4 "
+            "--run-dir train_runs_ft3 " + _FT.format(sharp=0.25, extent=12, name="nano"),
     "small": "python -m convert.train small --steps 6500 --threads 1; fine-tune 1: python -m convert.train "
              "small --steps 1500 --lr 3e-4 --sharp-fraction 0.15 --init convert/weights/small.pt --run-dir train_runs_ft; "
-             "fine-tune 2: python -m convert.train small --steps 3000 --lr 3e-4 "
-             + _FT2.format(sharp=0.2, extent=20, name="small"),
+             "fine-tune 2: python -m convert.train small --steps 3000 --lr 3e-4 --run-dir train_runs_ft2 "
+             + _FT.format(sharp=0.2, extent=20, name="small")
+             + "; fine-tune 3: python -m convert.train small --steps 2500 --lr 2e-4 --crop 192 --batch 4 "
+             "--run-dir train_runs_ft3 " + _FT.format(sharp=0.2, extent=20, name="small"),
 }
 """How the shipped weights were made (README: Training)."""
 
