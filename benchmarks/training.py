@@ -21,7 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "training"
-STAGES: tuple[str, ...] = ("base", "finetune", "finetune2", "finetune3")
+STAGES: tuple[str, ...] = ("base", "finetune", "finetune2", "finetune3", "finetune4")
 """In training order; 'base' curves are stored without a suffix."""
 
 

@@ -41,7 +41,9 @@ TRAINING: dict[str, str] = {
              "fine-tune 2: python -m convert.train small --steps 3000 --lr 3e-4 --run-dir train_runs_ft2 "
              + _FT.format(sharp=0.2, extent=20, name="small")
              + "; fine-tune 3: python -m convert.train small --steps 2500 --lr 2e-4 --crop 192 --batch 4 "
-             "--run-dir train_runs_ft3 " + _FT.format(sharp=0.2, extent=20, name="small"),
+             "--run-dir train_runs_ft3 " + _FT.format(sharp=0.2, extent=20, name="small")
+             + "; fine-tune 4: python -m convert.train small --steps 2000 --lr 1e-4 --crop 256 --batch 2 "
+             "--run-dir train_runs_ft4 " + _FT.format(sharp=0.2, extent=20, name="small"),
 }
 """How the shipped weights were made (README: Training)."""
 
