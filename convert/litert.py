@@ -365,7 +365,7 @@ class TfliteQuantizer:
         if config.precision is Precision.INT8:
             prov["calibration"] = config.method.value
         if config.keep_float:
-            prov["kept_in_float"] = ",".join(short_name(n) for n in config.keep_float)
+            prov["kept_in_float"] = ",".join(dict.fromkeys(short_name(n) for n in config.keep_float))
         return self.fp32.derived(out, config.precision, input=spec_in, output=spec_out, **prov)
 
 

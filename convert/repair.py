@@ -143,7 +143,7 @@ class _Loop:
         path = self.scratch_path()
         artifact = quantize(path) if quantize else self.target.quantize(path, method, keep)
         report = validate(scratch_entry(artifact), path, self.pairs, self.reference, self.config)
-        names = tuple(self.target.label(k) for k in keep)
+        names = tuple(dict.fromkeys(self.target.label(k) for k in keep))  # a layer's tensors share a label
         tried = Attempt(label, method, names, report.metrics.psnr_vs_gt_db, report.drop_db, report.passed)
         self.attempts.append(tried)
         log.info("int8 %s: %s drop %.2f dB", self.out.name, label, report.drop_db)

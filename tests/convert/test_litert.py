@@ -68,6 +68,10 @@ def test_keep_float_and_calibration_methods(quantizer: TfliteQuantizer, tmp_path
     head = next(g for g in groups if short_name(g[0]) == "head")
     art = quantizer.quantize(tmp_path / "mixed.tflite", TfliteQuantConfig(keep_float=head))
     assert art.provenance["kept_in_float"].split(",")[0] == "head"
+    block = next(g for g in groups if len({short_name(n) for n in g}) < len(g))  # tensors sharing a layer
+    mixed = quantizer.quantize(tmp_path / "block.tflite", TfliteQuantConfig(keep_float=block))
+    names = mixed.provenance["kept_in_float"].split(",")
+    assert len(names) == len(set(names))  # each layer named once
     interp = interpreter(art.path, xnnpack=False)
     dtypes = {t["name"]: t["dtype"] for t in interp.get_tensor_details()}
     assert dtypes[head[0]] == np.float32  # the head's output stays float
