@@ -1,7 +1,7 @@
 """Conversion benchmark: size, CPU latency and quality of every format x precision of the shipped models.
 
 For each model, the conversion pipeline builds ONNX and LiteRT files at fp32, fp16 and
-int8 (the same settings as ``edgedeblur convert NAME --ship``: synthetic calibration,
+int8 (the same settings as ``edgedeblur convert NAME --ship``: synthetic calibration, its gate,
 held-out validation pairs, x86 u8 activations for ONNX, full-integer int8 I/O for LiteRT).
 Latency is measured at 256x256, batch 1, with 1 thread (wall clock and CPU time) and with
 2 threads, all files of a model called in turn (round-robin) so that the int8/fp32 ratios
@@ -24,6 +24,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from convert.build import BuildConfig, BuildResult, build  # noqa: E402
+from convert.bundle import SHIP_GATE_DB  # noqa: E402
+from convert.validate import ValidationConfig  # noqa: E402
 from convert.repair import scratch_entry  # noqa: E402
 from convert.source import load_source  # noqa: E402
 from convert.validate import measure_latencies  # noqa: E402
@@ -123,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--val-count", type=int, default=16)
     args = ap.parse_args(argv)
     config = BuildConfig(targets=("x86-cpu",), formats=FORMATS, precisions=PRECISIONS, input_size=SIZE,
-                         val_count=args.val_count, latency_rounds=0)
+                         val_count=args.val_count, latency_rounds=0,
+                         validation=ValidationConfig(gate_db=SHIP_GATE_DB))
     rows: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory(prefix="bench-convert-") as tmp:
         for name in args.models.split(","):

@@ -59,7 +59,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--calib-blurred", action="store_true", help="the --calib photos are already blurry")
     p.add_argument("--calib-count", type=int, default=32, help="calibration crops (default 32)")
     p.add_argument("--val-count", type=int, default=16, help="held-out validation pairs (default 16)")
-    p.add_argument("--gate-db", type=float, default=0.3, help="max PSNR drop vs fp32, dB (default 0.3)")
+    p.add_argument("--gate-db", type=float, default=None,
+                   help="max PSNR drop vs fp32, dB (default 0.3; 0.08 with --ship)")
     p.add_argument("--no-repair", action="store_true", help="report plain int8 without repairing it")
     p.add_argument("--qat-steps", type=int, default=0, help="allow quantisation-aware fine-tuning (zoo/checkpoint "
                    "models) for this many steps as the last repair (default 0: off)")
@@ -113,7 +114,8 @@ def _config(args: argparse.Namespace) -> BuildConfig:
         input_size=parse_size(args.input_size) if args.input_size else None,
         calib=CalibConfig(folder=args.calib, count=args.calib_count, blurred=args.calib_blurred),
         val_count=args.val_count,
-        validation=ValidationConfig(gate_db=args.gate_db, threads=args.threads),
+        validation=ValidationConfig(threads=args.threads) if args.gate_db is None
+        else ValidationConfig(gate_db=args.gate_db, threads=args.threads),
         repair=RepairConfig(enabled=not args.no_repair, qat_steps=args.qat_steps),
         strict_ops=args.strict_ops, latency_rounds=args.latency_rounds)
 
@@ -152,7 +154,7 @@ def run_convert(args: argparse.Namespace) -> int:
         if src.kind is not SourceKind.ZOO:
             raise ConfigError(f"--ship installs the zoo models (nano, small) into the package, not {args.model}; "
                               "drop --ship")
-        config = ship_config(config)
+        config = ship_config(config, args.gate_db)
     result = build(src, args.out, config)
     for b in result.artifacts:
         m = b.report.metrics

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from convert.build import BuildConfig, BuildResult, build
-from convert.bundle import bundle, ship_config
+from convert.bundle import SHIP_GATE_DB, bundle, ship_config
 from convert.calib import CalibConfig, ImagePairs
 from convert.source import SourceModel, load_source
 from runtime.engines import EngineConfig, create_engine
@@ -93,9 +93,12 @@ def test_bundle_refuses_rejected_artifacts(tmp_path: Path) -> None:
 
 
 def test_ship_config_plans_onnx_and_litert_at_int8_and_fp16() -> None:
-    plans = ship_config(BuildConfig()).plans()
+    config = ship_config(BuildConfig())
+    plans = config.plans()
     assert sorted((p.format.value, p.precision.value) for p in plans) == [
         ("onnx", "fp16"), ("onnx", "int8"), ("tflite", "fp16"), ("tflite", "int8")]
+    assert config.validation.gate_db == SHIP_GATE_DB < BuildConfig().validation.gate_db
+    assert ship_config(BuildConfig(), gate_db=0.2).validation.gate_db == 0.2
 
 
 @pytest.mark.parametrize("same_weights", [True, False])
