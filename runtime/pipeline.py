@@ -39,7 +39,7 @@ from facemask.result import FaceResult
 from facemask.tracking import FaceTracker, TrackerConfig
 from runtime.background import UnsharpConfig, UnsharpMask
 from runtime.blend import mix, paste_patches
-from runtime.catalog import DEFAULT_MODEL
+from runtime.catalog import VIDEO_DEFAULT_MODEL
 from runtime.engines import Engine, EngineConfig, create_engine
 from runtime.errors import ConfigError
 from runtime.sources import Frame
@@ -104,7 +104,7 @@ class PipelineConfig:
     background: Treatment = Treatment.NONE
     faces_strength: float = 1.0
     background_strength: float = 1.0
-    model: str | Path = DEFAULT_MODEL
+    model: str | Path = VIDEO_DEFAULT_MODEL
     engine: EngineConfig = field(default_factory=EngineConfig)
     detector: FaceDetectorOptions = DEFAULT_DETECTOR
     regions: RegionConfig = DEFAULT_REGIONS

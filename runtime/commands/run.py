@@ -21,6 +21,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Callable
 
+from runtime.catalog import VIDEO_DEFAULT_MODEL
 from runtime.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -42,7 +43,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help="camera index (0) or /dev/videoN, rtsp:// or http:// URL, video file, image folder")
     p.add_argument("-o", "--output", type=Path,
                    help="video file (.mp4/.mov/.mkv) or image folder; omit to only preview/measure")
-    p.add_argument("--model", default=None, help="shipped model name (small, small.int8...) or a model file")
+    p.add_argument("--model", default=None, help="shipped model name (nano.int8.tflite, small.int8...) or a "
+                   f"model file (default {VIDEO_DEFAULT_MODEL})")
     p.add_argument("--backend", default="auto", help="auto, ort or litert (default auto: by file type)")
     p.add_argument("--threads", type=int, default=2, help="model CPU threads (default 2)")
     p.add_argument("--faces", default="full", choices=_TREATMENTS, help="treatment of faces (default full)")
@@ -74,7 +76,6 @@ def pipeline_config(args: argparse.Namespace, sequential: bool) -> PipelineConfi
     from dataclasses import replace
 
     from facemask.options import RunningMode
-    from runtime.catalog import DEFAULT_MODEL
     from runtime.engines import EngineConfig
     from runtime.pipeline import DEFAULT_DETECTOR, PipelineConfig
 
@@ -84,7 +85,7 @@ def pipeline_config(args: argparse.Namespace, sequential: bool) -> PipelineConfi
     return PipelineConfig(
         faces=args.faces, background=args.background,
         faces_strength=args.faces_strength, background_strength=args.background_strength,
-        model=args.model or DEFAULT_MODEL,
+        model=args.model or VIDEO_DEFAULT_MODEL,
         engine=EngineConfig(backend=args.backend, threads=args.threads),
         detector=replace(DEFAULT_DETECTOR, running_mode=mode, max_faces=args.max_faces))
 
