@@ -51,11 +51,11 @@ from benchmarks.evalset import (
     benchmark_kernels,
     eval_cases,
     face_crop,
-    prepare,
     tune_unsharp,
     tuning_cases,
 )
 from benchmarks.quality_report import render_strip, write_markdown, write_speed
+from benchmarks.quality_speed import SPEED_SIZES_HW, measure_speed
 from benchmarks.quality_settings import (
     AUTO_MIN_CONFIDENCE,
     BASELINES,
@@ -80,7 +80,7 @@ from runtime.estimate import BlurEstimate, classify_blur, estimate_defocus, esti
 from runtime.kernel_aware import KernelAwareConfig, KernelAwareResult, kernel_aware_deblur
 from runtime.metrics import aligned_psnr, psnr, ssim
 from runtime.sample_images import EVAL_IMAGES, FACE_IMAGES
-from runtime.synth import BlurFamily, blur
+from runtime.synth import BlurFamily
 
 if TYPE_CHECKING:
     from runtime.deblur import DeblurResult
@@ -93,7 +93,6 @@ Restore = Callable[[Case], FloatImage]
 
 STRIP_CASES: tuple[str, ...] = ("shake4", "defocus_r4")
 QUICK_KERNELS: tuple[str, ...] = ("shake1", "shake4", "motion11", "motion21", "defocus_r2", "defocus_r4", "defocus_r6")
-SPEED_SIZES_HW: dict[str, tuple[int, int]] = {"256x256": (256, 256), "1280x720": (720, 1280)}
 RESULTS_DIR = Path(__file__).resolve().parent / "results" / "quality"
 
 
@@ -321,59 +320,6 @@ def estimation_accuracy(rows: list[EstimateRow]) -> dict[str, dict[str, dict[str
     return out
 
 
-def _time_ms(fn: Callable[[], object], repeats: int) -> float:
-    fn()  # warm-up (engine caches, FFT plans)
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1e3)
-    return round(float(np.median(times)), 1)
-
-
-def measure_speed(unsharp: UnsharpParams, models: LoadedModels, repeats: int,
-                  size_names: tuple[str, ...]) -> list[dict[str, object]]:
-    """Median ms per image of each size for baselines and models (models on 2 threads).
-
-    Inputs are coffee crops blurred with the ``shake4`` kernel, so the kernel-aware path
-    takes its slowest (blind kernel) branch when the classifier calls it camera shake.
-    """
-    big = prepare("coffee", 1280)
-    shake = next(k.kernel for k in benchmark_kernels() if k.kernel_id == "shake4")
-    sizes = {}
-    for name in size_names:
-        h, w = SPEED_SIZES_HW[name]
-        top, left = (big.shape[0] - h) // 2, (big.shape[1] - w) // 2
-        sizes[name] = blur(np.ascontiguousarray(big[top: top + h, left: left + w]), shake)
-    kernel = next(k.kernel for k in benchmark_kernels() if k.kernel_id == "motion11")  # a mid-sized kernel
-    tile = np.ascontiguousarray(big[:256, :256])[None]
-    methods: dict[str, Callable[[FloatImage], object]] = {
-        UNSHARP: lambda im: unsharp_mask(im, unsharp.amount, unsharp.radius_px),
-        WIENER_TRUE: lambda im: wiener(im, kernel),
-        RL_TRUE: lambda im: richardson_lucy(im, kernel, RL_ITERATIONS),
-        HL_TRUE: lambda im: hyper_laplacian(im, kernel),
-        "classify_blur (estimate only)": classify_blur,
-        "blind full kernel (estimate only)": estimate_kernel,
-        "kernel-aware path (estimate + check + deconvolve)": kernel_aware_deblur,
-    }
-    rows: list[dict[str, object]] = []
-    for name, fn in methods.items():
-        row: dict[str, object] = {"method": name}
-        for size, im in sizes.items():
-            row[f"ms_{size}"] = _time_ms(lambda: fn(im), repeats if size == "256x256" else max(1, repeats // 2))
-        rows.append(row)
-    if not models.engines:
-        return rows
-    from runtime.tiling import TileConfig, run_tiled
-
-    for label, engine in models.engines.items():
-        row = {"method": label, "engine_ms_256x256": _time_ms(lambda: engine.run(tile), 2 * repeats)}
-        for size, im in sizes.items():
-            row[f"ms_{size}"] = _time_ms(lambda: run_tiled(engine, im, TileConfig()), max(1, repeats // 2))
-        rows.append(row)
-    return rows
-
-
 def _meta(cfg: BenchConfig, seconds: float) -> dict[str, object]:
     def git(*args: str) -> str:
         try:
@@ -466,7 +412,7 @@ def _run(cfg: BenchConfig, unsharp: UnsharpParams, models: LoadedModels, start: 
         "estimates": [asdict(r) for r in est_rows],
         "paths": [asdict(p) for p in path_rows],
     }
-    speed = measure_speed(unsharp, models, cfg.speed_repeats, cfg.speed_sizes)
+    speed = measure_speed(unsharp, models.engines, cfg.speed_repeats, cfg.speed_sizes)
     report = {"meta": _meta(cfg, time.perf_counter() - start), **report}
     (cfg.out / "quality.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     write_markdown(cfg.out / "quality.md", report)
