@@ -7,6 +7,7 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter, load_delegate
 from numpy.typing import NDArray
 
+from facemask.native_stderr import quiet_native_stderr
 from runtime.catalog import ResolvedModel
 from runtime.engines._common import CodecEngine, TensorCodec
 from runtime.engines._shapes import (check_one_in_one_out, image_layout, precision_from_dtype, static_dim,
@@ -31,9 +32,10 @@ def _interpreter(model: ResolvedModel, config: EngineConfig) -> Interpreter:
                                  "or broken. Install the vendor's delegate library or drop --delegate "
                                  "to run on the CPU") from e
     try:
-        interp = Interpreter(model_path=str(model.path), num_threads=config.threads,
-                             experimental_delegates=delegates or None)
-        interp.allocate_tensors()
+        with quiet_native_stderr():
+            interp = Interpreter(model_path=str(model.path), num_threads=config.threads,
+                                 experimental_delegates=delegates or None)
+            interp.allocate_tensors()
     except (ValueError, RuntimeError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ModelLoadError(f"cannot load {model.path} as a TFLite model ({first}); give a valid "

@@ -93,6 +93,15 @@ def test_raw_detector_agrees_with_mediapipe_face_detection(photos: dict[str, NDA
     assert abs(float(ours.scores[0]) - det.score[0]) < 0.03
 
 
+def test_litert_backend_loads_without_native_console_chatter(astronaut: NDArray[np.uint8],
+                                                             capfd: pytest.CaptureFixture[str]) -> None:
+    """LiteRT's per-load 'INFO: Created ... XNNPACK delegate' line stays out of CLI output."""
+    capfd.readouterr()
+    with FaceDetector.create_from_options(FaceDetectorOptions(backend=Backend.LITERT)) as det:
+        assert len(det.process(astronaut)) == 1
+    assert "XNNPACK" not in capfd.readouterr().err
+
+
 def test_refined_landmarks_have_irises(astronaut: NDArray[np.uint8]) -> None:
     opts = FaceDetectorOptions(backend=Backend.MEDIAPIPE, refine_landmarks=True)
     with FaceDetector.create_from_options(opts) as det:

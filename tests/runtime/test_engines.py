@@ -73,6 +73,16 @@ def test_output_is_clipped_and_a_new_array(onnx_factory: Callable[..., Path]) ->
     assert a is not b and not np.shares_memory(a, b)
 
 
+def test_litert_load_prints_nothing_natively(tflite_factory: Callable[..., Path],
+                                              capfd: pytest.CaptureFixture[str]) -> None:
+    """The C++ runtime's per-load INFO line stays out of the CLI's output (kept with --debug)."""
+    path = tflite_factory("quiet.tflite")
+    capfd.readouterr()
+    with create_engine(path) as engine:
+        engine.run(_batch(1, 32, 32))
+    assert "XNNPACK" not in capfd.readouterr().err
+
+
 @pytest.mark.parametrize("kwargs, static", [
     ({}, (32, 32)),
     ({"static_hw": None}, None),
