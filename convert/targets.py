@@ -207,19 +207,26 @@ _PROFILES = (
     TargetProfile(
         name="android-npu", description="Android phone NPU: LiteRT NPU/NNAPI delegate",
         allowed=_pairs(TFLITE, INT8, FP16), defaults=_pairs(TFLITE, INT8), static=True,
+        # NNAPI list: NNAPIDelegateKernel::Map() in tensorflow/lite/delegates/nnapi/nnapi_delegate.cc.
         ops={TFLITE: NNAPI},
         notes="NPUs run full-integer models with int8 input/output and static shapes.",
     ),
     TargetProfile(
         name="qualcomm-qnn", description="Qualcomm Hexagon NPU: ONNX Runtime QNN EP (HTP) or LiteRT QNN delegate",
         allowed=_pairs(ONNX, INT8, FP16) + _pairs(TFLITE, INT8), defaults=_pairs(ONNX, INT8),
+        # ONNX list: see QNN_HTP in oplists.py. TFLite list: unverified, no Qualcomm QNN delegate
+        # op list found in the docs index; the NNAPI delegate list stands in for it.
+        # Static shapes: ORT QNN EP docs ("Model requirements") say dynamic shapes are not
+        # supported and must be fixed before running on QNN EP.
         static=True, ops={ONNX: QNN_HTP, TFLITE: NNAPI}, activation_dtype=DType.UINT8,
         notes="The HTP backend takes QDQ models with u8 activations and s8 per-channel weights; "
-              "static shapes only (dynamic ones fall back to the CPU).",
+              "static shapes only (QNN EP does not take dynamic shapes: fix them before export).",
     ),
     TargetProfile(
         name="coral-edgetpu", description="Google Coral Edge TPU: compile with edgetpu_compiler, run with LiteRT",
         allowed=_pairs(TFLITE, INT8), defaults=_pairs(TFLITE, INT8), static=True,
+        # Full 8-bit quantisation: coral.ai/docs/edgetpu/models-intro ("Compatibility overview").
+        # No DEPTH_TO_SPACE: maintainer reply in google-coral/edgetpu#386 (2021-05, compiler 15).
         ops={TFLITE: EDGE_TPU}, shuffle_as_conv=True,
         notes="Full-integer int8 with int8 I/O, batch 1, static shapes. Pixel shuffles become exact "
               "one-hot (transposed) convolutions: the Edge TPU has no DEPTH_TO_SPACE and runs "

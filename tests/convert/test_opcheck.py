@@ -8,7 +8,7 @@ from onnx import helper
 
 from convert.artifact import Artifact
 from convert.opcheck import check_ops, list_ops
-from convert.oplists import EDGE_TPU, NNAPI, QNN_HTP, TENSORRT, TFLITE_GPU
+from convert.oplists import EDGE_TPU, NNAPI, QNN_HTP, TENSORRT, TFLITE_GPU, OpSupport
 from convert.targets import TARGETS
 from runtime.manifest import ArtifactFormat
 from tests.convert.conftest import SIZE, save_graph, sharpen_onnx
@@ -47,3 +47,23 @@ def test_every_target_names_its_op_list_source(name: str) -> None:
         support = TARGETS[name].op_support(fmt)
         assert support.format is fmt and support.source
     assert NNAPI.max_rank == 4
+
+
+# Facts for the ops our nets use, each checked against a vendor source (see oplists.py comments):
+# Edge TPU: no DEPTH_TO_SPACE (google-coral/edgetpu#386); NNAPI maps DEPTH_TO_SPACE / SPACE_TO_DEPTH
+# (nnapi_delegate.cc Map()); QNN EP registers DepthToSpace, SpaceToDepth, Clip, QDQ (op_builder_factory.cc).
+@pytest.mark.parametrize("support, op, mapped", [
+    (EDGE_TPU, "DEPTH_TO_SPACE", False),
+    (EDGE_TPU, "SPACE_TO_DEPTH", True),
+    (EDGE_TPU, "CONV_2D", True),
+    (EDGE_TPU, "QUANTIZE", True),
+    (NNAPI, "DEPTH_TO_SPACE", True),
+    (NNAPI, "SPACE_TO_DEPTH", True),
+    (QNN_HTP, "DepthToSpace", True),
+    (QNN_HTP, "SpaceToDepth", True),
+    (QNN_HTP, "Clip", True),
+    (QNN_HTP, "QuantizeLinear", True),
+    (QNN_HTP, "DequantizeLinear", True),
+])
+def test_vendor_checked_ops(support: OpSupport, op: str, mapped: bool) -> None:
+    assert (op in support.ops) is mapped
