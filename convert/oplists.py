@@ -47,6 +47,10 @@ LITERT_CPU = OpSupport(
     source="every TFLite builtin (XNNPACK delegates what it can, the reference kernels run the rest)",
 )
 
+# Checked against onnxruntime docs/execution-providers/QNN-ExecutionProvider.md "Supported ONNX
+# operators" and onnxruntime/core/providers/qnn/builder/op_builder_factory.cc (stored 2025 copies): every
+# entry is registered in the factory; CumSum, GatherElements, GatherND, GlobalMaxPool, HardSigmoid, Mean,
+# ScatterND, Sum are in the code but not in the doc table. Doc spells PRelu as "Prelu".
 QNN_HTP = OpSupport(
     name="QNN HTP (ONNX Runtime QNN EP)", format=ArtifactFormat.ONNX,
     ops=frozenset({
@@ -66,6 +70,7 @@ QNN_HTP = OpSupport(
            "'Supported ONNX operators' (ORT 1.20-1.22)",
 )
 
+# unverified: onnx-tensorrt docs/operators.md not checked in this pass.
 TENSORRT = OpSupport(
     name="TensorRT (Jetson)", format=ArtifactFormat.ONNX,
     ops=frozenset({
@@ -86,12 +91,16 @@ TENSORRT = OpSupport(
     source="github.com/onnx/onnx-tensorrt docs/operators.md (TensorRT 8.5, JetPack 5)",
 )
 
+# Checked against coral.ai/docs/edgetpu/models-intro (table not fully readable in the docs index;
+# third-party copies used for rows) and google-coral/edgetpu issues: #386 (2021-05, maintainer: no plans
+# for DEPTH_TO_SPACE), #193 (2021-08, Coral: TRANSPOSE supported from compiler 16), #659 (2022-09:
+# DEQUANTIZE not in the table). Rows after RESIZE_* unverified.
 EDGE_TPU = OpSupport(
     name="Edge TPU", format=ArtifactFormat.TFLITE,
     ops=frozenset({
         "ADD", "AVERAGE_POOL_2D", "CONCATENATION", "CONV_2D", "DEPTHWISE_CONV_2D", "EXPAND_DIMS",
         "FULLY_CONNECTED", "L2_NORMALIZATION", "LOGISTIC", "LSTM", "MAXIMUM", "MAX_POOL_2D",
-        "MEAN", "MINIMUM", "MUL", "PACK", "PAD", "PRELU", "QUANTIZE", "DEQUANTIZE", "REDUCE_MAX",
+        "MEAN", "MINIMUM", "MUL", "PACK", "PAD", "PRELU", "QUANTIZE", "REDUCE_MAX",
         "REDUCE_MIN", "RELU", "RELU6", "RELU_N1_TO_1", "RESHAPE", "RESIZE_BILINEAR",
         "RESIZE_NEAREST_NEIGHBOR", "RSQRT", "SLICE", "SOFTMAX", "SPACE_TO_DEPTH", "SPLIT",
         "SQUEEZE", "STRIDED_SLICE", "SUB", "SUM", "SQUARED_DIFFERENCE", "TANH", "TRANSPOSE",
@@ -102,6 +111,7 @@ EDGE_TPU = OpSupport(
     max_non_unit_dims=3,
 )
 
+# unverified: GPU delegate model_builder.cc / LiteRT GPU docs not checked in this pass.
 TFLITE_GPU = OpSupport(
     name="LiteRT GPU delegate", format=ArtifactFormat.TFLITE,
     ops=frozenset({
@@ -121,6 +131,9 @@ TFLITE_GPU = OpSupport(
     max_rank=4,
 )
 
+# Checked against NNAPIDelegateKernel::Map() in tensorflow/tensorflow
+# tensorflow/lite/delegates/nnapi/nnapi_delegate.cc (stored commit 002e5f47): MIRROR_PAD, SPLIT_V and UNPACK
+# have no mapping there; SQUARED_DIFFERENCE is lowered to SUB+MUL only in a newer version of the file.
 NNAPI = OpSupport(
     name="Android NPU (NNAPI / vendor delegate)", format=ArtifactFormat.TFLITE,
     ops=frozenset({
@@ -128,13 +141,13 @@ NNAPI = OpSupport(
         "CONCATENATION", "CONV_2D", "DEPTH_TO_SPACE", "DEPTHWISE_CONV_2D", "DEQUANTIZE", "DIV",
         "ELU", "EQUAL", "EXP", "EXPAND_DIMS", "FLOOR", "FULLY_CONNECTED", "GATHER", "GREATER",
         "GREATER_EQUAL", "HARD_SWISH", "L2_NORMALIZATION", "LEAKY_RELU", "LESS", "LESS_EQUAL",
-        "LOG", "LOGISTIC", "MAX_POOL_2D", "MAXIMUM", "MEAN", "MINIMUM", "MIRROR_PAD", "MUL",
+        "LOG", "LOGISTIC", "MAX_POOL_2D", "MAXIMUM", "MEAN", "MINIMUM", "MUL",
         "NEG", "NOT_EQUAL", "PACK", "PAD", "PADV2", "POW", "PRELU", "QUANTIZE", "REDUCE_MAX",
         "REDUCE_MIN", "REDUCE_PROD", "RELU", "RELU_N1_TO_1", "RELU6", "RESHAPE",
         "RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR", "RSQRT", "SIN", "SLICE", "SOFTMAX",
-        "SPACE_TO_BATCH_ND", "SPACE_TO_DEPTH", "SPLIT", "SPLIT_V", "SQRT", "SQUARED_DIFFERENCE",
+        "SPACE_TO_BATCH_ND", "SPACE_TO_DEPTH", "SPLIT", "SQRT", "SQUARED_DIFFERENCE",
         "SQUEEZE", "STRIDED_SLICE", "SUB", "SUM", "TANH", "TILE", "TOPK_V2", "TRANSPOSE",
-        "TRANSPOSE_CONV", "UNPACK",
+        "TRANSPOSE_CONV",
     }),
     source="tensorflow/lite/delegates/nnapi/nnapi_delegate.cc op map (TF 2.16; NNAPI feature "
            "level 4+); tensors up to rank 4",
