@@ -12,14 +12,13 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 from numpy.typing import NDArray
 
 from runtime.classical import unsharp_mask
 from runtime.errors import ConfigError
 from runtime.metrics import psnr
-from runtime.sample_images import EVAL_IMAGES, FACE_IMAGES, TRAIN_IMAGES, load_sample
+from runtime.sample_images import EVAL_IMAGES, FACE_IMAGES, TRAIN_IMAGES, load_sample_scaled
 from runtime.synth import (BlurFamily, camera_shake_kernel, defocus_kernel, degrade, gaussian_kernel,
                            linear_motion_kernel)
 
@@ -102,12 +101,7 @@ def prepare(name: str, long_side_px: int) -> FloatImage:
     """Load a package photo and resize its long side (area filter) -> float32 sRGB [0, 1]."""
     if long_side_px < 128:
         raise ConfigError(f"long side {long_side_px} px is too small for the benchmark; use >= 128")
-    img = load_sample(name)
-    h, w = img.shape[:2]
-    s = long_side_px / max(h, w)
-    size = (round(w * s), round(h * s))
-    interp = cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC
-    return cv2.resize(img, size, interpolation=interp).astype(np.float32) / np.float32(255)
+    return load_sample_scaled(name, long_side_px)
 
 
 def _seed(text: str) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+import cv2
 import numpy as np
 from numpy.typing import NDArray
 
@@ -83,3 +84,16 @@ def load_sample(name: str) -> NDArray[np.uint8]:
     return np.ascontiguousarray(img[..., :3]).astype(np.uint8)
 
 
+def load_sample_scaled(name: str, long_side_px: int) -> NDArray[np.float32]:
+    """A package photo resized so its long side is ``long_side_px`` (area filter down,
+    cubic up), as HxWx3 float32 sRGB in [0, 1]: the form benchmarks and tests work in.
+
+    Raises:
+        ConfigError: the name is unknown.
+    """
+    img = load_sample(name)
+    h, w = img.shape[:2]
+    s = long_side_px / max(h, w)
+    size = (round(w * s), round(h * s))
+    interp = cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC
+    return cv2.resize(img, size, interpolation=interp).astype(np.float32) / np.float32(255)

@@ -1,7 +1,6 @@
 """Tests for runtime.blind_kernel: blind camera-shake kernels of a TRAIN photo with known synthetic blur."""
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 
@@ -9,17 +8,14 @@ from runtime.blind_kernel import BlindKernelConfig, estimate_kernel
 from runtime.classical import hyper_laplacian
 from runtime.errors import ConfigError, ImageError
 from runtime.metrics import aligned_psnr, psnr
-from runtime.sample_images import load_sample
+from runtime.sample_images import load_sample_scaled
 from runtime.synth import camera_shake_kernel, degrade
 
 
 @pytest.fixture(scope="module")
 def coins() -> np.ndarray:
     """'coins' (TRAIN_IMAGES) at 256 px: many edges of every orientation."""
-    img = load_sample("coins")
-    h, w = img.shape[:2]
-    s = 256 / max(h, w)
-    return cv2.resize(img, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+    return load_sample_scaled("coins", 256)
 
 
 @pytest.mark.parametrize(("seed", "extent_px", "centred"), [(1, 13, True), (2, 17, False)])

@@ -4,22 +4,18 @@ from __future__ import annotations
 from contextlib import nullcontext as does_not_raise
 from typing import ContextManager
 
-import cv2
 import numpy as np
 import pytest
 
 from runtime.classical import Regulariser, check_kernel, hyper_laplacian, richardson_lucy, unsharp_mask, wiener
 from runtime.errors import ConfigError, ImageError
 from runtime.metrics import psnr
-from runtime.sample_images import load_sample
+from runtime.sample_images import load_sample_scaled
 from runtime.synth import camera_shake_kernel, defocus_kernel, degrade, linear_motion_kernel
 
 
 def _photo(name: str, long_side: int = 256) -> np.ndarray:
-    img = load_sample(name)
-    h, w = img.shape[:2]
-    s = long_side / max(h, w)
-    return cv2.resize(img, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+    return load_sample_scaled(name, long_side)
 
 
 @pytest.fixture(scope="module")

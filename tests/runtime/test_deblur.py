@@ -17,7 +17,7 @@ from runtime.engines import create_engine
 from runtime.errors import ConfigError, ImageError
 from runtime.kernel_aware import KernelMethod, kernel_aware_deblur
 from runtime.manifest import sha256_file
-from runtime.sample_images import load_sample
+from runtime.sample_images import load_sample, load_sample_scaled
 
 
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -226,10 +226,7 @@ def test_deblurer_reuses_engines(models: Path, photo: np.ndarray) -> None:
 
 
 def _coins(long_side: int = 256) -> np.ndarray:
-    img = load_sample("coins")          # TRAIN_IMAGES
-    h, w = img.shape[:2]
-    s = long_side / max(h, w)
-    return cv2.resize(img, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+    return load_sample_scaled("coins", long_side)  # TRAIN_IMAGES
 
 
 @pytest.fixture(scope="module")

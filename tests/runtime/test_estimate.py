@@ -1,7 +1,6 @@
 """Tests for runtime.estimate: blind estimates on package photos with known synthetic blur."""
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 
@@ -10,15 +9,12 @@ from runtime.errors import ConfigError, ImageError
 from runtime.estimate import (BlurEstimate, EstimateConfig, classify_blur, estimate_defocus, estimate_motion,
                               fit_kernels)
 from runtime.metrics import psnr
-from runtime.sample_images import load_sample
+from runtime.sample_images import load_sample_scaled
 from runtime.synth import BlurFamily, camera_shake_kernel, defocus_kernel, degrade, linear_motion_kernel
 
 
 def _photo(name: str, long_side: int = 320) -> np.ndarray:
-    img = load_sample(name)
-    h, w = img.shape[:2]
-    s = long_side / max(h, w)
-    return cv2.resize(img, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+    return load_sample_scaled(name, long_side)
 
 
 def _blurred(name: str, kernel: np.ndarray, seed: int = 0) -> np.ndarray:

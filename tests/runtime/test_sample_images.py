@@ -6,7 +6,7 @@ import pytest
 
 from runtime import sample_images
 from runtime.errors import ConfigError
-from runtime.sample_images import EVAL_IMAGES, FACE_IMAGES, TRAIN_IMAGES, load_sample
+from runtime.sample_images import EVAL_IMAGES, FACE_IMAGES, TRAIN_IMAGES, load_sample, load_sample_scaled
 
 ALL_NAMES = EVAL_IMAGES + TRAIN_IMAGES
 
@@ -52,3 +52,9 @@ def test_no_train_image_duplicates_an_eval_photo() -> None:
 def test_unknown_name_lists_the_choices() -> None:
     with pytest.raises(ConfigError, match="astronaut"):
         load_sample("lena")
+
+
+@pytest.mark.parametrize(("name", "long_side", "shape"), [("coins", 256, (202, 256, 3)), ("astronaut", 640, (640, 640, 3))])
+def test_scaled_samples_are_float_with_the_asked_long_side(name: str, long_side: int, shape: tuple[int, ...]) -> None:
+    img = load_sample_scaled(name, long_side)
+    assert img.shape == shape and img.dtype == np.float32 and 0 <= img.min() and img.max() <= 1
