@@ -13,9 +13,9 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from runtime import synth
+from runtime.lab import degradations as synth
 from runtime.errors import ConfigError
-from runtime.sample_images import TRAIN_IMAGES, load_sample
+from runtime.lab.sample_images import TRAIN_IMAGES, load_sample
 
 FAMILY_WEIGHTS: dict[synth.BlurFamily, float] = {
     synth.BlurFamily.CAMERA_SHAKE: 0.4,
