@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from runtime import DeblurConfig, Deblurer
-from runtime.metrics import psnr, ssim
+from runtime.lab.metrics import psnr, ssim
 
 OUT = Path(__file__).parent / "results" / "realblur"
 DEFAULT_CONFIGS = ("auto:small", "model:small", "model:nano")

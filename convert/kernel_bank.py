@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
-from runtime import synth
+from runtime.photo import kernels as synth
 from runtime.errors import ConfigError
 
 FAMILY_P = {"shake": 0.45, "motion": 0.15, "defocus": 0.30, "gaussian": 0.10}

@@ -18,7 +18,7 @@ from convert.degrade_torch import DegradeConfig, degrade_batch
 from convert.kernel_bank import BankConfig, make_bank
 from convert.photos import PoolConfig, crop_batch, load_folder_pool, pool_from_images
 from runtime.errors import ConfigError
-from runtime.sample_images import TRAIN_IMAGES, load_sample
+from runtime.lab.sample_images import TRAIN_IMAGES, load_sample
 
 
 @dataclass(frozen=True, slots=True)
