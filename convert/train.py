@@ -57,6 +57,7 @@ class TrainConfig:
     ema_decay: float = 0.999
     fft_weight: float = 0.05
     max_extent_px: float = 45.0
+    bank_size: int = 4000
     sharp_fraction: float = 0.10
     jpeg_probability: float = 0.35
     data: tuple[str, ...] = ()
@@ -79,7 +80,7 @@ class TrainConfig:
             raise ConfigError(f"--device {self.device!r}: use cpu or cuda[:N]")
 
     def pairs(self) -> PairsConfig:
-        bank = BankConfig(max_extent_px=self.max_extent_px)
+        bank = BankConfig(size=self.bank_size, max_extent_px=self.max_extent_px)
         patch = max(256, self.crop + bank.side - 1)
         return PairsConfig(data=self.data, face_data=self.face_data, face_fraction=self.face_fraction,
                            pool=PoolConfig(patch=patch, long_side=max(512, patch)), bank=bank,
@@ -256,7 +257,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, Path, Path |
     ap.add_argument("model", help="zoo architecture: nano | small")
     ap.add_argument("--run-dir", type=Path, default=Path("train_runs"))
     d = TrainConfig()
-    for f in ("steps", "batch", "crop", "seed", "threads", "ckpt_every", "val_every"):
+    for f in ("steps", "batch", "crop", "bank_size", "seed", "threads", "ckpt_every", "val_every"):
         ap.add_argument("--" + f.replace("_", "-"), type=int, default=getattr(d, f))
     for f in ("minutes", "lr", "ema_decay", "fft_weight", "max_extent_px", "sharp_fraction",
               "jpeg_probability", "face_fraction"):
