@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
             for s in FACE_SIZES) + " |")
     lines += ["", f"Anchors in `runtime/face_blur.py` at face sizes {ANCHOR_FACE_PX}: sharp {SHARP_ANCHORS} "
               "(the sharp p10: blur 0 at and above), blurry "
-              f"{BLURRY_ANCHORS} (the defocus-1.5 p50: blur 1 at and below)."]
+              f"{BLURRY_ANCHORS} (the defocus-1 p50: blur 1 at and below)."]
     (args.out / "README.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

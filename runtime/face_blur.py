@@ -38,9 +38,9 @@ ANCHOR_FACE_PX = (48.0, 80.0, 128.0, 200.0, 320.0)
 SHARP_ANCHORS = (0.368, 0.316, 0.276, 0.242, 0.219)
 """Re-blur sharpness of sharp faces at those sizes: the 10th percentile of the sharp training
 faces after JPEG q85, so nine in ten sharp faces get blur 0."""
-BLURRY_ANCHORS = (0.250, 0.207, 0.181, 0.166, 0.166)
+BLURRY_ANCHORS = (0.286, 0.242, 0.211, 0.193, 0.193)
 """Sharpness at which the full model is worth it: the median of training faces under a
-1.5-px defocus (made non-increasing with size)."""
+1-px defocus, the mildest blur calibrated (made non-increasing with size)."""
 
 
 @dataclass(frozen=True, slots=True)
