@@ -1,7 +1,7 @@
 """Run a model on one face crop at the cost of the face, not of a tile grid.
 
 A dynamic-shape model takes the crop as it is (its side is already on the model's stride
-grid). A static-shape model gets the fewest tiles of its own size that cover the crop,
+grid; portrait-size crops are tiled). A static-shape model gets the fewest tiles of its own size that cover the crop,
 overlapping freely (a 470-px crop takes 2 x 2 tiles of 256, not a 768-px square of 3 x 3),
 and tiles on which the blend mask is ~0 are not run at all. A crop smaller than the tile
 is reflect-padded up to it. Tiles are blended with sin^2 ramps over their overlap;
@@ -18,9 +18,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from runtime.engines.base import Engine
+from runtime.tiling import TileConfig, plan_tiles, run_tiled
 
 MIN_OVERLAP_PX = 16
 """Least overlap between neighbouring tiles: room for a seamless blend ramp."""
+MAX_SINGLE_PX = 512
+"""A dynamic-shape model takes crops up to this side in one pass; larger faces (portraits)
+are tiled at the size the nets were trained at (one pass over a large image scored lower)."""
 SKIP_WEIGHT = 1e-3
 """Tiles whose largest mask value is below this are skipped: they would not show."""
 
@@ -61,7 +65,10 @@ def run_face_crop(engine: Engine, crop: NDArray[np.float32], mask: NDArray[np.fl
     h, w = crop.shape[:2]
     info = engine.info
     if info.fits(h, w):
-        return engine.run(crop[None])[0], h * w
+        if max(h, w) <= MAX_SINGLE_PX:
+            return engine.run(crop[None])[0], h * w
+        plan = plan_tiles(h, w, info, TileConfig())
+        return run_tiled(engine, crop, TileConfig()), plan.count * plan.rows.tile * plan.cols.tile
     th, tw = info.input_size_hw if info.input_size_hw is not None else (h, w)
     if h < th or w < tw:                  # smaller than the tile: reflect-pad up to it
         pads = ((0, max(0, th - h)), (0, max(0, tw - w)), (0, 0))
