@@ -261,7 +261,7 @@ class FacePriorityPipeline:
         t1 = time.perf_counter()
         bg = self._background(work)
         t2 = time.perf_counter()
-        patches = self._face_patches(work, regions, masks, faces.track_ids, bg.model_output)
+        patches = self._face_patches(work, regions, masks, faces, bg.model_output)
         paste_patches(bg.image, patches.images, masks, regions.boxes_xyxy[:, :2])
         t3 = time.perf_counter()
         times = StageTimes(faces_ms=(t1 - t0) * 1e3,
@@ -310,7 +310,7 @@ class FacePriorityPipeline:
         return _Treated(mix(image, _to_u8(full), cfg.background_strength), full, px, ms)
 
     def _face_patches(self, image: NDArray[np.uint8], regions: FaceRegions,
-                      masks: tuple[NDArray[np.float32], ...], track_ids: NDArray[np.int64],
+                      masks: tuple[NDArray[np.float32], ...], faces: FaceResult,
                       full: NDArray[np.float32] | None) -> _Patches:
         """Treated face crops, moved ``faces_strength`` of the way from the original (with
         ``auto`` the masks carry each face's strength)."""
@@ -327,7 +327,7 @@ class FacePriorityPipeline:
             treated = regions.crops(full)
         else:
             t = time.perf_counter()
-            treated, px = self._run_crops(crops, originals, masks, regions, track_ids)
+            treated, px = self._run_crops(crops, originals, masks, regions, faces)
             ms = (time.perf_counter() - t) * 1e3
         s = np.float32(1.0 if cfg.auto_strength else cfg.faces_strength)
         if s != 1.0:
@@ -336,20 +336,21 @@ class FacePriorityPipeline:
 
     def _run_crops(self, crops: list[NDArray[np.uint8]], originals: list[NDArray[np.float32]],
                    masks: tuple[NDArray[np.float32], ...], regions: FaceRegions,
-                   track_ids: NDArray[np.int64]) -> tuple[list[NDArray[np.float32]], int]:
+                   faces: FaceResult) -> tuple[list[NDArray[np.float32]], int]:
         """Model output for each crop (``runtime.face_tiles``), reusing the last output of a
         crop that barely changed. Returns outputs and model pixels."""
         engine = self._model()
         outputs, px = [], 0
         for r, (crop, original, mask) in enumerate(zip(crops, originals, masks)):
-            key = (tuple(int(t) for t in track_ids[regions.members[r]]),
-                   tuple(int(v) for v in regions.boxes_xyxy[r]))
-            cached = self._cache.get(key, crop) if self._cache is not None else None  # type: ignore[arg-type]
+            members = regions.members[r]
+            key = (tuple(int(t) for t in faces.track_ids[members]), tuple(int(v) for v in regions.boxes_xyxy[r]))
+            centre = faces.landmarks_px[members, :, :2].mean(axis=(0, 1))
+            cached = self._cache.get(key, crop, centre) if self._cache is not None else None  # type: ignore[arg-type]
             if cached is None:
                 cached, n = run_face_crop(engine, original, mask)
                 px += n
                 if self._cache is not None:
-                    self._cache.put(key, crop, cached)  # type: ignore[arg-type]
+                    self._cache.put(key, crop, centre, cached)  # type: ignore[arg-type]
             outputs.append(cached)
         if self._cache is not None:
             self._cache.end_frame()
