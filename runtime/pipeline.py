@@ -55,7 +55,6 @@ AUTO = "auto"
 """``faces_strength`` value: each face gets the strength its blur estimate asks for."""
 
 
-
 class Treatment(str, enum.Enum):
     """What a part of the frame gets: nothing, the cheap sharpener, or the model."""
 
