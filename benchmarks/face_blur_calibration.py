@@ -1,11 +1,11 @@
-"""Calibrate the face blur estimate (``runtime.face_blur``) on the training face photos.
+"""Calibrate the face blur estimate (``runtime.video.face_blur``) on the training face photos.
 
     .venv/bin/python -m benchmarks.face_blur_calibration [--photos /work/shared/train_photos/faces]
 
 Each training face is resampled to several face sizes (what a webcam, a phone photo and a
 thumbnail give), JPEG-compressed like video, and either left sharp or blurred (defocus,
 Gaussian, linear motion) in linear light. The re-blur sharpness of every variant is
-recorded; the anchors of ``runtime.face_blur`` are read off this table: the sharp anchor is
+recorded; the anchors of ``runtime.video.face_blur`` are read off this table: the sharp anchor is
 a low percentile of the sharp faces (so nearly all sharp faces map to blur 0), the blurry
 anchor the median under a defocus that the model clearly helps. Evaluation photos
 (astronaut, grace_hopper, coffee, chelsea) are never used here. Writes JSON and Markdown
@@ -25,8 +25,9 @@ import numpy as np
 from facemask.detector import FaceDetector
 from facemask.image import read_image_rgb
 from facemask.options import FaceDetectorOptions
-from runtime.face_blur import ANCHOR_FACE_PX, BLURRY_ANCHORS, SHARP_ANCHORS, inner_face, sharpness_of
-from runtime.synth import blur, defocus_kernel, gaussian_kernel, jpeg_roundtrip, linear_motion_kernel
+from runtime.video.face_blur import ANCHOR_FACE_PX, BLURRY_ANCHORS, SHARP_ANCHORS, inner_face, sharpness_of
+from runtime.lab.degradations import blur, jpeg_roundtrip
+from runtime.photo.kernels import defocus_kernel, gaussian_kernel, linear_motion_kernel
 
 OUT_DIR = Path(__file__).resolve().parent / "results" / "face_blur"
 FACE_SIZES = (48, 80, 128, 200, 320, 480)
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"| {b} | " + " | ".join(
             f"{by[str(s)]['p10']:.3f} / {by[str(s)]['p50']:.3f} / {by[str(s)]['p75']:.3f}" if str(s) in by else "-"
             for s in FACE_SIZES) + " |")
-    lines += ["", f"Anchors in `runtime/face_blur.py` at face sizes {ANCHOR_FACE_PX}: sharp {SHARP_ANCHORS} "
+    lines += ["", f"Anchors in `runtime/video/face_blur.py` at face sizes {ANCHOR_FACE_PX}: sharp {SHARP_ANCHORS} "
               "(the sharp p10: blur 0 at and above), blurry "
               f"{BLURRY_ANCHORS} (the defocus-1 p50: blur 1 at and below)."]
     (args.out / "README.md").write_text("\n".join(lines) + "\n")

@@ -25,10 +25,11 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from runtime.sample_images import load_sample
-from runtime.sinks import VideoFileSink, VideoSinkConfig
-from runtime.sources import Frame
-from runtime.synth import camera_shake_kernel, degrade
+from runtime.lab.sample_images import load_sample
+from runtime.video.sinks import VideoFileSink, VideoSinkConfig
+from runtime.video.sources import Frame
+from runtime.lab.degradations import degrade
+from runtime.photo.kernels import camera_shake_kernel
 
 DEFAULT_PHOTOS = Path("/work/shared/train_photos/faces")
 FACE_AREA_FRAC = 0.07

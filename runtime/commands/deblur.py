@@ -1,4 +1,4 @@
-"""``edgedeblur deblur``: photos or folders of photos, through ``runtime.deblur``.
+"""``edgedeblur deblur``: photos or folders of photos, through ``runtime.photo.deblur``.
 
 Output naming: a single file goes to ``-o`` or to ``<stem>.sharp.png`` beside it; a folder
 goes to ``-o`` or a sibling ``<folder>_sharp``, as ``<stem>.png`` (``<stem>.sharp.png``
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Callable
 
 from runtime.catalog import DEFAULT_MODEL, SHIPPED_DIR
 from runtime.errors import ConfigError, EngineError, ImageError
-from runtime.imageio import READ_SUFFIXES
+from runtime.photo.imageio import READ_SUFFIXES
 
 if TYPE_CHECKING:
     from runtime.engines.base import EngineConfig
@@ -171,9 +171,9 @@ def run(args: argparse.Namespace) -> int:
     """Handler: deblur every input; exit 1 if any input failed (the good ones are written)."""
     from tqdm import tqdm
 
-    from runtime.deblur import DeblurConfig, Deblurer, load_kernel
+    from runtime.photo.deblur import DeblurConfig, Deblurer, load_kernel
     from runtime.engines.base import EngineConfig
-    from runtime.imageio import output_format, read_image, side_by_side, write_image
+    from runtime.photo.imageio import output_format, read_image, side_by_side, write_image
 
     engine = EngineConfig(backend=args.backend, threads=args.threads, delegate=args.delegate)
     if args.faces is not None:
@@ -236,12 +236,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_faces(args: argparse.Namespace, engine: EngineConfig) -> int:
-    """``--faces``: face priority per photo (``runtime.photo_faces``), same outputs and checks."""
+    """``--faces``: face priority per photo (``runtime.photo.faces``), same outputs and checks."""
     from tqdm import tqdm
 
-    from runtime.imageio import output_format, read_image, write_image
-    from runtime.photo_faces import PhotoFaces, PhotoFacesConfig, zoom_strip
-    from runtime.tiling import TileConfig
+    from runtime.photo.imageio import output_format, read_image, write_image
+    from runtime.photo.faces import PhotoFaces, PhotoFacesConfig, zoom_strip
+    from runtime.engines.tiling import TileConfig
 
     if args.method not in ("auto", "model"):
         raise ConfigError(f"--faces runs the model on faces; --method {args.method} cannot be combined "

@@ -13,7 +13,7 @@ from facemask.errors import FaceMaskError
 if TYPE_CHECKING:
     from facemask.regions import FaceRegions
     from facemask.result import FaceResult
-    from runtime.face_blur import BlurEstimate
+    from runtime.video.face_blur import BlurEstimate
 
 DRAW_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -150,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
     from facemask.masks import region_masks
     from facemask.options import DetectorModel, FaceDetectorOptions
     from facemask.regions import RegionConfig, build_regions
-    from runtime.face_blur import estimate_blur
+    from runtime.video.face_blur import estimate_blur
 
     if args.detector_range == "full" and args.backend != "litert":
         raise FaceMaskError("--range full needs --backend litert: MediaPipe's face-mesh graph has only "
