@@ -275,7 +275,8 @@ def _run_faces(args: argparse.Namespace, engine: EngineConfig) -> int:
                 continue
             if not args.quiet:
                 share = result.model_pixels / max(result.full_frame_pixels, 1)
-                print(f"wrote {job.dst}: {len(result.face_boxes_xyxy)} faces, model on "
+                n = len(result.face_boxes_xyxy)
+                print(f"wrote {job.dst}: {n} face{'' if n == 1 else 's'}, model on "
                       f"{result.model_pixels / 1e3:.0f}k px ({100 * share:.0f}% of the whole photo's "
                       f"{result.full_frame_pixels / 1e3:.0f}k)")
             if args.compare is not None:

@@ -128,7 +128,7 @@ def test_deblur_faces_changes_faces_keeps_background_and_zooms(portrait: np.ndar
     out = (read_image(dst).rgb * 255 + 0.5).astype(np.uint8)
     changed = np.any(out != soft, axis=2)
     assert changed.any() and not changed[:, :40].any()             # the face changed, the far left did not
-    assert "1 faces, model on" in capsys.readouterr().out
+    assert "1 face, model on" in capsys.readouterr().out
     assert read_image(cmp).rgb.shape[0] > 512                        # zoomed faces below the pair
 
 
