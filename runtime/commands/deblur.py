@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from runtime.catalog import DEFAULT_MODEL, SHIPPED_DIR
+from runtime.commands.run import strength_arg
 from runtime.errors import ConfigError, EngineError, ImageError
 from runtime.photo.imageio import READ_SUFFIXES
 
@@ -78,10 +79,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help="also write a side-by-side before/after image (one input only; with --faces, "
                         "each face zoomed below)")
     p.add_argument("--faces", choices=("none", "light", "full"), default=None,
-                   help="face priority: treatment of faces (full = the model at --strength on each face's "
-                        "crop, blended with soft masks as in video); off unless given")
+                   help="face priority: treatment of faces (full = the model on each face's crop at "
+                        "--faces-strength, blended with soft masks as in video); off unless given")
     p.add_argument("--background", choices=("none", "light", "full"), default="light",
                    help="with --faces: treatment of the rest (default light: a gentle unsharp mask)")
+    p.add_argument("--faces-strength", type=strength_arg, default="auto",
+                   help="with --faces: in [0, 1], or auto: by each face's blur, 0 for a sharp face "
+                        "(default auto)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(handler=run)
 
@@ -246,9 +250,7 @@ def _run_faces(args: argparse.Namespace, engine: EngineConfig) -> int:
     if args.method not in ("auto", "model"):
         raise ConfigError(f"--faces runs the model on faces; --method {args.method} cannot be combined "
                           "with it (drop --method or --faces)")
-    if not 0.0 <= args.strength <= 1.0:
-        raise ConfigError(f"--strength {args.strength} must be in [0, 1]")
-    config = PhotoFacesConfig(faces=args.faces, background=args.background, faces_strength=args.strength,
+    config = PhotoFacesConfig(faces=args.faces, background=args.background, faces_strength=args.faces_strength,
                               model=args.model, engine=engine, tiles=TileConfig(args.tile, args.overlap))
     plan = plan_jobs(list(args.inputs), args.output, args.overwrite)
     single = len(args.inputs) == 1 and not args.inputs[0].is_dir()

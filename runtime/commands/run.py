@@ -50,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--faces", default="full", choices=_TREATMENTS, help="treatment of faces (default full)")
     p.add_argument("--background", default="none", choices=_TREATMENTS,
                    help="treatment of everything else (default none)")
-    p.add_argument("--faces-strength", type=_strength, default="auto",
+    p.add_argument("--faces-strength", type=strength_arg, default="auto",
                    help="in [0, 1], or auto: by each face's blur, 0 for sharp faces (default auto)")
     p.add_argument("--background-strength", type=float, default=1.0, help="in [0, 1] (default 1)")
     p.add_argument("--max-faces", type=int, default=4, help="most faces deblurred per frame (default 4)")
@@ -68,7 +68,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.set_defaults(handler=run)
 
 
-def _strength(text: str) -> float | str:
+def strength_arg(text: str) -> float | str:
     """An argparse type: ``auto`` or a number (range checked by PipelineConfig)."""
     if text == "auto":
         return text
