@@ -41,7 +41,6 @@ class CropCache:
     _entries: dict[CropKey, tuple[NDArray[np.uint8], NDArray[np.float32], int, NDArray[np.float32]]] = \
         field(default_factory=dict)
     _used: set[CropKey] = field(default_factory=set)
-    hits: int = 0
 
     def get(self, key: CropKey, crop: NDArray[np.uint8], centre_xy: NDArray[np.float32]
             ) -> NDArray[np.float32] | None:
@@ -56,7 +55,6 @@ class CropCache:
         if float(np.abs(entry[0].astype(np.int16) - crop).mean()) > self.max_mean_diff:
             return None
         self._entries[key] = (entry[0], entry[1], entry[2] + 1, entry[3])
-        self.hits += 1
         return entry[1]
 
     def put(self, key: CropKey, crop: NDArray[np.uint8], centre_xy: NDArray[np.float32],
