@@ -11,10 +11,12 @@ benchmark (``benchmarks/results/quality/quality.md``):
 
 - ``method='auto'`` (default): the learned model first; the kernel-aware path
   (``runtime.photo.kernel_aware``) only where it measurably beats the model on
-  camera-made blur and passes a per-photo re-blur check (``runtime.photo.policy``:
-  a confident defocus disc, then the model cleans up at half strength); a photo the
-  estimate finds sharp comes back unchanged. Real camera shake goes to the model: blind
-  shake kernels lost up to 7 dB on ``val_realblur``.
+  camera-made blur and passes per-photo checks (``runtime.photo.policy``: a confident
+  defocus disc or straight streak on a quiet photo whose deconvolution re-blurs back to
+  the input, then the model cleans up at half strength). The model's correction is applied
+  only where the photo is locally blurry (``runtime.photo.gate``), so sharp regions keep
+  their pixels. Real camera shake goes to the model: blind shake kernels lost up to 7 dB
+  on ``val_realblur``.
   ``mode`` narrows what the kernel path looks for: 'focus' = defocus disc only,
   'motion' = straight streak or camera shake, 'auto' = whichever the classifier finds.
 - ``method='kernel'``: the kernel-aware path alone; an unsure photo is left unchanged.
@@ -52,6 +54,7 @@ from runtime.manifest import ArtifactEntry, Status
 from runtime.photo.kernels import BlurFamily
 from runtime.photo.kernel_aware import (BlurTarget, KernelAwareConfig, KernelAwareResult, KernelMethod,
                                         kernel_aware_deblur)
+from runtime.photo.gate import apply_gate
 from runtime.photo.policy import AutoPolicy
 from runtime.engines.tiling import Progress, TileConfig, run_tiled
 
@@ -373,7 +376,12 @@ class Deblurer:
         timings["check"] = (time.perf_counter() - t) * 1e3
         if not accepted:
             ran = self._model(img, cfg.mode, ka.estimate, timings, progress)
-            return _Ran(ran.image, ran.method, ran.mode, ran.model_id, ran.estimate, ka)
+            out = ran.image
+            if cfg.method is Method.AUTO and policy.gate is not None:
+                t = time.perf_counter()
+                out = apply_gate(img, out, policy.gate)
+                timings["gate"] = (time.perf_counter() - t) * 1e3
+            return _Ran(out, ran.method, ran.mode, ran.model_id, ran.estimate, ka)
         ran = self._model(ka.image, mode, ka.estimate, timings, progress)
         out = ka.image + np.float32(policy.cleanup_strength) * (ran.image - ka.image)
         return _Ran(out.astype(np.float32), Method.KERNEL, mode, ran.model_id, ka.estimate, ka)

@@ -16,6 +16,7 @@ from runtime.photo.deblur import (DeblurConfig, Deblurer, Method, Mode, choose_m
 from runtime.engines import create_engine
 from runtime.errors import ConfigError, ImageError
 from runtime.photo.kernel_aware import KernelMethod, kernel_aware_deblur
+from runtime.photo.policy import AutoPolicy
 from runtime.manifest import sha256_file
 from runtime.lab.sample_images import load_sample, load_sample_scaled
 
@@ -257,12 +258,23 @@ def test_auto_uses_the_model_where_the_kernel_path_is_unsure(models: Path, photo
     assert (r.method, r.kernel_aware and r.kernel_aware.method, r.model_id) == (Method.MODEL, KernelMethod.UNSURE, "small.fp32.onnx")
 
 
-def test_auto_leaves_a_sharp_photo_alone(identity_onnx: Path) -> None:
+def test_auto_can_leave_a_sharp_photo_alone(identity_onnx: Path) -> None:
     sharp = _coins()
     noisy = np.clip(sharp + np.random.default_rng(0).normal(0, 0.01, sharp.shape), 0, 1).astype(np.float32)
-    r = deblur_image(noisy, DeblurConfig(model=str(identity_onnx)))
+    r = deblur_image(noisy, DeblurConfig(model=str(identity_onnx), policy=AutoPolicy(keep_sharp=True)))
     assert (r.method, r.kernel_aware and r.kernel_aware.method, r.model_id) == (Method.KERNEL, KernelMethod.SHARP, None)
     np.testing.assert_array_equal(r.image, noisy)
+
+
+def test_auto_gate_keeps_a_sharp_photo_close_to_itself(tmp_path: Path) -> None:
+    """A model that sharpens everything: under auto the gate keeps a sharp photo's pixels."""
+    sharpen = build_onnx(tmp_path / "sharpen.onnx", kind="sharpen")
+    sharp = _coins()
+    raw = deblur_image(sharp, DeblurConfig(model=str(sharpen), method="model")).image
+    auto = deblur_image(sharp, DeblurConfig(model=str(sharpen)))
+    assert auto.kernel_aware is not None and auto.kernel_aware.method is KernelMethod.SHARP
+    assert "gate" in auto.timings_ms and auto.model_id == "sharpen.onnx"
+    assert _psnr(auto.image, sharp) > _psnr(raw, sharp) + 6
 
 
 def test_kernel_method_never_runs_a_model(photo: np.ndarray) -> None:
