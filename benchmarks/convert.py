@@ -23,7 +23,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from convert.build import BuildConfig, BuildResult, build  # noqa: E402
+from convert.build import BuildConfig, build  # noqa: E402
+from convert.results import BuildResult  # noqa: E402
 from convert.bundle import SHIP_GATE_DB  # noqa: E402
 from convert.validate import ValidationConfig  # noqa: E402
 from convert.repair import scratch_entry  # noqa: E402

@@ -27,7 +27,7 @@ from runtime.video.audio import mux_audio
 from runtime.errors import ConfigError
 from runtime.lab.sample_images import load_sample
 from runtime.video.sinks import VideoFileSink, VideoSinkConfig
-from runtime.video.sources import Frame
+from runtime.video.frames import Frame
 from runtime.photo.kernels import camera_shake_kernel
 from runtime.lab.degradations import degrade
 

@@ -20,8 +20,9 @@ from pathlib import Path
 import onnx
 
 from convert.artifact import atomic_path
-from convert.build import BuildConfig, BuildResult
-from runtime.errors import ValidationFailed
+from convert.build import BuildConfig
+from convert.results import BuildResult
+from convert.errors import ValidationFailed
 from runtime.manifest import Manifest, Precision, Status
 
 SHIP_TARGETS = ("x86-cpu", "rpi5")

@@ -18,7 +18,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from runtime.errors import ConfigError, ValidationFailed
+from convert.errors import ValidationFailed
+from runtime.errors import ConfigError
 from runtime.manifest import ArtifactFormat, Precision, Status
 
 if TYPE_CHECKING:

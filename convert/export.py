@@ -23,7 +23,8 @@ from onnx import shape_inference
 
 from convert.artifact import Artifact, save_onnx, stamp_onnx
 from convert.source import SourceModel
-from runtime.errors import ConfigError, ExportError
+from convert.errors import ExportError
+from runtime.errors import ConfigError
 from runtime.manifest import ArtifactFormat, DType, Layout, Precision, TensorSpec
 
 INPUT_NAME, OUTPUT_NAME = "image", "restored"

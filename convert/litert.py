@@ -33,7 +33,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before LiteRT/TF libraries
 from convert.artifact import Artifact, atomic_path
 from convert.quantize import CalibMethod
 from convert.source import SourceModel
-from runtime.errors import ConfigError, ExportError, QuantizationError
+from convert.errors import ExportError, QuantizationError
+from runtime.errors import ConfigError
 from runtime.manifest import ArtifactFormat, DType, Layout, Precision, TensorSpec
 
 EXPORT_TOLERANCE = 1e-3

@@ -25,7 +25,8 @@ import onnx
 from numpy.typing import NDArray
 
 from convert.artifact import Artifact, save_onnx, stamp_onnx
-from runtime.errors import ConfigError, QuantizationError
+from convert.errors import QuantizationError
+from runtime.errors import ConfigError
 from runtime.manifest import ArtifactFormat, DType, Layout, Precision
 
 log = logging.getLogger(__name__)

@@ -22,18 +22,6 @@ class ImageError(EdgeDeblurError):
     """An input image cannot be decoded or an output image cannot be written."""
 
 
-class ExportError(EdgeDeblurError):
-    """Exporting a model to ONNX or LiteRT failed."""
-
-
-class QuantizationError(EdgeDeblurError):
-    """Quantising a model failed."""
-
-
-class ValidationFailed(EdgeDeblurError):
-    """An artifact failed its quality gate."""
-
-
 class SourceError(EdgeDeblurError):
     """A frame source (camera, video, stream, folder) failed to open or read."""
 

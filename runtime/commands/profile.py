@@ -119,7 +119,7 @@ class _PipelineProcessor:
         self._index = 0
 
     def __call__(self, image_rgb: FrameRGB) -> FrameRGB:
-        from runtime.video.sources import Frame
+        from runtime.video.frames import Frame
 
         frame = Frame(image_rgb, self._index, self._index * self._step_ms)
         self._index += 1

@@ -27,7 +27,7 @@ from runtime.errors import ConfigError
 if TYPE_CHECKING:
     from runtime.video.pipeline import FrameResult, PipelineConfig
     from runtime.video.sinks import Sink
-    from runtime.video.sources import FrameSource
+    from runtime.video.frames import FrameSource
     from runtime.video.stats import StatsRecorder
     from runtime.video.stream import StreamReport
 
@@ -107,7 +107,7 @@ def _sinks(args: argparse.Namespace, source: FrameSource) -> tuple[list[Sink], l
     from runtime.video.audio import has_audio
     from runtime.video.sinks import (VIDEO_SUFFIXES, ImageFolderSink, PreviewWindow, VideoFileSink,
                                      VideoSinkConfig)
-    from runtime.video.sources import SourceKind
+    from runtime.video.frames import SourceKind
 
     sinks: list[Sink] = []
     notes: list[str] = []
@@ -200,7 +200,8 @@ def run(args: argparse.Namespace) -> int:
     _quiet_opencv(args.debug)
     from runtime.video.pipeline import FacePriorityPipeline
     from runtime.video.sinks import PreviewWindow
-    from runtime.video.sources import SourceConfig, open_source
+    from runtime.video.frames import SourceConfig
+    from runtime.video.sources import open_source
     from runtime.video.stream import run_stream
 
     if args.max_frames is not None and args.max_frames < 1:
@@ -228,7 +229,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _finish(args: argparse.Namespace, report: StreamReport, config: PipelineConfig, interrupted: bool) -> int:
     """Write the stats JSON, tell the user what was saved, pick the exit code."""
-    from runtime.video.sources import SourceEnd
+    from runtime.video.frames import SourceEnd
     from runtime.video.stats import write_stats_json
 
     if args.stats_json is not None:

@@ -42,7 +42,7 @@ from runtime.video.blend import mix, paste_patches
 from runtime.catalog import VIDEO_DEFAULT_MODEL
 from runtime.engines import Engine, EngineConfig, create_engine
 from runtime.errors import ConfigError
-from runtime.video.sources import Frame
+from runtime.video.frames import Frame
 from runtime.video.stats import StageTimes
 from runtime.engines.tiling import TileConfig, plan_tiles, run_tiled
 

@@ -26,7 +26,8 @@ from numpy.typing import NDArray
 
 from runtime.video.audio import AudioOutcome, mux_audio
 from runtime.errors import ConfigError, ImageError
-from runtime.video.sources import IMAGE_SUFFIXES, Frame
+from runtime.video.frames import Frame
+from runtime.video.sources import IMAGE_SUFFIXES
 
 log = logging.getLogger(__name__)
 

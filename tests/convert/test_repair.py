@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from convert.build import BuildConfig, BuildResult, build
+from convert.build import BuildConfig, build
+from convert.results import BuildResult
 from convert.calib import CalibConfig
 from convert.repair import RepairConfig
 from convert.source import load_source

@@ -21,7 +21,8 @@ from runtime.video.live import LiveSource
 from runtime.lab.metrics import psnr
 from runtime.video.pipeline import DEFAULT_DETECTOR, FacePriorityPipeline, PipelineConfig, Treatment
 from runtime.video.sinks import ImageFolderSink, VideoFileSink
-from runtime.video.sources import Frame, SourceConfig, SourceEnd, SourceKind, open_source
+from runtime.video.frames import Frame, SourceConfig, SourceEnd, SourceKind
+from runtime.video.sources import open_source
 from runtime.video.stats import Stage
 from runtime.video.stream import run_stream
 from runtime.engines.tiling import run_tiled
