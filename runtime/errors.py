@@ -5,6 +5,12 @@ the message as one line and exits non-zero (tracebacks only with ``--debug``).
 """
 from __future__ import annotations
 
+import difflib
+import enum
+from typing import Iterable, TypeVar
+
+E = TypeVar("E", bound=enum.Enum)
+
 
 class EdgeDeblurError(Exception):
     """Root of every error edgedeblur raises on purpose."""
@@ -32,3 +38,22 @@ class EngineError(EdgeDeblurError):
 
 class MeterError(EdgeDeblurError):
     """An energy meter is absent, unreadable or returned malformed data."""
+
+
+def closest(value: object, allowed: Iterable[str], *, cutoff: float = 0.6) -> str | None:
+    """The allowed value a typo most likely meant, or None: the 'did you mean' of every message."""
+    found = difflib.get_close_matches(str(value), list(allowed), n=1, cutoff=cutoff)
+    return found[0] if found else None
+
+
+def parse_choice(cls: type[E], value: object, field: str) -> E:
+    """``cls(value)`` for an enum option, else a ConfigError naming the field, the choices
+    and the closest one ("mode 'focs' is not one of auto, motion, focus; did you mean 'focus'?").
+    """
+    try:
+        return cls(value)
+    except ValueError as e:
+        names = [str(m.value) for m in cls]
+        near = closest(value, names)
+        hint = f"; did you mean {near!r}?" if near else ""
+        raise ConfigError(f"{field} {value!r} is not one of {', '.join(names)}{hint}") from e

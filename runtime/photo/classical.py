@@ -26,7 +26,7 @@ import numpy as np
 import scipy.fft
 from numpy.typing import NDArray
 
-from runtime.errors import ConfigError, ImageError
+from runtime.errors import ConfigError, ImageError, parse_choice
 from runtime.photo.kernels import linear_to_srgb, srgb_to_linear
 
 FloatImage = NDArray[np.float32]
@@ -184,11 +184,7 @@ def wiener(image: NDArray[np.floating], kernel: NDArray[np.floating], balance: f
     k = check_kernel(kernel, img.shape)
     if not balance > 0:
         raise ConfigError(f"wiener balance={balance} must be > 0 (try 0.01)")
-    try:
-        reg = Regulariser(regulariser)
-    except ValueError as e:
-        allowed = ", ".join(r.value for r in Regulariser)
-        raise ConfigError(f"unknown wiener regulariser {regulariser!r}; choose from {allowed}") from e
+    reg = parse_choice(Regulariser, regulariser, "wiener regulariser")
     lin = srgb_to_linear(img)
     observed, otf, crop = pad_tapered(lin, k)
     shape = (observed.shape[0], observed.shape[1])

@@ -31,7 +31,6 @@ Example:
 """
 from __future__ import annotations
 
-import difflib
 import enum
 import logging
 import math
@@ -39,7 +38,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -47,7 +46,7 @@ from numpy.typing import NDArray
 from runtime.catalog import DEFAULT_MODEL, SHIPPED_DIR, load_shipped_manifest, resolve_model
 from runtime.engines import create_engine
 from runtime.engines.base import Engine, EngineConfig
-from runtime.errors import ConfigError, ImageError
+from runtime.errors import ConfigError, ImageError, parse_choice
 from runtime.photo.imageio import output_format, read_image, write_image
 from runtime.manifest import ArtifactEntry, Status
 from runtime.photo.kernels import BlurFamily
@@ -91,16 +90,6 @@ class Method(str, enum.Enum):
     UNSHARP = "unsharp"
 
 
-def _choice(cls: type[enum.Enum], value: object, option: str) -> Any:
-    try:
-        return cls(value)
-    except ValueError as e:
-        names = [str(m.value) for m in cls]  # type: ignore[attr-defined]
-        close = difflib.get_close_matches(str(value), names, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(f"{option} {value!r} is not one of {', '.join(names)}{hint}") from e
-
-
 @dataclass(frozen=True, slots=True, eq=False)
 class DeblurConfig:
     """What to run on each photo.
@@ -133,8 +122,8 @@ class DeblurConfig:
             raise ConfigError(f"--strength {s} is outside [0, 1]; use 0 (unchanged) to 1 (full deblur), "
                               "e.g. --strength 0.7")
         object.__setattr__(self, "strength", float(s))
-        object.__setattr__(self, "mode", _choice(Mode, self.mode, "--mode"))
-        object.__setattr__(self, "method", _choice(Method, self.method, "--method"))
+        object.__setattr__(self, "mode", parse_choice(Mode, self.mode, "--mode"))
+        object.__setattr__(self, "method", parse_choice(Method, self.method, "--method"))
         if not str(self.model).strip():
             raise ConfigError("--model is empty; give a shipped name (see `edgedeblur models`) or a file")
         needs_kernel = self.method in (Method.WIENER, Method.RL)

@@ -33,7 +33,7 @@ from numpy.typing import NDArray
 
 from runtime.photo.blind_kernel import BlindKernelConfig, estimate_kernel
 from runtime.photo.classical import check_image, hyper_laplacian
-from runtime.errors import ConfigError, ImageError
+from runtime.errors import ConfigError, ImageError, parse_choice
 from runtime.photo.estimate import BlurEstimate, classify_blur, estimate_defocus, estimate_motion, fit_kernels
 from runtime.photo.kernels import BlurFamily
 
@@ -100,11 +100,7 @@ class KernelAwareConfig:
     estimate_crop_px: int = 1024
 
     def __post_init__(self) -> None:
-        try:
-            object.__setattr__(self, "target", BlurTarget(self.target))
-        except ValueError as e:
-            raise ConfigError(f"kernel-aware target {self.target!r} is not one of "
-                              f"{', '.join(t.value for t in BlurTarget)}") from e
+        object.__setattr__(self, "target", parse_choice(BlurTarget, self.target, "kernel-aware target"))
         for name in ("min_confidence", "recheck_confidence"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ConfigError(f"kernel-aware {name}={getattr(self, name)} must lie in [0, 1]")

@@ -19,7 +19,6 @@ Example:
 """
 from __future__ import annotations
 
-import difflib
 import enum
 import logging
 import time
@@ -41,7 +40,7 @@ from runtime.video.sharpen import UnsharpConfig, UnsharpMask
 from runtime.video.blend import mix, paste_patches
 from runtime.catalog import VIDEO_DEFAULT_MODEL
 from runtime.engines import Engine, EngineConfig, create_engine
-from runtime.errors import ConfigError
+from runtime.errors import ConfigError, parse_choice
 from runtime.video.frames import Frame
 from runtime.video.stats import StageTimes
 from runtime.engines.tiling import TileConfig, plan_tiles, run_tiled
@@ -55,16 +54,6 @@ class Treatment(str, enum.Enum):
     NONE = "none"
     LIGHT = "light"
     FULL = "full"
-
-
-def _treatment(value: object, option: str) -> Treatment:
-    try:
-        return Treatment(value)
-    except ValueError as e:
-        names = [t.value for t in Treatment]
-        close = difflib.get_close_matches(str(value), names, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(f"--{option} {value!r} is not one of {', '.join(names)}{hint}") from e
 
 
 DEFAULT_DETECTOR = FaceDetectorOptions(running_mode=RunningMode.VIDEO,
@@ -114,8 +103,8 @@ class PipelineConfig:
     tiles: TileConfig = field(default_factory=TileConfig)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "faces", _treatment(self.faces, "faces"))
-        object.__setattr__(self, "background", _treatment(self.background, "background"))
+        object.__setattr__(self, "faces", parse_choice(Treatment, self.faces, "--faces"))
+        object.__setattr__(self, "background", parse_choice(Treatment, self.background, "--background"))
         for name in ("faces_strength", "background_strength"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v <= 1.0:
