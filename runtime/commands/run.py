@@ -13,7 +13,6 @@ recorded.
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Callable
 
+from facemask.native_stderr import quiet_opencv
 from runtime.catalog import VIDEO_DEFAULT_MODEL
 from runtime.errors import ConfigError
 
@@ -185,19 +185,9 @@ def _progress(args: argparse.Namespace, source: FrameSource) -> tuple[Callable[[
     return on_frame, bar.close
 
 
-def _quiet_opencv(debug: bool) -> None:
-    """Keep OpenCV's and FFmpeg's own console chatter out of the one-line messages."""
-    if debug:
-        return
-    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
-    import cv2
-
-    cv2.setLogLevel(0)
-
-
 def run(args: argparse.Namespace) -> int:
     """Handle ``edgedeblur run``."""
-    _quiet_opencv(args.debug)
+    quiet_opencv()
     from runtime.video.pipeline import FacePriorityPipeline
     from runtime.video.sinks import PreviewWindow
     from runtime.video.frames import SourceConfig
