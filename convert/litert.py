@@ -27,10 +27,11 @@ from numpy.typing import NDArray
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before LiteRT/TF libraries load: no C++ info logs
 
-from convert.artifact import Artifact, atomic_path
+from convert.artifact import Artifact
 from convert.quantize import CalibMethod
 from convert.source import SourceModel
 from convert.errors import ExportError, QuantizationError
+from facemask.files import atomic_path
 from facemask.native_stderr import quiet_native
 from runtime.errors import ConfigError
 from runtime.manifest import ArtifactFormat, DType, Layout, Precision, TensorSpec
@@ -183,7 +184,7 @@ def export_tflite(src: SourceModel, out: Path, config: TfliteExportConfig) -> Ar
     try:
         with quiet_native(python_output=True):
             edge = litert_torch.convert(wrapped, (torch.from_numpy(x),))
-            with atomic_path(out) as tmp:
+            with atomic_path(out, parents=True) as tmp:
                 edge.export(str(tmp))
     except Exception as e:  # litert-torch raises many types from torch.export and MLIR
         raise ExportError(f"LiteRT conversion of {src.name} at {h}x{w} failed: "
@@ -341,7 +342,7 @@ class TfliteQuantizer:
             qsv = self.ranges(config.method) if config.precision is Precision.INT8 else None
             with quiet_native(python_output=True):
                 result = q.quantize(qsv, enable_progress_report=False)
-            with atomic_path(out) as tmp:
+            with atomic_path(out, parents=True) as tmp:
                 tmp.write_bytes(bytes(result.quantized_model))
         except (ValueError, RuntimeError, KeyError) as e:
             raise QuantizationError(f"{config.precision.value} quantisation of {self.fp32.path.name} failed "

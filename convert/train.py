@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from convert.artifact import atomic_path
+from facemask.files import atomic_path
 from convert.data import DataConfig, PairSampler
 from convert.zoo import create_model, get_spec
 from runtime.errors import ConfigError

@@ -16,12 +16,11 @@ import enum
 import hashlib
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from facemask.files import atomic_write
 from runtime.errors import ConfigError, ModelLoadError, parse_choice
 
 SCHEMA_VERSION = 1
@@ -250,17 +249,7 @@ class Manifest:
         doc = {"schema_version": SCHEMA_VERSION,
                "artifacts": [e.to_json() for e in sorted(self.artifacts, key=lambda e: e.id)]}
         text = json.dumps(doc, indent=2, sort_keys=True) + "\n"
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)     # mkstemp creates 0o600
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(path, text)
         self.root = path.parent
 
     def find(self, model_id: str) -> ArtifactEntry | None:

@@ -9,7 +9,6 @@ gives the detector new pixels, which is what makes landmark jitter measurable.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
@@ -21,7 +20,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from facemask.errors import FaceMaskError
-from facemask.image import replace_atomically, to_rgb
+from facemask.files import atomic_path
+from facemask.image import to_rgb
 
 PHOTOS = ("astronaut", "grace_hopper", "coffee")
 
@@ -219,22 +219,18 @@ def write_mp4(path: str | os.PathLike[str], frames_rgb: tuple[NDArray[np.uint8],
     if not frames_rgb:
         raise FaceMaskError(f"cannot write {p}: no frames")
     h, w = frames_rgb[0].shape[:2]
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=".mp4", dir=p.parent)
-    os.close(fd)
-    writer = cv2.VideoWriter(tmp, cv2.VideoWriter.fourcc(*"mp4v"), fps, (w, h))
-    try:
-        if not writer.isOpened():
-            raise FaceMaskError(f"cannot write {p}: OpenCV has no mp4v encoder here")
-        for i, frame in enumerate(frames_rgb):
-            rgb = to_rgb(frame, name=f"frame {i}")
-            if rgb.shape[:2] != (h, w):
-                raise FaceMaskError(f"cannot write {p}: frame {i} is {rgb.shape[1]}x{rgb.shape[0]}, not {w}x{h}")
-            writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-        writer.release()
-        replace_atomically(tmp, p)
-    finally:
-        writer.release()
-        Path(tmp).unlink(missing_ok=True)
+    with atomic_path(p, suffix=".mp4") as tmp:
+        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter.fourcc(*"mp4v"), fps, (w, h))
+        try:
+            if not writer.isOpened():
+                raise FaceMaskError(f"cannot write {p}: OpenCV has no mp4v encoder here")
+            for i, frame in enumerate(frames_rgb):
+                rgb = to_rgb(frame, name=f"frame {i}")
+                if rgb.shape[:2] != (h, w):
+                    raise FaceMaskError(f"cannot write {p}: frame {i} is {rgb.shape[1]}x{rgb.shape[0]}, not {w}x{h}")
+                writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        finally:
+            writer.release()
     return p
 
 

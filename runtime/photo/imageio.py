@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -27,6 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, UnidentifiedImageError
 
+from facemask.files import atomic_write
 from runtime.errors import ImageError
 
 log = logging.getLogger(__name__)
@@ -223,35 +222,17 @@ def output_format(path: Path, has_alpha: bool = False) -> tuple[str, bool]:
     return fmt, deep
 
 
-def _new_file_mode(path: Path) -> int:
-    """Permissions for a replacing file: the old file's, else 0o666 minus the umask
-    (``mkstemp`` alone would leave 0o600)."""
-    try:
-        return path.stat().st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temp file in the same folder and ``os.replace``.
+    """Write ``data`` to ``path`` atomically with normal permissions (see ``facemask.files``).
 
     Raises:
         ImageError: the folder is missing or not writable, or the disk is full; no temp
             file is left behind.
     """
     path = Path(path)
-    tmp: str | None = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, _new_file_mode(path))
-        os.replace(tmp, path)
+        atomic_write(path, data)
     except OSError as e:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
         if isinstance(e, (FileNotFoundError, NotADirectoryError)):
             why = f"folder {path.parent} does not exist"
         elif isinstance(e, IsADirectoryError):
@@ -261,10 +242,6 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         else:
             why = e.strerror or str(e)
         raise ImageError(f"cannot write {path}: {why}; choose a writable output path (-o)") from e
-    except BaseException:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def encode_image(path: Path, rgb: NDArray[np.float32], alpha: NDArray[np.float32] | None = None,

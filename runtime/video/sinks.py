@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from facemask.files import atomic_write, new_file_mode
 from runtime.video.audio import AudioOutcome, mux_audio
 from runtime.errors import ConfigError, ImageError
 from runtime.video.frames import Frame
@@ -213,6 +214,7 @@ class VideoFileSink:
             audio, note = AudioOutcome.NOT_REQUESTED, None
             if self._audio_from is not None:
                 audio, note, tmp = self._add_audio(tmp, self._audio_from)
+            os.chmod(tmp, new_file_mode(self._path))   # mkstemp made it owner-only
             os.replace(tmp, self._path)
         except (self._av.FFmpegError, OSError) as e:
             tmp.unlink(missing_ok=True)
@@ -280,13 +282,7 @@ class ImageFolderSink:
             raise ImageError(f"cannot encode {target}: OpenCV rejected the {suffix} format; "
                              "choose another output format")
         self._folder.mkdir(parents=True, exist_ok=True)
-        tmp = _temp_path(target, suffix)
-        try:
-            tmp.write_bytes(buf.tobytes())
-            os.replace(tmp, target)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        atomic_write(target, buf.tobytes())
         self._frames += 1
 
     def close(self) -> SinkResult:
