@@ -47,7 +47,7 @@ from runtime.catalog import DEFAULT_MODEL, SHIPPED_DIR, load_shipped_manifest, r
 from runtime.engines import create_engine
 from runtime.engines.base import Engine, EngineConfig
 from runtime.errors import ConfigError, ImageError, parse_choice
-from runtime.photo.imageio import output_format, read_image, write_image
+from runtime.photo.imageio import check_image, output_format, read_image, write_image
 from runtime.manifest import ArtifactEntry, Status
 from runtime.photo.kernels import BlurFamily
 from runtime.engines.tiling import Progress, TileConfig, run_tiled
@@ -253,15 +253,6 @@ def choose_model(mode: Mode, image: NDArray[np.float32], config: DeblurConfig, *
     return ModelChoice(best[0].id if best else resolved.entry.id, used, estimate)
 
 
-def _check_image(image: NDArray[np.floating]) -> NDArray[np.float32]:
-    if image.ndim != 3 or image.shape[2] != 3 or not np.issubdtype(image.dtype, np.floating):
-        raise ImageError(f"deblur needs an (H, W, 3) float RGB image in [0, 1], got {image.dtype} "
-                         f"{image.shape}; divide uint8 images by 255")
-    if not np.isfinite(image).all():
-        raise ImageError("image contains NaN or Inf values; clean the input first")
-    return np.clip(image, 0.0, 1.0).astype(np.float32, copy=False)
-
-
 _KERNEL_MODES: dict[str, Mode] = {"defocus": Mode.FOCUS, "linear_motion": Mode.MOTION, "shake": Mode.MOTION}
 """Mode a kernel-aware result stands for, by ``KernelMethod`` value."""
 
@@ -309,7 +300,7 @@ class Deblurer:
         """
         cfg = self.config
         start = time.perf_counter()
-        img = _check_image(image_rgb)
+        img = check_image(image_rgb, clip=True)
         timings: dict[str, float] = {}
         if cfg.strength == 0:
             ran = _Ran(img.copy(), cfg.method, cfg.mode)
@@ -350,7 +341,7 @@ class Deblurer:
 
         cfg = self.config
         target = {Mode.AUTO: BlurTarget.ANY, Mode.FOCUS: BlurTarget.DEFOCUS, Mode.MOTION: BlurTarget.MOTION}[cfg.mode]
-        ka = kernel_aware_deblur(img, KernelAwareConfig(target=target))
+        ka = kernel_aware_deblur(img, KernelAwareConfig(target=target), checked=True)
         timings.update({k: v for k, v in ka.timings_ms.items() if k != "total"})
         mode = _KERNEL_MODES.get(ka.method.value, cfg.mode)
         if cfg.method is Method.KERNEL or ka.method is KernelMethod.SHARP:
@@ -368,11 +359,11 @@ class Deblurer:
         cfg = self.config
         t = time.perf_counter()
         if cfg.method is Method.WIENER:
-            out = classical.wiener(img, cfg.kernel)  # type: ignore[arg-type]
+            out = classical.wiener(img, cfg.kernel, checked=True)  # type: ignore[arg-type]
         elif cfg.method is Method.RL:
-            out = classical.richardson_lucy(img, cfg.kernel)  # type: ignore[arg-type]
+            out = classical.richardson_lucy(img, cfg.kernel, checked=True)  # type: ignore[arg-type]
         else:
-            out = classical.unsharp_mask(img, UNSHARP_AMOUNT, UNSHARP_RADIUS_PX)
+            out = classical.unsharp_mask(img, UNSHARP_AMOUNT, UNSHARP_RADIUS_PX, checked=True)
         timings["run"] = (time.perf_counter() - t) * 1e3
         return out
 

@@ -25,7 +25,7 @@ from functools import lru_cache
 import numpy as np
 from numpy.typing import NDArray
 
-from runtime.photo.classical import check_image
+from runtime.photo.imageio import check_image
 from runtime.errors import ConfigError, ImageError
 from runtime.photo.kernels import BlurFamily, defocus_kernel, linear_motion_kernel, srgb_to_linear
 

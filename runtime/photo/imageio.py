@@ -222,6 +222,23 @@ def output_format(path: Path, has_alpha: bool = False) -> tuple[str, bool]:
     return fmt, deep
 
 
+def check_image(image: NDArray[np.floating], *, clip: bool = False) -> NDArray[np.float32]:
+    """The one check of an in-memory photo: HxWx3 float RGB, finite; returned as float32.
+
+    Args:
+        clip: also clip to [0, 1] (a copy) for code that needs the range exact.
+
+    Raises:
+        ImageError: wrong rank, channels or dtype, or NaN/Inf values.
+    """
+    if image.ndim != 3 or image.shape[2] != 3 or not np.issubdtype(image.dtype, np.floating):
+        raise ImageError(f"deblurring needs an HxWx3 float RGB image in [0, 1], got {image.dtype} {image.shape}; "
+                         "convert grey images to RGB and divide uint8 images by 255")
+    if not np.isfinite(image).all():
+        raise ImageError("image contains NaN or Inf values; clean the input first")
+    return np.clip(image, 0.0, 1.0).astype(np.float32, copy=False) if clip else image.astype(np.float32, copy=False)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically with normal permissions (see ``facemask.files``).
 
