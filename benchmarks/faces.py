@@ -31,7 +31,8 @@ from facemask.image import write_image_rgb
 from facemask.masks import region_masks
 from facemask.options import Backend, DetectorModel, FaceDetectorOptions, RunningMode
 from facemask.regions import RegionConfig, build_regions
-from runtime.lab.face_clips import Motion, load_face_photo, make_clip
+from runtime.lab.face_clips import Motion, make_clip
+from runtime.lab.sample_images import load_sample
 from facemask.tracking import FaceTracker
 
 OUT = Path(__file__).resolve().parent / "results" / "faces"
@@ -156,10 +157,10 @@ def _lag(boxes: list[np.ndarray], truth: np.ndarray) -> float:
 
 def detector_range() -> list[dict[str, Any]]:
     """Smallest face each detector finds in a 1280x720 frame, and false positives on coffee."""
-    frame_bg = cv2.resize(load_face_photo("coffee"), (1280, 720))
-    head = load_face_photo("astronaut")[:300, 100:400]  # face box (178, 72)-(272, 176)
+    frame_bg = cv2.resize(load_sample("coffee"), (1280, 720))
+    head = load_sample("astronaut")[:300, 100:400]  # face box (178, 72)-(272, 176)
     rng = np.random.default_rng(0)
-    coffee = [np.clip(cv2.resize(load_face_photo("coffee"), s) + rng.normal(0, 6, (s[1], s[0], 3)), 0, 255)
+    coffee = [np.clip(cv2.resize(load_sample("coffee"), s) + rng.normal(0, 6, (s[1], s[0], 3)), 0, 255)
               .astype(np.uint8) for s in RESOLUTIONS * 4]
     out = []
     for model in DetectorModel:
@@ -189,7 +190,7 @@ def agreement() -> list[dict[str, Any]]:
     with FaceDetector.create_from_options(short) as ours, \
             FaceDetector.create_from_options(FaceDetectorOptions(backend=Backend.MEDIAPIPE)) as ref:
         for name in ("astronaut", "grace_hopper"):
-            a, b = ours.process(load_face_photo(name)), ref.process(load_face_photo(name))
+            a, b = ours.process(load_sample(name)), ref.process(load_sample(name))
             d = np.linalg.norm(a.landmarks_px[0, :, :2] - b.landmarks_px[0, :, :2], axis=1)
             rows.append({"photo": name, "face_width_px": round(float(b.boxes_xyxy[0, 2] - b.boxes_xyxy[0, 0]), 1),
                          "mean_px": round(float(d.mean()), 3), "max_px": round(float(d.max()), 3),

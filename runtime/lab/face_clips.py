@@ -22,35 +22,7 @@ from numpy.typing import NDArray
 from facemask.errors import FaceMaskError
 from facemask.files import atomic_path
 from facemask.image import to_rgb
-
-PHOTOS = ("astronaut", "grace_hopper", "coffee")
-
-
-@lru_cache(maxsize=4)
-def load_face_photo(name: str) -> NDArray[np.uint8]:
-    """A package-shipped photo as HxWx3 uint8 RGB: astronaut, grace_hopper (faces) or coffee (none).
-
-    Raises:
-        FaceMaskError: Unknown name.
-    """
-    if name == "astronaut":
-        from skimage import data
-
-        img = data.astronaut()
-    elif name == "coffee":
-        from skimage import data
-
-        img = data.coffee()
-    elif name == "grace_hopper":
-        import matplotlib.cbook as cbook
-
-        path = cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
-        img = cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-    else:
-        raise FaceMaskError(f"unknown photo {name!r}; choose one of {', '.join(PHOTOS)}")
-    img.setflags(write=False)
-    return img
-
+from runtime.lab.sample_images import load_sample
 
 @dataclass(frozen=True, slots=True)
 class _Head:
@@ -102,7 +74,7 @@ class SyntheticClip:
 @lru_cache(maxsize=8)
 def _head_rgba(head: _Head) -> tuple[NDArray[np.float32], tuple[float, float, float, float]]:
     x0, y0, x1, y1 = head.crop_xyxy
-    rgb = load_face_photo(head.photo)[y0:y1, x0:x1].astype(np.float32)
+    rgb = load_sample(head.photo)[y0:y1, x0:x1].astype(np.float32)
     h, w = rgb.shape[:2]
     yy, xx = np.mgrid[:h, :w].astype(np.float32)
     r = np.hypot((xx + 0.5 - w / 2) / (w / 2), (yy + 0.5 - h / 2) / (h / 2))
@@ -195,7 +167,7 @@ def make_clip(motion: Motion, size_wh: tuple[int, int] = (640, 480), n_frames: i
     w, h = size_wh
     if min(w, h) < 64 or n_frames < 1:
         raise FaceMaskError(f"make_clip needs size_wh >= 64x64 and n_frames >= 1, got {size_wh}, {n_frames}")
-    bg = cv2.resize(load_face_photo("coffee"), (w, h), interpolation=cv2.INTER_AREA).astype(np.float32)
+    bg = cv2.resize(load_sample("coffee"), (w, h), interpolation=cv2.INTER_AREA).astype(np.float32)
     frames, boxes = [], []
     for i in range(n_frames):
         frame = bg.copy()
