@@ -154,6 +154,6 @@ def _resolve_path(text: str) -> ResolvedModel:
     if path.is_file():
         return ResolvedModel(path, None)
     if path.is_dir():
-        raise ModelLoadError(f"--model {text} is a folder; give a .onnx or .tflite file")
+        raise ModelLoadError(f"`model` {text} is a folder; give a .onnx or .tflite file")
     raise ModelLoadError(f"cannot open {text}: not found. Give an existing .onnx/.tflite file or "
                          "a shipped name (run `edgedeblur models` to list them)")

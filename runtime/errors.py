@@ -1,13 +1,16 @@
-"""One exception hierarchy for edgedeblur.
+"""One exception hierarchy for edgedeblur, and the helpers every message uses.
 
 Every message names the file or option at fault and says how to fix it; the CLI prints
-the message as one line and exits non-zero (tracebacks only with ``--debug``).
+the message as one line and exits non-zero (tracebacks only with ``--debug``). Library
+code is called from Python too, so it names a config field in backticks (`tile`), never a
+command-line flag; each subcommand maps its fields to its flags (:func:`with_flags`).
 """
 from __future__ import annotations
 
 import difflib
 import enum
-from typing import Iterable, TypeVar
+import re
+from typing import Iterable, Mapping, TypeVar
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -57,3 +60,12 @@ def parse_choice(cls: type[E], value: object, field: str) -> E:
         near = closest(value, names)
         hint = f"; did you mean {near!r}?" if near else ""
         raise ConfigError(f"{field} {value!r} is not one of {', '.join(names)}{hint}") from e
+
+
+def with_flags(message: str, flags: Mapping[str, str]) -> str:
+    """A library message as a subcommand shows it: each `field` it takes as a flag becomes the flag.
+
+    >>> with_flags("`tile` 8 is too small", {"tile": "--tile"})
+    '--tile 8 is too small'
+    """
+    return re.sub(r"`(\w+)`", lambda m: flags.get(m[1], m[0]), message)

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Callable
 
 from runtime.catalog import DEFAULT_MODEL, SHIPPED_DIR
-from runtime.errors import ConfigError, EngineError, ImageError
+from runtime.commands import flags
+from runtime.errors import ConfigError, EngineError, ImageError, with_flags
 from runtime.photo.imageio import READ_SUFFIXES
 
 EXAMPLES = """examples:
@@ -41,6 +42,11 @@ class Plan:
     jobs: list[Job]
     bad: list[tuple[Path, str]]
     out_dirs: list[Path]
+
+
+FLAGS = flags("strength", "mode", "method", "model", "kernel", "overwrite", "tile", "overlap", "backend", "threads",
+              "delegate", dst="-o", path="-o")
+"""Library field -> this command's flag, for error messages."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -73,7 +79,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--compare", type=Path, metavar="OUT.png",
                    help="also write a side-by-side before/after image (one input only)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
-    p.set_defaults(handler=run)
+    p.set_defaults(handler=run, flags=FLAGS)
 
 
 def _scan(folder: Path) -> list[Path]:
@@ -203,7 +209,7 @@ def run(args: argparse.Namespace) -> int:
                 try:
                     deblurer.deblur_file(job.src, job.dst, overwrite=args.overwrite)
                 except (ImageError, EngineError, ConfigError) as e:   # this photo only
-                    failures.append((job.src, str(e)))
+                    failures.append((job.src, with_flags(str(e), FLAGS)))
                     continue
                 written.append(job)
     if args.compare is not None:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Callable
 
 from facemask.native_stderr import quiet_opencv
 from runtime.catalog import VIDEO_DEFAULT_MODEL
+from runtime.commands import flags
 from runtime.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -33,6 +34,10 @@ if TYPE_CHECKING:
 
 _TREATMENTS = ("none", "light", "full")
 _LIVE_STATS_EVERY_S = 1.0
+
+
+FLAGS = flags("model", "backend", "threads", "faces", "background", spec="--source", path="-o", folder="-o")
+"""Library field -> this command's flag, for error messages."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -64,7 +69,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--retries", type=int, default=5,
                    help="reconnect attempts for a camera or stream that fails (default 5)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(handler=run)
+    p.set_defaults(handler=run, flags=FLAGS)
 
 
 def pipeline_config(args: argparse.Namespace, sequential: bool) -> PipelineConfig:

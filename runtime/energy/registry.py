@@ -63,10 +63,10 @@ class MeterConfig:
     def __post_init__(self) -> None:
         if self.kind not in METER_CHOICES:
             near = closest(self.kind, METER_CHOICES)
-            raise ConfigError(f"--meter {self.kind!r} is not a meter; choose one of "
+            raise ConfigError(f"`kind` {self.kind!r} is not a meter; choose one of "
                               f"{', '.join(METER_CHOICES)}" + (f" (did you mean {near!r}?)" if near else ""))
         if self.kind == MeterKind.CSV.value and self.log_path is None:
-            raise ConfigError("--meter csv needs the external meter's log: add --meter-log FILE.csv")
+            raise ConfigError("`kind` csv needs the external meter's log: add `log_path` FILE.csv")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,9 +92,9 @@ def resolve_power_model(config: MeterConfig) -> PowerModel:
     name = config.power_model or detect_model_name(config.sys_root)
     if name not in models:
         near = closest(name, models)
-        raise ConfigError(f"--power-model {name!r} is unknown; choose one of {', '.join(sorted(models))}"
+        raise ConfigError(f"`power_model` {name!r} is unknown; choose one of {', '.join(sorted(models))}"
                           + (f" (did you mean {near!r}?)" if near else "")
-                          + " or define it in --power-models FILE")
+                          + " or define it in `power_models_file` FILE")
     return models[name]
 
 
@@ -117,7 +117,7 @@ def open_meter(kind: MeterKind, config: MeterConfig) -> Meter:
         return PmicMeter(config.pmic_command)
     if kind is MeterKind.CSV:
         if config.log_path is None:
-            raise MeterAbsent("no external meter log given (--meter-log FILE.csv)")
+            raise MeterAbsent("no external meter log given (`log_path` FILE.csv)")
         return CsvLogMeter(config.log_path, offset_s=config.log_offset_s)
     return EstimateMeter(resolve_power_model(config))
 

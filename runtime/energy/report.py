@@ -139,7 +139,7 @@ def _notes(result: ProfileResult) -> list[str]:
     notes = [f"Meter: {m.kind.value}, {'MEASURED' if m.measured else 'ESTIMATED (not measured)'}; "
              f"source: {m.source}; scope: {m.scope}.",
              "Idle baseline: " + (f"{result.idle.power_w:.2f} W, {result.idle.source}." if result.idle
-                                  else "none (pass --idle-s to measure one), so no above-idle figures."),
+                                  else "none (pass `idle_s` to measure one), so no above-idle figures."),
              f"Run: {result.options.frames} frames x {result.options.repeats} pass(es), chunks of "
              f"{result.options.chunk_frames} frames with the configuration order rotating per chunk, "
              f"{result.options.warmup_frames} warm-up frames each; started {result.started_at}."]

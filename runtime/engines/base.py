@@ -54,16 +54,16 @@ class EngineConfig:
     spin: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "backend", parse_choice(Backend, self.backend, "--backend"))
+        object.__setattr__(self, "backend", parse_choice(Backend, self.backend, "`backend`"))
         if isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 1:
-            raise ConfigError(f"--threads {self.threads!r} must be a whole number >= 1")
+            raise ConfigError(f"`threads` {self.threads!r} must be a whole number >= 1")
         providers = (self.providers,) if isinstance(self.providers, str) else tuple(self.providers)
         if not providers or not all(isinstance(p, str) and p for p in providers):
             raise ConfigError(f"providers {self.providers!r} must be a non-empty list of provider names, "
                               "e.g. CPUExecutionProvider")
         object.__setattr__(self, "providers", providers)
         if self.delegate is not None and not self.delegate.strip():
-            raise ConfigError("--delegate is empty; give a delegate library name or leave it out")
+            raise ConfigError("`delegate` is empty; give a delegate library name or leave it out")
 
 
 @dataclass(frozen=True, slots=True)

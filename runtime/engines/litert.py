@@ -29,7 +29,7 @@ def _interpreter(model: ResolvedModel, config: EngineConfig) -> Interpreter:
             delegates.append(load_delegate(config.delegate))
         except (ValueError, OSError) as e:
             raise ModelLoadError(f"cannot load LiteRT delegate {config.delegate!r}: the library is absent "
-                                 "or broken. Install the vendor's delegate library or drop --delegate "
+                                 "or broken. Install the vendor's delegate library or drop `delegate` "
                                  "to run on the CPU") from e
     try:
         with quiet_native():

@@ -119,20 +119,20 @@ class DeblurConfig:
     def __post_init__(self) -> None:
         s = self.strength
         if isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s) or not 0 <= s <= 1:
-            raise ConfigError(f"--strength {s} is outside [0, 1]; use 0 (unchanged) to 1 (full deblur), "
-                              "e.g. --strength 0.7")
+            raise ConfigError(f"`strength` {s} is outside [0, 1]; use 0 (unchanged) to 1 (full deblur), "
+                              "e.g. `strength` 0.7")
         object.__setattr__(self, "strength", float(s))
-        object.__setattr__(self, "mode", parse_choice(Mode, self.mode, "--mode"))
-        object.__setattr__(self, "method", parse_choice(Method, self.method, "--method"))
+        object.__setattr__(self, "mode", parse_choice(Mode, self.mode, "`mode`"))
+        object.__setattr__(self, "method", parse_choice(Method, self.method, "`method`"))
         if not str(self.model).strip():
-            raise ConfigError("--model is empty; give a shipped name (see `edgedeblur models`) or a file")
+            raise ConfigError("`model` is empty; give a shipped name (see `edgedeblur models`) or a file")
         needs_kernel = self.method in (Method.WIENER, Method.RL)
         if needs_kernel and self.kernel is None:
-            raise ConfigError(f"--method {self.method.value} needs the blur kernel: pass --kernel K.png "
+            raise ConfigError(f"`method` {self.method.value} needs the blur kernel: pass `kernel` K.png "
                               "(a grayscale image of the point-spread function)")
         if not needs_kernel and self.kernel is not None:
-            raise ConfigError(f"--kernel applies to --method wiener or rl only, not {self.method.value}; "
-                              "drop --kernel or change --method")
+            raise ConfigError(f"`kernel` applies to `method` wiener or rl only, not {self.method.value}; "
+                              "drop `kernel` or change `method`")
         if self.kernel is not None:
             from runtime.photo.classical import check_kernel
 
@@ -195,7 +195,7 @@ def load_kernel(path: Path) -> NDArray[np.float32]:
     k = img.rgb.mean(axis=2)
     total = float(k.sum())
     if total <= 0:
-        raise ConfigError(f"--kernel {path} is empty (all black); draw the blur path in white on black")
+        raise ConfigError(f"`kernel` {path} is empty (all black); draw the blur path in white on black")
     return (k / total).astype(np.float32)
 
 
@@ -377,8 +377,8 @@ class Deblurer:
         """
         src, dst = Path(src), Path(dst)
         if not overwrite and dst.exists() and src.exists() and dst.samefile(src):
-            raise ConfigError(f"refusing to overwrite the input {src}; pass --overwrite or choose "
-                              "another output with -o")
+            raise ConfigError(f"refusing to overwrite the input {src}; pass `overwrite` or choose "
+                              "another output with `dst`")
         output_format(dst)
         loaded = read_image(src)
         output_format(dst, loaded.alpha is not None)

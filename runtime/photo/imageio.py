@@ -258,7 +258,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             why = "permission denied"
         else:
             why = e.strerror or str(e)
-        raise ImageError(f"cannot write {path}: {why}; choose a writable output path (-o)") from e
+        raise ImageError(f"cannot write {path}: {why}; choose a writable output path (`path`)") from e
 
 
 def encode_image(path: Path, rgb: NDArray[np.float32], alpha: NDArray[np.float32] | None = None,

@@ -103,8 +103,8 @@ class PipelineConfig:
     tiles: TileConfig = field(default_factory=TileConfig)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "faces", parse_choice(Treatment, self.faces, "--faces"))
-        object.__setattr__(self, "background", parse_choice(Treatment, self.background, "--background"))
+        object.__setattr__(self, "faces", parse_choice(Treatment, self.faces, "`faces`"))
+        object.__setattr__(self, "background", parse_choice(Treatment, self.background, "`background`"))
         for name in ("faces_strength", "background_strength"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v <= 1.0:

@@ -135,9 +135,9 @@ class VideoFileSink:
     def __init__(self, path: Path, config: VideoSinkConfig = VideoSinkConfig(),
                  audio_from: Path | None = None) -> None:
         if path.suffix.lower() not in VIDEO_SUFFIXES:
-            raise ConfigError(f"-o {path}: video outputs must end in {', '.join(VIDEO_SUFFIXES)}")
+            raise ConfigError(f"`path` {path}: video outputs must end in {', '.join(VIDEO_SUFFIXES)}")
         if not path.parent.is_dir():
-            raise ConfigError(f"-o {path}: folder {path.parent} does not exist; create it first")
+            raise ConfigError(f"`path` {path}: folder {path.parent} does not exist; create it first")
         import av  # heavy; only video outputs need it
 
         self._av = av
@@ -261,7 +261,7 @@ class ImageFolderSink:
         if suffix is not None and suffix.lower() not in IMAGE_SUFFIXES:
             raise ConfigError(f"image format {suffix} unsupported; use one of {', '.join(IMAGE_SUFFIXES)}")
         if folder.exists() and not folder.is_dir():
-            raise ConfigError(f"-o {folder} is a file; give a folder for image outputs")
+            raise ConfigError(f"`folder` {folder} is a file; give a folder for image outputs")
         self._folder = folder
         self._suffix = suffix
         self._params = [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality]

@@ -138,7 +138,7 @@ def classify_source(spec: str) -> SourceKind:
     if scheme in STREAM_SCHEMES:
         return SourceKind.STREAM
     if scheme:
-        raise ConfigError(f"--source {spec}: unsupported scheme {scheme!r}; use one of "
+        raise ConfigError(f"`spec` {spec}: unsupported scheme {scheme!r}; use one of "
                           f"{', '.join(STREAM_SCHEMES)}")
     path = Path(spec)
     if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
@@ -167,7 +167,7 @@ def open_source(spec: str, config: SourceConfig = SourceConfig(),
         return LiveSource(capture_factory or stream_factory(spec, config), kind, spec, config)
     path = Path(spec)
     if not path.exists():
-        raise SourceError(f"--source {spec} not found; give a camera index (0), /dev/videoN, "
+        raise SourceError(f"`spec` {spec} not found; give a camera index (0), /dev/videoN, "
                           "a video file, an image folder or an rtsp:// / http:// URL")
     if kind is SourceKind.FOLDER:
         return ImageFolderSource.from_path(path)

@@ -48,16 +48,16 @@ def models(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("kwargs, raises", [
-    ({"strength": 1.5}, r"--strength 1.5 is outside \[0, 1\]"),
-    ({"strength": -0.1}, r"--strength -0.1 is outside"),
-    ({"strength": float("nan")}, r"--strength nan is outside"),
+    ({"strength": 1.5}, r"`strength` 1.5 is outside \[0, 1\]"),
+    ({"strength": -0.1}, r"`strength` -0.1 is outside"),
+    ({"strength": float("nan")}, r"`strength` nan is outside"),
     ({"mode": "motoin"}, "did you mean 'motion'"),
-    ({"method": "wiener"}, "--method wiener needs the blur kernel"),
-    ({"method": "rl"}, "--method rl needs"),
-    ({"kernel": np.ones((3, 3))}, "--kernel applies to --method wiener or rl only"),
+    ({"method": "wiener"}, "`method` wiener needs the blur kernel"),
+    ({"method": "rl"}, "`method` rl needs"),
+    ({"kernel": np.ones((3, 3))}, "`kernel` applies to `method` wiener or rl only"),
     ({"method": "wiener", "kernel": np.zeros((3, 3))}, "sums to 0"),
-    ({"tile": 64, "overlap": 40}, "--overlap 40"),
-    ({"model": " "}, "--model is empty"),
+    ({"tile": 64, "overlap": 40}, "`overlap` 40"),
+    ({"model": " "}, "`model` is empty"),
     ({"strength": 0.0, "mode": "focus", "method": "unsharp"}, None),
 ])
 def test_config_validation(kwargs: dict[str, object], raises: str | None) -> None:
