@@ -222,7 +222,8 @@ def _resize_kernel(k: FloatImage, size: int) -> FloatImage:
     return (out / max(float(out.sum()), 1e-12)).astype(np.float32)
 
 
-def _odd(n: float) -> int:
+def _odd_nearest(n: float) -> int:
+    """n rounded to the nearest integer (at least 3), bumped up to odd: a kernel size near n."""
     k = max(int(round(n)), 3)
     return k if k % 2 else k + 1
 
@@ -231,7 +232,7 @@ def _level_sizes(kernel_size_px: int) -> list[int]:
     """Kernel side per level, coarsest first: steps of sqrt(2) down to ~5 px."""
     sizes = [kernel_size_px]
     while sizes[-1] * _LEVEL_SCALE >= _COARSEST_PX:
-        sizes.append(_odd(sizes[-1] * _LEVEL_SCALE))
+        sizes.append(_odd_nearest(sizes[-1] * _LEVEL_SCALE))
     return sizes[::-1]
 
 
