@@ -27,13 +27,14 @@ from tqdm import tqdm
 
 from facemask.detector import FaceDetector
 from facemask.draw import draw_faces
+from facemask.files import atomic_path, atomic_write
 from facemask.image import write_image_rgb
 from facemask.masks import region_masks
 from facemask.options import Backend, DetectorModel, FaceDetectorOptions, RunningMode
 from facemask.regions import RegionConfig, build_regions
+from facemask.tracking import FaceTracker
 from runtime.lab.face_clips import Motion, make_clip
 from runtime.lab.sample_images import load_sample
-from facemask.tracking import FaceTracker
 
 OUT = Path(__file__).resolve().parent / "results" / "faces"
 RESOLUTIONS = ((640, 480), (1280, 720), (1920, 1080))
@@ -215,10 +216,9 @@ def _plot(rows: list[dict[str, Any]], path: Path) -> None:
     ax.set_title("Face detection + 468 landmarks, one moving face, shared 2-core x86 CPU")
     ax.legend(fontsize=8, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.12))
     fig.tight_layout()
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=110)
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def _markdown(doc: dict[str, Any]) -> str:
@@ -299,9 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [np.concatenate(strip[i:i + 6], axis=1) for i in range(0, len(strip), 6)]
     write_image_rgb(OUT / "overlay_strip.png", np.concatenate(rows, axis=0))
     for name, text in (("faces.json", json.dumps(doc, indent=2)), ("faces.md", _markdown(doc))):
-        tmp = OUT / f".{name}.tmp"
-        tmp.write_text(text)
-        os.replace(tmp, OUT / name)
+        atomic_write(OUT / name, text)
     print(f"wrote {OUT}")
     return 0
 

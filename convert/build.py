@@ -34,10 +34,10 @@ from convert.opcheck import check_ops
 from convert.quantize import CalibMethod, OnnxQuantConfig, OnnxQuantizer, OnnxRepairTarget
 from convert.repair import (SENSITIVITY_IMAGES, RepairConfig, RepairResult, RepairTarget, quantize_with_gate,
                             scratch_entry)
-from convert.source import SourceModel
-from convert.targets import DEFAULT_SIZE_HW, PlannedArtifact, get_target
 from convert.report import write_report
 from convert.results import BuildResult, BuiltArtifact
+from convert.source import SourceModel
+from convert.targets import DEFAULT_SIZE_HW, PlannedArtifact, get_target
 from convert.validate import ValidationConfig, measure_latencies, run_artifact, validate
 from runtime.errors import ConfigError
 from runtime.manifest import ArtifactEntry, ArtifactFormat, Manifest, Precision, Status

@@ -20,8 +20,8 @@ from pathlib import Path
 import onnx
 
 from convert.build import BuildConfig
-from convert.results import BuildResult
 from convert.errors import ValidationFailed
+from convert.results import BuildResult
 from facemask.files import atomic_path
 from runtime.manifest import Manifest, Precision, Status
 

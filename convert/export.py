@@ -22,8 +22,8 @@ import onnx
 from onnx import shape_inference
 
 from convert.artifact import Artifact, save_onnx, stamp_onnx
-from convert.source import SourceModel
 from convert.errors import ExportError
+from convert.source import SourceModel
 from runtime.errors import ConfigError
 from runtime.manifest import ArtifactFormat, DType, Layout, Precision, TensorSpec
 

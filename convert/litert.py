@@ -28,9 +28,9 @@ from numpy.typing import NDArray
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before LiteRT/TF libraries load: no C++ info logs
 
 from convert.artifact import Artifact
+from convert.errors import ExportError, QuantizationError
 from convert.quantize import CalibMethod
 from convert.source import SourceModel
-from convert.errors import ExportError, QuantizationError
 from facemask.files import atomic_path
 from facemask.native_stderr import quiet_native
 from runtime.errors import ConfigError

@@ -42,9 +42,9 @@ import numpy as np
 import scipy.fft
 from numpy.typing import NDArray
 
+from runtime.errors import ConfigError, ImageError
 from runtime.photo.classical import kernel_otf, pad_tapered
 from runtime.photo.imageio import check_image
-from runtime.errors import ConfigError, ImageError
 from runtime.photo.kernels import srgb_to_linear
 
 FloatImage = NDArray[np.float32]

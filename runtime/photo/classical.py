@@ -7,7 +7,7 @@ known to that model is inverted exactly rather than approximately.
 
 Boundaries: an FFT treats the image as periodic, so the jump between opposite borders
 would ring through the whole result. Wiener therefore reflects the image (reflect-101, the
-extension ``synth.convolve`` assumes) into a margin of twice the kernel size and tapers
+extension ``degradations.convolve`` assumes) into a margin of twice the kernel size and tapers
 that margin towards the image's own circular blur (Matlab's ``edgetaper`` idea), so at the
 outer edge the data fit the periodic blur model exactly; a few passes then refill the
 margin with the re-blurred estimate.
@@ -15,7 +15,7 @@ Richardson-Lucy filters in the spatial domain with the same reflection.
 
 Kernels are 2-D, non-negative, finite and are normalised to sum 1. Even-sized kernels are
 fine: their origin is the pixel at index (size - 1) // 2 on each axis, matching
-``synth.convolve``.
+``degradations.convolve``.
 """
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def check_kernel(kernel: NDArray[np.floating], image_shape: tuple[int, ...] | No
     """Validate a blur kernel and return it odd-sized, float32, normalised to sum 1.
 
     Even dimensions get a zero row/column in front, which keeps the origin at
-    ``(size - 1) // 2`` (the ``synth.convolve`` convention) at the new centre.
+    ``(size - 1) // 2`` (the ``degradations.convolve`` convention) at the new centre.
 
     Args:
         kernel: 2-D point-spread function, non-negative.
@@ -121,7 +121,7 @@ def pad_tapered(lin: FloatImage, kernel: FloatImage
 def kernel_otf(kernel: FloatImage, shape: tuple[int, int]) -> NDArray[np.complex64]:
     """rFFT of ``kernel`` zero-padded to ``shape`` (H, W) with its origin moved to (0, 0).
 
-    The origin is the pixel at ``(size - 1) // 2`` on each axis, as in ``synth.convolve``;
+    The origin is the pixel at ``(size - 1) // 2`` on each axis, as in ``degradations.convolve``;
     the result has shape (H, W // 2 + 1), complex.
     """
     kh, kw = kernel.shape

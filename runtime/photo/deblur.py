@@ -46,11 +46,11 @@ from numpy.typing import NDArray
 from runtime.catalog import DEFAULT_MODEL, SHIPPED_DIR, load_shipped_manifest, resolve_model
 from runtime.engines import create_engine
 from runtime.engines.base import Engine, EngineConfig
-from runtime.errors import ConfigError, ImageError, parse_choice
-from runtime.photo.imageio import check_image, output_format, read_image, write_image
-from runtime.manifest import ArtifactEntry, Status
-from runtime.photo.kernels import BlurFamily
 from runtime.engines.tiling import Progress, TileConfig, run_tiled
+from runtime.errors import ConfigError, ImageError, parse_choice
+from runtime.manifest import ArtifactEntry, Status
+from runtime.photo.imageio import check_image, output_format, read_image, write_image
+from runtime.photo.kernels import BlurFamily
 
 if TYPE_CHECKING:
     from runtime.photo.estimate import BlurEstimate

@@ -31,11 +31,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from runtime.errors import ConfigError, ImageError, parse_choice
 from runtime.photo.blind_kernel import BlindKernelConfig, estimate_kernel
 from runtime.photo.classical import hyper_laplacian
-from runtime.photo.imageio import check_image
-from runtime.errors import ConfigError, ImageError, parse_choice
 from runtime.photo.estimate import BlurEstimate, classify_blur, estimate_defocus, estimate_motion, fit_kernels
+from runtime.photo.imageio import check_image
 from runtime.photo.kernels import BlurFamily
 
 log = logging.getLogger(__name__)

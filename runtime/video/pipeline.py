@@ -36,14 +36,14 @@ from facemask.options import DetectorModel, FaceDetectorOptions, RunningMode
 from facemask.regions import FaceRegions, RegionConfig, build_regions
 from facemask.result import FaceResult
 from facemask.tracking import FaceTracker, TrackerConfig
-from runtime.video.sharpen import UnsharpConfig, UnsharpMask
-from runtime.video.blend import mix, paste_patches
 from runtime.catalog import VIDEO_DEFAULT_MODEL
 from runtime.engines import Engine, EngineConfig, create_engine
-from runtime.errors import ConfigError, parse_choice
-from runtime.video.frames import Frame
-from runtime.video.stats import StageTimes
 from runtime.engines.tiling import TileConfig, plan_tiles, run_tiled
+from runtime.errors import ConfigError, parse_choice
+from runtime.video.blend import mix, paste_patches
+from runtime.video.frames import Frame
+from runtime.video.sharpen import UnsharpConfig, UnsharpMask
+from runtime.video.stats import StageTimes
 
 log = logging.getLogger(__name__)
 

@@ -25,8 +25,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from facemask.files import atomic_write, new_file_mode
-from runtime.video.audio import AudioOutcome, mux_audio
 from runtime.errors import ConfigError, ImageError
+from runtime.video.audio import AudioOutcome, mux_audio
 from runtime.video.frames import Frame
 from runtime.video.sources import IMAGE_SUFFIXES
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from convert.build import BuildConfig, build
-from convert.results import BuildResult
 from convert.calib import CalibConfig
 from convert.repair import RepairConfig
+from convert.results import BuildResult
 from convert.source import load_source
 from runtime.manifest import Manifest, Status
 from tests.convert.conftest import hostile_onnx

@@ -15,8 +15,8 @@ from facemask.masks import region_masks
 from facemask.options import Backend, FaceDetectorOptions, RunningMode
 from facemask.regions import FaceRegions, RegionConfig, build_regions
 from facemask.result import FaceResult
-from runtime.lab.face_clips import Motion, SyntheticClip, make_clip, read_video_rgb, write_mp4
 from facemask.tracking import FaceTracker, TrackerConfig
+from runtime.lab.face_clips import Motion, SyntheticClip, make_clip, read_video_rgb, write_mp4
 
 SIZE = (640, 480)
 N_FRAMES = 40

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from facemask.image import read_image_rgb, write_image_rgb
-from runtime.lab.sample_images import load_sample
 from runtime.cli import main
+from runtime.lab.sample_images import load_sample
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ import pytest
 
 from runtime.engines import create_engine
 from runtime.engines.base import ModelInfo
+from runtime.engines.tiling import TileConfig, plan_tiles, run_tiled
 from runtime.errors import ConfigError, ImageError
 from runtime.manifest import ArtifactFormat, Precision
-from runtime.engines.tiling import TileConfig, plan_tiles, run_tiled
 
 
 def _info(static: tuple[int, int] | None = None, multiple: int = 16) -> ModelInfo:

@@ -13,8 +13,8 @@ import pytest
 
 from benchmarks.videos import make_face_video, truncate_file
 from runtime.errors import ConfigError, SourceError
-from runtime.video.live import LiveSource
 from runtime.video.frames import SourceConfig, SourceEnd, SourceKind
+from runtime.video.live import LiveSource
 from runtime.video.sources import ImageFolderSource, VideoFileSource, classify_source, open_source
 
 N_FRAMES = 20
