@@ -3,7 +3,7 @@ degraded on the fly by runtime.synth's camera pipeline.
 
 Dead-leaves images (occluding discs with power-law radii) have the scale-invariant edge
 statistics of natural photos, which is what a deblur net needs to learn; package photos
-(runtime.sample_images.TRAIN_IMAGES only, never the evaluation set) add real textures.
+(runtime.lab.sample_images.TRAIN_IMAGES only, never the evaluation set) add real textures.
 """
 from __future__ import annotations
 
