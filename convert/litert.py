@@ -33,6 +33,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before LiteRT/TF libraries
 from convert.artifact import Artifact, atomic_path
 from convert.quantize import CalibMethod
 from convert.source import SourceModel
+from facemask.native_stderr import quiet_native_stderr
 from runtime.errors import ConfigError, ExportError, QuantizationError
 from runtime.manifest import ArtifactFormat, DType, Layout, Precision, TensorSpec
 
@@ -124,11 +125,11 @@ def interpreter(path: Path, *, preserve: bool = False, threads: int = 2, xnnpack
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     resolver = OpResolverType.AUTO if xnnpack else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), quiet_native_stderr():
         warnings.simplefilter("ignore", UserWarning)  # preserve_all_tensors "is for debugging": calibration is
         interp = Interpreter(model_path=str(path), num_threads=threads, experimental_preserve_all_tensors=preserve,
                              experimental_op_resolver_type=resolver)
-    interp.allocate_tensors()
+        interp.allocate_tensors()
     return interp
 
 
@@ -155,9 +156,17 @@ def run_raw(path: Path, x: NDArray[np.float32]) -> NDArray[np.float32]:
     return interp.get_tensor(o["index"]).astype(np.float32)
 
 
+def _litert_torch() -> Any:
+    """``litert_torch``, imported without the oneDNN notice its native libraries print to
+    stderr when they load (before absl logging is set up, so no log level hides it)."""
+    with quiet_native_stderr():
+        import litert_torch
+    return litert_torch
+
+
 def _nhwc_module(src: SourceModel, config: TfliteExportConfig) -> Any:
     """The source as a PyTorch module taking and returning NHWC images."""
-    import litert_torch
+    litert_torch = _litert_torch()
 
     if src.is_torch:
         from convert.rewrite import make_exportable
@@ -189,8 +198,8 @@ def export_tflite(src: SourceModel, out: Path, config: TfliteExportConfig) -> Ar
             from its source by more than ``EXPORT_TOLERANCE``.
     """
     import torch
-    import litert_torch
 
+    litert_torch = _litert_torch()
     wrapped = _nhwc_module(src, config)
     h, w = config.size_hw
     x = np.random.default_rng(0).random((1, h, w, 3), dtype=np.float32)

@@ -13,8 +13,6 @@ from __future__ import annotations
 import enum
 import json
 import math
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -224,18 +222,13 @@ class StatsRecorder:
 
 
 def write_stats_json(stats: RunStats, path: Path, extra: dict[str, Any] | None = None) -> None:
-    """Write ``stats`` (plus ``extra`` top-level keys, e.g. the configuration) atomically.
+    """Write ``stats`` (plus ``extra`` top-level keys, e.g. the configuration) atomically,
+    with the mode a plain ``open`` would give.
 
     Raises:
-        OSError: the folder does not exist or is not writable.
+        ImageError: the folder does not exist or is not writable, or the disk is full.
     """
+    from runtime.imageio import atomic_write_bytes
+
     payload = {**stats.to_json_dict(), **(extra or {})}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(payload, f, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, (json.dumps(payload, indent=2) + "\n").encode())

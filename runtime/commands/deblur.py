@@ -2,8 +2,12 @@
 
 Output naming: a single file goes to ``-o`` or to ``<stem>.sharp.png`` beside it; a folder
 goes to ``-o`` or a sibling ``<folder>_sharp``, as ``<stem>.png`` (``<stem>.sharp.png``
-when the output folder is the input folder). PNG keeps 16 bits and alpha. A file that
-would be written over any input is refused unless ``--overwrite``.
+when the output folder is the input folder; names that still clash get ``<name>.<suffix>``,
+then ``.1``, ``.2``...). PNG keeps 16 bits and alpha. A file that would be written over
+any input, or over a file that already exists, is refused unless ``--overwrite``; outputs
+are created exclusively, so runs writing one folder at once never replace each other's
+files. ``--kernel``, ``--model`` and ``--compare`` paths that equal an input or an output
+are refused before any work.
 """
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from runtime.catalog import DEFAULT_MODEL, SHIPPED_DIR
+from runtime.commands._paths import refuse_clashes
 from runtime.errors import ConfigError, EngineError, ImageError
 from runtime.imageio import READ_SUFFIXES
 
@@ -69,7 +74,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--delegate", default=None, metavar="LIB", help="LiteRT delegate library (GPU/NPU)")
     p.add_argument("--models-dir", type=Path, default=SHIPPED_DIR, metavar="DIR",
                    help="folder holding manifest.json (default: the shipped models)")
-    p.add_argument("--overwrite", action="store_true", help="allow writing over input files")
+    p.add_argument("--overwrite", action="store_true",
+                   help="allow replacing files that exist, inputs included (default: refuse)")
     p.add_argument("--compare", type=Path, metavar="OUT.png",
                    help="also write a side-by-side before/after image (one input only)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
@@ -117,20 +123,36 @@ def plan_jobs(inputs: list[Path], output: Path | None, overwrite: bool) -> Plan:
             out_dirs.append(folder)
             tag = ".sharp" if _same(folder, src.parent) else ""
             pairs.append(Job(src, folder / f"{src.stem}{tag}.png"))
-    seen: dict[Path, Path] = {}
+    seen: set[Path] = set()
     jobs: list[Job] = []
     all_inputs = {j.src.resolve() for j in pairs}
     for job in pairs:
-        dst = job.dst
-        if dst.resolve() in seen:                       # a.jpg and a.png in one folder
-            dst = dst.with_name(f"{job.src.name}{dst.suffix}")
+        dst = _unclaimed(job, seen)
         if dst.resolve() in all_inputs and not overwrite:
             bad.append((job.src, f"refusing to overwrite the input {dst}; pass --overwrite or choose "
                                  "another output with -o"))
             continue
-        seen[dst.resolve()] = job.src
+        if dst.exists() and not overwrite:
+            bad.append((job.src, f"{dst} already exists; pass --overwrite to replace it or choose "
+                                 "another output with -o"))
+            continue
+        seen.add(dst.resolve())
         jobs.append(Job(job.src, dst))
     return Plan(jobs, bad, out_dirs)
+
+
+def _unclaimed(job: Job, seen: set[Path]) -> Path:
+    """``job.dst``, or when an earlier job of this run claimed it (a.jpg and a.png in one
+    folder) ``<src name>.png``, then ``<src name>.1.png``...: every candidate re-checked."""
+    dst = job.dst
+    if dst.resolve() not in seen:
+        return dst
+    dst = dst.with_name(f"{job.src.name}{job.dst.suffix}")
+    n = 1
+    while dst.resolve() in seen:
+        dst = dst.with_name(f"{job.src.name}.{n}{job.dst.suffix}")
+        n += 1
+    return dst
 
 
 def _mkdirs(folders: list[Path]) -> None:
@@ -175,9 +197,13 @@ def run(args: argparse.Namespace) -> int:
         if not single:
             raise ConfigError("--compare needs exactly one input file; drop it for folders")
         output_format(args.compare)
-        if args.compare.exists() and _same(args.compare, args.inputs[0]) and not args.overwrite:
-            raise ConfigError(f"refusing to overwrite the input {args.inputs[0]} with --compare; "
-                              "choose another --compare path")
+    model_file = Path(args.model) if Path(args.model).is_file() else None
+    refuse_clashes([("--kernel", args.kernel), ("--model", model_file),
+                    *(("photo", j.src) for j in plan.jobs), *(("photo", src) for src, _ in plan.bad)],
+                   [*(("-o", j.dst) for j in plan.jobs if j.dst != j.src), ("--compare", args.compare)])
+    if args.compare is not None and args.compare.exists() and not args.overwrite:
+        raise ConfigError(f"--compare {args.compare} already exists; pass --overwrite to replace it "
+                          "or choose another path")
     if single and plan.bad:
         raise ConfigError(plan.bad[0][1])
     if not plan.jobs and not plan.bad:
@@ -193,28 +219,33 @@ def run(args: argparse.Namespace) -> int:
         if single:
             progress, close = _tile_bar(show)
             try:
-                deblurer.deblur_file(plan.jobs[0].src, plan.jobs[0].dst, overwrite=args.overwrite,
-                                     progress=progress)
+                result = deblurer.deblur_file(plan.jobs[0].src, plan.jobs[0].dst, overwrite=args.overwrite,
+                                              progress=progress, exclusive=not args.overwrite)
             finally:
                 close()
-            written.append(plan.jobs[0])
+            written.append(Job(plan.jobs[0].src, result.written or plan.jobs[0].dst))
         else:
             for job in tqdm(plan.jobs, disable=not show, unit="photo", file=sys.stderr, desc="deblur"):
                 try:
-                    deblurer.deblur_file(job.src, job.dst, overwrite=args.overwrite)
+                    result = deblurer.deblur_file(job.src, job.dst, overwrite=args.overwrite,
+                                                  exclusive=not args.overwrite)
                 except (ImageError, EngineError, ConfigError) as e:   # this photo only
                     failures.append((job.src, str(e)))
                     continue
-                written.append(job)
+                except MemoryError:
+                    failures.append((job.src, f"{job.src}: out of memory; downscale it or free memory"))
+                    continue
+                written.append(Job(job.src, result.written or job.dst))
     if args.compare is not None:
-        before = read_image(plan.jobs[0].src).rgb
-        after = read_image(plan.jobs[0].dst).rgb
-        write_image(args.compare, side_by_side([before, after], ["before", "after"]))
+        before = read_image(written[0].src).rgb
+        after = read_image(written[0].dst).rgb
+        compare = write_image(args.compare, side_by_side([before, after], ["before", "after"]),
+                              exclusive=not args.overwrite)
     if not args.quiet:
         for job in written if single else []:
             print(f"wrote {job.dst}")
         if args.compare is not None:
-            print(f"wrote {args.compare}")
+            print(f"wrote {compare}")
         if not single:
             where = ", ".join(str(d) for d in dict.fromkeys(plan.out_dirs))
             print(f"deblurred {len(written)} of {len(written) + len(failures)} photos into {where}")
