@@ -206,11 +206,12 @@ def export_tflite(src: SourceModel, out: Path, config: TfliteExportConfig) -> Ar
     try:
         with _quiet():
             edge = litert_torch.convert(wrapped, (torch.from_numpy(x),))
-            with atomic_path(out) as tmp:
-                edge.export(str(tmp))
+            flatbuffer = edge.model_content()
     except Exception as e:  # litert-torch raises many types from torch.export and MLIR
         raise ExportError(f"LiteRT conversion of {src.name} at {h}x{w} failed: "
                           f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from e
+    with atomic_path(out) as tmp:   # Python writes it: MLIR's own writer aborts the process on a full disk
+        tmp.write_bytes(flatbuffer)
     with torch.no_grad():
         ref = wrapped(torch.from_numpy(x)).numpy()
     err = float(np.max(np.abs(run_raw(out, x) - ref)))
