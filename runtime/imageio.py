@@ -19,6 +19,7 @@ import io
 import logging
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -189,7 +190,10 @@ def read_image(path: Path) -> LoadedImage:
     icc: bytes | None = None
     orientation = 1
     try:
-        with Image.open(io.BytesIO(data)) as im:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # MAX_PIXELS decides
+            im = Image.open(io.BytesIO(data))
+        with im:
             _check_pixels(path, *im.size)
             im.load()
             fmt, mode = im.format or "unknown", im.mode

@@ -89,7 +89,8 @@ def _check_types(data: dict[str, Any], types: dict[str, tuple[type, ...]], what:
     """JSON values of the wrong type get a message naming the field (not Python's TypeError)."""
     for key, allowed in types.items():
         if key in data and (not isinstance(data[key], allowed) or isinstance(data[key], bool)):
-            want = " or ".join(dict.fromkeys(_TYPE_NAMES[t] for t in allowed))
+            want = " or ".join(dict.fromkeys(_TYPE_NAMES[float if t is int and float in allowed else t]
+                                             for t in allowed))
             raise ConfigError(f"{what} field {key!r} must be {want}, got {type(data[key]).__name__} "
                               f"{str(data[key])[:40]!r}")
     for key, value in data.items() if types is _ENTRY_TYPES else ():

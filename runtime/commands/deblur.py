@@ -41,11 +41,16 @@ class Job:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """Everything to do, plus inputs already known to be bad (path, one-line reason)."""
+    """Everything to do, plus inputs already known to be bad (path, one-line reason).
+
+    ``new_files`` are all the outputs the inputs map to that are not inputs themselves,
+    refused ones included (for the up-front clash check).
+    """
 
     jobs: list[Job]
     bad: list[tuple[Path, str]]
     out_dirs: list[Path]
+    new_files: list[Path]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -125,20 +130,24 @@ def plan_jobs(inputs: list[Path], output: Path | None, overwrite: bool) -> Plan:
             pairs.append(Job(src, folder / f"{src.stem}{tag}.png"))
     seen: set[Path] = set()
     jobs: list[Job] = []
+    new_files: list[Path] = []
     all_inputs = {j.src.resolve() for j in pairs}
     for job in pairs:
         dst = _unclaimed(job, seen)
-        if dst.resolve() in all_inputs and not overwrite:
-            bad.append((job.src, f"refusing to overwrite the input {dst}; pass --overwrite or choose "
-                                 "another output with -o"))
-            continue
+        if dst.resolve() in all_inputs:
+            if not overwrite:
+                bad.append((job.src, f"refusing to overwrite the input {dst}; pass --overwrite or choose "
+                                     "another output with -o"))
+                continue
+        else:
+            new_files.append(dst)
         if dst.exists() and not overwrite:
             bad.append((job.src, f"{dst} already exists; pass --overwrite to replace it or choose "
                                  "another output with -o"))
             continue
         seen.add(dst.resolve())
         jobs.append(Job(job.src, dst))
-    return Plan(jobs, bad, out_dirs)
+    return Plan(jobs, bad, out_dirs, new_files)
 
 
 def _unclaimed(job: Job, seen: set[Path]) -> Path:
@@ -200,7 +209,7 @@ def run(args: argparse.Namespace) -> int:
     model_file = Path(args.model) if Path(args.model).is_file() else None
     refuse_clashes([("--kernel", args.kernel), ("--model", model_file),
                     *(("photo", j.src) for j in plan.jobs), *(("photo", src) for src, _ in plan.bad)],
-                   [*(("-o", j.dst) for j in plan.jobs if j.dst != j.src), ("--compare", args.compare)])
+                   [*(("-o", dst) for dst in plan.new_files), ("--compare", args.compare)])
     if args.compare is not None and args.compare.exists() and not args.overwrite:
         raise ConfigError(f"--compare {args.compare} already exists; pass --overwrite to replace it "
                           "or choose another path")
