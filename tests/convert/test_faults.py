@@ -13,7 +13,6 @@ import torch
 from cli_process import error_lines, run_cli, start_cli, wait_for
 from model_fixtures import build_onnx
 
-from convert.build import PROJECT_ROOT, portable_source
 from convert.source import SourceKind, SourceModel
 from runtime.catalog import SHIPPED_DIR
 
@@ -103,6 +102,8 @@ def test_ship_refuses_a_checkpoint_that_would_run_code(tmp_path: Path) -> None:
 
 
 def test_manifest_records_the_source_relative_to_the_project() -> None:
+    from convert.build import PROJECT_ROOT, portable_source
+
     inside = SourceModel(name="nano", kind=SourceKind.ZOO, path=PROJECT_ROOT / "convert" / "weights" / "nano.pt",
                          arch="nano", module=None)
     outside = SourceModel(name="m", kind=SourceKind.ONNX, path=Path("/home/someone/models/m.onnx"), arch=None,
