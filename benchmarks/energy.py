@@ -3,7 +3,7 @@
     .venv/bin/python -m benchmarks.energy [--frames 30] [--fp32 small.fp32] [--int8 small.int8]
 
 Profiles ``full:<fp32>`` (baseline), ``full:<int8>`` and ``faces:<int8>`` with
-``runtime.profiling`` (interleaved chunks, warm-up) under ``--meter auto`` (the CPU-time
+``runtime.energy.profile`` (interleaved chunks, warm-up) under ``--meter auto`` (the CPU-time
 estimate on a machine without counters), then measures face-region quality in a separate,
 unmeasured pass: PSNR inside the true face boxes against the sharp ground truth, per
 configuration. Writes ``benchmarks/results/energy/``: ``energy.json`` and ``energy.md``
@@ -31,8 +31,8 @@ from runtime.commands.profile import frame_supply, pipeline_factory
 from runtime.energy.power_models import BUILTIN_MODELS
 from runtime.energy.registry import MeterConfig, create_meter
 from runtime.energy.report import write_report
-from runtime.metrics import psnr
-from runtime.profiling import ProfileConfig, ProfileOptions, ProfileResult, run_profile
+from runtime.lab.metrics import psnr
+from runtime.energy.profile import ProfileConfig, ProfileOptions, ProfileResult, run_profile
 
 OUT = Path(__file__).resolve().parent / "results" / "energy"
 

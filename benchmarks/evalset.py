@@ -15,12 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from runtime.classical import unsharp_mask
+from runtime.photo.classical import unsharp_mask
 from runtime.errors import ConfigError
-from runtime.metrics import psnr
-from runtime.sample_images import EVAL_IMAGES, FACE_IMAGES, TRAIN_IMAGES, load_sample_scaled
-from runtime.synth import (BlurFamily, camera_shake_kernel, defocus_kernel, degrade, gaussian_kernel,
-                           linear_motion_kernel)
+from runtime.lab.metrics import psnr
+from runtime.lab.sample_images import EVAL_IMAGES, FACE_IMAGES, TRAIN_IMAGES, load_sample_scaled
+from runtime.lab.degradations import degrade
+from runtime.photo.kernels import BlurFamily, camera_shake_kernel, defocus_kernel, gaussian_kernel, linear_motion_kernel
 
 FloatImage = NDArray[np.float32]
 

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.faces [--frames 60] [--quiet]
 
-All clips are generated (``facemask.synthetic``: package-shipped faces pasted over the
+All clips are generated (``runtime.lab.face_clips``: package-shipped faces pasted over the
 coffee photo, with sensor noise). Every number that is compared is measured side by side
 in one run: per frame, each configuration processes the same frame in turn, so load from
 other processes on this shared machine hits all of them alike. Writes
@@ -31,7 +31,7 @@ from facemask.image import write_image_rgb
 from facemask.masks import region_masks
 from facemask.options import Backend, DetectorModel, FaceDetectorOptions, RunningMode
 from facemask.regions import RegionConfig, build_regions
-from facemask.synthetic import Motion, load_face_photo, make_clip
+from runtime.lab.face_clips import Motion, load_face_photo, make_clip
 from facemask.tracking import FaceTracker
 
 OUT = Path(__file__).resolve().parent / "results" / "faces"
@@ -224,7 +224,7 @@ def _markdown(doc: dict[str, Any]) -> str:
     t = doc["timing"]
     lines = ["# Face benchmark", "", f"Machine: {doc['machine']}. Load average at start: {doc['loadavg']}.",
              f"Frames per clip: {doc['frames']} (timing after 3 warm-up frames). Generated clips "
-             "(`facemask.synthetic`): real package faces over the coffee photo, sensor noise.", "",
+             "(`runtime.lab.face_clips`): real package faces over the coffee photo, sensor noise.", "",
              "## ms per frame: image mode vs tracking mode (same frames, interleaved)", "",
              "`litert`: the LiteRT backend with its default full-range detector; `litert-short`: "
              "the same with the short-range detector; `mediapipe`: MediaPipe's face-mesh graph "

@@ -1,6 +1,6 @@
 """Photo tiling: speed per tile size and fidelity per overlap, against one whole-image call.
 
-Runs the shipped ``small`` model (or ``--model``) through ``runtime.tiling.run_tiled``:
+Runs the shipped ``small`` model (or ``--model``) through ``runtime.engines.tiling.run_tiled``:
 
 * tile sweep (overlap 32): ms per megapixel and the share of pixels computed more than
   once, timed interleaved with one whole-image call (the ratio is what counts: the
@@ -37,9 +37,9 @@ from runtime.catalog import resolve_model  # noqa: E402
 from runtime.engines import EngineConfig, create_engine  # noqa: E402
 from runtime.engines.base import Engine  # noqa: E402
 from runtime.errors import ModelLoadError  # noqa: E402
-from runtime.imageio import side_by_side, write_image  # noqa: E402
-from runtime.sample_images import load_sample  # noqa: E402
-from runtime.tiling import TileConfig, plan_tiles, run_tiled  # noqa: E402
+from runtime.photo.imageio import side_by_side, write_image  # noqa: E402
+from runtime.lab.sample_images import load_sample  # noqa: E402
+from runtime.engines.tiling import TileConfig, plan_tiles, run_tiled  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "photo_tiling"
 TILES = (128, 256, 384, 512)

@@ -73,17 +73,17 @@ from benchmarks.quality_settings import (
     WIENER_FAMILY,
     WIENER_TRUE,
 )
-from runtime.blind_kernel import BlindKernelConfig, estimate_kernel
-from runtime.classical import hyper_laplacian, richardson_lucy, unsharp_mask, wiener
+from runtime.photo.blind_kernel import BlindKernelConfig, estimate_kernel
+from runtime.photo.classical import hyper_laplacian, richardson_lucy, unsharp_mask, wiener
 from runtime.errors import EdgeDeblurError
-from runtime.estimate import BlurEstimate, classify_blur, estimate_defocus, estimate_motion
-from runtime.kernel_aware import KernelAwareConfig, KernelAwareResult, kernel_aware_deblur
-from runtime.metrics import aligned_psnr, psnr, ssim
-from runtime.sample_images import EVAL_IMAGES, FACE_IMAGES
-from runtime.synth import BlurFamily
+from runtime.photo.estimate import BlurEstimate, classify_blur, estimate_defocus, estimate_motion
+from runtime.photo.kernel_aware import KernelAwareConfig, KernelAwareResult, kernel_aware_deblur
+from runtime.lab.metrics import aligned_psnr, psnr, ssim
+from runtime.lab.sample_images import EVAL_IMAGES, FACE_IMAGES
+from runtime.photo.kernels import BlurFamily
 
 if TYPE_CHECKING:
-    from runtime.deblur import DeblurResult
+    from runtime.photo.deblur import DeblurResult
     from runtime.engines.base import Engine
 
 log = logging.getLogger("benchmarks.quality")
@@ -181,7 +181,7 @@ def load_models(names: tuple[str, ...] | None) -> LoadedModels:
     loaded = LoadedModels()
     try:
         from runtime.catalog import load_shipped_manifest, resolve_model
-        from runtime.deblur import DeblurConfig, Method, deblur_image
+        from runtime.photo.deblur import DeblurConfig, Method, deblur_image
         from runtime.engines import create_engine
         from runtime.engines.base import EngineConfig
         from runtime.manifest import Precision, Status

@@ -28,7 +28,7 @@ from benchmarks.quality_settings import (
     WIENER_AUTO,
     WIENER_TRUE,
 )
-from runtime.metrics import psnr
+from runtime.lab.metrics import psnr
 
 PATH_BRANCHES: tuple[str, ...] = ("defocus", "linear_motion", "shake", "sharp", "unsure")
 STRIP_CELL_PX = 128

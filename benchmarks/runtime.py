@@ -28,11 +28,11 @@ from numpy.typing import NDArray
 
 from benchmarks.videos import FaceVideo, make_face_video
 from runtime.engines import EngineConfig
-from runtime.pipeline import FacePriorityPipeline, FrameResult, PipelineConfig
-from runtime.sinks import VideoFileSink, VideoSinkConfig
-from runtime.sources import open_source
-from runtime.stats import Stage, StatsRecorder
-from runtime.stream import run_stream
+from runtime.video.pipeline import FacePriorityPipeline, FrameResult, PipelineConfig
+from runtime.video.sinks import VideoFileSink, VideoSinkConfig
+from runtime.video.sources import open_source
+from runtime.video.stats import Stage, StatsRecorder
+from runtime.video.stream import run_stream
 
 OUT_DIR = Path(__file__).resolve().parent / "results" / "runtime"
 DEFAULT_MODELS = ("fp32-ort=small", "fp16-litert=small.fp16.tflite", "int8-ort=small.int8",

@@ -4,7 +4,7 @@ Every frame is a pure function of (seed, frame index), so the sharp ground truth
 to be stored: ``FaceVideo.sharp_frame(i)`` re-renders it and ``face_boxes(i)`` gives the
 true face rectangles. Faces are the two public-domain portraits that ship with
 scikit-image (astronaut) and matplotlib (Grace Hopper); each moves on its own smooth
-Lissajous path in its own lane. Blur is ``runtime.synth.degrade`` with one camera-shake
+Lissajous path in its own lane. Blur is ``runtime.lab.degradations.degrade`` with one camera-shake
 kernel per video plus per-frame sensor noise. Frames are encoded as near-lossless H.264.
 
 Example:
@@ -22,13 +22,14 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from facemask.synthetic import paste_rgba
-from runtime.audio import mux_audio
+from runtime.lab.face_clips import paste_rgba
+from runtime.video.audio import mux_audio
 from runtime.errors import ConfigError
-from runtime.sample_images import load_sample
-from runtime.sinks import VideoFileSink, VideoSinkConfig
-from runtime.sources import Frame
-from runtime.synth import camera_shake_kernel, degrade
+from runtime.lab.sample_images import load_sample
+from runtime.video.sinks import VideoFileSink, VideoSinkConfig
+from runtime.video.sources import Frame
+from runtime.photo.kernels import camera_shake_kernel
+from runtime.lab.degradations import degrade
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +61,7 @@ metre or two from a webcam."""
 def _sprite_rgba(sprite: _Sprite) -> tuple[NDArray[np.float32], tuple[float, float, float, float]]:
     """The sprite as float32 RGBA (soft elliptical alpha) and its face box inside it.
 
-    Not shared with ``facemask.synthetic``'s heads: this alpha has a narrower edge and
+    Not shared with ``runtime.lab.face_clips``'s heads: this alpha has a narrower edge and
     rounds differently (square root of squares, not ``np.hypot``), and benchmark videos
     must stay pixel-identical across commits.
     """

@@ -3,7 +3,7 @@
 Everything is written into a hidden temp folder next to the destination and moved into
 place only when the build finishes, so a failed or interrupted build (error, Ctrl-C,
 SIGTERM) leaves nothing behind; the folder of a build that was killed outright is
-removed by the next build of that model (``runtime.leftovers`` tells dead from running). Artifacts
+removed by the next build of that model (``runtime.video.leftovers`` tells dead from running). Artifacts
 that miss the quality gate are kept, marked ``rejected`` in the manifest, and make the
 build report failure (``BuildResult.ok`` is False).
 
@@ -40,7 +40,7 @@ from convert.source import SourceModel
 from convert.targets import DEFAULT_SIZE_HW, PlannedArtifact, get_target
 from convert.validate import Latency, ValidationConfig, ValidationReport, measure_latencies, run_artifact, validate
 from runtime.errors import ConfigError
-from runtime.leftovers import make_partial, stale_partials
+from runtime.video.leftovers import make_partial, stale_partials
 from runtime.manifest import ArtifactEntry, ArtifactFormat, Manifest, Precision, Status
 
 log = logging.getLogger(__name__)

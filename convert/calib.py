@@ -20,10 +20,10 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from runtime import synth
+from runtime.lab import degradations as synth
 from runtime.errors import ConfigError
-from runtime.imageio import READ_SUFFIXES, read_image
-from runtime.sample_images import EVAL_IMAGES, load_sample
+from runtime.photo.imageio import READ_SUFFIXES, read_image
+from runtime.lab.sample_images import EVAL_IMAGES, load_sample
 
 CALIB_SEED = 1
 VALIDATION_SEED = 20_240_917

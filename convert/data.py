@@ -3,7 +3,7 @@ degraded on the fly by runtime.synth's camera pipeline.
 
 Dead-leaves images (occluding discs with power-law radii) have the scale-invariant edge
 statistics of natural photos, which is what a deblur net needs to learn; package photos
-(runtime.sample_images.TRAIN_IMAGES only, never the evaluation set) add real textures.
+(runtime.lab.sample_images.TRAIN_IMAGES only, never the evaluation set) add real textures.
 """
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from runtime import synth
+from runtime.lab import degradations as synth
 from runtime.errors import ConfigError
-from runtime.sample_images import TRAIN_IMAGES, load_sample
+from runtime.lab.sample_images import TRAIN_IMAGES, load_sample
 
 FAMILY_WEIGHTS: dict[synth.BlurFamily, float] = {
     synth.BlurFamily.CAMERA_SHAKE: 0.4,

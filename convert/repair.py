@@ -30,7 +30,7 @@ from convert.quantize import CalibMethod
 from convert.validate import ValidationConfig, ValidationReport, run_artifact, validate
 from runtime.errors import ConfigError
 from runtime.manifest import ArtifactEntry, Status
-from runtime.metrics import psnr
+from runtime.lab.metrics import psnr
 
 log = logging.getLogger(__name__)
 

@@ -1,23 +1,29 @@
-"""Train a zoo model on procedural + package images with on-the-fly blur synthesis.
+"""Train a zoo model on real photos with blur synthesised on the training device.
 
-One script for CPU and GPU (``--device cuda``), resumable: every ``--ckpt-every`` steps it
-atomically writes ``RUN/NAME/last.pt`` (model, EMA weights, optimiser, step, RNG states)
-and appends validation PSNR to ``RUN/NAME/curve.jsonl``; rerunning the same command
-resumes from there. Fixed seeds make a run reproducible up to floating-point
-non-determinism of the kernels used.
+One command for CPU and GPU (``--device cuda``): photos from ``--data`` folders (faces from
+``--face-data``, drawn with ``--face-fraction``) are pooled into one tensor of patches;
+blur, noise and codecs are applied to whole batches (``convert.pairs``). ``--minutes``
+gives a wall-clock budget and the LR schedule (warm-up, cosine) runs over it, so a short
+and a long run both end annealed. bf16 autocast and channels_last on CUDA.
 
-Recipe: Charbonnier + FFT-amplitude loss, AdamW with cosine decay, EMA weights, a
-curriculum of blur extent (small kernels first), mixed blur families and noise levels.
+Resumable: every ``--ckpt-every`` steps ``RUN/NAME/last.pt`` is written atomically (model,
+EMA, optimiser, step, elapsed time, RNG states as tensors and plain values, config as a
+dict) and loaded back with ``torch.load(weights_only=True)``, so no code runs from a
+checkpoint file. Validation rows go to ``RUN/NAME/curve.jsonl``; with ``--val-real DIR``
+(camera-made blur pairs) the EMA weights with the best gain there are kept as
+``RUN/NAME/best.pt``: the checkpoint to ship.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -25,6 +31,11 @@ from torch import nn
 
 from convert.artifact import atomic_path
 from convert.data import DataConfig, PairSampler
+from convert.degrade_torch import DegradeConfig
+from convert.kernel_bank import BankConfig
+from convert.pairs import PairsConfig, TrainPairs
+from convert.photos import PoolConfig
+from convert.realval import gain_db, load_crops
 from convert.zoo import create_model, get_spec
 from runtime.errors import ConfigError
 
@@ -37,20 +48,22 @@ class TrainConfig:
 
     model: str = "nano"
     steps: int = 20000
+    minutes: float = 0.0
+    """Wall-clock budget; > 0 ends the run (and shapes the LR schedule) by time, not steps."""
     batch: int = 16
     crop: int = 96
     lr: float = 2e-3
     weight_decay: float = 1e-4
     ema_decay: float = 0.999
     fft_weight: float = 0.05
-    curriculum_fraction: float = 0.3
-    min_extent_px: float = 7.0
-    max_extent_px: float = 25.0
-    sharp_fraction: float = 0.0
-    dead_leaves_fraction: float = 0.5
-    jpeg_probability: float = 0.3
-    max_scale: float = 1.0
-    soft_fraction: float = 0.0
+    max_extent_px: float = 45.0
+    bank_size: int = 4000
+    sharp_fraction: float = 0.10
+    jpeg_probability: float = 0.35
+    data: tuple[str, ...] = ()
+    face_data: tuple[str, ...] = ()
+    face_fraction: float = 0.3
+    val_real: str = ""
     seed: int = 0
     device: str = "cpu"
     threads: int = 2
@@ -59,16 +72,26 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         get_spec(self.model)
-        if self.steps <= 0 or self.batch <= 0:
-            raise ConfigError("--steps and --batch must be positive")
+        if self.steps <= 0 or self.batch <= 0 or self.minutes < 0:
+            raise ConfigError("--steps and --batch must be positive, --minutes >= 0")
+        if self.crop % 8:
+            raise ConfigError(f"--crop {self.crop} must be a multiple of 8")
         if self.device not in ("cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ConfigError(f"--device {self.device!r}: use cpu or cuda[:N]")
+
+    def pairs(self) -> PairsConfig:
+        bank = BankConfig(size=self.bank_size, max_extent_px=self.max_extent_px)
+        patch = max(256, self.crop + bank.side - 1)
+        return PairsConfig(data=self.data, face_data=self.face_data, face_fraction=self.face_fraction,
+                           pool=PoolConfig(patch=patch, long_side=max(512, patch)), bank=bank,
+                           degrade=DegradeConfig(sharp_fraction=self.sharp_fraction,
+                                                 jpeg_probability=self.jpeg_probability))
 
 
 MILD_VALIDATION = DataConfig(crop=128, max_extent_px=9.0, sharp_fraction=0.25, dead_leaves_fraction=0.2,
                              jpeg_probability=0.5, max_scale=1.5, soft_fraction=0.3)
-"""The second validation set: sharp, softened and mildly blurred (<= 9 px) compressed input,
-as in video frames; a net must not lose PSNR here (it did: 'cartoon' faces)."""
+"""The second synthetic validation set: sharp, softened and mildly blurred (<= 9 px)
+compressed input, as in video frames; a net must not lose PSNR here."""
 
 
 def charbonnier(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
@@ -81,13 +104,6 @@ def fft_loss(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (fa - fb).abs().mean()
 
 
-def extent_at(cfg: TrainConfig, step: int) -> float:
-    """Curriculum: blur extent grows linearly from min to max over the first fraction of steps."""
-    ramp = max(1, int(cfg.steps * cfg.curriculum_fraction))
-    t = min(1.0, step / ramp)
-    return cfg.min_extent_px + t * (cfg.max_extent_px - cfg.min_extent_px)
-
-
 def _to_tensor(x: np.ndarray, device: torch.device) -> torch.Tensor:
     return torch.from_numpy(x).permute(0, 3, 1, 2).contiguous().to(device)
 
@@ -98,7 +114,7 @@ def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 class Trainer:
-    """Owns model, EMA copy, optimiser and data; ``run()`` trains to ``cfg.steps``."""
+    """Owns model, EMA copy, optimiser and data; ``run()`` trains to the step or time budget."""
 
     def __init__(self, cfg: TrainConfig, run_dir: Path) -> None:
         self.cfg = cfg
@@ -107,30 +123,36 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         torch.set_num_threads(cfg.threads)
         self.device = torch.device(cfg.device)
-        self.model = create_model(cfg.model).to(self.device)
-        self.ema = create_model(cfg.model).to(self.device).eval()
+        self.cuda = self.device.type == "cuda"
+        fmt = torch.channels_last if self.cuda else torch.contiguous_format
+        self.model = create_model(cfg.model).to(self.device, memory_format=fmt)
+        self.ema = create_model(cfg.model).to(self.device, memory_format=fmt).eval()
         self.ema.load_state_dict(self.model.state_dict())
         for p in self.ema.parameters():
             p.requires_grad_(False)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        self.sampler = PairSampler(DataConfig(
-            crop=cfg.crop, max_extent_px=cfg.max_extent_px, sharp_fraction=cfg.sharp_fraction,
-            dead_leaves_fraction=cfg.dead_leaves_fraction, jpeg_probability=cfg.jpeg_probability,
-            max_scale=cfg.max_scale, soft_fraction=cfg.soft_fraction), cfg.seed)
-        val = PairSampler(DataConfig(crop=128, max_extent_px=cfg.max_extent_px), cfg.seed + 1000)
-        vb, vs = val.batch(32)
-        self.val = (_to_tensor(vb, self.device), _to_tensor(vs, self.device))
-        mild = PairSampler(MILD_VALIDATION, cfg.seed + 2000)
-        mb, ms = mild.batch(32)
-        self.val_mild = (_to_tensor(mb, self.device), _to_tensor(ms, self.device))
-        self.step = 0
+        self.pairs = TrainPairs(cfg.pairs(), cfg.seed, self.device)
+        val = PairSampler(DataConfig(crop=128, max_extent_px=min(cfg.max_extent_px, 25)), cfg.seed + 1000)
+        self.val = tuple(_to_tensor(a, self.device) for a in val.batch(32))
+        self.val_mild = tuple(_to_tensor(a, self.device) for a in PairSampler(MILD_VALIDATION, cfg.seed + 2000).batch(32))
+        self.val_real = load_crops(Path(cfg.val_real)) if cfg.val_real else None
+        self.step, self.elapsed_s, self.best_real = 0, 0.0, float("-inf")
 
-    def lr_at(self, step: int) -> float:
-        warm = 200
-        if step < warm:
-            return self.cfg.lr * (step + 1) / warm
-        t = (step - warm) / max(1, self.cfg.steps - warm)
-        return 1e-5 + 0.5 * (self.cfg.lr - 1e-5) * (1 + math.cos(math.pi * min(1.0, t)))
+    def progress(self) -> float:
+        """Fraction of the budget (time with ``--minutes``, else steps) spent, in [0, 1]."""
+        if self.cfg.minutes > 0:
+            return min(1.0, self.elapsed_s / (60 * self.cfg.minutes))
+        return min(1.0, self.step / self.cfg.steps)
+
+    def done(self) -> bool:
+        return self.progress() >= 1.0 if self.cfg.minutes > 0 else self.step >= self.cfg.steps
+
+    def lr_now(self) -> float:
+        warm = 0.02
+        t = self.progress()
+        if t < warm:
+            return self.cfg.lr * max(t / warm, 0.01)
+        return 1e-5 + 0.5 * (self.cfg.lr - 1e-5) * (1 + math.cos(math.pi * (t - warm) / (1 - warm)))
 
     def init_from(self, weights: Path) -> None:
         """Start from trained weights (fine-tuning): model and EMA both take them."""
@@ -144,42 +166,57 @@ class Trainer:
         path = self.dir / "last.pt"
         if not path.is_file():
             return False
-        ck = torch.load(path, map_location=self.device, weights_only=False)
-        if ck["config"]["model"] != self.cfg.model:
-            raise ConfigError(f"{path} holds a {ck['config']['model']!r} run, not {self.cfg.model!r}")
-        self.model.load_state_dict(ck["model"])
-        self.ema.load_state_dict(ck["ema"])
-        self.opt.load_state_dict(ck["opt"])
-        self.step = ck["step"]
-        self.sampler.rng.bit_generator.state = ck["data_rng"]
-        torch.set_rng_state(ck["torch_rng"])
+        try:
+            ck = torch.load(path, map_location=self.device, weights_only=True)
+            if ck["config"]["model"] != self.cfg.model:
+                raise ConfigError(f"{path} holds a {ck['config']['model']!r} run, not {self.cfg.model!r}; "
+                                  "pass another --run-dir")
+            self.model.load_state_dict(ck["model"])
+            self.ema.load_state_dict(ck["ema"])
+            self.opt.load_state_dict(ck["opt"])
+            self.pairs.load_state(ck["pairs"])
+        except (KeyError, TypeError, RuntimeError) as e:
+            raise ConfigError(f"{path} is not a checkpoint of this trainer ({type(e).__name__}); "
+                              "pass another --run-dir or delete it") from e
+        torch.set_rng_state(ck["torch_rng"].cpu())
+        self.step, self.elapsed_s = int(ck["step"]), float(ck["elapsed_s"])
+        self.best_real = float(ck["best_real"])
         log.info("resumed %s at step %d", path, self.step)
         return True
 
-    def checkpoint(self) -> None:
-        state = {
-            "config": asdict(self.cfg), "step": self.step, "model": self.model.state_dict(),
-            "ema": self.ema.state_dict(), "opt": self.opt.state_dict(),
-            "data_rng": self.sampler.rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
-        }
-        with atomic_path(self.dir / "last.pt") as tmp:
-            torch.save(state, tmp)
+    def _state(self) -> dict[str, Any]:
+        cfg = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self.cfg).items()}
+        return {"config": cfg, "step": self.step, "elapsed_s": self.elapsed_s, "best_real": self.best_real,
+                "model": self.model.state_dict(), "ema": self.ema.state_dict(), "opt": self.opt.state_dict(),
+                "pairs": self.pairs.state(), "torch_rng": torch.get_rng_state()}
+
+    def checkpoint(self, name: str = "last.pt") -> None:
+        with atomic_path(self.dir / name) as tmp:
+            torch.save(self._state(), tmp)
 
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
-        row: dict[str, float] = {"step": self.step}
+        row: dict[str, float] = {"step": self.step, "minutes": round(self.elapsed_s / 60, 2)}
         for suffix, (blurry, sharp) in (("", self.val), ("_mild", self.val_mild)):
             out = torch.cat([self.ema(blurry[i:i + 8]) for i in range(0, len(blurry), 8)])
             row |= {f"psnr_input{suffix}": _psnr(blurry, sharp), f"psnr_ema{suffix}": _psnr(out, sharp)}
+        if self.val_real is not None:
+            row["gain_real"] = gain_db(self.ema, *self.val_real)
+            if row["gain_real"] > self.best_real:
+                self.best_real = row["gain_real"]
+                self.checkpoint("best.pt")
         return row
 
     def train_step(self) -> float:
         cfg = self.cfg
         for g in self.opt.param_groups:
-            g["lr"] = self.lr_at(self.step)
-        b, s = self.sampler.batch(cfg.batch, extent_at(cfg, self.step))
-        blurry, sharp = _to_tensor(b, self.device), _to_tensor(s, self.device)
-        out = self.model(blurry)
+            g["lr"] = self.lr_now()
+        blurry, sharp = self.pairs.batch(cfg.batch, cfg.crop)
+        if self.cuda:
+            blurry, sharp = (t.contiguous(memory_format=torch.channels_last) for t in (blurry, sharp))
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cuda):
+            out = self.model(blurry)
+        out = out.float()
         loss = charbonnier(out, sharp) + cfg.fft_weight * fft_loss(out, sharp)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -195,20 +232,24 @@ class Trainer:
     def run(self) -> None:
         curve = self.dir / "curve.jsonl"
         t0, losses = time.time(), []
-        while self.step < self.cfg.steps:
+        while not self.done():
+            tick = time.time()
             losses.append(self.train_step())
-            if self.step % self.cfg.ckpt_every == 0 or self.step == self.cfg.steps:
-                self.checkpoint()
-            if self.step % self.cfg.val_every == 0 or self.step == self.cfg.steps:
-                row = self.validate() | {"loss": float(np.mean(losses)), "lr": self.lr_at(self.step),
-                                         "extent_px": extent_at(self.cfg, self.step),
+            self.elapsed_s += time.time() - tick
+            last = self.done()
+            if self.step % self.cfg.val_every == 0 or last:
+                row = self.validate() | {"loss": float(np.mean(losses)), "lr": self.lr_now(),
                                          "steps_per_s": len(losses) / (time.time() - t0)}
                 with curve.open("a") as f:
                     f.write(json.dumps(row) + "\n")
-                log.warning("%s step %d loss %.4f val %.2f dB (input %.2f), mild %.2f dB (input %.2f), "
-                            "%.1f steps/s", self.cfg.model, self.step, row["loss"], row["psnr_ema"],
-                            row["psnr_input"], row["psnr_ema_mild"], row["psnr_input_mild"], row["steps_per_s"])
+                real = f", real {row['gain_real']:+.3f} dB" if "gain_real" in row else ""
+                log.warning("%s step %d (%.1f min) loss %.4f val %.2f dB (input %.2f), mild %.2f dB "
+                            "(input %.2f)%s, %.1f steps/s", self.cfg.model, self.step, row["minutes"],
+                            row["loss"], row["psnr_ema"], row["psnr_input"], row["psnr_ema_mild"],
+                            row["psnr_input_mild"], real, row["steps_per_s"])
                 t0, losses = time.time(), []
+            if self.step % self.cfg.ckpt_every == 0 or last:
+                self.checkpoint()
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, Path, Path | None]:
@@ -216,21 +257,21 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, Path, Path |
     ap.add_argument("model", help="zoo architecture: nano | small")
     ap.add_argument("--run-dir", type=Path, default=Path("train_runs"))
     d = TrainConfig()
-    for f in ("steps", "batch", "crop", "seed", "threads", "ckpt_every", "val_every"):
+    for f in ("steps", "batch", "crop", "bank_size", "seed", "threads", "ckpt_every", "val_every"):
         ap.add_argument("--" + f.replace("_", "-"), type=int, default=getattr(d, f))
-    for f in ("lr", "ema_decay", "fft_weight", "max_extent_px", "sharp_fraction", "dead_leaves_fraction",
-              "jpeg_probability", "max_scale", "soft_fraction"):
+    for f in ("minutes", "lr", "ema_decay", "fft_weight", "max_extent_px", "sharp_fraction",
+              "jpeg_probability", "face_fraction"):
         ap.add_argument("--" + f.replace("_", "-"), type=float, default=getattr(d, f))
+    ap.add_argument("--data", action="append", default=[], help="folder tree of training photos (repeatable)")
+    ap.add_argument("--face-data", action="append", default=[], help="folder of face photos (repeatable)")
+    ap.add_argument("--val-real", default="", help="folder of camera-blur pairs (PAIRS.tsv): picks best.pt")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--init", type=Path, default=None,
                     help="fine-tune: start from these weights (ignored when resuming)")
     a = ap.parse_args(argv)
-    cfg = TrainConfig(model=a.model, steps=a.steps, batch=a.batch, crop=a.crop, lr=a.lr,
-                      ema_decay=a.ema_decay, fft_weight=a.fft_weight, max_extent_px=a.max_extent_px,
-                      sharp_fraction=a.sharp_fraction, dead_leaves_fraction=a.dead_leaves_fraction,
-                      jpeg_probability=a.jpeg_probability, max_scale=a.max_scale, soft_fraction=a.soft_fraction,
-                      seed=a.seed, device=a.device, threads=a.threads, ckpt_every=a.ckpt_every,
-                      val_every=a.val_every)
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    values = {k: v for k, v in vars(a).items() if k in names}
+    cfg = TrainConfig(**(values | {"data": tuple(a.data), "face_data": tuple(a.face_data)}))
     return cfg, a.run_dir, a.init
 
 

@@ -25,7 +25,7 @@ from runtime.catalog import ResolvedModel
 from runtime.engines import EngineConfig, open_engine
 from runtime.errors import ConfigError, EngineError
 from runtime.manifest import ArtifactEntry
-from runtime.metrics import max_abs_error, psnr, ssim
+from runtime.lab.metrics import max_abs_error, psnr, ssim
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,21 +15,21 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from runtime.catalog import ResolvedModel, resolve_model
-    from runtime.deblur import (DeblurConfig, Deblurer, DeblurResult, Method, Mode, choose_model,
-                                deblur_file, deblur_image, load_kernel)
+    from runtime.photo.deblur import (DeblurConfig, Deblurer, DeblurResult, Method, Mode, choose_model,
+                                      deblur_file, deblur_image, load_kernel)
     from runtime.engines import Backend, Engine, EngineConfig, ModelInfo, create_engine
-    from runtime.imageio import ImageMeta, LoadedImage, read_image, write_image
+    from runtime.photo.imageio import ImageMeta, LoadedImage, read_image, write_image
     from runtime.manifest import ArtifactEntry, Manifest, TensorSpec
-    from runtime.tiling import TileConfig, run_tiled
+    from runtime.engines.tiling import TileConfig, run_tiled
 
 _EXPORTS: dict[str, str] = {
     **dict.fromkeys(("DeblurConfig", "Deblurer", "DeblurResult", "Method", "Mode", "choose_model",
-                     "deblur_file", "deblur_image", "load_kernel"), "runtime.deblur"),
+                     "deblur_file", "deblur_image", "load_kernel"), "runtime.photo.deblur"),
     **dict.fromkeys(("Backend", "Engine", "EngineConfig", "ModelInfo", "create_engine"), "runtime.engines"),
     **dict.fromkeys(("ResolvedModel", "resolve_model"), "runtime.catalog"),
-    **dict.fromkeys(("ImageMeta", "LoadedImage", "read_image", "write_image"), "runtime.imageio"),
+    **dict.fromkeys(("ImageMeta", "LoadedImage", "read_image", "write_image"), "runtime.photo.imageio"),
     **dict.fromkeys(("ArtifactEntry", "Manifest", "TensorSpec"), "runtime.manifest"),
-    **dict.fromkeys(("TileConfig", "run_tiled"), "runtime.tiling"),
+    **dict.fromkeys(("TileConfig", "run_tiled"), "runtime.engines.tiling"),
 }
 __all__ = sorted(_EXPORTS)
 

@@ -1,4 +1,4 @@
-"""``edgedeblur deblur``: photos or folders of photos, through ``runtime.deblur``.
+"""``edgedeblur deblur``: photos or folders of photos, through ``runtime.photo.deblur``.
 
 Output naming: a single file goes to ``-o`` or to ``<stem>.sharp.png`` beside it; a folder
 goes to ``-o`` or a sibling ``<folder>_sharp``, as ``<stem>.png`` (``<stem>.sharp.png``
@@ -20,7 +20,7 @@ from typing import Callable
 from runtime.catalog import DEFAULT_MODEL, SHIPPED_DIR
 from runtime.commands._paths import refuse_clashes
 from runtime.errors import ConfigError, EngineError, ImageError
-from runtime.imageio import READ_SUFFIXES
+from runtime.photo.imageio import READ_SUFFIXES
 
 EXAMPLES = """examples:
   edgedeblur deblur photo.jpg -o photo.sharp.png
@@ -192,9 +192,9 @@ def run(args: argparse.Namespace) -> int:
     """Handler: deblur every input; exit 1 if any input failed (the good ones are written)."""
     from tqdm import tqdm
 
-    from runtime.deblur import DeblurConfig, Deblurer, load_kernel
+    from runtime.photo.deblur import DeblurConfig, Deblurer, load_kernel
     from runtime.engines.base import EngineConfig
-    from runtime.imageio import output_format, read_image, side_by_side, write_image
+    from runtime.photo.imageio import output_format, read_image, side_by_side, write_image
 
     engine = EngineConfig(backend=args.backend, threads=args.threads, delegate=args.delegate)
     config = DeblurConfig(model=args.model, strength=args.strength, mode=args.mode, method=args.method,

@@ -35,8 +35,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def render_example() -> NDArray[np.uint8]:
     """The example photo before JPEG encoding: (600, 512, 3) uint8 RGB, deterministic."""
-    from runtime.sample_images import load_sample
-    from runtime.synth import camera_shake_kernel, degrade
+    from runtime.lab.sample_images import load_sample
+    from runtime.photo.kernels import camera_shake_kernel
+    from runtime.lab.degradations import degrade
 
     rng = np.random.default_rng(EXAMPLE_SEED)
     sharp = load_sample("grace_hopper").astype(np.float32) / 255.0
@@ -51,7 +52,7 @@ def write_example(path: Path = EXAMPLE_PHOTO) -> Path:
 
     from PIL import Image
 
-    from runtime.imageio import atomic_write_bytes
+    from runtime.photo.imageio import atomic_write_bytes
 
     buf = io.BytesIO()
     Image.fromarray(render_example()).save(buf, format="JPEG", quality=EXAMPLE_JPEG_QUALITY)
@@ -61,10 +62,10 @@ def write_example(path: Path = EXAMPLE_PHOTO) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     """Handler: deblur the example and write ``example_sharp.png`` and ``example_compare.png``."""
-    from runtime.deblur import DeblurConfig, deblur_image
+    from runtime.photo.deblur import DeblurConfig, deblur_image
     from runtime.engines.base import EngineConfig
     from runtime.errors import ImageError
-    from runtime.imageio import read_image, side_by_side, write_image
+    from runtime.photo.imageio import read_image, side_by_side, write_image
 
     config = DeblurConfig(model=args.model, engine=EngineConfig(threads=args.threads))
     photo = read_image(EXAMPLE_PHOTO).rgb

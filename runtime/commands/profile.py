@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Iterator
 from runtime.errors import ConfigError
 
 if TYPE_CHECKING:
-    from runtime.pipeline import FacePriorityPipeline
-    from runtime.profiling import FrameProcessor, FrameRGB, ProcessorFactory, ProfileConfig, ProfileResult
+    from runtime.video.pipeline import FacePriorityPipeline
+    from runtime.energy.profile import FrameProcessor, FrameRGB, ProcessorFactory, ProfileConfig, ProfileResult
 
 
 class Coverage(str, enum.Enum):
@@ -104,7 +104,7 @@ def frame_supply(source: str, frames: int) -> Iterator[FrameRGB]:
     Raises:
         SourceError: the source cannot be opened.
     """
-    from runtime.sources import open_source
+    from runtime.video.sources import open_source
 
     with open_source(source) as src:
         yield from itertools.islice((f.image_rgb for f in src), frames)
@@ -119,7 +119,7 @@ class _PipelineProcessor:
         self._index = 0
 
     def __call__(self, image_rgb: FrameRGB) -> FrameRGB:
-        from runtime.sources import Frame
+        from runtime.video.sources import Frame
 
         frame = Frame(image_rgb, self._index, self._index * self._step_ms)
         self._index += 1
@@ -144,7 +144,7 @@ def pipeline_factory(stack: ExitStack, *, threads: int = 2, fps: float = 30.0) -
         ModelLoadError: the model does not exist (from the model catalog).
     """
     from runtime.engines import EngineConfig
-    from runtime.pipeline import FacePriorityPipeline, PipelineConfig, Treatment
+    from runtime.video.pipeline import FacePriorityPipeline, PipelineConfig, Treatment
 
     treatments = {Coverage.FULL: (Treatment.FULL, Treatment.FULL),
                   Coverage.FACES: (Treatment.FULL, Treatment.NONE),
@@ -178,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
     from runtime.energy.battery import CurrentUnit
     from runtime.energy.registry import MeterConfig, create_meter
     from runtime.energy.report import write_report
-    from runtime.profiling import ProfileConfig, ProfileOptions, run_profile
+    from runtime.energy.profile import ProfileConfig, ProfileOptions, run_profile
 
     options = ProfileOptions(frames=args.frames, warmup_frames=args.warmup, chunk_frames=args.chunk,
                              repeats=args.repeats, idle_s=args.idle_s)

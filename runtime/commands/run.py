@@ -29,11 +29,11 @@ from runtime.commands._paths import refuse_clashes
 from runtime.errors import ConfigError
 
 if TYPE_CHECKING:
-    from runtime.pipeline import FrameResult, PipelineConfig
-    from runtime.sinks import Sink
-    from runtime.sources import FrameSource
-    from runtime.stats import StatsRecorder
-    from runtime.stream import StreamReport
+    from runtime.video.pipeline import FrameResult, PipelineConfig
+    from runtime.video.sinks import Sink
+    from runtime.video.sources import FrameSource
+    from runtime.video.stats import StatsRecorder
+    from runtime.video.stream import StreamReport
 
 _TREATMENTS = ("none", "light", "full")
 _LIVE_STATS_EVERY_S = 1.0
@@ -82,7 +82,7 @@ def pipeline_config(args: argparse.Namespace, sequential: bool) -> PipelineConfi
 
     from facemask.options import RunningMode
     from runtime.engines import EngineConfig
-    from runtime.pipeline import DEFAULT_DETECTOR, PipelineConfig
+    from runtime.video.pipeline import DEFAULT_DETECTOR, PipelineConfig
 
     if args.max_faces < 1:
         raise ConfigError(f"--max-faces {args.max_faces} must be >= 1")
@@ -98,7 +98,7 @@ def pipeline_config(args: argparse.Namespace, sequential: bool) -> PipelineConfi
 def _check_paths(args: argparse.Namespace) -> None:
     """Refuse, before any work, outputs that would overwrite an input, another output or
     (without ``--overwrite``) an existing recording."""
-    from runtime.sinks import VIDEO_SUFFIXES
+    from runtime.video.sinks import VIDEO_SUFFIXES
 
     out: Path | None = args.output
     src = Path(args.source)
@@ -119,7 +119,7 @@ def _check_paths(args: argparse.Namespace) -> None:
 
 def _point_to_crash_leftovers(out: Path | None) -> None:
     """Tell where recordings of earlier runs that were killed (no clean-up ran) are."""
-    from runtime.leftovers import stale_partials
+    from runtime.video.leftovers import stale_partials
 
     for partial in stale_partials(out) if out is not None else []:
         print(f"edgedeblur run: note: an earlier run writing {out} was killed; its partial recording "
@@ -128,10 +128,10 @@ def _point_to_crash_leftovers(out: Path | None) -> None:
 
 def _sinks(args: argparse.Namespace, source: FrameSource) -> tuple[list[Sink], list[str]]:
     """Sinks for ``-o`` and ``--preview``, plus notes for the user."""
-    from runtime.audio import has_audio
-    from runtime.sinks import (VIDEO_SUFFIXES, ImageFolderSink, PreviewWindow, VideoFileSink,
-                               VideoSinkConfig)
-    from runtime.sources import SourceKind
+    from runtime.video.audio import has_audio
+    from runtime.video.sinks import (VIDEO_SUFFIXES, ImageFolderSink, PreviewWindow, VideoFileSink,
+                                     VideoSinkConfig)
+    from runtime.video.sources import SourceKind
 
     sinks: list[Sink] = []
     notes: list[str] = []
@@ -223,10 +223,10 @@ def _quiet_opencv(debug: bool) -> None:
 def run(args: argparse.Namespace) -> int:
     """Handle ``edgedeblur run``."""
     _quiet_opencv(args.debug)
-    from runtime.pipeline import FacePriorityPipeline
-    from runtime.sinks import PreviewWindow
-    from runtime.sources import SourceConfig, open_source
-    from runtime.stream import run_stream
+    from runtime.video.pipeline import FacePriorityPipeline
+    from runtime.video.sinks import PreviewWindow
+    from runtime.video.sources import SourceConfig, open_source
+    from runtime.video.stream import run_stream
 
     if args.max_frames is not None and args.max_frames < 1:
         raise ConfigError(f"--max-frames {args.max_frames} must be >= 1")
@@ -255,8 +255,8 @@ def run(args: argparse.Namespace) -> int:
 def _finish(args: argparse.Namespace, report: StreamReport, config: PipelineConfig, interrupted: bool,
             announced: int | None) -> int:
     """Write the stats JSON, tell the user what was saved, pick the exit code."""
-    from runtime.sources import SourceEnd
-    from runtime.stats import write_stats_json
+    from runtime.video.sources import SourceEnd
+    from runtime.video.stats import write_stats_json
 
     if args.stats_json is not None:
         write_stats_json(report.stats, args.stats_json, extra={

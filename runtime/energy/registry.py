@@ -22,7 +22,7 @@ from pathlib import Path
 from runtime.energy.base import Meter, MeterAbsent, MeterKind
 from runtime.energy.battery import BatteryMeter, CurrentUnit
 from runtime.energy.csvlog import CsvLogMeter
-from runtime.energy.estimate import EstimateMeter
+from runtime.energy.cputime import EstimateMeter
 from runtime.energy.jetson import JetsonMeter
 from runtime.energy.power_models import PowerModel, detect_model_name, load_power_models
 from runtime.energy.rapl import RaplMeter

@@ -129,7 +129,7 @@ class CodecEngine(abc.ABC):
             need = (f"exactly {self._info.input_size_hw[0]}x{self._info.input_size_hw[1]}"
                     if self._info.input_size_hw else f"height and width multiples of {self._info.multiple_of}")
             raise EngineError(f"{self._info.id} cannot take a {h}x{w} input: it needs {need}. "
-                              "Use runtime.tiling.run_tiled for other sizes")
+                              "Use runtime.engines.tiling.run_tiled for other sizes")
         batch = batch.astype(np.float32, copy=False)
         step = self._info.max_batch or n
         parts = [self._run_chunk(batch[i:i + step]) for i in range(0, n, step)]

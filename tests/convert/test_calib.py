@@ -9,7 +9,7 @@ import pytest
 
 from convert.calib import CalibConfig, calibration_images, list_images, validation_pairs
 from runtime.errors import ConfigError
-from runtime.sample_images import EVAL_IMAGES, load_sample
+from runtime.lab.sample_images import EVAL_IMAGES, load_sample
 
 
 def _photos(folder: Path, n: int = 2) -> Path:

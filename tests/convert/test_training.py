@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from convert.data import DataConfig, PairSampler, dead_leaves
-from convert.train import Trainer, TrainConfig, extent_at
+from convert.train import Trainer, TrainConfig
 from convert.zoo import MODELS, count_macs, create_model, get_spec, load_checkpoint
 from runtime.errors import ConfigError, ModelLoadError
 
@@ -73,14 +73,10 @@ def test_soft_fraction_and_upscaling_give_softer_targets() -> None:
         DataConfig(soft_fraction=1.5)
 
 
-def test_curriculum_grows_to_the_max_extent() -> None:
-    cfg = TrainConfig(steps=100, curriculum_fraction=0.5, min_extent_px=5, max_extent_px=25)
-    assert extent_at(cfg, 0) == 5 and extent_at(cfg, 25) == pytest.approx(15) and extent_at(cfg, 99) == 25
-
-
 @pytest.mark.slow
 def test_training_checkpoints_resume_and_ship_weights(tmp_path: Path) -> None:
-    cfg = TrainConfig(model="nano", steps=4, batch=2, crop=32, ckpt_every=2, val_every=2, threads=1)
+    cfg = TrainConfig(model="nano", steps=4, batch=2, crop=32, bank_size=16, ckpt_every=2, val_every=2,
+                      threads=1)
     trainer = Trainer(cfg, tmp_path)
     trainer.run()
     curve = (tmp_path / "nano" / "curve.jsonl").read_text().splitlines()

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from facemask.detector import FaceDetector
 from facemask.options import Backend, FaceDetectorOptions
 from facemask.result import FaceResult
-from facemask.synthetic import load_face_photo
+from runtime.lab.face_clips import load_face_photo
 
 GOLDEN = json.loads((Path(__file__).parent / "data" / "golden_faces.json").read_text())
 

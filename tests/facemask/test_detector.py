@@ -15,7 +15,7 @@ from facemask.image import ColorOrder
 from facemask.mesh import LEFT_EYE, LIPS, NUM_LANDMARKS, NUM_LANDMARKS_REFINED, RIGHT_EYE
 from facemask.options import Backend, DetectorModel, FaceDetectorOptions, RunningMode
 from facemask.result import FaceResult
-from facemask.synthetic import load_face_photo
+from runtime.lab.face_clips import load_face_photo
 from fm_helpers import GOLDEN, astronaut, litert_detector, mediapipe_detector, photos  # noqa: F401 (fixtures)
 
 PARTS = {"right_eye_xy": RIGHT_EYE, "left_eye_xy": LEFT_EYE, "mouth_xy": LIPS}
@@ -197,7 +197,7 @@ def test_face_cut_by_the_frame_edge_has_landmarks_outside(mediapipe_detector: Fa
 
 
 def test_several_faces_and_max_faces() -> None:
-    from facemask.synthetic import Motion, make_clip
+    from runtime.lab.face_clips import Motion, make_clip
 
     frame = make_clip(Motion.CROWD, (960, 540), 1).frames[0]
     with FaceDetector.create_from_options(FaceDetectorOptions(max_faces=4)) as det:

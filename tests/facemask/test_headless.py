@@ -18,7 +18,7 @@ CHILD = """
 import numpy as np
 from facemask.detector import FaceDetector
 from facemask.options import FaceDetectorOptions
-from facemask.synthetic import load_face_photo
+from runtime.lab.face_clips import load_face_photo
 counts = []
 for backend in ("litert", "mediapipe"):
     with FaceDetector.create_from_options(FaceDetectorOptions(backend=backend)) as det:

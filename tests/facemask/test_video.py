@@ -15,7 +15,7 @@ from facemask.masks import region_masks
 from facemask.options import Backend, FaceDetectorOptions, RunningMode
 from facemask.regions import FaceRegions, RegionConfig, build_regions
 from facemask.result import FaceResult
-from facemask.synthetic import Motion, SyntheticClip, make_clip, read_video_rgb, write_mp4
+from runtime.lab.face_clips import Motion, SyntheticClip, make_clip, read_video_rgb, write_mp4
 from facemask.tracking import FaceTracker, TrackerConfig
 
 SIZE = (640, 480)
@@ -155,7 +155,7 @@ def test_face_free_video_never_gets_a_region(video_dir: Path, coffee_frames: lis
 
 @pytest.fixture(scope="module")
 def coffee_frames(video_dir: Path) -> list[NDArray[np.uint8]]:
-    from facemask.synthetic import load_face_photo
+    from runtime.lab.face_clips import load_face_photo
 
     import cv2
 

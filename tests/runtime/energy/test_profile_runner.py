@@ -10,11 +10,11 @@ import pytest
 
 from runtime.commands.profile import frame_supply
 from runtime.energy.battery import BatteryMeter
-from runtime.energy.estimate import EstimateMeter
+from runtime.energy.cputime import EstimateMeter
 from runtime.energy.power_models import BUILTIN_MODELS
 from runtime.energy.report import write_report
 from runtime.errors import ConfigError, ModelLoadError, SourceError
-from runtime.profiling import ProfileConfig, ProfileOptions, run_profile
+from runtime.energy.profile import ProfileConfig, ProfileOptions, run_profile
 from tests.runtime.energy.trees import write_tree
 
 CONFIGS = [ProfileConfig("heavy", "15"), ProfileConfig("light", "3")]
@@ -27,7 +27,7 @@ def blur_factory(config: ProfileConfig):  # noqa: ANN201 - a FrameProcessor
 
 @pytest.fixture(scope="module")
 def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real 12-frame 96x64 video, decoded through runtime.sources."""
+    """A real 12-frame 96x64 video, decoded through runtime.video.sources."""
     path = tmp_path_factory.mktemp("video") / "clip.avi"
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (96, 64))
     rng = np.random.default_rng(0)

@@ -1,0 +1,172 @@
+"""Deblur quality on camera-made blur: the headline row of the quality benchmark.
+
+Run ``python -m benchmarks.realblur [--data ../shared/val_realblur] [--configs ...]``.
+Every pair in ``DATA/PAIRS.tsv`` (pixel-aligned blurry/sharp photos whose blur came from a
+real camera, not from our generator) is deblurred whole, through the same API the CLI
+uses, with each configuration ``NAME=METHOD:MODEL`` (e.g. ``auto:small``, ``model:nano``;
+MODEL may be a file). Writes ``benchmarks/results/realblur/``: ``realblur.json`` (per
+pair and mean PSNR/SSIM gain over the input, seconds per megapixel, run metadata),
+``realblur.md`` and ``strip.png`` (crops of pairs with people: input | each config | sharp).
+
+These pairs choose checkpoints and nothing else: no setting is tuned on them per image.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import os
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from runtime import DeblurConfig, Deblurer
+from runtime.lab.metrics import psnr, ssim
+
+OUT = Path(__file__).parent / "results" / "realblur"
+DEFAULT_CONFIGS = ("auto:small", "model:small", "model:nano")
+BORDER_PX = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One configuration on one pair."""
+
+    config: str
+    pair: str
+    people: bool
+    psnr_in: float
+    psnr_out: float
+    ssim_in: float
+    ssim_out: float
+    s_per_mp: float
+    label: str
+
+    @property
+    def gain(self) -> float:
+        return self.psnr_out - self.psnr_in
+
+
+def _rgb(path: Path) -> np.ndarray:
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise SystemExit(f"cannot decode {path}")
+    return bgr[..., ::-1].astype(np.float32) / 255
+
+
+def load_pairs(folder: Path, limit: int = 0) -> list[dict[str, str]]:
+    with (folder / "PAIRS.tsv").open(newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    return rows[:limit] if limit else rows
+
+
+def parse_config(spec: str) -> tuple[str, DeblurConfig]:
+    method, _, model = spec.partition(":")
+    return spec, DeblurConfig(method=method, model=model or "small")
+
+
+def run(folder: Path, specs: list[str], limit: int = 0) -> tuple[list[Row], dict[str, list[np.ndarray]]]:
+    pairs = load_pairs(folder, limit)
+    rows: list[Row] = []
+    crops: dict[str, list[np.ndarray]] = {"input": [], "sharp": []}
+    for spec in specs:
+        name, cfg = parse_config(spec)
+        crops[name] = []
+        with Deblurer(cfg) as d:
+            for i, p in enumerate(pairs):
+                blurry, sharp = _rgb(folder / p["blur"]), _rgb(folder / p["sharp"])
+                t = time.perf_counter()
+                res = d.deblur_image(blurry)
+                secs = time.perf_counter() - t
+                mp = blurry.shape[0] * blurry.shape[1] / 1e6
+                rows.append(Row(name, Path(p["blur"]).name, p.get("has_people") == "yes",
+                                psnr(blurry, sharp, BORDER_PX), psnr(res.image, sharp, BORDER_PX),
+                                ssim(blurry, sharp, BORDER_PX), ssim(res.image, sharp, BORDER_PX),
+                                secs / mp, res.label))
+                print(f"[{name}] {i + 1}/{len(pairs)} {rows[-1].pair}: {rows[-1].gain:+.2f} dB "
+                      f"({res.label}, {secs:.1f} s)", flush=True)
+                if p.get("has_people") == "yes" and len(crops[name]) < 4:
+                    crops[name].append(_crop(res.image))
+                    if spec == specs[0]:
+                        crops["input"].append(_crop(blurry))
+                        crops["sharp"].append(_crop(sharp))
+    return rows, crops
+
+
+def _crop(img: np.ndarray, size: int = 256) -> np.ndarray:
+    h, w = img.shape[:2]
+    y, x = (h - size) // 2, (w - size) // 2
+    return img[y:y + size, x:x + size]
+
+
+def summary(rows: list[Row]) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    for name in dict.fromkeys(r.config for r in rows):
+        rs = [r for r in rows if r.config == name]
+        people = [r for r in rs if r.people]
+        out[name] = {"gain_db": float(np.mean([r.gain for r in rs])),
+                     "gain_people_db": float(np.mean([r.gain for r in people])) if people else float("nan"),
+                     "worst_db": float(min(r.gain for r in rs)),
+                     "pairs_worse": sum(r.gain < -0.05 for r in rs),
+                     "ssim_gain": float(np.mean([r.ssim_out - r.ssim_in for r in rs])),
+                     "s_per_mp": float(np.median([r.s_per_mp for r in rs]))}
+    return out
+
+
+def _meta() -> dict[str, str]:
+    commit = subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], capture_output=True, text=True,
+                            cwd=Path(__file__).parent).stdout.strip()
+    return {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "commit": commit,
+            "cpus": str(os.cpu_count()), "load_1min": f"{os.getloadavg()[0]:.2f}"}
+
+
+def write(rows: list[Row], crops: dict[str, list[np.ndarray]], folder: Path, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    summ, meta = summary(rows), _meta()
+    (out / "realblur.json").write_text(json.dumps(
+        {"meta": meta, "data": str(folder.name), "summary": summ,
+         "rows": [asdict(r) | {"gain": r.gain} for r in rows]}, indent=1))
+    lines = [f"# Deblur on camera-made blur ({folder.name}, {len({r.pair for r in rows})} pairs)", "",
+             f"{meta['date']}, commit `{meta['commit']}`, {meta['cpus']} CPUs, load {meta['load_1min']}. "
+             f"PSNR/SSIM over the blurry input, whole 1280x720 frames, {BORDER_PX} px border excluded. "
+             "Validation data: chooses checkpoints, never trained or tuned on per image.", "",
+             "| config | gain dB | people dB | worst pair dB | pairs worse | SSIM gain | s / MP |",
+             "|---|---|---|---|---|---|---|"]
+    for name, s in summ.items():
+        lines.append(f"| {name} | {s['gain_db']:+.2f} | {s['gain_people_db']:+.2f} | {s['worst_db']:+.2f} | "
+                     f"{s['pairs_worse']} | {s['ssim_gain']:+.4f} | {s['s_per_mp']:.2f} |")
+    (out / "realblur.md").write_text("\n".join(lines) + "\n")
+    cols = [k for k in crops if k not in ("input", "sharp")]
+    order = ["input", *cols, "sharp"]
+    n = min(len(crops[k]) for k in order)
+    if n:
+        grid = np.concatenate([np.concatenate([crops[k][i] for k in order], axis=1) for i in range(n)], axis=0)
+        cv2.imwrite(str(out / "strip.png"), (np.clip(grid, 0, 1)[..., ::-1] * 255 + 0.5).astype(np.uint8))
+        (out / "strip.txt").write_text("columns: " + " | ".join(order) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "val_realblur")
+    ap.add_argument("--configs", default=",".join(DEFAULT_CONFIGS),
+                    help="comma-separated METHOD:MODEL, e.g. auto:small,model:nano.int8")
+    ap.add_argument("--limit", type=int, default=0, help="first N pairs only (a quick look)")
+    ap.add_argument("--out", type=Path, default=OUT)
+    a = ap.parse_args(argv)
+    if not (a.data / "PAIRS.tsv").is_file():
+        raise SystemExit(f"{a.data}/PAIRS.tsv not found; pass --data DIR (a folder of camera-blur pairs)")
+    rows, crops = run(a.data, a.configs.split(","), a.limit)
+    write(rows, crops, a.data, a.out)
+    for name, s in summary(rows).items():
+        print(f"{name}: {s['gain_db']:+.2f} dB (people {s['gain_people_db']:+.2f}, worst {s['worst_db']:+.2f}), "
+              f"{s['s_per_mp']:.2f} s/MP")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

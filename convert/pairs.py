@@ -1,0 +1,81 @@
+"""Training pairs on the training device: photo pool + kernel bank + batched degradations.
+
+``TrainPairs.batch(n, size)`` returns (blurry, sharp) NCHW float tensors on the device.
+Its random state is two plain objects (a torch generator state tensor and a numpy
+bit-generator dict), so a checkpoint can store them and still load with
+``torch.load(weights_only=True)``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from convert.degrade_torch import DegradeConfig, degrade_batch
+from convert.kernel_bank import BankConfig, make_bank
+from convert.photos import PoolConfig, crop_batch, load_folder_pool, pool_from_images
+from runtime.errors import ConfigError
+from runtime.lab.sample_images import TRAIN_IMAGES, load_sample
+
+
+@dataclass(frozen=True, slots=True)
+class PairsConfig:
+    """Where photos come from and how they are degraded."""
+
+    data: tuple[str, ...] = ()
+    """Folders of training photos; empty: the package's TRAIN_IMAGES (tests, no data at hand)."""
+    face_data: tuple[str, ...] = ()
+    face_fraction: float = 0.3
+    pool: PoolConfig = PoolConfig()
+    bank: BankConfig = BankConfig()
+    degrade: DegradeConfig = DegradeConfig()
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.face_fraction <= 1:
+            raise ConfigError(f"face_fraction {self.face_fraction} must be in [0, 1]")
+
+
+class TrainPairs:
+    """Draws degraded training pairs; deterministic for a seed (on one device kind)."""
+
+    def __init__(self, cfg: PairsConfig, seed: int, device: torch.device) -> None:
+        self.cfg, self.device = cfg, device
+        if cfg.data:
+            general = load_folder_pool([Path(d) for d in cfg.data], cfg.pool)
+        else:
+            general = pool_from_images([load_sample(n) for n in TRAIN_IMAGES], cfg.pool)
+        self.general = general.to(device)
+        self.faces = (load_folder_pool([Path(d) for d in cfg.face_data], cfg.pool).to(device)
+                      if cfg.face_data else None)
+        self.bank = make_bank(cfg.bank, seed).to(device)
+        self.gen = torch.Generator(device=device)
+        self.gen.manual_seed(seed)
+        self.codec_rng = np.random.default_rng(seed + 7)
+
+    @property
+    def photos(self) -> int:
+        """Patches in the pools (general + faces)."""
+        return len(self.general) + (0 if self.faces is None else len(self.faces))
+
+    def batch(self, n: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``n`` (blurry, sharp) pairs of ``size`` x ``size``, NCHW float32 on the device."""
+        src_size = size + self.bank.shape[-1] - 1
+        n_face = 0
+        if self.faces is not None:
+            n_face = int((torch.rand(n, generator=self.gen, device=self.device) < self.cfg.face_fraction).sum())
+        parts = [crop_batch(self.general, n - n_face, src_size, self.gen)]
+        if n_face:
+            parts.append(crop_batch(self.faces, n_face, src_size, self.gen))
+        src = torch.cat(parts)
+        jitter = 0.85 + 0.25 * torch.rand(n, 3, 1, 1, generator=self.gen, device=self.device)
+        return degrade_batch((src * jitter).clamp(0, 1), self.bank, self.cfg.degrade, self.gen, self.codec_rng)
+
+    def state(self) -> dict[str, Any]:
+        return {"gen": self.gen.get_state(), "codec_rng": self.codec_rng.bit_generator.state}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.gen.set_state(state["gen"])
+        self.codec_rng.bit_generator.state = state["codec_rng"]

@@ -1,0 +1,1 @@
+"""What inference never imports: blur degradations, sample photos, metrics, synthetic face clips."""

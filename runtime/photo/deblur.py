@@ -1,0 +1,438 @@
+"""The photo-deblurring API: one typed call per image or file; the CLI is a thin layer on it.
+
+A ``DeblurConfig`` says what to run (a shipped or user model through tiling, the
+kernel-aware path, or a classical baseline with a known kernel) and how strongly;
+``Deblurer`` keeps engines loaded across many photos; ``deblur_image`` / ``deblur_file``
+are one-shot shortcuts. ``strength`` blends the result with the input in sRGB
+(0 = unchanged, 1 = full).
+
+Policy (``method`` x ``mode``), measured on TRAIN_IMAGES and confirmed by the quality
+benchmark (``benchmarks/results/quality/quality.md``):
+
+- ``method='auto'`` (default): the kernel-aware path (``runtime.photo.kernel_aware``) first.
+  If it trusts its kernel, the learned model then cleans up the deconvolution at half
+  strength (``AUTO_CLEANUP_STRENGTH``: +0.3-0.4 dB over the deconvolution alone on
+  defocus and motion, +0.1 on shake, for both nano and small; at full strength it
+  lost); a photo it finds sharp comes back unchanged; if it is unsure (camera shake it
+  cannot pin down, photos too small to estimate), the learned model runs on the input.
+  ``mode`` narrows what the kernel path looks for: 'focus' = defocus disc only,
+  'motion' = straight streak or blind camera-shake kernel, 'auto' = whichever the blur
+  classifier and the blind kernel check find.
+- ``method='kernel'``: the kernel-aware path alone; an unsure photo is left unchanged.
+- ``method='model'``: the learned model alone; 'motion' / 'focus' pick a shipped
+  specialist if there is one, 'auto' picks one by a blur estimate.
+- ``method='wiener'|'rl'`` need the kernel; ``'unsharp'`` is the no-knowledge baseline.
+
+Example:
+    >>> cfg = DeblurConfig(model="small", strength=0.7, mode=Mode.FOCUS)
+    >>> result = deblur_image(read_image(Path("photo.jpg")).rgb, cfg)
+    >>> result.model_id, result.mode_used
+    ('small.fp32.onnx', <Mode.FOCUS: 'focus'>)
+"""
+from __future__ import annotations
+
+import difflib
+import enum
+import logging
+import math
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from runtime.catalog import DEFAULT_MODEL, SHIPPED_DIR, load_shipped_manifest, resolve_model
+from runtime.engines import create_engine
+from runtime.engines.base import Engine, EngineConfig
+from runtime.errors import ConfigError, ImageError
+from runtime.photo.imageio import output_format, read_image, write_image
+from runtime.manifest import ArtifactEntry, Status
+from runtime.photo.kernels import BlurFamily
+from runtime.engines.tiling import Progress, TileConfig, run_tiled
+
+if TYPE_CHECKING:
+    from runtime.photo.estimate import BlurEstimate
+    from runtime.photo.kernel_aware import KernelAwareResult
+
+log = logging.getLogger(__name__)
+
+UNSHARP_AMOUNT = 1.0
+UNSHARP_RADIUS_PX = 2.0
+AUTO_MIN_CONFIDENCE = 0.5
+"""Below this blur-estimate confidence, 'auto' keeps the general model."""
+AUTO_CLEANUP_STRENGTH = 0.5
+"""'auto' blends the model's output on a deconvolved photo in at this strength (TRAIN_IMAGES)."""
+ESTIMATE_CROP_PX = 1024
+"""'auto' estimates blur on the central crop of at most this side (bounded cost, same scale)."""
+
+
+class Mode(str, enum.Enum):
+    """Which kind of blur to target: a specialised model if one is shipped."""
+
+    AUTO = "auto"
+    MOTION = "motion"
+    FOCUS = "focus"
+
+
+class Method(str, enum.Enum):
+    """Kernel-aware path with model fallback (auto), either alone, or a classical baseline.
+
+    WIENER and RL need the blur kernel; see the module notes for the policy.
+    """
+
+    AUTO = "auto"
+    MODEL = "model"
+    KERNEL = "kernel"
+    WIENER = "wiener"
+    RL = "rl"
+    UNSHARP = "unsharp"
+
+
+def _choice(cls: type[enum.Enum], value: object, option: str) -> Any:
+    try:
+        return cls(value)
+    except ValueError as e:
+        names = [str(m.value) for m in cls]  # type: ignore[attr-defined]
+        close = difflib.get_close_matches(str(value), names, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(f"{option} {value!r} is not one of {', '.join(names)}{hint}") from e
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DeblurConfig:
+    """What to run on each photo.
+
+    Args:
+        model: shipped name ('small', 'small.int8') or a .onnx/.tflite path.
+        strength: 0 (unchanged) to 1 (full result), a linear blend in sRGB.
+        mode: which blur to target: 'motion', 'focus' or 'auto' (see the module notes).
+        method: 'auto' (kernel-aware path, learned model when unsure), 'model',
+            'kernel', or a classical baseline: 'wiener', 'rl' (need ``kernel``), 'unsharp'.
+        kernel: (kh, kw) blur kernel for wiener/rl; normalised to sum 1 here.
+        tile: tile side in pixels; overlap: tile overlap in pixels.
+        engine: backend, threads, providers, delegate.
+        models_dir: folder of shipped models and their manifest.
+    """
+
+    model: str | Path = DEFAULT_MODEL
+    strength: float = 1.0
+    mode: Mode = Mode.AUTO
+    method: Method = Method.AUTO
+    kernel: NDArray[np.float32] | None = None
+    tile: int = 256
+    overlap: int = 32
+    engine: EngineConfig = field(default_factory=EngineConfig)
+    models_dir: Path = SHIPPED_DIR
+
+    def __post_init__(self) -> None:
+        s = self.strength
+        if isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s) or not 0 <= s <= 1:
+            raise ConfigError(f"--strength {s} is outside [0, 1]; use 0 (unchanged) to 1 (full deblur), "
+                              "e.g. --strength 0.7")
+        object.__setattr__(self, "strength", float(s))
+        object.__setattr__(self, "mode", _choice(Mode, self.mode, "--mode"))
+        object.__setattr__(self, "method", _choice(Method, self.method, "--method"))
+        if not str(self.model).strip():
+            raise ConfigError("--model is empty; give a shipped name (see `edgedeblur models`) or a file")
+        needs_kernel = self.method in (Method.WIENER, Method.RL)
+        if needs_kernel and self.kernel is None:
+            raise ConfigError(f"--method {self.method.value} needs the blur kernel: pass --kernel K.png "
+                              "(a grayscale image of the point-spread function)")
+        if not needs_kernel and self.kernel is not None:
+            raise ConfigError(f"--kernel applies to --method wiener or rl only, not {self.method.value}; "
+                              "drop --kernel or change --method")
+        if self.kernel is not None:
+            from runtime.photo.classical import check_kernel
+
+            object.__setattr__(self, "kernel", check_kernel(self.kernel))
+        TileConfig(tile=self.tile, overlap=self.overlap)  # raises ConfigError on bad geometry
+
+    @property
+    def tiles(self) -> TileConfig:
+        """Tile geometry for the model method."""
+        return TileConfig(tile=self.tile, overlap=self.overlap)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelChoice:
+    """The model picked for one image, the mode it was picked for and the estimate used."""
+
+    model: str | Path
+    mode_used: Mode
+    estimate: BlurEstimate | None = None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DeblurResult:
+    """One deblurred image.
+
+    ``image`` is (H, W, 3) float32 RGB [0, 1]; ``method`` is the method that produced it
+    (MODEL or KERNEL under 'auto'); ``model_id`` is None unless a model ran (with KERNEL:
+    the model that cleaned up the deconvolution);
+    ``timings_ms`` maps stage ('estimate', 'blind', 'deconvolve', 'choose', 'load',
+    'run', 'total') to milliseconds. ``kernel_aware`` is what the kernel-aware path did
+    (its branch, estimate, kernel and deconvolution before any model clean-up), None if
+    it did not run.
+    """
+
+    image: NDArray[np.float32]
+    model_id: str | None
+    method: Method
+    mode_used: Mode
+    blur_estimate: BlurEstimate | None
+    timings_ms: dict[str, float]
+    kernel_aware: KernelAwareResult | None = None
+    written: Path | None = None
+
+    @property
+    def label(self) -> str:
+        """What produced ``image``, for captions and logs (e.g. 'blind deconvolution + small.fp32.onnx')."""
+        if self.method is Method.KERNEL and self.kernel_aware is not None:
+            base = f"{self.kernel_aware.method.value} deconvolution"
+            return f"{base} + {self.model_id}" if self.model_id else base
+        return self.model_id or self.method.value
+
+
+def load_kernel(path: Path) -> NDArray[np.float32]:
+    """Read a blur kernel image (grayscale or RGB averaged) and normalise it to sum 1.
+
+    Raises:
+        ImageError: the file cannot be read.
+        ConfigError: the kernel is all black.
+    """
+    img = read_image(Path(path))
+    k = img.rgb.mean(axis=2)
+    total = float(k.sum())
+    if total <= 0:
+        raise ConfigError(f"--kernel {path} is empty (all black); draw the blur path in white on black")
+    return (k / total).astype(np.float32)
+
+
+def _specialists(entries: list[ArtifactEntry], general: ArtifactEntry, mode: Mode) -> list[ArtifactEntry]:
+    """Shipped models for ``mode`` in the general model's format and precision, its family first."""
+    found = [e for e in entries if e.status is Status.OK and e.notes.get("specialty") == mode.value
+             and e.format is general.format and e.precision is general.precision]
+    return sorted(found, key=lambda e: (not e.model.startswith(general.model), e.id))
+
+
+def _estimate(image: NDArray[np.float32]) -> BlurEstimate | None:
+    """Blur estimate of the central crop, or None when the image is too small to judge."""
+    from runtime.photo.estimate import classify_blur
+
+    h, w = image.shape[:2]
+    top, left = max(0, (h - ESTIMATE_CROP_PX) // 2), max(0, (w - ESTIMATE_CROP_PX) // 2)
+    try:
+        return classify_blur(image[top:top + ESTIMATE_CROP_PX, left:left + ESTIMATE_CROP_PX])
+    except ImageError as e:            # smaller than the estimator's patch
+        log.debug("blur estimate skipped: %s", e)
+        return None
+
+
+def _mode_of(estimate: BlurEstimate | None) -> Mode:
+    """MOTION or FOCUS for a confident estimate of blur; AUTO (general model) otherwise."""
+    if estimate is None or estimate.is_sharp or estimate.confidence < AUTO_MIN_CONFIDENCE:
+        return Mode.AUTO
+    if estimate.family in (BlurFamily.CAMERA_SHAKE, BlurFamily.LINEAR_MOTION):
+        return Mode.MOTION
+    return Mode.FOCUS
+
+
+def choose_model(mode: Mode, image: NDArray[np.float32], config: DeblurConfig, *,
+                 estimate: BlurEstimate | None = None) -> ModelChoice:
+    """Pick the model for one image: the one policy for --mode (the lead refines it here).
+
+    A model file given by path is used as is. Otherwise 'motion'/'focus' take a shipped
+    model whose ``notes['specialty']`` matches (same format and precision as the
+    configured one) and fall back to the configured model; 'auto' estimates the blur
+    (only when a specialist exists to choose; ``estimate`` reuses one already made) and
+    then does the same.
+    """
+    resolved = resolve_model(config.model, models_dir=config.models_dir)
+    if resolved.entry is None:
+        return ModelChoice(config.model, mode)
+    entries = load_shipped_manifest(config.models_dir).artifacts
+    estimate = None
+    used = mode
+    if mode is Mode.AUTO:
+        if not any(_specialists(entries, resolved.entry, m) for m in (Mode.MOTION, Mode.FOCUS)):
+            return ModelChoice(resolved.entry.id, Mode.AUTO)
+        estimate = estimate if estimate is not None else _estimate(image)
+        used = _mode_of(estimate)
+    best = _specialists(entries, resolved.entry, used) if used is not Mode.AUTO else []
+    return ModelChoice(best[0].id if best else resolved.entry.id, used, estimate)
+
+
+def _check_image(image: NDArray[np.floating]) -> NDArray[np.float32]:
+    if image.ndim != 3 or image.shape[2] != 3 or not np.issubdtype(image.dtype, np.floating):
+        raise ImageError(f"deblur needs an (H, W, 3) float RGB image in [0, 1], got {image.dtype} "
+                         f"{image.shape}; divide uint8 images by 255")
+    if not np.isfinite(image).all():
+        raise ImageError("image contains NaN or Inf values; clean the input first")
+    return np.clip(image, 0.0, 1.0).astype(np.float32, copy=False)
+
+
+_KERNEL_MODES: dict[str, Mode] = {"defocus": Mode.FOCUS, "linear_motion": Mode.MOTION, "shake": Mode.MOTION}
+"""Mode a kernel-aware result stands for, by ``KernelMethod`` value."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Ran:
+    """What one method produced, before strength blending."""
+
+    image: NDArray[np.float32]
+    method: Method
+    mode: Mode
+    model_id: str | None = None
+    estimate: BlurEstimate | None = None
+    kernel_aware: KernelAwareResult | None = None
+
+
+class Deblurer:
+    """Deblurs many photos with one config, keeping loaded engines between them.
+
+    Example:
+        >>> with Deblurer(DeblurConfig(strength=0.7)) as d:
+        ...     for src in photos:
+        ...         d.deblur_file(src, src.with_suffix(".sharp.png"))
+    """
+
+    def __init__(self, config: DeblurConfig = DeblurConfig(), engine: Engine | None = None) -> None:
+        """``engine``: an already-loaded engine to use for every image (mode choice skipped)."""
+        self.config = config
+        self._given = engine
+        self._engines: dict[str, Engine] = {}
+
+    def _engine(self, model: str | Path) -> Engine:
+        key = str(model)
+        if key not in self._engines:
+            self._engines[key] = create_engine(model, self.config.engine, models_dir=self.config.models_dir)
+        return self._engines[key]
+
+    def deblur_image(self, image_rgb: NDArray[np.float32], progress: Progress | None = None) -> DeblurResult:
+        """Deblur one (H, W, 3) float32 RGB [0, 1] image.
+
+        Raises:
+            ImageError: not an RGB float image, or NaN/Inf in it.
+            ModelLoadError, EngineError: the model cannot be loaded or run.
+            ConfigError: a classical method rejected the kernel.
+        """
+        cfg = self.config
+        start = time.perf_counter()
+        img = _check_image(image_rgb)
+        timings: dict[str, float] = {}
+        if cfg.strength == 0:
+            ran = _Ran(img.copy(), cfg.method, cfg.mode)
+        elif cfg.method is Method.MODEL:
+            ran = self._model(img, cfg.mode, None, timings, progress)
+        elif cfg.method in (Method.AUTO, Method.KERNEL):
+            ran = self._kernel_then_model(img, timings, progress)
+        else:
+            ran = _Ran(self._classical(img, timings), cfg.method, cfg.mode)
+        out = ran.image
+        if 0 < cfg.strength < 1:
+            out = (img + np.float32(cfg.strength) * (out - img)).astype(np.float32)
+        timings["total"] = (time.perf_counter() - start) * 1e3
+        return DeblurResult(out, ran.model_id, ran.method, ran.mode, ran.estimate, timings, ran.kernel_aware)
+
+    def _model(self, img: NDArray[np.float32], mode: Mode, estimate: BlurEstimate | None,
+               timings: dict[str, float], progress: Progress | None) -> _Ran:
+        """The learned model (a shipped specialist for ``mode`` when there is one)."""
+        if self._given is not None:
+            engine, used = self._given, mode
+        else:
+            t = time.perf_counter()
+            choice = choose_model(mode, img, self.config, estimate=estimate)
+            used, estimate = choice.mode_used, choice.estimate or estimate
+            timings["choose"] = (time.perf_counter() - t) * 1e3
+            t = time.perf_counter()
+            engine = self._engine(choice.model)
+            timings["load"] = (time.perf_counter() - t) * 1e3
+        t = time.perf_counter()
+        out = run_tiled(engine, img, self.config.tiles, progress)
+        timings["run"] = (time.perf_counter() - t) * 1e3
+        return _Ran(out, Method.MODEL, used, engine.info.id, estimate)
+
+    def _kernel_then_model(self, img: NDArray[np.float32], timings: dict[str, float],
+                           progress: Progress | None) -> _Ran:
+        """Kernel-aware path; under 'auto' the model cleans up its result, or replaces it when unsure."""
+        from runtime.photo.kernel_aware import BlurTarget, KernelAwareConfig, KernelMethod, kernel_aware_deblur
+
+        cfg = self.config
+        target = {Mode.AUTO: BlurTarget.ANY, Mode.FOCUS: BlurTarget.DEFOCUS, Mode.MOTION: BlurTarget.MOTION}[cfg.mode]
+        ka = kernel_aware_deblur(img, KernelAwareConfig(target=target))
+        timings.update({k: v for k, v in ka.timings_ms.items() if k != "total"})
+        mode = _KERNEL_MODES.get(ka.method.value, cfg.mode)
+        if cfg.method is Method.KERNEL or ka.method is KernelMethod.SHARP:
+            return _Ran(ka.image, Method.KERNEL, mode, estimate=ka.estimate, kernel_aware=ka)
+        if not ka.trusted:
+            ran = self._model(img, cfg.mode, ka.estimate, timings, progress)
+            return _Ran(ran.image, ran.method, ran.mode, ran.model_id, ran.estimate, ka)
+        ran = self._model(ka.image, mode, ka.estimate, timings, progress)
+        out = ka.image + np.float32(AUTO_CLEANUP_STRENGTH) * (ran.image - ka.image)
+        return _Ran(out.astype(np.float32), Method.KERNEL, mode, ran.model_id, ka.estimate, ka)
+
+    def _classical(self, img: NDArray[np.float32], timings: dict[str, float]) -> NDArray[np.float32]:
+        from runtime.photo import classical
+
+        cfg = self.config
+        t = time.perf_counter()
+        if cfg.method is Method.WIENER:
+            out = classical.wiener(img, cfg.kernel)  # type: ignore[arg-type]
+        elif cfg.method is Method.RL:
+            out = classical.richardson_lucy(img, cfg.kernel)  # type: ignore[arg-type]
+        else:
+            out = classical.unsharp_mask(img, UNSHARP_AMOUNT, UNSHARP_RADIUS_PX)
+        timings["run"] = (time.perf_counter() - t) * 1e3
+        return out
+
+    def deblur_file(self, src: Path, dst: Path, overwrite: bool = False,
+                    progress: Progress | None = None, *, exclusive: bool = False) -> DeblurResult:
+        """Read ``src``, deblur, write ``dst`` atomically in the input's bit depth/alpha/grey.
+
+        ``exclusive`` never replaces an existing file: a ``dst`` that appears meanwhile
+        (another run) makes it write ``stem.N.suffix`` instead; ``result.written`` says where.
+
+        Raises:
+            ConfigError: ``dst`` is ``src`` and ``overwrite`` is False.
+            ImageError: unreadable input, unsupported or unwritable output.
+        """
+        src, dst = Path(src), Path(dst)
+        if not overwrite and dst.exists() and src.exists() and dst.samefile(src):
+            raise ConfigError(f"refusing to overwrite the input {src}; pass --overwrite or choose "
+                              "another output with -o")
+        output_format(dst)
+        loaded = read_image(src)
+        output_format(dst, loaded.alpha is not None)
+        result = self.deblur_image(loaded.rgb, progress)
+        written = write_image(dst, result.image, alpha=loaded.alpha, meta=loaded.meta, exclusive=exclusive)
+        return replace(result, written=written)
+
+    def close(self) -> None:
+        """Close the engines this object loaded (not one passed in)."""
+        for engine in self._engines.values():
+            engine.close()
+        self._engines.clear()
+
+    def __enter__(self) -> Deblurer:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+def deblur_image(image_rgb: NDArray[np.float32], config: DeblurConfig = DeblurConfig(),
+                 engine: Engine | None = None, progress: Progress | None = None) -> DeblurResult:
+    """Deblur one (H, W, 3) float32 RGB [0, 1] image (see ``Deblurer.deblur_image``)."""
+    with Deblurer(config, engine) as d:
+        return d.deblur_image(image_rgb, progress)
+
+
+def deblur_file(src: Path, dst: Path, config: DeblurConfig = DeblurConfig(), overwrite: bool = False,
+                engine: Engine | None = None) -> DeblurResult:
+    """Deblur one image file into ``dst`` (see ``Deblurer.deblur_file``)."""
+    with Deblurer(config, engine) as d:
+        return d.deblur_file(src, dst, overwrite)

@@ -1,0 +1,343 @@
+"""Frame sinks: H.264 video files (audio added by ``runtime.video.audio``), image folders, a preview window.
+
+Every output is written under a temporary name in the target folder and renamed into place
+when finalised, so a failed run never leaves a half-written file under the requested name,
+and a run that stops early (source truncated, camera lost, Ctrl-C) still closes a playable
+recording of the frames it processed. MP4/MOV recordings are fragmented (a self-contained
+piece about every second), so even after ``kill -9`` or a power cut the temporary file
+plays up to the crash; ``runtime.video.leftovers`` lets the next run point to it.
+
+Example:
+    >>> with VideoFileSink(Path("out.mp4"), VideoSinkConfig(fps=30.0)) as sink:
+    ...     sink.write(frame)
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from types import TracebackType
+from typing import Protocol
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from runtime.video.audio import AudioOutcome, mux_audio
+from runtime.errors import ConfigError, ImageError
+from runtime.photo.imageio import atomic_write_bytes, publish
+from runtime.video.leftovers import make_partial
+from runtime.video.sources import IMAGE_SUFFIXES, Frame
+
+log = logging.getLogger(__name__)
+
+VIDEO_SUFFIXES: tuple[str, ...] = (".mp4", ".mov", ".mkv")
+
+
+@dataclass(frozen=True, slots=True)
+class SinkResult:
+    """What a sink produced.
+
+    Attributes:
+        path: the finished file or folder; ``None`` when nothing was written.
+        frames: frames written.
+        audio: the audio outcome (video sinks only).
+        note: one line for the user when something was not as asked (e.g. audio dropped).
+    """
+
+    path: Path | None
+    frames: int
+    audio: AudioOutcome = AudioOutcome.NOT_REQUESTED
+    note: str | None = None
+
+
+class Sink(Protocol):
+    """Consumes processed frames; ``close()`` finalises the output."""
+
+    def write(self, frame: Frame) -> None: ...
+
+    def close(self) -> SinkResult: ...
+
+
+@dataclass(frozen=True, slots=True)
+class VideoSinkConfig:
+    """H.264 encoding settings.
+
+    Attributes:
+        fps: nominal frame rate (files keep it exactly; live recordings use it as a hint).
+        crf: x264 constant rate factor, 0 (lossless) .. 51; 18 is visually lossless.
+        preset: x264 speed/size trade-off, ``ultrafast`` .. ``veryslow``.
+        threads: encoder threads; 0 lets x264 choose. One by default: on a small CPU the
+            model already keeps every core busy, and x264's frame threads only contend.
+        use_timestamps: take each frame's time from ``Frame.timestamp_ms`` (live sources,
+            whose dropped frames leave gaps) instead of a constant rate.
+    """
+
+    fps: float = 30.0
+    crf: int = 18
+    preset: str = "veryfast"
+    threads: int = 1
+    use_timestamps: bool = False
+
+    _PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
+                "slower", "veryslow")
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.fps) and self.fps > 0):
+            raise ConfigError(f"video fps={self.fps} must be a positive number")
+        if not 0 <= self.crf <= 51:
+            raise ConfigError(f"crf={self.crf} must be in 0..51 (18 is visually lossless)")
+        if self.preset not in self._PRESETS:
+            raise ConfigError(f"preset {self.preset!r} unknown; use one of {', '.join(self._PRESETS)}")
+        if self.threads < 0:
+            raise ConfigError(f"threads={self.threads} must be >= 0 (0 = automatic)")
+
+
+FRAGMENT_US = 1_000_000
+"""Longest stretch of an MP4/MOV recording a crash can lose: fragments are cut every second."""
+
+
+def _container_options(path: Path) -> dict[str, str]:
+    """Muxer options: fragmented MP4/MOV (playable when cut off), flushed to the OS per packet."""
+    if path.suffix.lower() == ".mkv":     # Matroska clusters already play when cut off
+        return {"flush_packets": "1"}
+    return {"movflags": "frag_keyframe+empty_moov+delay_moov+default_base_moof", "frag_duration": str(FRAGMENT_US),
+            "flush_packets": "1"}
+
+
+def _even(image: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """Pad odd widths/heights by one edge pixel: 4:2:0 video needs even sizes."""
+    h, w = image.shape[:2]
+    if h % 2 == 0 and w % 2 == 0:
+        return image
+    return cv2.copyMakeBorder(image, 0, h % 2, 0, w % 2, cv2.BORDER_REPLICATE)
+
+
+@dataclass(slots=True)
+class _Encoder:
+    """An open output: container, its H.264 stream, the temporary file and the frame size."""
+
+    container: object
+    stream: object
+    tmp: Path
+    size_wh: tuple[int, int]
+
+
+class VideoFileSink:
+    """Encodes RGB frames to an H.264 ``.mp4``/``.mov``/``.mkv`` with PyAV.
+
+    Args:
+        path: the output file; written at ``close()`` by renaming a temporary file.
+        config: encoder settings.
+        audio_from: a video file whose first audio track is copied into the output
+            (trimmed to the video's length); ``None`` records no audio.
+        overwrite: replace ``path`` if it exists at ``close()``; False never replaces a
+            file (one that appeared meanwhile makes the recording go to ``stem.1.mp4``).
+
+    Raises:
+        ConfigError: the suffix is not a supported container or the folder is missing.
+    """
+
+    def __init__(self, path: Path, config: VideoSinkConfig = VideoSinkConfig(),
+                 audio_from: Path | None = None, *, overwrite: bool = True) -> None:
+        if path.suffix.lower() not in VIDEO_SUFFIXES:
+            raise ConfigError(f"-o {path}: video outputs must end in {', '.join(VIDEO_SUFFIXES)}")
+        if not path.parent.is_dir():
+            raise ConfigError(f"-o {path}: folder {path.parent} does not exist; create it first")
+        import av  # heavy; only video outputs need it
+
+        self._av = av
+        self._path = path
+        self._config = config
+        self._audio_from = audio_from
+        self._overwrite = overwrite
+        self._enc: _Encoder | None = None
+        self._result: SinkResult | None = None
+        self._frames = 0
+        self._t0_ms: float | None = None
+        self._last_pts = -1
+
+    def _start(self, size_wh: tuple[int, int]) -> _Encoder:
+        tmp = make_partial(self._path)
+        container = self._av.open(str(tmp), "w", options=_container_options(self._path))
+        rate = Fraction(self._config.fps).limit_denominator(1001)
+        stream = container.add_stream("libx264", rate=rate)
+        stream.width, stream.height = size_wh[0] + size_wh[0] % 2, size_wh[1] + size_wh[1] % 2
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": str(self._config.crf), "preset": self._config.preset}
+        stream.thread_count = self._config.threads
+        stream.codec_context.time_base = (Fraction(1, 1000) if self._config.use_timestamps
+                                          else 1 / rate)
+        self._enc = _Encoder(container, stream, tmp, size_wh)
+        return self._enc
+
+    def write(self, frame: Frame) -> None:
+        """Encode one frame (HxWx3 uint8 RGB; every frame must have the first frame's size).
+
+        Raises:
+            ImageError: the frame size changed mid-stream, or the sink is closed.
+        """
+        if self._result is not None:
+            raise ImageError(f"{self._path} is already finalised; open a new sink to write more")
+        h, w = frame.image_rgb.shape[:2]
+        enc = self._enc or self._start((w, h))
+        if (w, h) != enc.size_wh:
+            raise ImageError(f"frame {frame.index} is {w}x{h} but {self._path} was started at "
+                             f"{enc.size_wh[0]}x{enc.size_wh[1]}; a video needs one size "
+                             "(write to an image folder instead)")
+        vf = self._av.VideoFrame.from_ndarray(_even(frame.image_rgb), format="rgb24")
+        vf.pts = self._next_pts(frame)
+        vf.time_base = enc.stream.codec_context.time_base  # type: ignore[attr-defined]
+        enc.container.mux(enc.stream.encode(vf))  # type: ignore[attr-defined]
+        self._frames += 1
+
+    def _next_pts(self, frame: Frame) -> int:
+        if not self._config.use_timestamps:
+            pts = self._frames
+        else:
+            if self._t0_ms is None:
+                self._t0_ms = frame.timestamp_ms
+            pts = max(int(round(frame.timestamp_ms - self._t0_ms)), self._last_pts + 1)
+        self._last_pts = pts
+        return pts
+
+    def close(self) -> SinkResult:
+        """Flush the encoder, add audio, and rename into place; later calls return the same result.
+
+        Raises:
+            ImageError: the encoder or muxer failed (the temporary file is removed).
+        """
+        if self._result is not None:
+            return self._result
+        enc, self._enc = self._enc, None
+        if enc is None:
+            self._result = SinkResult(None, 0)
+            return self._result
+        tmp = enc.tmp
+        try:
+            enc.container.mux(enc.stream.encode(None))  # type: ignore[attr-defined]
+            enc.container.close()  # type: ignore[attr-defined]
+            audio, note = AudioOutcome.NOT_REQUESTED, None
+            if self._audio_from is not None:
+                audio, note, tmp = self._add_audio(tmp, self._audio_from)
+            final = publish(tmp, self._path, exclusive=not self._overwrite)
+        except (self._av.FFmpegError, OSError) as e:
+            tmp.unlink(missing_ok=True)
+            raise ImageError(f"cannot finalise {self._path}: {e}; check free disk space") from e
+        self._result = SinkResult(final, self._frames, audio, note)
+        return self._result
+
+    def _add_audio(self, video_tmp: Path, source: Path) -> tuple[AudioOutcome, str | None, Path]:
+        muxed = make_partial(self._path)
+        try:
+            outcome = mux_audio(video_tmp, source, muxed)
+        except self._av.FFmpegError as e:
+            muxed.unlink(missing_ok=True)
+            note = f"audio of {source} could not be carried over ({e}); video saved without it"
+            log.warning(note)
+            return AudioOutcome.DROPPED, note, video_tmp
+        if outcome is AudioOutcome.NO_AUDIO:
+            muxed.unlink(missing_ok=True)
+            return outcome, None, video_tmp
+        video_tmp.unlink(missing_ok=True)
+        return outcome, None, muxed
+
+    def __enter__(self) -> VideoFileSink:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+class ImageFolderSink:
+    """Writes each frame as an image in a folder, atomically, named after its source file.
+
+    Frames without a name (video sources) become ``frame_000000.png`` and so on.
+
+    Args:
+        folder: created at the first write if missing.
+        suffix: force an image format (``.png``, ``.jpg``...); ``None`` keeps each source
+            file's format (PNG for unnamed frames).
+        jpeg_quality: quality for JPEG output.
+    """
+
+    def __init__(self, folder: Path, suffix: str | None = None, jpeg_quality: int = 95) -> None:
+        if suffix is not None and suffix.lower() not in IMAGE_SUFFIXES:
+            raise ConfigError(f"image format {suffix} unsupported; use one of {', '.join(IMAGE_SUFFIXES)}")
+        if folder.exists() and not folder.is_dir():
+            raise ConfigError(f"-o {folder} is a file; give a folder for image outputs")
+        self._folder = folder
+        self._suffix = suffix
+        self._params = [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality]
+        self._frames = 0
+
+    def write(self, frame: Frame) -> None:
+        """Encode and atomically write one frame (HxWx3 uint8 RGB).
+
+        Raises:
+            ImageError: OpenCV cannot encode the frame in the chosen format.
+        """
+        stem, src_suffix = (Path(frame.name).stem, Path(frame.name).suffix) if frame.name else (
+            f"frame_{frame.index:06d}", ".png")
+        suffix = self._suffix or src_suffix or ".png"
+        target = self._folder / f"{stem}{suffix}"
+        ok, buf = cv2.imencode(suffix, cv2.cvtColor(frame.image_rgb, cv2.COLOR_RGB2BGR), self._params)
+        if not ok:
+            raise ImageError(f"cannot encode {target}: OpenCV rejected the {suffix} format; "
+                             "choose another output format")
+        self._folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(target, buf.tobytes())
+        self._frames += 1
+
+    def close(self) -> SinkResult:
+        """Nothing to flush: every image is already in place."""
+        return SinkResult(self._folder if self._frames else None, self._frames)
+
+
+def display_available() -> str | None:
+    """``None`` when a window can be shown, else why not (one line)."""
+    if os.name == "posix" and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return "no display (DISPLAY/WAYLAND_DISPLAY unset)"
+    gui = cv2.getBuildInformation().partition("GUI:")[2].partition("\n")[0]
+    if gui.strip() == "NONE":
+        return "this OpenCV build has no GUI (opencv-python-headless)"
+    return None
+
+
+class PreviewWindow:
+    """Shows frames in an OpenCV window; ``q`` or Esc sets ``stop_requested``.
+
+    Create it with ``PreviewWindow.open()``, which returns ``None`` (and says why) when no
+    display exists, so headless runs carry on without a preview.
+    """
+
+    def __init__(self, title: str) -> None:
+        self._title = title
+        self.stop_requested = False
+        self._frames = 0
+        cv2.namedWindow(title, cv2.WINDOW_NORMAL)
+
+    @classmethod
+    def open(cls, title: str = "edgedeblur") -> tuple[PreviewWindow | None, str | None]:
+        """A preview window, or ``(None, reason)`` when there is no display."""
+        reason = display_available()
+        if reason is not None:
+            return None, f"preview disabled: {reason}"
+        try:
+            return cls(title), None
+        except cv2.error as e:
+            return None, f"preview disabled: OpenCV cannot open a window ({str(e).strip()[:80]})"
+
+    def write(self, frame: Frame) -> None:
+        """Show one frame (HxWx3 uint8 RGB) and poll the keyboard."""
+        cv2.imshow(self._title, cv2.cvtColor(frame.image_rgb, cv2.COLOR_RGB2BGR))
+        if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
+            self.stop_requested = True
+        self._frames += 1
+
+    def close(self) -> SinkResult:
+        cv2.destroyWindow(self._title)
+        return SinkResult(None, self._frames)

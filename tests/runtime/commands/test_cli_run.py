@@ -1,0 +1,152 @@
+"""``edgedeblur run`` end to end: generated mp4s through the real pipeline to real outputs."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+from model_fixtures import build_onnx
+
+from benchmarks.videos import FaceVideo, make_face_video, truncate_file
+from runtime.cli import main
+from runtime.lab.metrics import psnr
+from runtime.video.sources import open_source
+
+SIZE_WH = (640, 360)
+N_FRAMES = 24
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory: pytest.TempPathFactory) -> FaceVideo:
+    return make_face_video(tmp_path_factory.mktemp("cli") / "talk.mp4", size_wh=SIZE_WH,
+                           n_frames=N_FRAMES, n_faces=1, seed=5, audio=True)
+
+
+@pytest.fixture(scope="module")
+def sharpen(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_onnx(tmp_path_factory.mktemp("m") / "sharpen.onnx", kind="sharpen")
+
+
+def _read(path: Path) -> list[np.ndarray]:
+    with open_source(str(path)) as source:
+        return [f.image_rgb for f in source]
+
+
+def _run(*args: str | Path) -> int:
+    return main(["run", "--no-progress", *map(str, args)])
+
+
+def _face_psnr(video: FaceVideo, i: int, image: np.ndarray) -> float:
+    x0, y0, x1, y1 = video.face_boxes(i)[0].round().astype(int)
+    return psnr(video.sharp_frame(i)[y0:y1, x0:x1] / 255.0, image[y0:y1, x0:x1] / 255.0, border_px=0)
+
+
+def test_video_in_video_out_with_stats_and_audio(video: FaceVideo, sharpen: Path, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    out, stats = tmp_path / "sharp.mp4", tmp_path / "stats.json"
+    rc = _run("--source", video.path, "-o", out, "--model", sharpen, "--faces", "full",
+              "--background", "none", "--stats", "--stats-json", stats, "--crf", "10")
+    assert rc == 0
+    assert "wrote" in capsys.readouterr().err
+    before, after = _read(video.path), _read(out)
+    assert len(after) == N_FRAMES and after[0].shape == (SIZE_WH[1], SIZE_WH[0], 3)
+    gains = [_face_psnr(video, i, a) - _face_psnr(video, i, b) for i, (a, b) in enumerate(zip(after, before))]
+    assert np.mean(gains) > 0.1
+    x0, y0, x1, y1 = video.face_boxes(5)[0].round().astype(int)
+    far = np.ones(after[5].shape[:2], bool)
+    far[max(y0 - 150, 0):y1 + 150, max(x0 - 150, 0):x1 + 150] = False
+    assert psnr(before[5][far] / 255.0, after[5][far] / 255.0, border_px=0) > 40  # only re-encoding noise
+    doc = json.loads(stats.read_text())
+    assert doc["frames"] == N_FRAMES and doc["fps"] > 0 and doc["faces"] == "full"
+    assert 0 < doc["model_pixels_per_frame"] <= 2 * 256 * 256
+    for stage in ("decode", "faces", "inference", "blend", "encode"):
+        assert doc["stages"][stage]["p95_ms"] >= doc["stages"][stage]["p50_ms"] > 0
+    with av.open(str(out)) as c:
+        assert c.streams.audio and c.streams.audio[0].codec_context.name == "aac"
+
+
+def test_background_none_leaves_the_background_untouched(video: FaceVideo, sharpen: Path, tmp_path: Path) -> None:
+    out = tmp_path / "frames"
+    assert _run("--source", video.path, "-o", out, "--model", sharpen, "--max-frames", "8") == 0
+    before = _read(video.path)[:8]
+    after = [cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB) for p in sorted(out.iterdir())]
+    assert len(after) == 8
+    for i, (b, a) in enumerate(zip(before, after)):
+        x0, y0, x1, y1 = video.face_boxes(i)[0].round().astype(int)
+        changed = np.any(a != b, axis=2)
+        changed[max(y0 - 150, 0):y1 + 150, max(x0 - 150, 0):x1 + 150] = False
+        assert not changed.any(), f"frame {i}: background pixels changed"
+        assert np.any(a[y0:y1, x0:x1] != b[y0:y1, x0:x1]) or i < 2  # faces fade in over the first frames
+
+
+def test_background_light_changes_the_background(video: FaceVideo, tmp_path: Path) -> None:
+    out = tmp_path / "frames"
+    assert _run("--source", video.path, "-o", out, "--faces", "none", "--background", "light",
+                "--max-frames", "2") == 0
+    first = cv2.cvtColor(cv2.imread(str(out / "frame_000000.png")), cv2.COLOR_BGR2RGB)
+    assert np.mean(first != _read(video.path)[0]) > 0.3
+
+
+def test_truncated_source_finalises_a_playable_output(video: FaceVideo, sharpen: Path, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    cut = truncate_file(video.path, tmp_path / "cut.mp4", 0.6)
+    readable = len(_read(cut))
+    assert 0 < readable < N_FRAMES
+    out = tmp_path / "out.mp4"
+    assert _run("--source", cut, "-o", out, "--model", sharpen) == 1      # bad input, like a cut photo
+    err = capsys.readouterr().err.strip()
+    assert f"ended after {readable} of the {N_FRAMES} frames" in err and "complete up to there" in err
+    assert "Traceback" not in err
+    assert len(_read(out)) == readable
+
+
+def test_missing_source_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run("--source", tmp_path / "nope.mp4", "-o", tmp_path / "o.mp4") == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("edgedeblur run: error:") and "not found" in err and "\n" not in err
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_output_equal_to_input_is_refused_and_input_kept(video: FaceVideo, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    digest = hashlib.sha256(video.path.read_bytes()).hexdigest()
+    assert _run("--source", video.path, "-o", video.path) == 1
+    assert "is also the --source input" in capsys.readouterr().err
+    assert hashlib.sha256(video.path.read_bytes()).hexdigest() == digest
+
+
+@pytest.mark.parametrize("args, match", [
+    (["-o", "out.txt"], "give a video file"),
+    (["--faces-strength", "2"], "faces-strength"),
+    (["--max-frames", "0"], "max-frames"),
+    (["--model", "no-such-model"], "no-such-model"),
+])
+def test_bad_options_fail_cleanly(video: FaceVideo, sharpen: Path, tmp_path: Path,
+                                  capsys: pytest.CaptureFixture[str], args: list[str], match: str) -> None:
+    args = [str(tmp_path / a) if a.endswith(".txt") else a for a in args]
+    model = [] if "--model" in args else ["--model", str(sharpen)]
+    assert _run("--source", video.path, *model, *args) == 1
+    err = capsys.readouterr().err
+    assert match in err and "Traceback" not in err
+    assert [p.name for p in tmp_path.iterdir()] == []
+
+
+def test_preview_without_a_display_carries_on(video: FaceVideo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    stats = tmp_path / "s.json"
+    assert _run("--source", video.path, "--faces", "light", "--preview", "--max-frames", "3",
+                "--stats-json", stats) == 0
+    assert "preview disabled" in capsys.readouterr().err
+    assert json.loads(stats.read_text())["frames"] == 3
+
+
+def test_audio_is_reported_lost_for_image_outputs(video: FaceVideo, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run("--source", video.path, "-o", tmp_path / "imgs", "--faces", "light", "--max-frames", "1") == 0
+    assert "audio" in capsys.readouterr().err

@@ -1,0 +1,284 @@
+"""Frame sources: real generated video files and image folders; live sources with a fake
+camera device injected through the capture factory (the only thing mocked)."""
+from __future__ import annotations
+
+import threading
+import time
+from contextlib import nullcontext as does_not_raise
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from benchmarks.videos import make_face_video, truncate_file
+from runtime.errors import ConfigError, SourceError
+from runtime.video.live import LiveSource
+from runtime.video.sources import (ImageFolderSource, SourceConfig, SourceEnd, SourceKind, VideoFileSource,
+                                   classify_source, open_source)
+
+N_FRAMES = 20
+FAST = SourceConfig(max_retries=2, backoff_s=0.01, backoff_max_s=0.02, stall_timeout_s=0.5)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("src") / "clip.mp4"
+    make_face_video(path, size_wh=(160, 96), n_frames=N_FRAMES, blur=False)
+    return path
+
+
+class FakeCamera:
+    """A camera device: frames whose pixel value encodes their sequence number.
+
+    ``fail_after`` frames it reports failure (unplugged); ``block`` makes ``read`` hang
+    like a network stream that stopped sending.
+    """
+
+    def __init__(self, start: int = 0, fail_after: int | None = None, period_s: float = 0.002,
+                 block: threading.Event | None = None) -> None:
+        self.seq = start
+        self.fail_after = fail_after
+        self.period_s = period_s
+        self.block = block
+        self.reads = 0
+        self.released = False
+
+    def isOpened(self) -> bool:  # noqa: N802 - OpenCV's name
+        return True
+
+    def read(self) -> tuple[bool, np.ndarray | None]:
+        if self.block is not None:
+            self.block.wait(timeout=5.0)
+            return False, None
+        time.sleep(self.period_s)
+        if self.fail_after is not None and self.reads >= self.fail_after:
+            return False, None
+        self.reads += 1
+        frame = np.full((8, 8, 3), self.seq % 256, np.uint8)
+        self.seq += 1
+        return True, frame
+
+    def get(self, prop_id: int) -> float:
+        return {cv2.CAP_PROP_FRAME_WIDTH: 8.0, cv2.CAP_PROP_FRAME_HEIGHT: 8.0, cv2.CAP_PROP_FPS: 30.0}.get(prop_id, 0.0)
+
+    def release(self) -> None:
+        self.released = True
+
+
+class ClosedCamera(FakeCamera):
+    def isOpened(self) -> bool:  # noqa: N802
+        return False
+
+
+def test_video_file_yields_every_frame_in_order(clip: Path) -> None:
+    with open_source(str(clip)) as source:
+        frames = list(source)
+        assert source.end is SourceEnd.EXHAUSTED
+        info = source.info
+    assert info.kind is SourceKind.FILE and not info.live and info.sequential
+    assert info.size_wh == (160, 96) and info.fps == pytest.approx(30.0) and info.frame_count == N_FRAMES
+    assert [f.index for f in frames] == list(range(N_FRAMES))
+    assert np.all(np.diff([f.timestamp_ms for f in frames]) == pytest.approx(1000 / 30))
+    assert frames[0].image_rgb.shape == (96, 160, 3) and frames[0].image_rgb.dtype == np.uint8
+
+
+def test_video_file_is_rgb(tmp_path: Path) -> None:
+    path = tmp_path / "red.mp4"
+    from runtime.video.sinks import VideoFileSink, VideoSinkConfig
+    from runtime.video.sources import Frame
+
+    red = np.zeros((64, 64, 3), np.uint8)
+    red[..., 0] = 200
+    with VideoFileSink(path, VideoSinkConfig(crf=0)) as sink:
+        sink.write(Frame(red, 0, 0.0))
+    frame = next(iter(VideoFileSource(path)))
+    assert frame.image_rgb[32, 32, 0] > 180 and frame.image_rgb[32, 32, 2] < 30
+
+
+def test_truncated_file_ends_early_and_says_so(clip: Path, tmp_path: Path) -> None:
+    cut = truncate_file(clip, tmp_path / "cut.mp4", 0.6)
+    with VideoFileSource(cut) as source:
+        frames = list(source)
+        assert source.end is SourceEnd.TRUNCATED
+    assert 0 < len(frames) < N_FRAMES
+
+
+@pytest.mark.parametrize("content, match", [
+    (None, "not found"),
+    (b"this is not a video", "cannot decode"),
+])
+def test_bad_video_file_raises_one_line(tmp_path: Path, content: bytes | None, match: str) -> None:
+    path = tmp_path / "bad.mp4"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(SourceError, match=match) as err:
+        open_source(str(path))
+    assert "\n" not in str(err.value)
+
+
+def test_folder_reads_images_in_name_order_and_skips_broken(tmp_path: Path) -> None:
+    for name, value in (("b.png", 20), ("a.png", 10), ("c.jpg", 30)):
+        cv2.imwrite(str(tmp_path / name), np.full((40, 50, 3), value, np.uint8))
+    (tmp_path / "broken.png").write_bytes(b"nope")
+    (tmp_path / "notes.txt").write_text("ignored")
+    with open_source(str(tmp_path)) as source:
+        frames = list(source)
+        assert isinstance(source, ImageFolderSource)
+        assert [p.name for p in source.skipped] == ["broken.png"]
+        assert not source.info.sequential
+    assert [f.name for f in frames] == ["a.png", "b.png", "c.jpg"]
+    assert [f.index for f in frames] == [0, 1, 2]
+    assert [int(f.image_rgb[0, 0, 0]) for f in frames[:2]] == [10, 20]
+
+
+def test_single_image_file_is_a_folder_source(tmp_path: Path) -> None:
+    cv2.imwrite(str(tmp_path / "one.png"), np.zeros((10, 12, 3), np.uint8))
+    frames = list(open_source(str(tmp_path / "one.png")))
+    assert len(frames) == 1 and frames[0].image_rgb.shape == (10, 12, 3)
+
+
+def test_empty_folder_raises(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="no images"):
+        open_source(str(tmp_path))
+
+
+@pytest.mark.parametrize("spec, kind, raises", [
+    ("0", SourceKind.CAMERA, does_not_raise()),
+    ("/dev/video2", SourceKind.CAMERA, does_not_raise()),
+    ("rtsp://127.0.0.1:8554/cam", SourceKind.STREAM, does_not_raise()),
+    ("http://127.0.0.1/live.m3u8", SourceKind.STREAM, does_not_raise()),
+    ("ftp://host/clip.mp4", None, pytest.raises(ConfigError, match="unsupported scheme")),
+    ("photo.JPG", SourceKind.FOLDER, does_not_raise()),
+    ("clip.mp4", SourceKind.FILE, does_not_raise()),
+])
+def test_classify_source(spec: str, kind: SourceKind | None, raises: object) -> None:
+    with raises:  # type: ignore[attr-defined]
+        assert classify_source(spec) is kind
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"max_retries": -1}, {"backoff_s": -0.1}, {"backoff_s": 2.0, "backoff_max_s": 1.0},
+    {"stall_timeout_s": 0}, {"size_wh": (0, 480)},
+])
+def test_source_config_rejects_bad_values(kwargs: dict[str, object]) -> None:
+    with pytest.raises(ConfigError):
+        SourceConfig(**kwargs)  # type: ignore[arg-type]
+
+
+def test_live_source_keeps_only_the_latest_frame() -> None:
+    camera = FakeCamera(period_s=0.002)
+    source = LiveSource(lambda: camera, SourceKind.CAMERA, "fake", FAST)
+    try:
+        frames = []
+        for _ in range(5):
+            frame = source.read()
+            assert frame is not None
+            frames.append(frame)
+            time.sleep(0.03)  # a slow consumer
+        assert source.dropped_frames > 0
+    finally:
+        source.close()
+    indices = [f.index for f in frames]
+    assert all(b > a + 1 for a, b in zip(indices, indices[1:])), indices
+    # the frame content is the frame it says it is (no stale buffer)
+    assert all(int(f.image_rgb[0, 0, 0]) == f.index % 256 for f in frames)
+    assert source.end is SourceEnd.CLOSED and camera.released
+
+
+def test_live_source_reconnects_after_a_drop() -> None:
+    cameras = [FakeCamera(fail_after=3), FakeCamera(start=100)]
+    opened: list[FakeCamera] = []
+
+    def factory() -> FakeCamera:
+        opened.append(cameras[len(opened)])
+        return opened[-1]
+
+    source = LiveSource(factory, SourceKind.CAMERA, "fake", FAST)
+    try:
+        seen = []
+        while len(seen) < 6:
+            frame = source.read()
+            assert frame is not None
+            seen.append(int(frame.image_rgb[0, 0, 0]))
+        assert source.end is SourceEnd.RUNNING
+    finally:
+        source.close()
+    assert len(opened) == 2 and opened[0].released
+    assert any(v >= 100 for v in seen)
+
+
+def test_live_source_gives_up_cleanly_after_retries() -> None:
+    calls = [0]
+
+    def factory() -> FakeCamera:
+        calls[0] += 1
+        return FakeCamera(fail_after=2) if calls[0] == 1 else ClosedCamera()
+
+    source = LiveSource(factory, SourceKind.CAMERA, "fake", FAST)
+    frames = list(source)
+    assert 1 <= len(frames) <= 2
+    assert source.end is SourceEnd.LOST
+    assert calls[0] == 1 + FAST.max_retries
+    source.close()
+    assert source.end is SourceEnd.LOST
+
+
+def test_stream_that_never_opens_raises_after_retries() -> None:
+    calls = [0]
+
+    def factory() -> ClosedCamera:
+        calls[0] += 1
+        return ClosedCamera()
+
+    with pytest.raises(SourceError, match="cannot open stream fake after 2 retries"):
+        LiveSource(factory, SourceKind.STREAM, "fake", FAST)
+    assert calls[0] == 3
+
+
+def test_camera_that_does_not_open_fails_at_once() -> None:
+    """Retries are for a camera that was there and dropped, not one that never opened."""
+    calls = [0]
+
+    def factory() -> ClosedCamera:
+        calls[0] += 1
+        return ClosedCamera()
+
+    with pytest.raises(SourceError, match="cannot open camera fake; check it is connected"):
+        LiveSource(factory, SourceKind.CAMERA, "fake", FAST)
+    assert calls[0] == 1
+
+
+def test_stalled_stream_counts_as_lost() -> None:
+    hang = threading.Event()
+    camera = FakeCamera(block=hang)
+    source = LiveSource(lambda: camera, SourceKind.STREAM, "fake", FAST)
+    try:
+        assert source.read() is None
+        assert source.end is SourceEnd.LOST
+    finally:
+        hang.set()
+        source.close()
+
+
+def test_http_stream_is_a_live_source(clip: Path) -> None:
+    """A real FFmpeg network read from a loopback HTTP server."""
+    import functools
+    import http.server
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - base signature
+            pass
+
+    handler = functools.partial(Quiet, directory=str(clip.parent))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with open_source(f"http://127.0.0.1:{server.server_address[1]}/{clip.name}", FAST) as source:
+            assert source.info.kind is SourceKind.STREAM and source.info.live
+            frame = source.read()
+            assert frame is not None and frame.image_rgb.shape == (96, 160, 3)
+    finally:
+        server.shutdown()
+        server.server_close()
