@@ -86,18 +86,19 @@ _TYPE_NAMES = {str: "a string", dict: "an object", int: "an integer", float: "a 
 
 
 def _check_types(data: dict[str, Any], types: dict[str, tuple[type, ...]], what: str) -> None:
-    """JSON values of the wrong type get a message naming the field (not Python's TypeError)."""
+    """JSON values of the wrong type get a message naming the field (not Python's TypeError);
+    ``what`` prefixes the field name ('input ')."""
     for key, allowed in types.items():
         if key in data and (not isinstance(data[key], allowed) or isinstance(data[key], bool)):
             want = " or ".join(dict.fromkeys(_TYPE_NAMES[float if t is int and float in allowed else t]
                                              for t in allowed))
-            raise ConfigError(f"{what} field {key!r} must be {want}, got {type(data[key]).__name__} "
+            raise ConfigError(f"{what}field {key!r} must be {want}, got {type(data[key]).__name__} "
                               f"{str(data[key])[:40]!r}")
     for key, value in data.items() if types is _ENTRY_TYPES else ():
         if key == "metrics" and not all(isinstance(v, _NUMBER) and not isinstance(v, bool) for v in value.values()):
-            raise ConfigError(f"{what} field 'metrics' must map names to numbers")
+            raise ConfigError(f"{what}field 'metrics' must map names to numbers")
         if key == "notes" and not all(isinstance(v, (str, *_NUMBER)) for v in value.values()):
-            raise ConfigError(f"{what} field 'notes' must map names to strings")
+            raise ConfigError(f"{what}field 'notes' must map names to strings")
 
 
 def _inside(path: str) -> bool:
@@ -214,10 +215,10 @@ class ArtifactEntry:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        _check_types(data, _ENTRY_TYPES, "artifact")
+        _check_types(data, _ENTRY_TYPES, "")
         for name in ("input", "output"):
             if name in data:
-                _check_types(data[name], _SPEC_TYPES, f"artifact {name}")
+                _check_types(data[name], _SPEC_TYPES, f"{name} ")
         try:
             return cls(**data)
         except TypeError as e:
