@@ -2,10 +2,10 @@
 
 Everything is written into a hidden temp folder next to the destination and moved into
 place only when the build finishes, so a failed or interrupted build (error, Ctrl-C,
-SIGTERM) leaves nothing behind; the folder of a build that was killed outright is
-removed by the next build of that model (``runtime.video.leftovers`` tells dead from running). Artifacts
-that miss the quality gate are kept, marked ``rejected`` in the manifest, and make the
-build report failure (``BuildResult.ok`` is False).
+SIGTERM) leaves nothing behind; the folder of a build that was killed outright is removed
+by the next build of that model (``runtime.video.leftovers`` tells dead from running).
+Artifacts that miss the quality gate are kept, marked ``rejected`` in the manifest, and
+make the build report failure (``BuildResult.ok`` is False).
 
 Layout of ``OUT/MODEL/``: one file per artifact (``nano.int8.tflite``), ``manifest.json``
 (``runtime.manifest``), ``report.md`` and ``strips/*.png``.
@@ -40,8 +40,8 @@ from convert.source import SourceModel
 from convert.targets import DEFAULT_SIZE_HW, PlannedArtifact, get_target
 from convert.validate import Latency, ValidationConfig, ValidationReport, measure_latencies, run_artifact, validate
 from runtime.errors import ConfigError
-from runtime.video.leftovers import make_partial, stale_partials
 from runtime.manifest import ArtifactEntry, ArtifactFormat, Manifest, Precision, Status
+from runtime.video.leftovers import make_partial, stale_partials
 
 log = logging.getLogger(__name__)
 

@@ -94,11 +94,14 @@ def _check_types(data: dict[str, Any], types: dict[str, tuple[type, ...]], what:
                                              for t in allowed))
             raise ConfigError(f"{what}field {key!r} must be {want}, got {type(data[key]).__name__} "
                               f"{str(data[key])[:40]!r}")
-    for key, value in data.items() if types is _ENTRY_TYPES else ():
-        if key == "metrics" and not all(isinstance(v, _NUMBER) and not isinstance(v, bool) for v in value.values()):
-            raise ConfigError(f"{what}field 'metrics' must map names to numbers")
-        if key == "notes" and not all(isinstance(v, (str, *_NUMBER)) for v in value.values()):
-            raise ConfigError(f"{what}field 'notes' must map names to strings")
+
+
+def _check_maps(data: dict[str, Any]) -> None:
+    """``metrics`` values are numbers, ``notes`` values text (numbers are written as text)."""
+    if not all(isinstance(v, _NUMBER) and not isinstance(v, bool) for v in data.get("metrics", {}).values()):
+        raise ConfigError("field 'metrics' must map names to numbers")
+    if not all(isinstance(v, (str, *_NUMBER)) for v in data.get("notes", {}).values()):
+        raise ConfigError("field 'notes' must map names to strings")
 
 
 def _inside(path: str) -> bool:
@@ -216,6 +219,7 @@ class ArtifactEntry:
         if unknown:
             raise ConfigError(f"unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         _check_types(data, _ENTRY_TYPES, "")
+        _check_maps(data)
         for name in ("input", "output"):
             if name in data:
                 _check_types(data[name], _SPEC_TYPES, f"{name} ")
