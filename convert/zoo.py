@@ -178,15 +178,13 @@ def load_torch_file(path: Path) -> Any:
     Raises:
         ModelLoadError: the file holds other objects, or is not a torch file at all.
     """
-    import pickle
-
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        raise ModelLoadError(f"{path} holds Python objects besides tensors and plain values; it is refused "
-                             "because loading it could run code. Save checkpoints as state dicts with "
-                             "plain config values") from e
     except Exception as e:  # torch raises many types for foreign files
+        if "Unsupported global" in str(e):     # a pickle naming classes or functions: could run code
+            raise ModelLoadError(f"{path} holds Python objects besides tensors and plain values; it is "
+                                 "refused because loading it could run code. Save checkpoints as state dicts "
+                                 "with plain config values") from e
         raise ModelLoadError(f"{path} is not a PyTorch checkpoint ({type(e).__name__}); pass a .pt written "
                              "by `edgedeblur train`") from e
 
