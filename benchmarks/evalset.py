@@ -5,7 +5,9 @@ the project's reference protocol (shared RESEARCH.md): 8 camera-shake kernels (e
 px; every second one left off-centre, like 4 of the 8 Levin et al. 2009 kernels, so the
 translation they cause counts), straight motion of 7-21 px at oblique angles, defocus
 discs r = 2..6, then Gaussian noise sigma 0.01 on the sRGB values. Four more cases per
-image are sharp or barely blurred (group ``mild``): a deblurrer must not lose PSNR there.
+image are sharp or barely blurred (group ``mild``): a deblurrer must not lose PSNR there;
+four are blurred in sRGB instead of linear light (group ``srgb``: what many public blur sets
+and phone pipelines effectively did).
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from runtime.photo.classical import unsharp_mask
 from runtime.errors import ConfigError
 from runtime.lab.metrics import psnr
 from runtime.lab.sample_images import EVAL_IMAGES, FACE_IMAGES, TRAIN_IMAGES, load_sample_scaled
-from runtime.lab.degradations import degrade
+from runtime.lab.degradations import convolve, degrade
 from runtime.photo.kernels import BlurFamily, camera_shake_kernel, defocus_kernel, gaussian_kernel, linear_motion_kernel
 
 FloatImage = NDArray[np.float32]
@@ -31,6 +33,8 @@ MOTION_LENGTHS_ANGLES: tuple[tuple[float, float], ...] = ((7, 15.0), (11, 60.0),
 DEFOCUS_RADII_PX: tuple[float, ...] = (2, 3, 4, 5, 6)
 MILD_GROUP = "mild"
 """Report column of the sharp / barely blurred cases (kept out of 'all')."""
+SRGB_GROUP = "srgb"
+"""Report column of the cases blurred in sRGB rather than linear light (kept out of 'all')."""
 TUNE_IMAGES: tuple[str, ...] = ("rocket", "motorcycle", "camera", "coins")
 """The TRAIN_IMAGES photos that tune baseline parameters (never an evaluation image)."""
 UNSHARP_AMOUNTS: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
@@ -59,6 +63,7 @@ class BlurKernel:
     angle_deg: float | None
     centred: bool
     kernel: FloatImage
+    srgb: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +78,9 @@ class Case:
 
 
 def benchmark_kernels() -> list[BlurKernel]:
-    """The 21 fixed kernels: 8 camera shake, 4 linear motion, 5 defocus, then 4 mild ones
-    (none, Gaussian sigma 1, a 5 px shake, defocus r1: in-focus and nearly sharp photos)."""
+    """The 25 fixed kernels: 8 camera shake, 4 linear motion, 5 defocus, 4 mild ones (none,
+    Gaussian sigma 1, a 5 px shake, defocus r1: in-focus and nearly sharp photos), then 4
+    applied in sRGB (two shakes, a streak, a disc)."""
     out: list[BlurKernel] = []
     for i, extent in enumerate(SHAKE_EXTENTS_PX):
         centred = i % 2 == 0
@@ -93,6 +99,13 @@ def benchmark_kernels() -> list[BlurKernel]:
         BlurKernel("mild_shake5", BlurFamily.CAMERA_SHAKE, MILD_GROUP, 5.0, None, True,
                    camera_shake_kernel(np.random.default_rng(SHAKE_SEED - 1), 5.0)),
         BlurKernel("mild_defocus1", BlurFamily.DEFOCUS, MILD_GROUP, 1.0, None, True, defocus_kernel(1.0)),
+        BlurKernel("srgb_shake13", BlurFamily.CAMERA_SHAKE, SRGB_GROUP, 13.0, None, True,
+                   camera_shake_kernel(np.random.default_rng(SHAKE_SEED + 100), 13.0), srgb=True),
+        BlurKernel("srgb_shake22", BlurFamily.CAMERA_SHAKE, SRGB_GROUP, 22.0, None, True,
+                   camera_shake_kernel(np.random.default_rng(SHAKE_SEED + 101), 22.0), srgb=True),
+        BlurKernel("srgb_motion15", BlurFamily.LINEAR_MOTION, SRGB_GROUP, 15.0, 40.0, True,
+                   linear_motion_kernel(15, 40.0), srgb=True),
+        BlurKernel("srgb_defocus4", BlurFamily.DEFOCUS, SRGB_GROUP, 4.0, None, True, defocus_kernel(4.0), srgb=True),
     ]
     return out
 
@@ -130,8 +143,15 @@ def eval_cases(images: tuple[str, ...], long_side_px: int, kernel_ids: tuple[str
         for bk in kernels:
             case_id = f"{name}/{bk.kernel_id}"
             rng = np.random.default_rng(_seed(case_id))
-            cases.append(Case(case_id, name, bk, sharp, degrade(sharp, bk.kernel, rng, srgb_noise_sigma=NOISE_SIGMA)))
+            cases.append(Case(case_id, name, bk, sharp, _blurred(sharp, bk, rng)))
     return cases
+
+
+def _blurred(sharp: FloatImage, bk: BlurKernel, rng: np.random.Generator) -> FloatImage:
+    if not bk.srgb:
+        return degrade(sharp, bk.kernel, rng, srgb_noise_sigma=NOISE_SIGMA)
+    out = convolve(sharp, bk.kernel) + rng.normal(scale=NOISE_SIGMA, size=sharp.shape).astype(np.float32)
+    return np.clip(out, 0, 1).astype(np.float32)
 
 
 def tuning_cases(long_side_px: int, per_family: int = 2, images: tuple[str, ...] = TUNE_IMAGES) -> list[Case]:

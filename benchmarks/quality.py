@@ -42,6 +42,7 @@ from benchmarks.evalset import (
     DEFOCUS_RADII_PX,
     FACE_BOXES,
     MILD_GROUP,
+    SRGB_GROUP,
     NOISE_SIGMA,
     TUNE_IMAGES,
     UNSHARP_AMOUNTS,
@@ -287,7 +288,7 @@ def summarise(rows: list[Row]) -> dict[str, dict[str, dict[str, float]]]:
     seen = set(r.method for r in rows)
     for method in [m for m in BASELINES if m in seen] + sorted(seen - set(BASELINES)):
         mine = [r for r in rows if r.method == method]
-        groups = {g: [r for r in mine if (g == "all" and r.group != MILD_GROUP) or r.group == g
+        groups = {g: [r for r in mine if (g == "all" and r.group not in (MILD_GROUP, SRGB_GROUP)) or r.group == g
                       or r.group.startswith(g + "_")]
                   for g in GROUPS + tuple(f"defocus_r{r:g}" for r in DEFOCUS_RADII_PX)}
         out[method] = {g: {"psnr_db": round(float(np.mean([r.psnr_db for r in rs])), 3),
@@ -375,7 +376,7 @@ def _run(cfg: BenchConfig, unsharp: UnsharpParams, models: LoadedModels, start: 
             rows.append(Row(case.case_id, case.image_name, case.blur.group, case.blur.kernel_id, method,
                             round(p, 3), round(ssim(case.sharp, img, BORDER_PX), 4), round(al.psnr_db, 3),
                             al.shift_yx, round(p - base, 3)))
-        if case.blur.group != MILD_GROUP:  # estimator accuracy is about blurred photos
+        if case.blur.group not in (MILD_GROUP, SRGB_GROUP):  # estimator accuracy: linear-light blur
             est_rows += estimates
         if case.image_name in FACE_BOXES and case.blur.kernel_id in STRIP_CASES:
             crop = face_crop(case.image_name, case.sharp.shape)

@@ -6,13 +6,13 @@ without importing each other.
 """
 from __future__ import annotations
 
-from benchmarks.evalset import MILD_GROUP
+from benchmarks.evalset import MILD_GROUP, SRGB_GROUP
 
 BORDER_PX = 20
 MAX_SHIFT_PX = 4
 RL_ITERATIONS = 30
 AUTO_MIN_CONFIDENCE = 0.5
-GROUPS: tuple[str, ...] = ("camera_shake", "linear_motion", "defocus", "all", MILD_GROUP)
+GROUPS: tuple[str, ...] = ("camera_shake", "linear_motion", "defocus", "all", MILD_GROUP, SRGB_GROUP)
 
 INPUT, UNSHARP, WIENER_TRUE, RL_TRUE = "blurry input", "unsharp mask (tuned)", "Wiener, true kernel", "RL, true kernel"
 HL_TRUE = "hyper-Laplacian, true kernel"

@@ -8,8 +8,12 @@ the real ``edgedeblur run`` path (decode -> faces -> model -> blend -> H.264 enc
 full-frame mode and in face-priority mode, and records FPS, per-stage p50/p95, model pixels
 per frame, PSNR inside the true face boxes against the sharp source, and a temporal
 flicker measure. A before/after strip of consecutive frames shows the blend, and a long
-run on a generated video tracks the process RSS. Writes JSON, Markdown and PNGs into
-``benchmarks/results/runtime/``. CI never runs this.
+run on a generated video tracks the process RSS. Real-clip rows: a 720p "video call" clip
+built at run time from a real face photo outside the repository (``benchmarks.real_clip``;
+``--real-photos``), sharp and blurred, through full frame, faces at strength 1 and the
+default ``run`` (``--faces-strength auto``, with and without its temporal rules): model
+pixels, FPS, face PSNR gain, the sharp clip's PSNR against itself and its detail ratio,
+flicker. Writes JSON, Markdown and PNGs into ``benchmarks/results/runtime/``. CI never runs this.
 """
 from __future__ import annotations
 
@@ -26,9 +30,11 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from benchmarks.real_clip import DEFAULT_PHOTOS, RealClip, make_real_clip
 from benchmarks.videos import FaceVideo, make_face_video
 from runtime.engines import EngineConfig
-from runtime.video.pipeline import FacePriorityPipeline, FrameResult, PipelineConfig
+from runtime.video.face_strength import StrengthConfig
+from runtime.video.pipeline import AUTO, FacePriorityPipeline, FrameResult, PipelineConfig
 from runtime.video.sinks import VideoFileSink, VideoSinkConfig
 from runtime.video.sources import open_source
 from runtime.video.stats import Stage, StatsRecorder
@@ -38,13 +44,18 @@ OUT_DIR = Path(__file__).resolve().parent / "results" / "runtime"
 DEFAULT_MODELS = ("fp32-ort=small", "fp16-litert=small.fp16.tflite", "int8-ort=small.int8",
                   "int8-litert=small.int8.tflite", "int8-litert-nano=nano.int8.tflite")
 """The last one is the headline: nano is the face-crop model (README: Shipped models)."""
-MODES: dict[str, tuple[str, str, int | None]] = {
-    "full-frame": ("full", "full", None), "faces": ("full", "none", None),
-    "faces+light": ("full", "light", None), "faces 1-thread": ("full", "none", 1)}
-"""mode -> (faces, background, model threads or None for --threads). The last --model (the
-headline) also runs faces+light and faces 1-thread: with one model thread ORT does not
-spin-wait, so CPU ms per frame is the real work, a load-independent bound on FPS."""
-HEADLINE_MODES = ("faces+light", "faces 1-thread")
+MODES: dict[str, tuple[str, str, int | None, float | str]] = {
+    "full-frame": ("full", "full", None, 1.0), "faces": ("full", "none", None, 1.0),
+    "faces+light": ("full", "light", None, 1.0), "faces 1-thread": ("full", "none", 1, 1.0),
+    "faces auto": ("full", "none", None, AUTO), "faces auto, no temporal": ("full", "none", None, AUTO)}
+"""mode -> (faces, background, model threads or None for --threads, faces strength). The last
+--model (the headline) also runs faces+light, faces 1-thread and the auto-strength modes: with
+one model thread ORT does not spin-wait, so CPU ms per frame is the real work, a
+load-independent bound on FPS. ``faces auto`` is the default ``edgedeblur run``; ``no temporal``
+judges every frame on its own and re-runs every crop (the flicker baseline)."""
+HEADLINE_MODES = ("faces+light", "faces 1-thread", "faces auto", "faces auto, no temporal")
+REAL_MODES = ("full-frame", "faces", "faces auto", "faces auto, no temporal")
+NO_TEMPORAL = StrengthConfig(window_frames=1, rate=1.0)
 STRIP_FRAMES = 6
 VIDEO_CRF = 18
 """Input quality of the generated videos: a typical phone/webcam bitrate (near-lossless crf 10
@@ -69,6 +80,8 @@ class CaseResult:
     face_psnr_db: float
     input_face_psnr_db: float
     flicker: float
+    vs_input_psnr_db: float = 0.0
+    detail_ratio: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +95,7 @@ class GroundTruth:
     ovals: list[NDArray[np.bool_]]
 
 
-def _ground_truth(video: FaceVideo, n: int) -> GroundTruth:
+def _ground_truth(video: FaceVideo | RealClip, n: int) -> GroundTruth:
     with open_source(str(video.path)) as source:
         inputs = [f.image_rgb for _, f in zip(range(n), source)]
     first = video.face_boxes(0)
@@ -109,7 +122,8 @@ class _Probe:
     def __init__(self, gt: GroundTruth, strip_at: int, strip_box: tuple[int, int, int, int]) -> None:
         self.gt, self.strip_at, self.strip_box = gt, strip_at, strip_box
         self.i = 0
-        self.sq_out = self.sq_in = 0.0
+        self.sq_out = self.sq_in = self.sq_vs_input = 0.0
+        self.detail_out = self.detail_in = 0.0
         self.count = 0
         self.flicker: list[float] = []
         self.prev_residual: list[NDArray[np.float32]] | None = None
@@ -123,6 +137,9 @@ class _Probe:
             src = gt.inputs[i][y0:y1, x0:x1].astype(np.float32)
             self.sq_out += float(np.sum((o - sharp)[oval] ** 2))
             self.sq_in += float(np.sum((src - sharp)[oval] ** 2))
+            self.sq_vs_input += float(np.sum((o - src)[oval] ** 2))
+            self.detail_out += _detail(o, oval)
+            self.detail_in += _detail(src, oval)
             self.count += int(oval.sum()) * 3
             residual.append((o - src)[oval])
         if self.prev_residual is not None:
@@ -135,13 +152,23 @@ class _Probe:
         self.i += 1
 
 
-def run_case(video: FaceVideo, gt: GroundTruth, label: str, model: str, mode: str, frames: int,
+def _detail(crop: NDArray[np.float32], oval: NDArray[np.bool_]) -> float:
+    """Laplacian variance of the crop's luma inside the oval: how much fine detail it has."""
+    import cv2
+
+    lap = cv2.Laplacian(crop.mean(axis=2).astype(np.float32), cv2.CV_32F)
+    return float(lap[oval].var())
+
+
+def run_case(video: FaceVideo | RealClip, gt: GroundTruth, label: str, model: str, mode: str, frames: int,
              threads: int, workdir: Path, strip_box: tuple[int, int, int, int],
              preset: str = "ultrafast") -> tuple[CaseResult, _Probe]:
     """Run one configuration end to end (file in, H.264 file out) and measure it."""
-    faces, background, mode_threads = MODES[mode]
-    config = PipelineConfig(faces=faces, background=background, model=model,
-                            engine=EngineConfig(threads=mode_threads or threads))
+    faces, background, mode_threads, strength = MODES[mode]
+    temporal = mode != "faces auto, no temporal"
+    config = PipelineConfig(faces=faces, background=background, model=model, faces_strength=strength,
+                            engine=EngineConfig(threads=mode_threads or threads),
+                            strength=StrengthConfig() if temporal else NO_TEMPORAL, reuse_crops=temporal)
     probe = _Probe(gt, strip_at=_strip_start(frames), strip_box=strip_box)
     out = workdir / f"{video.path.stem}.{label}.{mode}.mp4"
     with open_source(str(video.path)) as source, FacePriorityPipeline(config) as pipe:
@@ -158,7 +185,9 @@ def run_case(video: FaceVideo, gt: GroundTruth, label: str, model: str, mode: st
         total_p50_ms=s.total.p50_ms, model_pixels_per_frame=s.model_pixels_per_frame,
         faces_per_frame=s.faces_per_frame, face_psnr_db=_psnr(probe.sq_out, probe.count),
         input_face_psnr_db=_psnr(probe.sq_in, probe.count),
-        flicker=float(np.mean(probe.flicker)) if probe.flicker else 0.0), probe
+        flicker=float(np.mean(probe.flicker)) if probe.flicker else 0.0,
+        vs_input_psnr_db=_psnr(probe.sq_vs_input, probe.count),
+        detail_ratio=probe.detail_out / max(probe.detail_in, 1e-9)), probe
 
 
 def _strip_start(frames: int) -> int:
@@ -166,7 +195,7 @@ def _strip_start(frames: int) -> int:
     return max(0, min(frames // 2, frames - STRIP_FRAMES))
 
 
-def _strip_box(video: FaceVideo, at: int, side: int = 320) -> tuple[int, int, int, int]:
+def _strip_box(video: FaceVideo | RealClip, at: int, side: int = 320) -> tuple[int, int, int, int]:
     x0, y0, x1, y1 = video.face_boxes(at)[0]
     cx, cy = int((x0 + x1) / 2), int((y0 + y1) / 2)
     w, h = video.size_wh
@@ -260,9 +289,35 @@ def _markdown(results: list[CaseResult], soak_doc: dict[str, object] | None, met
                   f"RSS {soak_doc['rss_mb_after_500']:.0f} MB after 500 frames, {soak_doc['rss_mb_end']:.0f} MB "
                   f"at the end (growth {soak_doc['rss_growth_mb']:+.1f} MB, max {soak_doc['rss_max_mb']:.0f} MB), "
                   f"{soak_doc['fps']:.1f} FPS. See `rss.png`."]
+    lines += _real_section(results, meta)
     lines += ["", "`strip.png`: consecutive frames around the face: input, face-priority output, full-frame "
               "output, and |face-priority - input| x4 (the blend footprint: it should fade smoothly, no edge)."]
     return "\n".join(lines) + "\n"
+
+
+def _real_section(results: list[CaseResult], meta: dict[str, object]) -> list[str]:
+    """Real-clip rows side by side: what the default run costs and does to a real face."""
+    rows = [r for r in results if r.video.startswith("real")]
+    if not rows:
+        return []
+    full = {r.video: r for r in rows if r.mode == "full-frame"}
+    lines = ["", f"## Real clip: a webcam-size face at 720p ({meta.get('real_source', '?')})", "",
+             "Built at run time from a real face photo outside the repository (`benchmarks/real_clip.py`): "
+             "face box ~7 % of the frame, gentle sway and zoom, H.264 crf 18; the blurred clip adds a 9-px "
+             "camera shake and noise. `faces auto` is the default `edgedeblur run`. Gain: face PSNR against the "
+             "sharp frames minus the input's. vs input / detail: the output against the input itself "
+             "(what a sharp face must keep: >= 45 dB, >= 0.97 of its Laplacian variance).", "",
+             "| clip | model | mode | FPS | CPU ms/frame | model px/frame | x fewer than full frame | "
+             "face PSNR gain dB | vs input dB | detail ratio | flicker |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        ref = full.get(r.video)
+        fewer = (f"{ref.model_pixels_per_frame / r.model_pixels_per_frame:.1f}x"
+                 if ref is not None and r.model_pixels_per_frame > 0 else "no model")
+        lines.append(f"| {r.video} | {r.model} | {r.mode} | {r.fps:.1f} | {r.cpu_ms_per_frame:.1f} | "
+                     f"{r.model_pixels_per_frame / 1e3:.0f}k | {fewer} | {r.face_psnr_db - r.input_face_psnr_db:+.2f} | "
+                     f"{r.vs_input_psnr_db:.1f} | {r.detail_ratio:.3f} | {r.flicker:.2f} |")
+    return lines + [""]
 
 
 def _headline(by: dict[tuple[str, str, str], CaseResult], model: str) -> list[str]:
@@ -313,6 +368,31 @@ def _plots(results: list[CaseResult], soak_doc: dict[str, object] | None, out: P
         plt.close(fig)
 
 
+def _run_real(clips: list[RealClip], model: tuple[str, str], args: argparse.Namespace,
+              work: Path) -> list[CaseResult]:
+    """The real-clip rows (headline model), and one strip per clip: input, full frame, default run."""
+    label, name = model
+    results = []
+    for clip in clips:
+        gt = _ground_truth(clip, args.frames)
+        at = _strip_start(args.frames)
+        box = _strip_box(clip, at)
+        outputs: dict[str, list[NDArray[np.uint8]]] = {}
+        for mode in REAL_MODES:
+            print(f"{clip.path.stem} {label} {mode} ...", file=sys.stderr, flush=True)
+            res, probe = run_case(clip, gt, label, name, mode, args.frames, args.threads, work, box, args.preset)
+            results.append(res)
+            outputs[mode] = probe.strip
+        x0, y0, x1, y1 = box
+        inputs = [gt.inputs[i][y0:y1, x0:x1] for i in range(at, min(at + STRIP_FRAMES, len(gt.inputs)))]
+        change = [np.clip(np.abs(a.astype(np.int16) - b) * 4, 0, 255).astype(np.uint8)
+                  for a, b in zip(outputs["faces auto"], inputs)]
+        save_strip({"input": inputs, f"full-frame ({label})": outputs["full-frame"],
+                    f"faces, strength 1": outputs["faces"], "faces auto (default run)": outputs["faces auto"],
+                    "|auto - input| x4": change}, args.out / f"strip-{clip.path.stem}.png")
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.runtime", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -327,8 +407,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=OUT_DIR)
     p.add_argument("--from-json", type=Path, help="only re-render README.md and plots from a results.json")
     p.add_argument("--note", default=None, help="a line for the report (e.g. where the models came from)")
+    p.add_argument("--real-photos", type=Path, default=DEFAULT_PHOTOS,
+                   help=f"folder of real face photos for the real-clip rows, read at run time and never "
+                        f"copied (default {DEFAULT_PHOTOS}; the package photo of Grace Hopper when absent)")
+    p.add_argument("--only-real", action="store_true",
+                   help="only the real-clip rows (headline model), into OUT/real/; no soak")
     args = p.parse_args(argv)
     models = [tuple(m.split("=", 1)) for m in (args.model or DEFAULT_MODELS)]
+    if args.only_real:
+        args.out, args.soak_frames = args.out / "real", 0
     args.out.mkdir(parents=True, exist_ok=True)
     if args.from_json is not None:
         doc = json.loads(args.from_json.read_text())
@@ -346,9 +433,15 @@ def main(argv: list[str] | None = None) -> int:
     results: list[CaseResult] = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        videos = [make_face_video(work / f"{n}face.mp4", n_frames=args.frames + 1, n_faces=n, seed=n,
-                                  crf=VIDEO_CRF) for n in (1, 3)]
+        videos = [] if args.only_real else [
+            make_face_video(work / f"{n}face.mp4", n_frames=args.frames + 1, n_faces=n, seed=n, crf=VIDEO_CRF)
+            for n in (1, 3)]
         headline = models[-1][0]
+        print("real clips ...", file=sys.stderr, flush=True)
+        real = [make_real_clip(work / f"real-{tag}.mp4", photos=args.real_photos, blur=tag == "blurred",
+                               n_frames=args.frames + 1, crf=VIDEO_CRF) for tag in ("sharp", "blurred")]
+        meta["real_source"] = real[0].source
+        results += _run_real(real, models[-1], args, work)
         for video in videos:
             gt = _ground_truth(video, args.frames)
             box = _strip_box(video, _strip_start(args.frames))

@@ -1,8 +1,10 @@
-"""Face regions: square, tile-sized crops of the frame that the deblur model must see.
+"""Face regions: square crops of the frame that the deblur model must see.
 
-Static-shape models take fixed crops, so each region is a square whose side is a
-multiple of the model's tile, placed inside the frame. A region holds one face, or
-several when their margin boxes touch or one crop is cheaper than separate ones.
+Each region is a square placed inside the frame: by default its side is a multiple of the
+model's tile; with ``exact`` it is just what the face needs (on the model's stride grid, at
+least one tile), for pipelines that cover a crop with freely overlapping tiles or run a
+dynamic-shape model on it. A region holds one face, or several when their margin boxes
+touch or one crop is cheaper than separate ones.
 """
 from __future__ import annotations
 
@@ -36,6 +38,8 @@ class RegionConfig:
         align: Crop corners snap to multiples of this (the model's stride), so a crop meets
             the model's downsampling grid in the same phase as full-frame tiles do: a strided
             net's output then depends on the content, not on where the crop happened to start.
+        exact: Sides are the face's need rounded up to ``align`` (at least ``tile``), not
+            to a multiple of ``tile``: a 470-px face costs a 472-px crop, not a 768-px one.
     """
 
     tile: int = 256
@@ -44,6 +48,7 @@ class RegionConfig:
     min_face_px: float = 24.0
     merge: bool = True
     align: int = 1
+    exact: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.tile, int) or self.tile < 8:
@@ -69,7 +74,7 @@ class FaceRegions:
 
     Attributes:
         boxes_xyxy: (n, 4) int32 crop squares x0, y0, x1, y1 (x1, y1 exclusive) inside the
-            frame; x1 - x0 == y1 - y0 == k * tile.
+            frame; x1 - x0 == y1 - y0 == k * tile (>= tile with ``RegionConfig.exact``).
         face_boxes_xyxy: (n, 4) float32 box around the landmarks of the region's faces.
         scores: (n,) float32 best detector score among the region's faces.
         weights: (n,) float32 in [0, 1] largest fade weight among the region's faces.
@@ -155,13 +160,15 @@ def _margin_boxes(faces: FaceResult, config: RegionConfig) -> tuple[NDArray[np.f
 
 
 def _square(box: NDArray[np.float32], tile: int, frame_wh: tuple[int, int],
-            align: int = 1) -> tuple[NDArray[np.int32], bool]:
-    """Smallest tile-multiple square holding ``box``, shifted into the frame, corners on
-    multiples of ``align`` where the frame allows."""
+            align: int = 1, exact: bool = False) -> tuple[NDArray[np.int32], bool]:
+    """Smallest square holding ``box`` (side a multiple of ``tile``, or of ``align`` and at
+    least ``tile`` when ``exact``), shifted into the frame, corners on multiples of
+    ``align`` where the frame allows."""
     w, h = frame_wh
-    largest = (min(w, h) // tile) * tile
+    step = align if exact else tile
+    largest = max(tile, (min(w, h) // step) * step)
     want = max(box[2] - box[0], box[3] - box[1])
-    side = min(largest, tile * max(1, math.ceil(want / tile - 1e-6)))
+    side = min(largest, max(tile, step * math.ceil(want / step - 1e-6)))
     cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
     x0 = int(np.clip(round((cx - side / 2) / align) * align, 0, w - side))
     y0 = int(np.clip(round((cy - side / 2) / align) * align, 0, h - side))
@@ -172,24 +179,26 @@ def _overlap(a: NDArray[np.float32], b: NDArray[np.float32]) -> bool:
     return bool(min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1]))
 
 
-def _union_if_merged(a: NDArray[np.float32], b: NDArray[np.float32], tile: int,
+def _union_if_merged(a: NDArray[np.float32], b: NDArray[np.float32], config: RegionConfig,
                      frame_wh: tuple[int, int]) -> NDArray[np.float32] | None:
     """The union box when faces a and b should share one crop, else None."""
     union = np.concatenate([np.minimum(a[:2], b[:2]), np.maximum(a[2:], b[2:])])
-    joint, clipped = _square(union, tile, frame_wh)
+    tile, align, exact = config.tile, config.align, config.exact
+    joint, clipped = _square(union, tile, frame_wh, align, exact)
     if clipped:
         return None
     cost = int(joint[2] - joint[0]) ** 2
-    apart = sum(int(sq[2] - sq[0]) ** 2 for sq, _ in (_square(a, tile, frame_wh), _square(b, tile, frame_wh)))
+    apart = sum(int(sq[2] - sq[0]) ** 2 for sq, _ in (_square(a, tile, frame_wh, align, exact),
+                                                      _square(b, tile, frame_wh, align, exact)))
     return union if _overlap(a, b) or cost <= apart else None
 
 
-def _merge(groups: list[list[int]], boxes: list[NDArray[np.float32]], tile: int,
+def _merge(groups: list[list[int]], boxes: list[NDArray[np.float32]], config: RegionConfig,
            frame_wh: tuple[int, int]) -> None:
     """Merges groups pairwise, in place, until no pair qualifies."""
     while True:
         pair = next(((a, b, u) for a in range(len(groups)) for b in range(a + 1, len(groups))
-                     if (u := _union_if_merged(boxes[a], boxes[b], tile, frame_wh)) is not None), None)
+                     if (u := _union_if_merged(boxes[a], boxes[b], config, frame_wh)) is not None), None)
         if pair is None:
             return
         a, b, union = pair
@@ -230,7 +239,7 @@ def build_regions(faces: FaceResult, config: RegionConfig | None = None) -> Face
     groups = [[i] for i in range(n) if sizes[i] >= config.min_face_px and faces.weights[i] > 0]
     boxes = [margin_boxes[g[0]] for g in groups]
     if config.merge:
-        _merge(groups, boxes, config.tile, frame_wh)
+        _merge(groups, boxes, config, frame_wh)
     return _assemble(faces, groups, boxes, config)
 
 
@@ -242,7 +251,7 @@ def _assemble(faces: FaceResult, groups: list[list[int]], boxes: list[NDArray[np
     members = np.zeros((k, len(faces)), bool)
     face_boxes = np.zeros((k, 4), np.float32)
     for r, (group, box) in enumerate(zip(groups, boxes)):
-        squares[r], clipped[r] = _square(box, config.tile, faces.image_size_wh, config.align)
+        squares[r], clipped[r] = _square(box, config.tile, faces.image_size_wh, config.align, config.exact)
         members[r, group] = True
         fb = faces.boxes_xyxy[group]
         face_boxes[r] = np.concatenate([fb[:, :2].min(0), fb[:, 2:].max(0)])

@@ -15,12 +15,16 @@ import argparse
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from runtime.catalog import DEFAULT_MODEL, SHIPPED_DIR
 from runtime.commands._paths import refuse_clashes
+from runtime.commands.run import strength_arg
 from runtime.errors import ConfigError, EngineError, ImageError
 from runtime.photo.imageio import READ_SUFFIXES
+
+if TYPE_CHECKING:
+    from runtime.engines.base import EngineConfig
 
 EXAMPLES = """examples:
   edgedeblur deblur photo.jpg -o photo.sharp.png
@@ -28,6 +32,7 @@ EXAMPLES = """examples:
   edgedeblur deblur photo.jpg --mode focus
   edgedeblur deblur photo.jpg --method wiener --kernel k.png
   edgedeblur deblur photo.jpg --model path/to/model.onnx --compare before_after.png
+  edgedeblur deblur group.jpg --faces full --background light --compare faces.png
 """
 
 
@@ -82,7 +87,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--overwrite", action="store_true",
                    help="allow replacing files that exist, inputs included (default: refuse)")
     p.add_argument("--compare", type=Path, metavar="OUT.png",
-                   help="also write a side-by-side before/after image (one input only)")
+                   help="also write a side-by-side before/after image (one input only; with --faces, "
+                        "each face zoomed below)")
+    p.add_argument("--faces", choices=("none", "light", "full"), default=None,
+                   help="face priority: treatment of faces (full = the model on each face's crop at "
+                        "--faces-strength, blended with soft masks as in video); off unless given")
+    p.add_argument("--background", choices=("none", "light", "full"), default="light",
+                   help="with --faces: treatment of the rest (default light: a gentle unsharp mask)")
+    p.add_argument("--faces-strength", type=strength_arg, default="auto",
+                   help="with --faces: in [0, 1], or auto: by each face's blur, 0 for a sharp face "
+                        "(default auto)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(handler=run)
 
@@ -188,18 +202,15 @@ def _tile_bar(enabled: bool) -> tuple[Callable[[int, int], None] | None, Callabl
     return update, bar.close
 
 
-def run(args: argparse.Namespace) -> int:
-    """Handler: deblur every input; exit 1 if any input failed (the good ones are written)."""
-    from tqdm import tqdm
+def _checked_plan(args: argparse.Namespace) -> Plan:
+    """The jobs, after every check that can fail before any work: output formats, outputs
+    that are inputs (photos, ``--kernel``, ``--model``) or each other, existing files.
 
-    from runtime.photo.deblur import DeblurConfig, Deblurer, load_kernel
-    from runtime.engines.base import EngineConfig
-    from runtime.photo.imageio import output_format, read_image, side_by_side, write_image
+    Raises:
+        ConfigError, ImageError: the one line for the user; nothing has been written.
+    """
+    from runtime.photo.imageio import output_format
 
-    engine = EngineConfig(backend=args.backend, threads=args.threads, delegate=args.delegate)
-    config = DeblurConfig(model=args.model, strength=args.strength, mode=args.mode, method=args.method,
-                          kernel=load_kernel(args.kernel) if args.kernel else None, tile=args.tile,
-                          overlap=args.overlap, engine=engine, models_dir=args.models_dir)
     plan = plan_jobs(list(args.inputs), args.output, args.overwrite)
     single = len(args.inputs) == 1 and not args.inputs[0].is_dir()
     if args.compare is not None:
@@ -221,6 +232,25 @@ def run(args: argparse.Namespace) -> int:
     for job in plan.jobs:
         output_format(job.dst)
     _mkdirs(plan.out_dirs)
+    return plan
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handler: deblur every input; exit 1 if any input failed (the good ones are written)."""
+    from tqdm import tqdm
+
+    from runtime.photo.deblur import DeblurConfig, Deblurer, load_kernel
+    from runtime.engines.base import EngineConfig
+    from runtime.photo.imageio import read_image, side_by_side, write_image
+
+    engine = EngineConfig(backend=args.backend, threads=args.threads, delegate=args.delegate)
+    if args.faces is not None:
+        return _run_faces(args, engine)
+    config = DeblurConfig(model=args.model, strength=args.strength, mode=args.mode, method=args.method,
+                          kernel=load_kernel(args.kernel) if args.kernel else None, tile=args.tile,
+                          overlap=args.overlap, engine=engine, models_dir=args.models_dir)
+    plan = _checked_plan(args)
+    single = len(args.inputs) == 1 and not args.inputs[0].is_dir()
     show = not args.quiet and sys.stderr.isatty()
     failures = list(plan.bad)
     written: list[Job] = []
@@ -258,6 +288,52 @@ def run(args: argparse.Namespace) -> int:
         if not single:
             where = ", ".join(str(d) for d in dict.fromkeys(plan.out_dirs))
             print(f"deblurred {len(written)} of {len(written) + len(failures)} photos into {where}")
+    for _, message in failures:
+        print(f"edgedeblur deblur: error: {message}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _run_faces(args: argparse.Namespace, engine: EngineConfig) -> int:
+    """``--faces``: face priority per photo (``runtime.photo.faces``), same outputs and checks."""
+    from tqdm import tqdm
+
+    from runtime.photo.imageio import output_format, read_image, write_image
+    from runtime.photo.faces import PhotoFaces, PhotoFacesConfig, zoom_strip
+    from runtime.engines.tiling import TileConfig
+
+    if args.method not in ("auto", "model"):
+        raise ConfigError(f"--faces runs the model on faces; --method {args.method} cannot be combined "
+                          "with it (drop --method or --faces)")
+    config = PhotoFacesConfig(faces=args.faces, background=args.background, faces_strength=args.faces_strength,
+                              model=args.model, engine=engine, tiles=TileConfig(args.tile, args.overlap))
+    plan = _checked_plan(args)
+    single = len(args.inputs) == 1 and not args.inputs[0].is_dir()
+    failures = list(plan.bad)
+    show = not args.quiet and sys.stderr.isatty() and not single
+    with PhotoFaces(config) as pf:
+        for job in tqdm(plan.jobs, disable=not show, unit="photo", file=sys.stderr, desc="deblur"):
+            try:
+                loaded = read_image(job.src)
+                output_format(job.dst, loaded.alpha is not None)
+                result = pf.deblur(loaded.rgb)
+                dst = write_image(job.dst, result.image, alpha=loaded.alpha, meta=loaded.meta,
+                                  exclusive=not args.overwrite)
+            except (ImageError, EngineError, ConfigError) as e:
+                if single:
+                    raise
+                failures.append((job.src, str(e)))
+                continue
+            if not args.quiet:
+                share = result.model_pixels / max(result.full_frame_pixels, 1)
+                n = len(result.face_boxes_xyxy)
+                print(f"wrote {dst}: {n} face{'' if n == 1 else 's'}, model on "
+                      f"{result.model_pixels / 1e3:.0f}k px ({100 * share:.0f}% of the whole photo's "
+                      f"{result.full_frame_pixels / 1e3:.0f}k)")
+            if args.compare is not None:
+                compare = write_image(args.compare, zoom_strip(loaded.rgb, result.image, result.face_boxes_xyxy),
+                                      exclusive=not args.overwrite)
+                if not args.quiet:
+                    print(f"wrote {compare}")
     for _, message in failures:
         print(f"edgedeblur deblur: error: {message}", file=sys.stderr)
     return 1 if failures else 0

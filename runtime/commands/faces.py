@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,7 @@ from facemask.errors import FaceMaskError
 if TYPE_CHECKING:
     from facemask.regions import FaceRegions
     from facemask.result import FaceResult
+    from runtime.video.face_blur import BlurEstimate
 
 DRAW_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -35,7 +37,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "faces", help="find faces in photos and show the regions that get deblurred",
         description="Detect faces (MediaPipe face models) and print, per photo, each face's box, "
                     "score and landmark count with the square, tile-sized region the deblur model "
-                    "will see. --draw writes an overlay: green = blend mask, yellow = regions, "
+                    "will see, and each face's blur estimate (0 = as sharp as sharp faces are, 1 = blurry enough "
+                    "for the full model; `run --faces-strength auto` deblurs by it). Photos smaller than "
+                    "--tile get regions of the largest tile that fits. --draw writes an overlay: green = blend mask, yellow = regions, "
                     "blue = face boxes, red = landmarks.")
     p.add_argument("photos", nargs="+", type=Path, metavar="PHOTO", help="image files (JPEG, PNG, ...)")
     p.add_argument("--json", action="store_true", help="print JSON: a list with one object per photo, faces under 'faces'")
@@ -85,7 +89,8 @@ def _draw_targets(photos: list[Path], draw: Path | None) -> list[Path | None]:
     return list(targets)
 
 
-def _photo_json(path: Path, faces: FaceResult, regions: FaceRegions) -> dict[str, Any]:
+def _photo_json(path: Path, faces: FaceResult, regions: FaceRegions, blur: list[BlurEstimate],
+                min_face_px: float) -> dict[str, Any]:
     """One photo's entry of the JSON output (and the source of the text output)."""
     region_of = {int(f): r for r, members in enumerate(regions.members) for f in members.nonzero()[0]}
     r1 = lambda values: [round(float(v), 1) for v in values]  # noqa: E731
@@ -95,6 +100,7 @@ def _photo_json(path: Path, faces: FaceResult, regions: FaceRegions) -> dict[str
         "faces": [
             {"box_xyxy": r1(faces.boxes_xyxy[i]), "score": round(float(faces.scores[i]), 3),
              "landmarks": faces.num_landmarks,
+             "blur": round(blur[i].blur, 3), "sharpness": round(blur[i].sharpness, 3),
              "region": region_of.get(i)}
             for i in range(len(faces))
         ],
@@ -104,6 +110,8 @@ def _photo_json(path: Path, faces: FaceResult, regions: FaceRegions) -> dict[str
             for r in range(len(regions))
         ],
         "region_coverage": round(regions.coverage(), 4),
+        "tile": regions.tile,
+        "min_face_px": min_face_px,
     }
 
 
@@ -114,14 +122,22 @@ def _text(doc: dict[str, Any]) -> str:
              f"{100 * doc['region_coverage']:.1f}% of the photo"]
     for i, face in enumerate(doc["faces"]):
         x0, y0, x1, y1 = face["box_xyxy"]
-        where = "no region (too small)" if face["region"] is None else f"region {face['region']}"
+        where = (f"no region: {max(x1 - x0, y1 - y0):.0f} px is under --min-face {doc['min_face_px']:g} px, "
+                 "too small to help" if face["region"] is None else f"region {face['region']}")
         lines.append(f"  face {i}: box ({x0:.0f},{y0:.0f})-({x1:.0f},{y1:.0f}) score {face['score']:.2f} "
-                     f"landmarks {face['landmarks']} -> {where}")
+                     f"landmarks {face['landmarks']} blur {face['blur']:.2f} -> {where}")
     for r, region in enumerate(doc["regions"]):
         x0, y0, x1, y1 = region["box_xyxy"]
         note = " (clipped: face larger than the photo allows)" if region["clipped"] else ""
         lines.append(f"  region {r}: ({x0},{y0})-({x1},{y1}) {region['side_px']}px{note}")
     return "\n".join(lines)
+
+
+def _fitting_tile(tile: int, size_wh: tuple[int, int]) -> int:
+    """The tile for a photo: ``tile``, or the largest multiple of 8 that fits a smaller photo
+    (the pipeline pads such frames up to the model tile; here regions must lie in the photo)."""
+    side = min(size_wh)
+    return tile if side >= tile else max(8, side // 8 * 8)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -134,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
     from facemask.masks import region_masks
     from facemask.options import DetectorModel, FaceDetectorOptions
     from facemask.regions import RegionConfig, build_regions
+    from runtime.video.face_blur import estimate_blur
 
     if args.detector_range == "full" and args.backend != "litert":
         raise FaceMaskError("--range full needs --backend litert: MediaPipe's face-mesh graph has only "
@@ -154,11 +171,10 @@ def run(args: argparse.Namespace) -> int:
             image = read_image_rgb(path)
             faces = detector.process(image)
             h, w = image.shape[:2]
-            if min(w, h) < region_config.tile:
-                raise FaceMaskError(f"{path} is {w}x{h}, smaller than one {region_config.tile}-px tile; "
-                                    f"pass --tile {max(8, min(w, h) // 8 * 8)} or less")
-            regions = build_regions(faces, region_config)
-            docs.append(_photo_json(path, faces, regions))
+            config = replace(region_config, tile=_fitting_tile(region_config.tile, (w, h)))
+            regions = build_regions(faces, config)
+            docs.append(_photo_json(path, faces, regions, [estimate_blur(image, lm) for lm in faces.landmarks_px],
+                                    args.min_face))
             if target is not None:
                 write_image_rgb(target, draw_faces(image, faces, regions, region_masks(regions, faces)))
             if not args.json:

@@ -62,4 +62,7 @@ def run(args: argparse.Namespace) -> int:
                      _count(e.params), _count(e.macs_256), e.status.value,
                      e.notes.get("description", "")])
     print(_table(rows))
+    for data, licence in dict.fromkeys((e.notes.get("data", ""), e.notes.get("licence", "")) for e in entries):
+        if data or licence:
+            print(f"\nweights trained on: {data or 'unrecorded'}\nlicence of that data: {licence or 'unrecorded'}")
     return 0

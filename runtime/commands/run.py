@@ -54,7 +54,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--faces", default="full", choices=_TREATMENTS, help="treatment of faces (default full)")
     p.add_argument("--background", default="none", choices=_TREATMENTS,
                    help="treatment of everything else (default none)")
-    p.add_argument("--faces-strength", type=float, default=1.0, help="in [0, 1] (default 1)")
+    p.add_argument("--faces-strength", type=strength_arg, default="auto",
+                   help="in [0, 1], or auto: by each face's blur, 0 for sharp faces (default auto)")
     p.add_argument("--background-strength", type=float, default=1.0, help="in [0, 1] (default 1)")
     p.add_argument("--max-faces", type=int, default=4, help="most faces deblurred per frame (default 4)")
     p.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
@@ -70,6 +71,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--overwrite", action="store_true", help="replace an existing -o file (default: refuse)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(handler=run)
+
+
+def strength_arg(text: str) -> float | str:
+    """An argparse type: ``auto`` or a number (range checked by PipelineConfig)."""
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number in [0, 1] or 'auto'") from e
 
 
 def pipeline_config(args: argparse.Namespace, sequential: bool) -> PipelineConfig:

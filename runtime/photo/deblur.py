@@ -9,15 +9,14 @@ are one-shot shortcuts. ``strength`` blends the result with the input in sRGB
 Policy (``method`` x ``mode``), measured on TRAIN_IMAGES and confirmed by the quality
 benchmark (``benchmarks/results/quality/quality.md``):
 
-- ``method='auto'`` (default): the kernel-aware path (``runtime.photo.kernel_aware``) first.
-  If it trusts its kernel, the learned model then cleans up the deconvolution at half
-  strength (``AUTO_CLEANUP_STRENGTH``: +0.3-0.4 dB over the deconvolution alone on
-  defocus and motion, +0.1 on shake, for both nano and small; at full strength it
-  lost); a photo it finds sharp comes back unchanged; if it is unsure (camera shake it
-  cannot pin down, photos too small to estimate), the learned model runs on the input.
+- ``method='auto'`` (default): the learned model first; the kernel-aware path
+  (``runtime.photo.kernel_aware``) only where it measurably beats the model on
+  camera-made blur and passes a per-photo re-blur check (``runtime.photo.policy``:
+  a confident defocus disc, then the model cleans up at half strength); a photo the
+  estimate finds sharp comes back unchanged. Real camera shake goes to the model: blind
+  shake kernels lost up to 7 dB on ``val_realblur``.
   ``mode`` narrows what the kernel path looks for: 'focus' = defocus disc only,
-  'motion' = straight streak or blind camera-shake kernel, 'auto' = whichever the blur
-  classifier and the blind kernel check find.
+  'motion' = straight streak or camera shake, 'auto' = whichever the classifier finds.
 - ``method='kernel'``: the kernel-aware path alone; an unsure photo is left unchanged.
 - ``method='model'``: the learned model alone; 'motion' / 'focus' pick a shipped
   specialist if there is one, 'auto' picks one by a blur estimate.
@@ -51,11 +50,13 @@ from runtime.errors import ConfigError, ImageError
 from runtime.photo.imageio import output_format, read_image, write_image
 from runtime.manifest import ArtifactEntry, Status
 from runtime.photo.kernels import BlurFamily
+from runtime.photo.kernel_aware import (BlurTarget, KernelAwareConfig, KernelAwareResult, KernelMethod,
+                                        kernel_aware_deblur)
+from runtime.photo.policy import AutoPolicy
 from runtime.engines.tiling import Progress, TileConfig, run_tiled
 
 if TYPE_CHECKING:
     from runtime.photo.estimate import BlurEstimate
-    from runtime.photo.kernel_aware import KernelAwareResult
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +64,6 @@ UNSHARP_AMOUNT = 1.0
 UNSHARP_RADIUS_PX = 2.0
 AUTO_MIN_CONFIDENCE = 0.5
 """Below this blur-estimate confidence, 'auto' keeps the general model."""
-AUTO_CLEANUP_STRENGTH = 0.5
-"""'auto' blends the model's output on a deconvolved photo in at this strength (TRAIN_IMAGES)."""
 ESTIMATE_CROP_PX = 1024
 """'auto' estimates blur on the central crop of at most this side (bounded cost, same scale)."""
 
@@ -115,6 +114,7 @@ class DeblurConfig:
         tile: tile side in pixels; overlap: tile overlap in pixels.
         engine: backend, threads, providers, delegate.
         models_dir: folder of shipped models and their manifest.
+        policy: which paths ``method='auto'`` may take (``runtime.photo.policy``).
     """
 
     model: str | Path = DEFAULT_MODEL
@@ -126,6 +126,7 @@ class DeblurConfig:
     overlap: int = 32
     engine: EngineConfig = field(default_factory=EngineConfig)
     models_dir: Path = SHIPPED_DIR
+    policy: AutoPolicy = AutoPolicy()
 
     def __post_init__(self) -> None:
         s = self.strength
@@ -357,21 +358,25 @@ class Deblurer:
 
     def _kernel_then_model(self, img: NDArray[np.float32], timings: dict[str, float],
                            progress: Progress | None) -> _Ran:
-        """Kernel-aware path; under 'auto' the model cleans up its result, or replaces it when unsure."""
-        from runtime.photo.kernel_aware import BlurTarget, KernelAwareConfig, KernelMethod, kernel_aware_deblur
-
-        cfg = self.config
+        """Kernel-aware path; under 'auto' the policy decides between its result (cleaned up by
+        the model), the input (sharp) and the model alone."""
+        cfg, policy = self.config, self.config.policy
         target = {Mode.AUTO: BlurTarget.ANY, Mode.FOCUS: BlurTarget.DEFOCUS, Mode.MOTION: BlurTarget.MOTION}[cfg.mode]
-        ka = kernel_aware_deblur(img, KernelAwareConfig(target=target))
+        kcfg = KernelAwareConfig(target=target) if cfg.method is Method.KERNEL else policy.kernel_config(target)
+        ka = kernel_aware_deblur(img, kcfg)
         timings.update({k: v for k, v in ka.timings_ms.items() if k != "total"})
         mode = _KERNEL_MODES.get(ka.method.value, cfg.mode)
-        if cfg.method is Method.KERNEL or ka.method is KernelMethod.SHARP:
+        sharp = ka.method is KernelMethod.SHARP
+        if cfg.method is Method.KERNEL or (sharp and policy.keep_sharp):
             return _Ran(ka.image, Method.KERNEL, mode, estimate=ka.estimate, kernel_aware=ka)
-        if not ka.trusted:
+        t = time.perf_counter()
+        accepted = policy.accepts(ka, img)
+        timings["check"] = (time.perf_counter() - t) * 1e3
+        if not accepted:
             ran = self._model(img, cfg.mode, ka.estimate, timings, progress)
             return _Ran(ran.image, ran.method, ran.mode, ran.model_id, ran.estimate, ka)
         ran = self._model(ka.image, mode, ka.estimate, timings, progress)
-        out = ka.image + np.float32(AUTO_CLEANUP_STRENGTH) * (ran.image - ka.image)
+        out = ka.image + np.float32(policy.cleanup_strength) * (ran.image - ka.image)
         return _Ran(out.astype(np.float32), Method.KERNEL, mode, ran.model_id, ka.estimate, ka)
 
     def _classical(self, img: NDArray[np.float32], timings: dict[str, float]) -> NDArray[np.float32]:

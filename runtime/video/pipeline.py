@@ -1,12 +1,16 @@
 """Face-priority deblurring: full model strength on faces, a cheaper treatment elsewhere.
 
-Per frame: faces are tracked (facemask, VIDEO mode) and turned into square, tile-sized
-regions; the model runs on the region crops (batched when several have one size); the
-results are pasted over the background with soft masks that cover the face oval, feather
-outside it and vanish before the crop border, where the model saw no real neighbours. The
-background gets its own treatment: ``none`` (untouched), ``light`` (unsharp mask, see
-``runtime.video.sharpen``) or ``full`` (the model over the whole frame, tiled). Faces and
-background each have a strength in [0, 1] relative to the original frame.
+Per frame: faces are tracked (facemask, VIDEO mode) and turned into square regions of
+the size each face needs; the model runs on the region crops (``runtime.video.face_tiles``: the
+crop as is on a dynamic-shape model, the fewest covering tiles on a static one, tiles the
+mask does not reach skipped; an unchanged crop reuses its last output, ``runtime.video.crop_cache``);
+the results are pasted over the background with soft masks that cover the face oval,
+feather outside it and vanish before the crop border, where the model saw no real
+neighbours. The background gets its own treatment: ``none`` (untouched), ``light`` (unsharp
+mask, see ``runtime.video.sharpen``) or ``full`` (the model over the whole frame, tiled). Faces
+and background each have a strength in [0, 1] relative to the original frame; faces can
+instead take ``auto``: the strength their blur asks for (``runtime.video.face_strength``), so sharp
+faces are left alone. Frames smaller than one model tile are reflect-padded for the face path.
 
 ``--faces full --background full`` with equal strengths is the full-frame baseline: no
 face detection, the model tiled over the whole frame. ``runtime.video.stream`` runs a pipeline
@@ -21,9 +25,7 @@ from __future__ import annotations
 
 import difflib
 import enum
-import logging
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
@@ -42,11 +44,15 @@ from runtime.video.blend import mix, paste_patches
 from runtime.catalog import VIDEO_DEFAULT_MODEL
 from runtime.engines import Engine, EngineConfig, create_engine
 from runtime.errors import ConfigError
+from runtime.engines.tiling import TileConfig, plan_tiles, run_tiled
+from runtime.video.crop_cache import CropCache
+from runtime.video.face_strength import FaceStrengthResult, FaceStrengths, StrengthConfig
+from runtime.video.face_tiles import run_face_crop
 from runtime.video.sources import Frame
 from runtime.video.stats import StageTimes
-from runtime.engines.tiling import TileConfig, plan_tiles, run_tiled
 
-log = logging.getLogger(__name__)
+AUTO = "auto"
+"""``faces_strength`` value: each face gets the strength its blur estimate asks for."""
 
 
 class Treatment(str, enum.Enum):
@@ -72,9 +78,10 @@ DEFAULT_DETECTOR = FaceDetectorOptions(running_mode=RunningMode.VIDEO,
                                        min_detection_confidence=0.4)
 """Full-range detection: at 720p a face a metre or two away is only ~10 % of the width."""
 
-DEFAULT_REGIONS = RegionConfig(tile=256, margin=0.35, hair=0.0)
+DEFAULT_REGIONS = RegionConfig(tile=256, margin=0.35, hair=0.0, exact=True)
 """Margin 0.35 of the face size: the mask ends ~0.17 beyond the oval, the rest is context
-so the model's border effects stay outside the mask."""
+so the model's border effects stay outside the mask. Exact crop sides: pay for the face,
+not for a tile grid."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +91,8 @@ class PipelineConfig:
     Attributes:
         faces: treatment inside face regions.
         background: treatment of the rest of the frame.
-        faces_strength: in [0, 1], how far faces move from the original towards the treated result.
+        faces_strength: in [0, 1], how far faces move from the original towards the treated
+            result, or ``"auto"``: per face, by its blur (0 for sharp faces, see ``strength``).
         background_strength: the same for the background.
         model: shipped model name (``small``, ``nano.int8``...) or a model file path.
         engine: backend and threads for the model.
@@ -94,6 +102,8 @@ class PipelineConfig:
         tracker: landmark smoothing and fade in/out between video frames (VIDEO mode);
             ``None`` uses the detector's raw faces.
         light: the unsharp mask used by ``light``.
+        strength: how ``auto`` turns blur estimates into strengths along face tracks.
+        reuse_crops: reuse the model output of a face crop that barely changed (video).
         tiles: tiling of the whole frame for ``--background full``. 256-px tiles, the
             size the models are trained at: a dynamic-size model run over a whole 720p frame
             in one pass scored 0.4-0.9 dB lower on faces than the same model on tiles
@@ -102,7 +112,7 @@ class PipelineConfig:
 
     faces: Treatment = Treatment.FULL
     background: Treatment = Treatment.NONE
-    faces_strength: float = 1.0
+    faces_strength: float | str = 1.0
     background_strength: float = 1.0
     model: str | Path = VIDEO_DEFAULT_MODEL
     engine: EngineConfig = field(default_factory=EngineConfig)
@@ -112,14 +122,24 @@ class PipelineConfig:
     tracker: TrackerConfig | None = field(default_factory=TrackerConfig)
     light: UnsharpConfig = field(default_factory=UnsharpConfig)
     tiles: TileConfig = field(default_factory=TileConfig)
+    strength: StrengthConfig = field(default_factory=StrengthConfig)
+    reuse_crops: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "faces", _treatment(self.faces, "faces"))
         object.__setattr__(self, "background", _treatment(self.background, "background"))
         for name in ("faces_strength", "background_strength"):
             v = getattr(self, name)
+            if name == "faces_strength" and v == AUTO:
+                continue
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v <= 1.0:
-                raise ConfigError(f"--{name.replace('_', '-')} {v!r} must be a number in [0, 1]")
+                raise ConfigError(f"--{name.replace('_', '-')} {v!r} must be a number in [0, 1]"
+                                  + (" or 'auto'" if name == "faces_strength" else ""))
+
+    @property
+    def auto_strength(self) -> bool:
+        """Whether faces take the strength their blur asks for."""
+        return self.faces_strength == AUTO
 
     @property
     def needs_faces(self) -> bool:
@@ -142,6 +162,7 @@ class FrameResult:
         regions: the crops processed for them (empty likewise).
         times: per-stage milliseconds (decode and encode are 0: the caller measures them).
         model_pixels: pixels fed to the model for this frame (crops or tiles, padding included).
+        strengths: per face of ``faces``: blur estimate and strength (empty unless ``auto``).
     """
 
     image_rgb: NDArray[np.uint8]
@@ -149,6 +170,7 @@ class FrameResult:
     regions: FaceRegions
     times: StageTimes
     model_pixels: int
+    strengths: FaceStrengthResult = field(default_factory=FaceStrengthResult.empty)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,12 +215,13 @@ class FacePriorityPipeline:
         self._tracker = (FaceTracker(config.tracker)
                          if config.needs_faces and video and config.tracker is not None else None)
         self._regions_cfg = config.regions
+        self._strengths = FaceStrengths(config.strength)
+        self._cache = CropCache() if config.reuse_crops and self._tracker is not None else None
         if self._engine is not None:  # crops the model's size, on its stride grid
             info = self._engine.info
             tile = min(info.input_size_hw) if info.input_size_hw is not None else config.regions.tile
             self._regions_cfg = replace(config.regions, tile=tile, align=info.multiple_of)
         self._unsharp = UnsharpMask(config.light)
-        self._warned_small = False
         try:
             if config.needs_faces:
                 self._detector = FaceDetector.create_from_options(config.detector)
@@ -230,38 +253,45 @@ class FacePriorityPipeline:
             FaceMaskError: the frame is malformed or its timestamp goes backwards.
         """
         image = frame.image_rgb
+        h, w = image.shape[:2]
+        work = _pad_to(image, self._regions_cfg.tile) if self._detector is not None else image
         t0 = time.perf_counter()
-        faces, regions, masks = self._faces(image, frame.timestamp_ms)
+        faces, strengths, regions, masks = self._faces(image, work, frame.timestamp_ms)
         t1 = time.perf_counter()
-        bg = self._background(image)
+        bg = self._background(work)
         t2 = time.perf_counter()
-        patches = self._face_patches(image, regions, bg.model_output)
+        patches = self._face_patches(work, regions, masks, faces, bg.model_output)
         paste_patches(bg.image, patches.images, masks, regions.boxes_xyxy[:, :2])
         t3 = time.perf_counter()
         times = StageTimes(faces_ms=(t1 - t0) * 1e3,
                            inference_ms=bg.inference_ms + patches.inference_ms,
                            background_ms=(t2 - t1) * 1e3 - bg.inference_ms,
                            blend_ms=(t3 - t2) * 1e3 - patches.inference_ms)
-        return FrameResult(bg.image, faces, regions, times, bg.model_pixels + patches.model_pixels)
+        out = bg.image if work is image else np.ascontiguousarray(bg.image[:h, :w])
+        return FrameResult(out, faces, regions, times, bg.model_pixels + patches.model_pixels, strengths)
 
-    def _faces(self, image: NDArray[np.uint8], timestamp_ms: float
-               ) -> tuple[FaceResult, FaceRegions, tuple[NDArray[np.float32], ...]]:
+    def _faces(self, image: NDArray[np.uint8], work: NDArray[np.uint8], timestamp_ms: float
+               ) -> tuple[FaceResult, FaceStrengthResult, FaceRegions, tuple[NDArray[np.float32], ...]]:
+        """Faces of ``image``, their strengths, and regions and masks on ``work`` (the frame,
+        padded at the bottom and right when it is smaller than one tile)."""
         h, w = image.shape[:2]
-        tile = self._regions_cfg.tile
-        if self._detector is None or min(h, w) < tile:
-            if self._detector is not None and not self._warned_small:
-                log.warning("frames of %dx%d are smaller than one %d-px face crop; faces get "
-                            "the background treatment", w, h, tile)
-                self._warned_small = True
-            return FaceResult.empty((w, h)), FaceRegions.empty((w, h), tile), ()
+        work_wh = (work.shape[1], work.shape[0])
+        if self._detector is None:
+            return (FaceResult.empty((w, h)), FaceStrengthResult.empty(),
+                    FaceRegions.empty(work_wh, self._regions_cfg.tile), ())
         ts = timestamp_ms if self._config.detector.running_mode is RunningMode.VIDEO else None
         faces = self._detector.process(image, ts)
         if self._tracker is not None:
             faces = self._tracker.update(faces)
-        regions = build_regions(faces, self._regions_cfg)
+        strengths = FaceStrengthResult.empty()
+        placed = faces if work is image else replace(faces, image_size_wh=work_wh)
+        if self._config.auto_strength and self._config.faces is not Treatment.NONE:
+            strengths = self._strengths.update(image, faces)
+            placed = replace(placed, weights=(placed.weights * strengths.strength).astype(np.float32))
+        regions = build_regions(placed, self._regions_cfg)
         if not len(regions):
-            return faces, regions, ()
-        return faces, regions, region_masks(regions, faces, self._config.masks).blend
+            return faces, strengths, regions, ()
+        return faces, strengths, regions, region_masks(regions, placed, self._config.masks).blend
 
     def _background(self, image: NDArray[np.uint8]) -> _Treated:
         """The whole frame with the background treatment (and the raw model output if any)."""
@@ -279,8 +309,10 @@ class FacePriorityPipeline:
         return _Treated(mix(image, _to_u8(full), cfg.background_strength), full, px, ms)
 
     def _face_patches(self, image: NDArray[np.uint8], regions: FaceRegions,
+                      masks: tuple[NDArray[np.float32], ...], faces: FaceResult,
                       full: NDArray[np.float32] | None) -> _Patches:
-        """Treated face crops, moved ``faces_strength`` of the way from the original."""
+        """Treated face crops, moved ``faces_strength`` of the way from the original (with
+        ``auto`` the masks carry each face's strength)."""
         cfg = self._config
         crops = regions.crops(image)
         originals = [c.astype(np.float32) * np.float32(1 / 255) for c in crops]
@@ -294,33 +326,34 @@ class FacePriorityPipeline:
             treated = regions.crops(full)
         else:
             t = time.perf_counter()
-            treated, px = self._run_crops(originals)
+            treated, px = self._run_crops(crops, originals, masks, regions, faces)
             ms = (time.perf_counter() - t) * 1e3
-        s = np.float32(cfg.faces_strength)
+        s = np.float32(1.0 if cfg.auto_strength else cfg.faces_strength)
         if s != 1.0:
             treated = [o + s * (t - o) for o, t in zip(originals, treated)]
         return _Patches(treated, px, ms)
 
-    def _run_crops(self, crops: list[NDArray[np.float32]]) -> tuple[list[NDArray[np.float32]], int]:
-        """Model output for each crop: one batched call per crop size the model accepts as is,
-        tiles for larger crops of a static-size model. Returns outputs and model pixels."""
+    def _run_crops(self, crops: list[NDArray[np.uint8]], originals: list[NDArray[np.float32]],
+                   masks: tuple[NDArray[np.float32], ...], regions: FaceRegions,
+                   faces: FaceResult) -> tuple[list[NDArray[np.float32]], int]:
+        """Model output for each crop (``runtime.video.face_tiles``), reusing the last output of a
+        crop that barely changed. Returns outputs and model pixels."""
         engine = self._model()
-        out: list[NDArray[np.float32] | None] = [None] * len(crops)
-        by_side: dict[int, list[int]] = defaultdict(list)
-        for i, crop in enumerate(crops):
-            by_side[crop.shape[0]].append(i)
-        px = 0
-        for side, idx in by_side.items():
-            if engine.info.fits(side, side):
-                for i, res in zip(idx, engine.run(np.stack([crops[i] for i in idx]))):
-                    out[i] = res
-                px += len(idx) * side * side
-                continue
-            plan = plan_tiles(side, side, engine.info, self._config.tiles)
-            for i in idx:
-                out[i] = run_tiled(engine, crops[i], self._config.tiles)
-            px += len(idx) * plan.count * plan.rows.tile * plan.cols.tile
-        return [o for o in out if o is not None], px
+        outputs, px = [], 0
+        for r, (crop, original, mask) in enumerate(zip(crops, originals, masks)):
+            members = regions.members[r]
+            key = (tuple(int(t) for t in faces.track_ids[members]), tuple(int(v) for v in regions.boxes_xyxy[r]))
+            centre = faces.landmarks_px[members, :, :2].mean(axis=(0, 1))
+            cached = self._cache.get(key, crop, centre) if self._cache is not None else None  # type: ignore[arg-type]
+            if cached is None:
+                cached, n = run_face_crop(engine, original, mask)
+                px += n
+                if self._cache is not None:
+                    self._cache.put(key, crop, centre, cached)  # type: ignore[arg-type]
+            outputs.append(cached)
+        if self._cache is not None:
+            self._cache.end_frame()
+        return outputs, px
 
     def _model(self) -> Engine:
         if self._engine is None:
@@ -343,6 +376,15 @@ class FacePriorityPipeline:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+
+
+def _pad_to(image: NDArray[np.uint8], side: int) -> NDArray[np.uint8]:
+    """``image`` reflect-padded at the bottom and right to at least ``side`` x ``side``."""
+    h, w = image.shape[:2]
+    if min(h, w) >= side:
+        return image
+    return np.pad(image, ((0, max(0, side - h)), (0, max(0, side - w)), (0, 0)),
+                  mode="reflect" if min(h, w) > 1 else "edge")
 
 
 def _to_u8(image: NDArray[np.float32]) -> NDArray[np.uint8]:

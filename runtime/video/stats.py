@@ -16,7 +16,7 @@ import math
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -117,6 +117,9 @@ class RunStats:
         dropped_frames: frames a live source overwrote before they were processed.
         model_pixels_per_frame: mean pixels fed to the model per frame (all crops, tiles).
         faces_per_frame: mean number of faces processed per frame.
+        face_blur_mean: mean per-face blur estimate in [0, 1] over all faces judged (0 if none).
+        face_strength_mean: mean per-face deblur strength given to them.
+        face_blur_last: the blur estimate of each face of the latest frame that had faces.
         stages: latency per stage. Decode and encode may run on their own threads,
             overlapping the other stages, so stage times can add up to more than 1/fps.
         total: per-frame latency, the sum of the stages.
@@ -130,6 +133,9 @@ class RunStats:
     faces_per_frame: float
     stages: dict[Stage, StageSummary]
     total: StageSummary
+    face_blur_mean: float = 0.0
+    face_strength_mean: float = 0.0
+    face_blur_last: tuple[float, ...] = ()
 
     def to_json_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: top-level counts and rates plus ``stages`` -> ``p50_ms``/``p95_ms``."""
@@ -143,6 +149,9 @@ class RunStats:
             "dropped_frames": self.dropped_frames,
             "model_pixels_per_frame": round(self.model_pixels_per_frame, 1),
             "faces_per_frame": round(self.faces_per_frame, 3),
+            "face_blur_mean": round(self.face_blur_mean, 3),
+            "face_strength_mean": round(self.face_strength_mean, 3),
+            "face_blur_last": [round(b, 3) for b in self.face_blur_last],
             "stages": {stage.value: row(s) for stage, s in self.stages.items()},
             "total": row(self.total),
         }
@@ -151,8 +160,11 @@ class RunStats:
         """One human-readable line: fps, drops, model pixels and stage p50s."""
         parts = " ".join(f"{st.value} {s.p50_ms:.1f}" for st, s in self.stages.items()
                          if s.mean_ms > 0)
+        blur = (f"face blur {' '.join(f'{b:.2f}' for b in self.face_blur_last)} "
+                f"(mean {self.face_blur_mean:.2f}, strength {self.face_strength_mean:.2f})  "
+                if self.face_blur_last else "")
         return (f"{self.frames} frames  {self.fps:.1f} fps  dropped {self.dropped_frames}  "
-                f"model px/frame {self.model_pixels_per_frame / 1e3:.0f}k  "
+                f"model px/frame {self.model_pixels_per_frame / 1e3:.0f}k  {blur}"
                 f"p50 ms: {parts}  total p95 {self.total.p95_ms:.1f}")
 
 
@@ -166,6 +178,10 @@ class StatsRecorder:
     _frames: int = 0
     _model_pixels: int = 0
     _faces: int = 0
+    _blur_sum: float = 0.0
+    _strength_sum: float = 0.0
+    _judged: int = 0
+    _blur_last: tuple[float, ...] = ()
     _dropped: int = 0
     _t_start: float | None = None
     _t_last: float = 0.0
@@ -175,13 +191,16 @@ class StatsRecorder:
         if self._t_start is None:
             self._t_start = time.perf_counter()
 
-    def add(self, times: StageTimes, model_pixels: int, faces: int) -> None:
+    def add(self, times: StageTimes, model_pixels: int, faces: int,
+            face_blur: Sequence[float] = (), face_strength: Sequence[float] = ()) -> None:
         """Record one finished frame.
 
         Args:
             times: the frame's stage timings.
             model_pixels: pixels the model processed for this frame (sum over batch items).
             faces: faces processed in this frame.
+            face_blur: blur estimate of each face judged (``--faces-strength auto``).
+            face_strength: the strength each of them got.
         """
         if model_pixels < 0 or faces < 0:
             raise ConfigError("model_pixels and faces must be >= 0")
@@ -194,6 +213,11 @@ class StatsRecorder:
         self._frames += 1
         self._model_pixels += model_pixels
         self._faces += faces
+        if len(face_blur):
+            self._blur_last = tuple(float(b) for b in face_blur)
+            self._blur_sum += float(sum(face_blur))
+            self._strength_sum += float(sum(face_strength))
+            self._judged += len(face_blur)
         self._t_last = time.perf_counter()
 
     @property
@@ -218,6 +242,9 @@ class StatsRecorder:
             faces_per_frame=self._faces / n,
             stages={s: StageSummary.of(h) for s, h in self._hists.items()},
             total=StageSummary.of(self._total),
+            face_blur_mean=self._blur_sum / max(self._judged, 1),
+            face_strength_mean=self._strength_sum / max(self._judged, 1),
+            face_blur_last=self._blur_last,
         )
 
 

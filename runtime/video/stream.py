@@ -126,7 +126,8 @@ def _write_frame(sinks: Sequence[Sink], recorder: StatsRecorder, on_frame: Frame
     for sink in sinks:
         sink.write(out)
     times = replace(result.times, decode_ms=decode_ms, encode_ms=(time.perf_counter() - t) * 1e3)
-    recorder.add(times, result.model_pixels, len(result.faces))
+    recorder.add(times, result.model_pixels, len(result.faces),
+                 result.strengths.blur.tolist(), result.strengths.strength.tolist())
     recorder.set_dropped(dropped)
     if on_frame is not None:
         on_frame(result, recorder)

@@ -33,7 +33,7 @@ def test_text_output_per_photo(photo_dir: Path, capsys: pytest.CaptureFixture[st
     out = capsys.readouterr().out.splitlines()
     assert rc == 0
     assert out[0].endswith("astronaut.png: 1 face (512x512), regions cover 25.0% of the photo")
-    assert "score 0.9" in out[1] and "landmarks 468 -> region 0" in out[1]
+    assert "score 0.9" in out[1] and "landmarks 468 blur " in out[1] and out[1].endswith("-> region 0")
     assert out[2].strip().startswith("region 0:") and out[2].endswith("256px")
     assert out[3].endswith("coffee.jpg: 0 faces (600x400), regions cover 0.0% of the photo")
 
@@ -75,6 +75,14 @@ def test_detector_choices_find_the_astronaut(photo_dir: Path, capsys: pytest.Cap
     assert len(json.loads(capsys.readouterr().out)[0]["faces"]) == 1
 
 
+def test_photo_smaller_than_the_tile_gets_the_largest_tile_that_fits(photo_dir: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["faces", str(photo_dir / "small.png"), "--json", "--quiet"]) == 0
+    doc = json.loads(capsys.readouterr().out)[0]
+    assert doc["tile"] == 128 and doc["size_wh"] == [128, 128]
+    assert all(r["side_px"] <= 128 for r in doc["regions"])
+
+
 def test_draw_into_a_folder_for_several_photos(photo_dir: Path, tmp_path: Path) -> None:
     photos = [photo_dir / "astronaut.png", photo_dir / "coffee.jpg"]
     assert main(["faces", *map(str, photos), "--draw", str(tmp_path), "--quiet"]) == 0
@@ -84,7 +92,6 @@ def test_draw_into_a_folder_for_several_photos(photo_dir: Path, tmp_path: Path) 
 @pytest.mark.parametrize(("args", "match"), [
     (["{photos}/missing.png"], "cannot open .*missing.png: not found"),
     (["{photos}/notes.jpg"], "cannot decode .*notes.jpg: not an image"),
-    (["{photos}/small.png"], r"small.png is 128x128, smaller than one 256-px tile; pass --tile 128 or less"),
     (["{photos}/astronaut.png", "{photos}/coffee.jpg", "--draw", "{tmp}/one.png"], "OUT must be an existing folder"),
     (["{photos}/astronaut.png", "--draw", "{tmp}/x.gif2"], "unknown image type '.gif2'"),
     (["{photos}/astronaut.png", "--draw", "{tmp}/no/such/dir/x.png"], "does not exist; create it first"),

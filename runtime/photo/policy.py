@@ -1,0 +1,100 @@
+"""What ``--method auto`` does with one photo: the learned model first, a kernel only where it pays.
+
+Measured on camera-made blur (``benchmarks/results/realblur``), the blind kernel path lost
+on real motion: camera shake deconvolved with a blind kernel cost -1.5 to -7.2 dB on 5 of
+21 pairs (a wrong kernel leaves ringing the model cannot clean up), while the model alone
+never lost more than a few tenths with the retrained weights. So:
+
+1. a photo the spectral estimate calls sharp comes back unchanged (``keep_sharp``);
+2. a kernel result is used only for the families in ``kernel_families`` (default: defocus,
+   whose disc is estimated reliably from the spectrum) and only if it passes the re-blur
+   check: the deconvolved photo, blurred again with the estimated kernel, must reproduce
+   the input to ``min_reblur_db`` (a wrong kernel cannot); the model then cleans up at
+   ``cleanup_strength``;
+3. everything else gets the learned model alone.
+``--method kernel`` still runs the whole kernel path (blind shake kernels included).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from runtime.errors import ConfigError
+from runtime.photo.kernel_aware import BlurTarget, KernelAwareConfig, KernelAwareResult, KernelMethod
+from runtime.photo.kernels import linear_to_srgb, srgb_to_linear
+
+REBLUR_CROP_PX = 768
+"""The re-blur check compares the central crop of at most this side (bounded cost)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AutoPolicy:
+    """Which path ``--method auto`` may take (see the module notes for the evidence)."""
+
+    kernel_families: frozenset[KernelMethod] = frozenset({KernelMethod.DEFOCUS, KernelMethod.LINEAR_MOTION})
+    keep_sharp: bool = True
+    cleanup_strength: float = 0.5
+    max_noise_sigma: float = 0.008
+    """Grey-level noise sigma (``noise_sigma``) above which the model alone runs
+    (``benchmarks/results/policy``: at sRGB noise 0.02, sigma ~0.0115, kernel + clean-up
+    lost to the model alone in 11 of 18 cases; at 0.01, sigma ~0.006, it won all 17)."""
+    max_reblur_ratio: float = 1.45
+    """Re-blur residual RMS over the noise sigma above which a kernel is rejected (right
+    kernels stayed <= 1.34 at the accepted noise levels)."""
+
+    def __post_init__(self) -> None:
+        bad = self.kernel_families - {KernelMethod.DEFOCUS, KernelMethod.LINEAR_MOTION, KernelMethod.SHAKE}
+        if bad:
+            raise ConfigError(f"AutoPolicy.kernel_families holds {sorted(m.value for m in bad)}; "
+                              "use defocus, linear_motion and/or shake")
+        if not 0 <= self.cleanup_strength <= 1:
+            raise ConfigError(f"AutoPolicy.cleanup_strength={self.cleanup_strength} must lie in [0, 1]")
+
+    def kernel_config(self, target: BlurTarget) -> KernelAwareConfig:
+        """Kernel-path settings: the blind shake search runs only if its result could be used."""
+        if KernelMethod.SHAKE in self.kernel_families:
+            return KernelAwareConfig(target=target)
+        return KernelAwareConfig(target=target, blind=None)
+
+    def accepts(self, result: KernelAwareResult, image: NDArray[np.float32]) -> bool:
+        """Use this deconvolution? Its family must be allowed and it must pass the re-blur check."""
+        if result.method not in self.kernel_families or result.kernel is None:
+            return False
+        if noise_sigma(_centre(image, REBLUR_CROP_PX)) > self.max_noise_sigma:
+            return False
+        return reblur_ratio(result.image, result.kernel, image) <= self.max_reblur_ratio
+
+
+def _centre(image: NDArray[np.float32], side: int) -> NDArray[np.float32]:
+    h, w = image.shape[:2]
+    top, left = max(0, (h - side) // 2), max(0, (w - side) // 2)
+    return image[top:top + side, left:left + side]
+
+
+def noise_sigma(image: NDArray[np.float32]) -> float:
+    """Gaussian noise sigma of a float sRGB image (Immerkaer 1996: a Laplacian-difference
+    mask cancels smooth content; its mean absolute response scales with the noise)."""
+    grey = image.mean(axis=2, dtype=np.float32) if image.ndim == 3 else image.astype(np.float32)
+    mask = np.float32([[1, -2, 1], [-2, 4, -2], [1, -2, 1]])
+    resp = cv2.filter2D(grey, -1, mask)[1:-1, 1:-1]
+    return float(np.sqrt(np.pi / 2) * np.abs(resp).mean() / 6)
+
+
+def reblur_ratio(restored: NDArray[np.float32], kernel: NDArray[np.float32], observed: NDArray[np.float32]) -> float:
+    """RMS of (``restored`` blurred again by ``kernel`` in linear light - ``observed``) over
+    the observed photo's noise sigma (floored at 2/255 so clean photos are not held to 0).
+
+    Both are float (H, W, 3) sRGB; the central crop (``REBLUR_CROP_PX``) minus a border of
+    the kernel's size is compared, so padding never enters. 0 when too small to judge.
+    """
+    r, o = _centre(restored, REBLUR_CROP_PX), _centre(observed, REBLUR_CROP_PX)
+    m = max(kernel.shape) // 2 + 1
+    if min(o.shape[:2]) <= 4 * m:
+        return 0.0
+    flipped = np.ascontiguousarray(kernel[::-1, ::-1], dtype=np.float32)
+    reblurred = linear_to_srgb(cv2.filter2D(srgb_to_linear(r), -1, flipped, borderType=cv2.BORDER_REFLECT_101))
+    rms = float(np.sqrt(np.mean((reblurred[m:-m, m:-m] - o[m:-m, m:-m]).astype(np.float64) ** 2)))
+    return rms / max(noise_sigma(o), 2 / 255)

@@ -1,0 +1,124 @@
+"""How blurry is a face? A cheap per-face blur estimate that decides the deblur strength.
+
+The nets smooth sharp skin, eyes and hair (a sharp face comes back a few dB below itself),
+so a face that is already sharp must be left alone and only a blurry one gets the model at
+full strength. The estimate is the re-blur measure of Crete et al. (SPIE 2007, "The blur
+effect"): blur the face a little more and see how much of its gradient energy survives. A
+sharp face loses much of it, an already blurry one little. Measured on the inner face (the
+landmark box shrunk to cheeks, eyes and mouth: no background, little hair), on a face
+resampled to ``_WORK_PX`` when larger, so the cost does not grow with the face.
+
+``blur`` in [0, 1] maps the measure between what sharp faces at that size have and what
+faces blurred enough to need the full model have (small faces carry more fine detail per
+pixel, so both anchors fall with face size); they were calibrated on the
+training photos (``benchmarks/face_blur_calibration.py``, results in
+``benchmarks/results/face_blur/``), never on the evaluation photos.
+
+Example:
+    >>> est = estimate_blur(frame_rgb, faces.landmarks_px[0])
+    >>> est.blur          # 0 = as sharp as sharp faces get, 1 = needs the full model
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+_WORK_PX = 256
+"""Inner faces larger than this are area-downsampled to it: blur is judged at face scale."""
+_INNER = 0.70
+"""Fraction of the landmark box (centred) that is measured: skin, eyes, nose, mouth."""
+_REBLUR_SIGMA = 1.0
+"""Gaussian sigma (work pixels) of the re-blur."""
+
+ANCHOR_FACE_PX = (48.0, 80.0, 128.0, 200.0, 320.0)
+"""Face sizes (landmark-box side, frame pixels) at which the anchors were calibrated."""
+SHARP_ANCHORS = (0.368, 0.316, 0.276, 0.242, 0.219)
+"""Re-blur sharpness of sharp faces at those sizes: the 10th percentile of the sharp training
+faces after JPEG q85, so nine in ten sharp faces get blur 0."""
+BLURRY_ANCHORS = (0.286, 0.242, 0.211, 0.193, 0.193)
+"""Sharpness at which the full model is worth it: the median of training faces under a
+1-px defocus, the mildest blur calibrated (made non-increasing with size)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BlurEstimate:
+    """One face's blur estimate.
+
+    Attributes:
+        sharpness: the re-blur loss in [0, 1] (fraction of gradient energy a sigma-1 blur
+            removes); higher is sharper.
+        blur: in [0, 1]; 0 = as sharp as sharp faces are, 1 = blurry enough for full strength.
+        face_px: the face's landmark-box side in frame pixels (the anchors depend on it).
+    """
+
+    sharpness: float
+    blur: float
+    face_px: float
+
+
+def sharpness_of(gray: NDArray[np.float32]) -> float:
+    """Re-blur loss of a grayscale patch (float32, any scale): 1 - |grad(blurred)| / |grad|.
+
+    Returns 0 for a flat patch (nothing to judge).
+    """
+    def grad_energy(img: NDArray[np.float32]) -> float:
+        gx = img[:, 1:] - img[:, :-1]
+        gy = img[1:, :] - img[:-1, :]
+        return float(np.abs(gx).mean() + np.abs(gy).mean())
+
+    base = grad_energy(gray)
+    if base < 1e-6:
+        return 0.0
+    blurred = cv2.GaussianBlur(gray, (0, 0), _REBLUR_SIGMA, borderType=cv2.BORDER_REFLECT)
+    return float(np.clip(1.0 - grad_energy(blurred) / base, 0.0, 1.0))
+
+
+def inner_face(image_rgb: NDArray[np.uint8], landmarks_px: NDArray[np.float32]) -> NDArray[np.float32] | None:
+    """The inner face as a grayscale float32 patch, at most ``_WORK_PX`` on its long side;
+    ``None`` when it is under 8 px or outside the frame."""
+    xy = np.asarray(landmarks_px, np.float32)[:, :2]
+    lo, hi = xy.min(axis=0), xy.max(axis=0)
+    centre, half = (lo + hi) / 2, (hi - lo) * _INNER / 2
+    h, w = image_rgb.shape[:2]
+    x0, y0 = (int(max(0, np.floor(v))) for v in centre - half)
+    x1, y1 = int(min(w, np.ceil(centre[0] + half[0]))), int(min(h, np.ceil(centre[1] + half[1])))
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return None
+    gray = cv2.cvtColor(np.ascontiguousarray(image_rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY).astype(np.float32)
+    scale = _WORK_PX / max(gray.shape)
+    if scale < 1.0:
+        size = (max(8, round(gray.shape[1] * scale)), max(8, round(gray.shape[0] * scale)))
+        gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+    return gray
+
+
+def blur_from_sharpness(sharpness: float, face_px: float) -> float:
+    """Map a re-blur sharpness to blur in [0, 1] between the anchors for a face of ``face_px``
+    (landmark-box side; anchors interpolated in log size, held beyond the calibrated range)."""
+    x = np.log(np.clip(face_px, ANCHOR_FACE_PX[0], ANCHOR_FACE_PX[-1]))
+    logs = np.log(ANCHOR_FACE_PX)
+    sharp, blurry = float(np.interp(x, logs, SHARP_ANCHORS)), float(np.interp(x, logs, BLURRY_ANCHORS))
+    return float(np.clip((sharp - sharpness) / max(sharp - blurry, 1e-6), 0.0, 1.0))
+
+
+def estimate_blur(image_rgb: NDArray[np.uint8], landmarks_px: NDArray[np.float32]) -> BlurEstimate:
+    """Blur estimate of one face of a frame.
+
+    Args:
+        image_rgb: HxWx3 uint8 RGB frame.
+        landmarks_px: (L, 2 or 3) face-mesh landmarks of the face in frame pixels.
+
+    Returns:
+        The estimate; a face too small to judge (inner face under 8 px) counts as blurry
+        (blur 1): its crop is upscaled by nature, and the face path decides if it is worth it.
+    """
+    xy = np.asarray(landmarks_px, np.float32)[:, :2]
+    face_px = float(np.max(xy.max(axis=0) - xy.min(axis=0)))
+    gray = inner_face(image_rgb, landmarks_px)
+    if gray is None:
+        return BlurEstimate(0.0, 1.0, face_px)
+    s = sharpness_of(gray)
+    return BlurEstimate(s, blur_from_sharpness(s, face_px), face_px)
