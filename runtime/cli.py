@@ -18,7 +18,7 @@ from types import FrameType
 from typing import Callable, Sequence
 
 from facemask.errors import FaceMaskError
-from runtime.errors import EdgeDeblurError
+from runtime.errors import EdgeDeblurError, with_flags
 
 _BUILTIN_COMMANDS: tuple[str, ...] = (
     "runtime.commands.deblur",
@@ -76,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (EdgeDeblurError, FaceMaskError) as e:
         if args.debug:
             raise
-        print(f"edgedeblur {args.command}: error: {e}", file=sys.stderr)
+        print(f"edgedeblur {args.command}: error: {with_flags(str(e), getattr(args, 'flags', {}))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as e:
         stopped = "terminated" if isinstance(e, Terminated) else "interrupted"

@@ -8,7 +8,7 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter, load_delegate
 from numpy.typing import NDArray
 
-from facemask.native_stderr import quiet_native_stderr
+from facemask.native_stderr import quiet_native
 from runtime.catalog import ResolvedModel
 from runtime.engines._common import CodecEngine, TensorCodec
 from runtime.engines._shapes import (check_one_in_one_out, image_layout, precision_from_dtype, static_dim,
@@ -30,7 +30,7 @@ def _delegate(library: str) -> Any:
     """Load a LiteRT external delegate, checking the library first: LiteRT's ``Delegate``
     object half-built from a missing or foreign library prints an "Exception ignored"
     traceback when it is collected."""
-    fix = "Install the vendor's delegate library or drop --delegate to run on the CPU"
+    fix = "Install the vendor's delegate library or drop `delegate` to run on the CPU"
     try:
         lib = ctypes.CDLL(library)
     except OSError as e:
@@ -48,7 +48,7 @@ def _delegate(library: str) -> Any:
 def _interpreter(model: ResolvedModel, config: EngineConfig) -> Interpreter:
     delegates = [_delegate(config.delegate)] if config.delegate is not None else []
     try:
-        with quiet_native_stderr():
+        with quiet_native():
             interp = Interpreter(model_path=str(model.path), num_threads=config.threads,
                                  experimental_delegates=delegates or None)
             interp.allocate_tensors()

@@ -14,11 +14,8 @@ Example:
 """
 from __future__ import annotations
 
-import errno
 import io
 import logging
-import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, UnidentifiedImageError
 
+from facemask.files import atomic_write
 from runtime.errors import ImageError
 
 log = logging.getLogger(__name__)
@@ -244,49 +242,28 @@ def output_format(path: Path, has_alpha: bool = False) -> tuple[str, bool]:
     return fmt, deep
 
 
-def _new_file_mode(path: Path) -> int:
-    """Permissions for a replacing file: the old file's, else 0o666 minus the umask
-    (``mkstemp`` alone would leave 0o600)."""
-    try:
-        return path.stat().st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+def check_image(image: NDArray[np.floating], *, clip: bool = False) -> NDArray[np.float32]:
+    """The one check of an in-memory photo: HxWx3 float RGB, finite; returned as float32.
 
+    Args:
+        clip: also clip to [0, 1] (a copy) for code that needs the range exact.
 
-def publish(tmp: Path, path: Path, *, exclusive: bool) -> Path:
-    """Move the finished ``tmp`` into place in one step and return where it went.
-
-    Without ``exclusive`` it replaces ``path`` (``os.replace``). With it, nothing existing
-    is replaced, also not a file another process publishes at the same moment: ``link``
-    fails on an existing name, and the result goes to the first free ``stem.N.suffix``
-    instead. ``tmp`` is gone afterwards either way.
+    Raises:
+        ImageError: wrong rank, channels or dtype, or NaN/Inf values.
     """
-    if not exclusive:
-        os.replace(tmp, path)
-        return path
-    try:
-        for n in range(1000):
-            target = path if n == 0 else path.with_name(f"{path.stem}.{n}{path.suffix}")
-            try:
-                os.link(tmp, target)
-            except FileExistsError:
-                continue
-            if target != path:
-                log.warning("%s appeared while this run was writing it (another run?); wrote %s instead",
-                            path, target)
-            return target
-        raise FileExistsError(errno.EEXIST, "1000 names taken", str(path))
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    if image.ndim != 3 or image.shape[2] != 3 or not np.issubdtype(image.dtype, np.floating):
+        raise ImageError(f"deblurring needs an HxWx3 float RGB image in [0, 1], got {image.dtype} {image.shape}; "
+                         "convert grey images to RGB and divide uint8 images by 255")
+    if not np.isfinite(image).all():
+        raise ImageError("image contains NaN or Inf values; clean the input first")
+    return np.clip(image, 0.0, 1.0).astype(np.float32, copy=False) if clip else image.astype(np.float32, copy=False)
 
 
 def atomic_write_bytes(path: Path, data: bytes, *, exclusive: bool = False) -> Path:
-    """Write ``data`` to ``path`` via a temp file in the same folder, then ``publish``.
+    """Write ``data`` to ``path`` atomically with normal permissions (see ``facemask.files``).
 
     Args:
-        exclusive: never replace an existing file (see ``publish``).
+        exclusive: never replace an existing file (see ``facemask.files.publish``).
 
     Returns:
         The path written (another name only with ``exclusive``, when ``path`` was taken).
@@ -296,16 +273,9 @@ def atomic_write_bytes(path: Path, data: bytes, *, exclusive: bool = False) -> P
             file is left behind.
     """
     path = Path(path)
-    tmp: str | None = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, _new_file_mode(path))
-        return publish(Path(tmp), path, exclusive=exclusive)
+        return atomic_write(path, data, exclusive=exclusive)
     except OSError as e:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
         if isinstance(e, (FileNotFoundError, NotADirectoryError)):
             why = f"folder {path.parent} does not exist"
         elif isinstance(e, IsADirectoryError):
@@ -314,11 +284,7 @@ def atomic_write_bytes(path: Path, data: bytes, *, exclusive: bool = False) -> P
             why = "permission denied"
         else:
             why = e.strerror or str(e)
-        raise ImageError(f"cannot write {path}: {why}; choose a writable output path (-o)") from e
-    except BaseException:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-        raise
+        raise ImageError(f"cannot write {path}: {why}; choose a writable output path (`path`)") from e
 
 
 def encode_image(path: Path, rgb: NDArray[np.float32], alpha: NDArray[np.float32] | None = None,

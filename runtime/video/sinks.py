@@ -25,11 +25,12 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from runtime.video.audio import AudioOutcome, mux_audio
+from facemask.files import atomic_write, new_file_mode, publish
 from runtime.errors import ConfigError, ImageError
-from runtime.photo.imageio import atomic_write_bytes, publish
+from runtime.video.audio import AudioOutcome, mux_audio
+from runtime.video.frames import Frame
 from runtime.video.leftovers import make_partial
-from runtime.video.sources import IMAGE_SUFFIXES, Frame
+from runtime.video.sources import IMAGE_SUFFIXES
 
 log = logging.getLogger(__name__)
 
@@ -143,9 +144,9 @@ class VideoFileSink:
     def __init__(self, path: Path, config: VideoSinkConfig = VideoSinkConfig(),
                  audio_from: Path | None = None, *, overwrite: bool = True) -> None:
         if path.suffix.lower() not in VIDEO_SUFFIXES:
-            raise ConfigError(f"-o {path}: video outputs must end in {', '.join(VIDEO_SUFFIXES)}")
+            raise ConfigError(f"`path` {path}: video outputs must end in {', '.join(VIDEO_SUFFIXES)}")
         if not path.parent.is_dir():
-            raise ConfigError(f"-o {path}: folder {path.parent} does not exist; create it first")
+            raise ConfigError(f"`path` {path}: folder {path.parent} does not exist; create it first")
         import av  # heavy; only video outputs need it
 
         self._av = av
@@ -222,6 +223,7 @@ class VideoFileSink:
             audio, note = AudioOutcome.NOT_REQUESTED, None
             if self._audio_from is not None:
                 audio, note, tmp = self._add_audio(tmp, self._audio_from)
+            os.chmod(tmp, new_file_mode(self._path))   # the replaced file's mode, else the umask's
             final = publish(tmp, self._path, exclusive=not self._overwrite)
         except (self._av.FFmpegError, OSError) as e:
             tmp.unlink(missing_ok=True)
@@ -268,7 +270,7 @@ class ImageFolderSink:
         if suffix is not None and suffix.lower() not in IMAGE_SUFFIXES:
             raise ConfigError(f"image format {suffix} unsupported; use one of {', '.join(IMAGE_SUFFIXES)}")
         if folder.exists() and not folder.is_dir():
-            raise ConfigError(f"-o {folder} is a file; give a folder for image outputs")
+            raise ConfigError(f"`folder` {folder} is a file; give a folder for image outputs")
         self._folder = folder
         self._suffix = suffix
         self._params = [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality]
@@ -289,7 +291,7 @@ class ImageFolderSink:
             raise ImageError(f"cannot encode {target}: OpenCV rejected the {suffix} format; "
                              "choose another output format")
         self._folder.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(target, buf.tobytes())
+        atomic_write(target, buf.tobytes())
         self._frames += 1
 
     def close(self) -> SinkResult:

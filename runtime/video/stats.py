@@ -20,6 +20,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from facemask.files import atomic_write
 from runtime.errors import ConfigError
 
 
@@ -249,13 +250,10 @@ class StatsRecorder:
 
 
 def write_stats_json(stats: RunStats, path: Path, extra: dict[str, Any] | None = None) -> None:
-    """Write ``stats`` (plus ``extra`` top-level keys, e.g. the configuration) atomically,
-    with the mode a plain ``open`` would give.
+    """Write ``stats`` (plus ``extra`` top-level keys, e.g. the configuration) atomically.
 
     Raises:
-        ImageError: the folder does not exist or is not writable, or the disk is full.
+        OSError: the folder does not exist or is not writable.
     """
-    from runtime.photo.imageio import atomic_write_bytes
-
     payload = {**stats.to_json_dict(), **(extra or {})}
-    atomic_write_bytes(path, (json.dumps(payload, indent=2) + "\n").encode())
+    atomic_write(path, json.dumps(payload, indent=2) + "\n")

@@ -121,7 +121,7 @@ def test_existing_output_is_kept_without_overwrite(photo: Path, tmp_path: Path,
 
 
 def test_exclusive_publish_never_replaces_a_file_that_appeared_meanwhile(tmp_path: Path) -> None:
-    from runtime.photo.imageio import publish
+    from facemask.files import publish
 
     target = tmp_path / "a.png"
     target.write_bytes(b"theirs")
