@@ -13,16 +13,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import torch
 
 from convert.export import ExportConfig, export_onnx
 from convert.source import SourceKind, SourceModel
-from convert.zoo import MULTIPLE_OF, get_spec, load_checkpoint
+from convert.zoo import MULTIPLE_OF, get_spec, load_checkpoint, load_torch_file
 from facemask.files import atomic_path
 from runtime.catalog import SHIPPED_DIR
-from runtime.errors import ModelLoadError
+from runtime.errors import EdgeDeblurError, ModelLoadError
 from runtime.manifest import Manifest, Status
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
@@ -72,7 +73,10 @@ def freeze_weights(name: str, run_dir: Path) -> Path:
     src = run_dir / name / "last.pt"
     if not src.is_file():
         raise ModelLoadError(f"no checkpoint at {src}; train first: python -m convert.train {name}")
-    ck = torch.load(src, map_location="cpu", weights_only=False)
+    ck = load_torch_file(src)
+    if not isinstance(ck, dict) or not {"ema", "config", "step"} <= set(ck):
+        raise ModelLoadError(f"{src} is not a training checkpoint (needs ema, config and step); "
+                             f"train with: python -m convert.train {name}")
     frozen = {"model": ck["ema"], "ema": None, "config": ck["config"], "step": ck["step"],
               "validation": _last_validation(run_dir / name)}
     dst = WEIGHTS_DIR / f"{name}.pt"
@@ -84,7 +88,7 @@ def freeze_weights(name: str, run_dir: Path) -> Path:
 def ship_fp32(name: str, weights: Path, models_dir: Path = SHIPPED_DIR) -> str:
     """Export ``weights`` to ``models_dir/name.fp32.onnx`` and register it; returns the artifact id."""
     spec = get_spec(name)
-    frozen = torch.load(weights, map_location="cpu", weights_only=False)
+    frozen = load_torch_file(weights)
     src = SourceModel(name=name, kind=SourceKind.CHECKPOINT, path=weights, arch=name,
                       module=load_checkpoint(name, weights), multiple_of=MULTIPLE_OF)
     artifact = export_onnx(src, models_dir / f"{name}.fp32.onnx", ExportConfig(size_hw=None))
@@ -108,9 +112,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("models", nargs="+")
     ap.add_argument("--run-dir", type=Path, default=Path("train_runs"))
     args = ap.parse_args(argv)
-    for name in args.models:
-        weights = freeze_weights(name, args.run_dir)
-        print(f"{name}: weights -> {weights}; shipped {ship_fp32(name, weights)}")
+    try:
+        for name in args.models:
+            weights = freeze_weights(name, args.run_dir)
+            print(f"{name}: weights -> {weights}; shipped {ship_fp32(name, weights)}")
+    except EdgeDeblurError as e:
+        print(f"convert.ship: error: {e}", file=sys.stderr)
+        return 1
     return 0
 
 
