@@ -3,7 +3,8 @@
 Output naming: a single file goes to ``-o`` or to ``<stem>.sharp.png`` beside it; a folder
 goes to ``-o`` or a sibling ``<folder>_sharp``, as ``<stem>.png`` (``<stem>.sharp.png``
 when the output folder is the input folder). PNG keeps 16 bits and alpha. A file that
-would be written over any input is refused unless ``--overwrite``.
+would be written over any input is refused unless ``--overwrite``. ``--ray`` runs the same
+jobs, through the same ``deblur_job``, on a Ray cluster (``runtime.commands.deblur_ray``).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from runtime.photo.imageio import READ_SUFFIXES
 
 if TYPE_CHECKING:
     from runtime.engines.base import EngineConfig
+    from runtime.photo.deblur import Deblurer
 
 EXAMPLES = """examples:
   edgedeblur deblur photo.jpg -o photo.sharp.png
@@ -28,7 +30,12 @@ EXAMPLES = """examples:
   edgedeblur deblur photo.jpg --method wiener --kernel k.png
   edgedeblur deblur photo.jpg --model path/to/model.onnx --compare before_after.png
   edgedeblur deblur group.jpg --faces full --background light --compare faces.png
+  edgedeblur deblur archive/ -o archive_sharp/ --ray                  # local Ray runtime
+  edgedeblur deblur /nfs/archive/ -o /nfs/sharp/ --ray head:6379     # an existing cluster
 """
+
+PHOTO_ERRORS: tuple[type[Exception], ...] = (ImageError, EngineError, ConfigError)
+"""What fails one photo of a folder run (listed at the end) rather than the whole run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +93,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--faces-strength", type=strength_arg, default="auto",
                    help="with --faces: in [0, 1], or auto: by each face's blur, 0 for a sharp face "
                         "(default auto)")
+    p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="run on Ray (pip install 'edgedeblur[ray]'): a local Ray runtime, or the cluster "
+                        "at ADDRESS (host:port, ray://host:10001 or auto); resumable, prints a JSON summary")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="with --ray: worker processes, each loading the model once (default: the "
+                        "cluster's CPUs / --threads)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(handler=run)
 
@@ -156,6 +169,16 @@ def _mkdirs(folders: list[Path]) -> None:
                              "writable output path with -o") from e
 
 
+def deblur_job(deblurer: Deblurer, job: Job, overwrite: bool) -> Job:
+    """One photo of a folder run, as the local loop and every ``--ray`` worker run it.
+
+    Raises:
+        ImageError, EngineError, ConfigError (``PHOTO_ERRORS``): this photo failed.
+    """
+    deblurer.deblur_file(job.src, job.dst, overwrite=overwrite)
+    return job
+
+
 def _tile_bar(enabled: bool) -> tuple[Callable[[int, int], None] | None, Callable[[], None]]:
     """A tqdm bar over tiles for a single large photo: (progress callback, close)."""
     if not enabled:
@@ -181,6 +204,9 @@ def run(args: argparse.Namespace) -> int:
 
     engine = EngineConfig(backend=args.backend, threads=args.threads, delegate=args.delegate)
     if args.faces is not None:
+        if args.ray is not None:
+            raise ConfigError("--ray runs the photo path; --faces cannot be combined with it yet "
+                              "(drop --faces or --ray)")
         return _run_faces(args, engine)
     config = DeblurConfig(model=args.model, strength=args.strength, mode=args.mode, method=args.method,
                           kernel=load_kernel(args.kernel) if args.kernel else None, tile=args.tile,
@@ -202,6 +228,10 @@ def run(args: argparse.Namespace) -> int:
     for job in plan.jobs:
         output_format(job.dst)
     _mkdirs(plan.out_dirs)
+    if args.ray is not None:
+        from runtime.commands.deblur_ray import run_on_ray
+
+        return run_on_ray(args, config, plan)
     show = not args.quiet and sys.stderr.isatty()
     failures = list(plan.bad)
     written: list[Job] = []
@@ -217,11 +247,9 @@ def run(args: argparse.Namespace) -> int:
         else:
             for job in tqdm(plan.jobs, disable=not show, unit="photo", file=sys.stderr, desc="deblur"):
                 try:
-                    deblurer.deblur_file(job.src, job.dst, overwrite=args.overwrite)
-                except (ImageError, EngineError, ConfigError) as e:   # this photo only
+                    written.append(deblur_job(deblurer, job, args.overwrite))
+                except PHOTO_ERRORS as e:   # this photo only
                     failures.append((job.src, str(e)))
-                    continue
-                written.append(job)
     if args.compare is not None:
         before = read_image(plan.jobs[0].src).rgb
         after = read_image(plan.jobs[0].dst).rgb
