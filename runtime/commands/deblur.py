@@ -203,6 +203,8 @@ def run(args: argparse.Namespace) -> int:
     from runtime.photo.imageio import output_format, read_image, side_by_side, write_image
 
     engine = EngineConfig(backend=args.backend, threads=args.threads, delegate=args.delegate)
+    if args.workers is not None and args.ray is None:
+        raise ConfigError("--workers applies to --ray runs; add --ray or drop --workers")
     if args.faces is not None:
         if args.ray is not None:
             raise ConfigError("--ray runs the photo path; --faces cannot be combined with it yet "

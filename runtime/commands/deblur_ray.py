@@ -8,9 +8,10 @@ queued per worker, writes the resume log (``runtime.photo.resume``) as results a
 shows one progress bar for the whole job.
 
 Failures: a bad photo is listed at the end, as in a local run. A worker that dies (killed,
-out of memory, its node lost) is restarted by Ray, and the files it held go back to the
-queue (and the temp file it may have left is removed); a file on which workers die
-``MAX_ATTEMPTS`` times is listed as failed instead of killing workers forever. A killed driver loses nothing: a rerun skips complete outputs.
+out of memory, its node lost) is replaced by a fresh one and the files it held go back to
+the queue (a temp file it left is removed at the end); a file on which workers die
+``MAX_ATTEMPTS`` times is listed as failed instead of killing workers forever. A killed
+driver loses nothing: a rerun skips the outputs that are complete.
 
 Storage: workers read the inputs and write the outputs themselves, so on a cluster the
 archive and the output folder must be mounted at the same path on every node (NFS, SMB),
@@ -44,6 +45,9 @@ MAX_ATTEMPTS = 3
 """Worker deaths one file may cause before it is listed as failed (a photo that kills workers)."""
 OBJECT_STORE_BYTES = 80 * 1024 * 1024
 """Object store of a local runtime: only small records travel through it, never pixels."""
+
+CONNECT_TIMEOUT_S = 5.0
+"""How long a cluster's head node may take to accept a connection."""
 
 log = logging.getLogger(__name__)
 
@@ -154,9 +158,27 @@ def _import_ray() -> Any:
     return ray
 
 
+def _probe(address: str) -> None:
+    """Fail fast on a head node that does not answer (Ray itself retries for minutes).
+
+    Raises:
+        ConfigError: nothing listens at ``host:port``.
+    """
+    host, sep, port = address.split("://")[-1].rpartition(":")
+    if not sep or not port.isdigit():
+        return                                  # 'auto' and other forms: Ray resolves them
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as e:
+        raise ConfigError(f"--ray {address}: no Ray head answers there ({e.strerror or e}); start one with "
+                          "`ray start --head` or check the host and port") from e
+
+
 def _start(ray: Any, address: str, workers: int | None, threads: int) -> int:
     """Connect to (or start) Ray; returns how many workers to run."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")    # no network at run time
+    if address != "local":
+        _probe(address)
     common = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR}
     try:
         if address == "local":
@@ -195,8 +217,8 @@ def run_on_ray(args: argparse.Namespace, config: DeblurConfig, plan: Plan) -> in
         if todo:
             started = time.perf_counter()
             with contextlib.redirect_stdout(_ToLog()):       # stdout: the JSON summary only
-                n = _start(ray, args.ray, args.workers, config.engine.threads)
                 try:
+                    n = _start(ray, args.ray, args.workers, config.engine.threads)
                     _drive(ray, todo, config, args.overwrite, n, done, summary, started, show=not args.quiet)
                 finally:
                     ray.shutdown()

@@ -318,7 +318,7 @@ class Deblurer:
         Raises:
             ModelLoadError: the model cannot be found or loaded.
         """
-        if self._given is not None or self.config.method not in (Method.AUTO, Method.MODEL, Method.KERNEL):
+        if self._given is not None or self.config.method not in (Method.AUTO, Method.MODEL):
             return
         resolved = resolve_model(self.config.model, models_dir=self.config.models_dir)
         self._engine(resolved.entry.id if resolved.entry is not None else self.config.model)

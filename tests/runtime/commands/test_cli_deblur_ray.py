@@ -127,14 +127,16 @@ def test_without_ray_installed_one_line_says_how(tmp_path: Path, monkeypatch: py
 
 
 @pytest.mark.parametrize("extra, message", [
-    (["--workers", "0"], "--workers 0 must be a whole number >= 1"),
-    (["--faces", "full"], "--faces cannot be combined with it"),
+    (["--ray", "--workers", "0"], "--workers 0 must be a whole number >= 1"),
+    (["--ray", "--faces", "full"], "--faces cannot be combined with it"),
+    (["--workers", "2"], "--workers applies to --ray runs"),
+    (["--ray", "127.0.0.1:1"], "--ray 127.0.0.1:1: no Ray head answers there"),
 ])
 def test_bad_ray_options_fail_before_any_work(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                               extra: list[str], message: str) -> None:
     album = tmp_path / "album"
     album.mkdir()
     Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(album / "a.png")
-    assert main(["deblur", str(album), "-o", str(tmp_path / "out"), "--ray", *extra]) == 1
+    assert main(["deblur", str(album), "-o", str(tmp_path / "out"), *extra]) == 1
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
