@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from runtime.catalog import DEFAULT_MODEL, SHIPPED_DIR
+from runtime.commands import flags
 from runtime.commands.run import strength_arg
-from runtime.errors import ConfigError, EngineError, ImageError
+from runtime.errors import ConfigError, EngineError, ImageError, with_flags
 from runtime.photo.imageio import READ_SUFFIXES
 
 if TYPE_CHECKING:
@@ -53,6 +54,11 @@ class Plan:
     jobs: list[Job]
     bad: list[tuple[Path, str]]
     out_dirs: list[Path]
+
+
+FLAGS = flags("strength", "mode", "method", "model", "kernel", "overwrite", "tile", "overlap", "backend", "threads",
+              "delegate", dst="-o", path="-o")
+"""Library field -> this command's flag, for error messages."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -100,7 +106,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help="with --ray: worker processes, each loading the model once (default: the "
                         "cluster's CPUs / --threads)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
-    p.set_defaults(handler=run)
+    p.set_defaults(handler=run, flags=FLAGS)
 
 
 def _scan(folder: Path) -> list[Path]:
@@ -251,7 +257,7 @@ def run(args: argparse.Namespace) -> int:
                 try:
                     written.append(deblur_job(deblurer, job, args.overwrite))
                 except PHOTO_ERRORS as e:   # this photo only
-                    failures.append((job.src, str(e)))
+                    failures.append((job.src, with_flags(str(e), FLAGS)))
     if args.compare is not None:
         before = read_image(plan.jobs[0].src).rgb
         after = read_image(plan.jobs[0].dst).rgb

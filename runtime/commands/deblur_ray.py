@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runtime.commands.deblur import PHOTO_ERRORS, Job, Plan, deblur_job
-from runtime.errors import ConfigError, EdgeDeblurError
+from runtime.commands.deblur import FLAGS, PHOTO_ERRORS, Job, Plan, deblur_job
+from runtime.errors import ConfigError, EdgeDeblurError, with_flags
 from runtime.photo.deblur import DeblurConfig, Deblurer
 from runtime.photo.resume import DoneLog, config_fingerprint
 
@@ -114,7 +114,7 @@ class PhotoWorker:
         try:
             self._deblurer.load()
         except EdgeDeblurError as e:             # reported by ready(), not as a dead actor
-            self._broken = f"worker {self.name}: {e}"
+            self._broken = f"worker {self.name}: {with_flags(str(e), FLAGS)}"
 
     def ready(self, paths: list[str]) -> str | None:
         """None when the model loaded and every path exists on this node, else a one-line reason."""
@@ -133,7 +133,7 @@ class PhotoWorker:
             deblur_job(self._deblurer, Job(Path(src), Path(dst)), self._overwrite)
             error = None
         except PHOTO_ERRORS as e:
-            error = str(e)
+            error = with_flags(str(e), FLAGS)
         except MemoryError:
             error = f"{src}: out of memory; downscale it or give the workers more memory"
         return PhotoOutcome(src, dst, error, time.perf_counter() - start, self.name)

@@ -21,10 +21,12 @@ import hashlib
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass, fields, is_dataclass
+from dataclasses import asdict, dataclass, fields, is_dataclass, replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import IO
+
+import numpy as np
 
 from runtime.catalog import resolve_model
 from runtime.errors import ImageError
@@ -58,7 +60,10 @@ def _file_id(path: Path) -> tuple[int, int] | None:
 
 
 def config_fingerprint(config: DeblurConfig) -> str:
-    """A short hash of every setting that changes the output pixels, the model file included.
+    """A short hash of every ``DeblurConfig`` field (a kernel by its bytes), the model file's
+    identity and the manifest's: whatever may change the output pixels. Thread count and
+    spinning only change speed (a 2-thread local run and 1-thread Ray workers wrote the same
+    bytes, ``benchmarks/results/ray``), so a rerun with other ``--threads`` still resumes.
 
     Raises:
         ModelLoadError: the model cannot be found (the run would fail anyway).
@@ -69,15 +74,9 @@ def config_fingerprint(config: DeblurConfig) -> str:
         package = "unknown"
     model = resolve_model(config.model, models_dir=config.models_dir).path
     manifest = Path(config.models_dir) / "manifest.json"   # specialists are chosen from it
-    kernel = hashlib.sha256(config.kernel.tobytes()).hexdigest() if config.kernel is not None else None
-    parts = {
-        "version": package, "model": [str(model.resolve()), _file_id(model)],
-        "manifest": _file_id(manifest), "strength": config.strength, "mode": config.mode.value,
-        "method": config.method.value, "kernel": kernel, "kernel_shape": None if kernel is None
-        else list(config.kernel.shape),  # type: ignore[union-attr]
-        "tile": config.tile, "overlap": config.overlap, "engine": _plain(config.engine),
-        "policy": _plain(config.policy),
-    }
+    speed_only = replace(config, engine=replace(config.engine, threads=1, spin=False))
+    parts = {"version": package, "config": _plain(speed_only), "model_file": [str(model.resolve()), _file_id(model)],
+             "manifest": _file_id(manifest)}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -86,6 +85,8 @@ def _plain(value: object) -> object:
     iteration order follows the per-process string hash seed)."""
     if is_dataclass(value) and not isinstance(value, type):
         return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, np.ndarray):
+        return [list(value.shape), str(value.dtype), hashlib.sha256(value.tobytes()).hexdigest()]
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, (set, frozenset)):

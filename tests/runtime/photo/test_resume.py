@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from model_fixtures import build_onnx
+from runtime.engines.base import EngineConfig
 from runtime.photo.deblur import DeblurConfig
 from runtime.photo.resume import LOG_NAME, DoneLog, config_fingerprint
 
@@ -80,6 +81,7 @@ def test_fingerprint_follows_the_settings_that_shape_pixels(tmp_path: Path) -> N
     assert base == config_fingerprint(DeblurConfig(model=model, method="model"))
     assert base != config_fingerprint(DeblurConfig(model=model, method="model", strength=0.5))
     assert base != config_fingerprint(DeblurConfig(model=model, method="model", tile=128))
+    assert base == config_fingerprint(DeblurConfig(model=model, method="model", engine=EngineConfig(threads=3)))
     kernel = np.ones((3, 3), np.float32)
     assert (config_fingerprint(DeblurConfig(method="wiener", kernel=kernel))
             != config_fingerprint(DeblurConfig(method="wiener", kernel=np.eye(3, dtype=np.float32))))
