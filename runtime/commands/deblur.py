@@ -4,7 +4,8 @@ Output naming: a single file goes to ``-o`` or to ``<stem>.sharp.png`` beside it
 goes to ``-o`` or a sibling ``<folder>_sharp``, as ``<stem>.png`` (``<stem>.sharp.png``
 when the output folder is the input folder). PNG keeps 16 bits and alpha. A file that
 would be written over any input is refused unless ``--overwrite``. ``--ray`` runs the same
-jobs, through the same ``deblur_job``, on a Ray cluster (``runtime.commands.deblur_ray``).
+jobs, through the same ``deblur_job`` (``runtime.commands.photo_job``), on a Ray cluster
+(``runtime.commands.deblur_ray``).
 """
 from __future__ import annotations
 
@@ -16,13 +17,13 @@ from typing import TYPE_CHECKING, Callable
 
 from runtime.catalog import DEFAULT_MODEL, SHIPPED_DIR
 from runtime.commands import flags
+from runtime.commands.photo_job import PHOTO_ERRORS, Job, deblur_job
 from runtime.commands.run import strength_arg
 from runtime.errors import ConfigError, EngineError, ImageError, with_flags
 from runtime.photo.imageio import READ_SUFFIXES
 
 if TYPE_CHECKING:
     from runtime.engines.base import EngineConfig
-    from runtime.photo.deblur import Deblurer
 
 EXAMPLES = """examples:
   edgedeblur deblur photo.jpg -o photo.sharp.png
@@ -34,17 +35,6 @@ EXAMPLES = """examples:
   edgedeblur deblur archive/ -o archive_sharp/ --ray                  # local Ray runtime
   edgedeblur deblur /nfs/archive/ -o /nfs/sharp/ --ray head:6379     # an existing cluster
 """
-
-PHOTO_ERRORS: tuple[type[Exception], ...] = (ImageError, EngineError, ConfigError)
-"""What fails one photo of a folder run (listed at the end) rather than the whole run."""
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    """One input file and where its result goes."""
-
-    src: Path
-    dst: Path
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,16 +165,6 @@ def _mkdirs(folders: list[Path]) -> None:
                              "writable output path with -o") from e
 
 
-def deblur_job(deblurer: Deblurer, job: Job, overwrite: bool) -> Job:
-    """One photo of a folder run, as the local loop and every ``--ray`` worker run it.
-
-    Raises:
-        ImageError, EngineError, ConfigError (``PHOTO_ERRORS``): this photo failed.
-    """
-    deblurer.deblur_file(job.src, job.dst, overwrite=overwrite)
-    return job
-
-
 def _tile_bar(enabled: bool) -> tuple[Callable[[int, int], None] | None, Callable[[], None]]:
     """A tqdm bar over tiles for a single large photo: (progress callback, close)."""
     if not enabled:
@@ -239,7 +219,7 @@ def run(args: argparse.Namespace) -> int:
     if args.ray is not None:
         from runtime.commands.deblur_ray import run_on_ray
 
-        return run_on_ray(args, config, plan)
+        return run_on_ray(args, config, plan.jobs, plan.bad)
     show = not args.quiet and sys.stderr.isatty()
     failures = list(plan.bad)
     written: list[Job] = []

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runtime.commands.deblur import FLAGS, PHOTO_ERRORS, Job, Plan, deblur_job
+from runtime.commands.photo_job import PHOTO_ERRORS, Job, deblur_job
 from runtime.errors import ConfigError, EdgeDeblurError, with_flags
 from runtime.photo.deblur import DeblurConfig, Deblurer
 from runtime.photo.resume import DoneLog, config_fingerprint
@@ -81,6 +81,7 @@ class RaySummary:
     done: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
     retried: int = 0
+    workers_replaced: int = 0
     seconds: float = 0.0
     startup_s: float = 0.0
     driver_cpu_s: float = 0.0
@@ -91,7 +92,8 @@ class RaySummary:
         wall = max(self.seconds, 1e-9)
         return {
             "total": self.total, "skipped": self.skipped, "done": self.done, "failed": len(self.failed),
-            "retried": self.retried, "seconds": round(self.seconds, 3),
+            "retried": self.retried, "workers_replaced": self.workers_replaced,
+            "seconds": round(self.seconds, 3),
             "startup_s": round(self.startup_s, 3), "driver_cpu_s": round(self.driver_cpu_s, 3),
             "photos_per_s": round(self.done / wall, 3),
             "workers": {name: {"photos": w.photos, "failed": w.failed, "busy_s": round(w.busy_s, 3),
@@ -114,7 +116,7 @@ class PhotoWorker:
         try:
             self._deblurer.load()
         except EdgeDeblurError as e:             # reported by ready(), not as a dead actor
-            self._broken = f"worker {self.name}: {with_flags(str(e), FLAGS)}"
+            self._broken = f"worker {self.name}: {e}"
 
     def ready(self, paths: list[str]) -> str | None:
         """None when the model loaded and every path exists on this node, else a one-line reason."""
@@ -133,7 +135,7 @@ class PhotoWorker:
             deblur_job(self._deblurer, Job(Path(src), Path(dst)), self._overwrite)
             error = None
         except PHOTO_ERRORS as e:
-            error = with_flags(str(e), FLAGS)
+            error = str(e)
         except MemoryError:
             error = f"{src}: out of memory; downscale it or give the workers more memory"
         return PhotoOutcome(src, dst, error, time.perf_counter() - start, self.name)
@@ -203,17 +205,18 @@ def _check(workers: int | None) -> None:
         raise ConfigError(f"--workers {workers} must be a whole number >= 1")
 
 
-def run_on_ray(args: argparse.Namespace, config: DeblurConfig, plan: Plan) -> int:
-    """Handler part for ``--ray``: same plan, same per-file call, Ray workers; exit 1 on any failure."""
+def run_on_ray(args: argparse.Namespace, config: DeblurConfig, jobs: list[Job], bad: list[tuple[Path, str]]) -> int:
+    """Handler part for ``--ray``: the local run's plan (``jobs``, and inputs already known
+    ``bad``), the same per-file call, on Ray workers; exit 1 if any photo failed."""
     if args.compare is not None:
         raise ConfigError("--compare shows one photo; drop it with --ray")
     _check(args.workers)
     ray = _import_ray()
-    summary = RaySummary(total=len(plan.jobs) + len(plan.bad), failed=[(str(s), m) for s, m in plan.bad])
+    summary = RaySummary(total=len(jobs) + len(bad), failed=[(str(s), m) for s, m in bad])
     start, cpu = time.perf_counter(), time.process_time()
     with DoneLog(config_fingerprint(config)) as done:
-        todo = [job for job in plan.jobs if not done.complete(job.src, job.dst)]
-        summary.skipped = len(plan.jobs) - len(todo)
+        todo = [job for job in jobs if not done.complete(job.src, job.dst)]
+        summary.skipped = len(jobs) - len(todo)
         if todo:
             started = time.perf_counter()
             with contextlib.redirect_stdout(_ToLog()):       # stdout: the JSON summary only
@@ -224,6 +227,7 @@ def run_on_ray(args: argparse.Namespace, config: DeblurConfig, plan: Plan) -> in
                     ray.shutdown()
     summary.seconds = time.perf_counter() - start
     summary.driver_cpu_s = time.process_time() - cpu
+    summary.failed = [(src, with_flags(message, args.flags)) for src, message in summary.failed]
     if not args.quiet:
         print(json.dumps(summary.to_json(), indent=1))
     for _, message in summary.failed:
@@ -240,14 +244,21 @@ class _Pool:
         self._args = (config, overwrite)
         self.workers = [self._actor.remote(*self._args) for _ in range(n)]
         self.running: dict[Any, tuple[int, Any, Job]] = {}
+        self.replaced = 0
 
     def check(self, probe: list[str]) -> None:
         """Wait until every worker has loaded the model and sees the files.
 
         Raises:
-            ConfigError: a worker cannot load the model or see ``probe``.
+            ConfigError: a worker cannot start, load the model or see ``probe``.
         """
-        for reason in self._ray.get([w.ready.remote(probe) for w in self.workers]):
+        try:
+            reasons = self._ray.get([w.ready.remote(probe) for w in self.workers])
+        except self._ray.exceptions.RayError as e:
+            first = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+            raise ConfigError(f"a Ray worker could not start ({first}); install edgedeblur in the same "
+                              "Python environment on every node") from e
+        for reason in reasons:
             if reason is not None:
                 raise ConfigError(reason)
 
@@ -276,6 +287,7 @@ class _Pool:
         except self._ray.exceptions.RayError as e:         # the worker died (killed, OOM, node lost)
             if self.workers[i] is handle:
                 self.workers[i] = self._actor.remote(*self._args)
+                self.replaced += 1
             return e, job
 
 
@@ -298,6 +310,7 @@ def _drive(ray: Any, todo: list[Job], config: DeblurConfig, overwrite: bool, n: 
                 bar.update(1)
             else:
                 pending.appendleft(job)
+    summary.workers_replaced = pool.replaced
     for job in attempts:
         _drop_leftovers(job.dst)
 

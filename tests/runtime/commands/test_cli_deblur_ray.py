@@ -98,6 +98,7 @@ def test_worker_killed_mid_job_then_resume_equals_a_local_run(tmp_path: Path) ->
     summary = json.loads(stdout)
     assert proc.returncode == 1, stderr
     assert summary["done"] == N_PHOTOS and summary["failed"] == 1 and summary["retried"] >= 1
+    assert summary["workers_replaced"] == 1
     assert [Path(f["src"]).name for f in summary["failures"]] == ["cut.jpg"]
     assert "cut.jpg" in stderr and "Traceback" not in stderr
     assert len(summary["workers"]) >= 2                              # a restarted worker is a new one
