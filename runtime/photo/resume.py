@@ -2,8 +2,8 @@
 
 Each output folder keeps an append-only log, ``.edgedeblur-done.jsonl``: one line per
 photo written, with the source's size and modification time, the output's size and
-modification time, and a fingerprint of everything that shapes the pixels (model file,
-method, strength, tiles, engine, policy, package version). An output counts as complete
+modification time, and a fingerprint of everything that shapes the pixels (every
+``DeblurConfig`` field but the thread count, the model file, the package version). An output counts as complete
 only when its line matches all of these now: a file that is merely present (from a killed
 job, another tool, other settings, or changed since) is made again. ``stat`` alone decides,
 so checking 50,000 outputs costs no decoding. A torn last line (a killed driver) is
