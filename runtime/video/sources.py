@@ -313,9 +313,11 @@ class ImageFolderSource(BaseSource):
 def classify_source(spec: str) -> SourceKind:
     """Tell what kind of source ``spec`` names, without opening it.
 
-    Digits or ``/dev/video*`` are cameras, ``scheme://`` URLs are streams, folders and image
-    files are folder sources, anything else is a video file.
+    Digits or ``/dev/video*`` are cameras, ``scheme://`` URLs and ``-`` (stdin) are streams,
+    folders and image files are folder sources, anything else is a video file.
     """
+    if spec == "-":
+        return SourceKind.STREAM
     if spec.isdigit() or re.fullmatch(r"/dev/video\d+", spec):
         return SourceKind.CAMERA
     scheme = spec.split("://", 1)[0].lower() if "://" in spec else ""
@@ -335,7 +337,8 @@ def open_source(spec: str, config: SourceConfig = SourceConfig(),
     """Open a camera index/device, stream URL, video file, image folder or image file.
 
     Args:
-        spec: ``"0"``, ``"/dev/video2"``, ``"rtsp://host/cam"``, ``"clip.mp4"``, ``"photos/"``.
+        spec: ``"0"``, ``"/dev/video2"``, ``"rtsp://host/cam"``, ``"-"`` (a video piped to
+            stdin), ``"clip.mp4"``, ``"photos/"``.
         config: live-source retry settings.
         capture_factory: overrides how a live capture is opened (tests, custom backends).
 
@@ -349,6 +352,9 @@ def open_source(spec: str, config: SourceConfig = SourceConfig(),
     if kind is SourceKind.CAMERA:
         device: int | str = int(spec) if spec.isdigit() else spec
         return LiveSource(capture_factory or camera_factory(device, config), kind, spec, config)
+    if spec == "-":
+        from runtime.video.pipe import PipeSource
+        return PipeSource(config=config)
     if kind is SourceKind.STREAM:
         return LiveSource(capture_factory or stream_factory(spec, config), kind, spec, config)
     path = Path(spec)
