@@ -19,7 +19,7 @@ MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 OUTDIR=${ARM64_OUT:-$REPO/benchmarks/results/arm64}
 LOG=$OUTDIR/arm64-check.log
 MODELS=${ARM64_MODELS:-"small.fp32.onnx small.fp16.onnx small.int8.onnx small.fp16.tflite small.int8.tflite nano.fp32.onnx nano.fp16.onnx nano.int8.onnx nano.fp16.tflite nano.int8.tflite"}
-TESTS=${ARM64_TESTS:-"tests/runtime/engines tests/runtime/photo/test_deblur.py tests/runtime/video/test_sources.py tests/facemask/test_blazeface.py tests/facemask/test_detector.py"}
+TESTS=${ARM64_TESTS:-"tests/runtime/engines tests/runtime/photo/test_deblur.py tests/runtime/video/test_pipe.py tests/facemask/test_blazeface.py tests/facemask/test_detector.py"}
 NICE="nice -n 10"
 PI_HOME=/home/pi
 PROJ=$PI_HOME/edgedeblur
@@ -42,7 +42,8 @@ step() {
     return "$rc"
 }
 # arm CMD: a shell command line run inside the root as user pi, in the project folder.
-arm() { $NICE chroot --userspec=pi:pi "$ROOT" /usr/bin/env -i HOME=$PI_HOME PATH=/usr/bin:/bin \
+pi_id() { awk -F: '$1 == "pi" {print $3 ":" $4}' "$ROOT/etc/passwd"; }   # the root's user, by number
+arm() { $NICE chroot --userspec="$(pi_id)" "$ROOT" /usr/bin/env -i HOME=$PI_HOME PATH=/usr/bin:/bin \
         LANG=C.UTF-8 /bin/sh -c "cd $PROJ && $*"; }
 
 [ "$(id -u)" -eq 0 ] || die "run as root (debootstrap and chroot need it)"
@@ -84,7 +85,7 @@ mkdir -p "$ROOT$PROJ"
 find "$ROOT$PROJ" -mindepth 1 -maxdepth 1 ! -name .venv -exec rm -rf {} +
 git -C "$REPO" ls-files -co --exclude-standard -z | tar -C "$REPO" --null -T - -cf - | tar -C "$ROOT$PROJ" -xf -
 [ "${ARM64_FRESH_VENV:-0}" = 1 ] && rm -rf "$ROOT$PROJ/.venv"
-chown -R pi:pi "$ROOT$PI_HOME"
+chown -R "$(pi_id)" "$ROOT$PI_HOME"
 if [ -e "$ROOT$PROJ/.venv/.edgedeblur-installed" ]; then
     say "install: cached venv (ARM64_FRESH_VENV=1 to time a fresh install)"
     step "make install (cached)" arm "make install" || die "install failed"
@@ -98,7 +99,7 @@ arm ".venv/bin/pip list --format=freeze" | grep -iE '^(numpy|onnxruntime|ai-edge
 #    face (scikit-image's astronaut), its blurred copy, and a short clip.
 rm -rf "$WORK" "$X86"; mkdir -p "$WORK" "$X86"
 (cd "$REPO" && .venv/bin/python -m benchmarks.arch_diff inputs "$WORK") >> "$LOG.raw" 2>&1 || die "could not make the inputs"
-chown -R pi:pi "$WORK"
+chown -R "$(pi_id)" "$WORK"
 IN=out/arm64-check
 
 # 5. The CLI under emulation.
