@@ -18,6 +18,7 @@ ROOT=${ARM64_ROOT:-/work/arm64-root}
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 OUTDIR=${ARM64_OUT:-$REPO/benchmarks/results/arm64}
 LOG=$OUTDIR/arm64-check.log
+RAW=${ARM64_RAW_LOG:-$ROOT.raw.log}   # every command's full output, outside the repo
 MODELS=${ARM64_MODELS:-"small.fp32.onnx small.fp16.onnx small.int8.onnx small.fp16.tflite small.int8.tflite nano.fp32.onnx nano.fp16.onnx nano.int8.onnx nano.fp16.tflite nano.int8.tflite"}
 TESTS=${ARM64_TESTS:-"tests/runtime/engines tests/runtime/photo/test_deblur.py tests/runtime/video/test_pipe.py tests/facemask/test_blazeface.py tests/facemask/test_detector.py"}
 NICE="nice -n 10"
@@ -36,9 +37,9 @@ die() { say "FATAL: $*"; exit 1; }
 step() {
     local name=$1; shift
     local t0=$SECONDS rc
-    "$@" >> "$LOG.raw" 2>&1; rc=$?
+    "$@" >> "$RAW" 2>&1; rc=$?
     say "$(printf '%-44s rc=%-3s %5ds' "$name" "$rc" $((SECONDS - t0)))"
-    [ "$rc" -eq 0 ] || { FAILED=$((FAILED + 1)); tail -n 15 "$LOG.raw" | sed 's/^/    | /' >> "$LOG"; }
+    [ "$rc" -eq 0 ] || { FAILED=$((FAILED + 1)); tail -n 15 "$RAW" | sed 's/^/    | /' >> "$LOG"; }
     return "$rc"
 }
 # arm CMD: a shell command line run inside the root as user pi, in the project folder.
@@ -49,7 +50,7 @@ arm() { $NICE chroot --userspec="$(pi_id)" "$ROOT" /usr/bin/env -i HOME=$PI_HOME
 [ "$(id -u)" -eq 0 ] || die "run as root (debootstrap and chroot need it)"
 command -v debootstrap >/dev/null || die "apt-get install -y debootstrap qemu-user-static binfmt-support"
 [ -x "$REPO/.venv/bin/edgedeblur" ] || die "no x86 venv: run 'make install' first (the x86 reference)"
-: > "$LOG.raw"
+: > "$RAW"
 
 # 1. binfmt: the kernel must hand arm64 binaries to qemu-aarch64-static.
 [ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
@@ -61,17 +62,26 @@ say "# edgedeblur arm64 check, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C
 say "# host: $(uname -m), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); emulator: $(qemu-aarch64-static --version | head -1)"
 
 # 2. The root: Debian bookworm arm64 (what Raspberry Pi OS 64-bit is built on: Python 3.11).
+#    debootstrap's first stage downloads it; its emulated second stage (dpkg and every
+#    maintainer script under qemu) took over 12 minutes for a third of the packages on 2
+#    busy cores, so the packages are unpacked here by the host's dpkg-deb instead: same
+#    files, no maintainer scripts (a Python venv needs none), accounts from base-passwd.
 if [ ! -e "$ROOT/.edgedeblur-root" ]; then
     rm -rf "$ROOT"; mkdir -p "$ROOT"
-    step "debootstrap (first stage, download)" $NICE debootstrap --arch=arm64 --foreign --variant=minbase \
+    step "debootstrap --foreign (download)" $NICE debootstrap --arch=arm64 --foreign --variant=minbase \
         --include=python3.11,python3.11-venv,python3-venv,make,ca-certificates bookworm "$ROOT" "$MIRROR" \
-        || die "debootstrap failed (see $LOG.raw)"
-    mkdir -p "$ROOT$(dirname "$INTERP")" && cp -L "$INTERP" "$ROOT$INTERP"   # no F flag: qemu inside
-    step "debootstrap (second stage, emulated)" $NICE chroot "$ROOT" /debootstrap/debootstrap --second-stage \
-        || die "debootstrap second stage failed"
-    chroot "$ROOT" useradd -m -s /bin/sh pi
+        || die "debootstrap failed (see $RAW)"
+    unpack() { for deb in "$ROOT"/var/cache/apt/archives/*.deb; do
+                   dpkg-deb --fsys-tarfile "$deb" | tar -x --keep-directory-symlink -C "$ROOT" || return 1; done; }
+    step "unpack $(ls "$ROOT"/var/cache/apt/archives/*.deb | wc -l) packages (host dpkg-deb)" unpack || die "unpacking failed"
+    cp "$ROOT/usr/share/base-passwd/passwd.master" "$ROOT/etc/passwd"
+    cp "$ROOT/usr/share/base-passwd/group.master" "$ROOT/etc/group"
+    echo "pi:x:1000:1000:pi:$PI_HOME:/bin/sh" >> "$ROOT/etc/passwd"
+    echo "pi:x:1000:" >> "$ROOT/etc/group"
+    mkdir -p "$ROOT$PI_HOME"
     touch "$ROOT/.edgedeblur-root"
 fi
+mkdir -p "$ROOT$(dirname "$INTERP")" && cp -L "$INTERP" "$ROOT$INTERP"   # binfmt without the F flag
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
 # A TLS-intercepting proxy's CA (if this host trusts one) must be trusted inside too.
 cp /etc/ssl/certs/ca-certificates.crt "$ROOT/etc/ssl/certs/ca-certificates.crt"
@@ -98,7 +108,7 @@ arm ".venv/bin/pip list --format=freeze" | grep -iE '^(numpy|onnxruntime|ai-edge
 # 4. Inputs made on the host (same files for both machines): a sharp 16-bit photo with a
 #    face (scikit-image's astronaut), its blurred copy, and a short clip.
 rm -rf "$WORK" "$X86"; mkdir -p "$WORK" "$X86"
-(cd "$REPO" && .venv/bin/python -m benchmarks.arch_diff inputs "$WORK") >> "$LOG.raw" 2>&1 || die "could not make the inputs"
+(cd "$REPO" && .venv/bin/python -m benchmarks.arch_diff inputs "$WORK") >> "$RAW" 2>&1 || die "could not make the inputs"
 chown -R "$(pi_id)" "$WORK"
 IN=out/arm64-check
 
@@ -106,7 +116,7 @@ IN=out/arm64-check
 step "edgedeblur demo" arm ".venv/bin/edgedeblur demo -o $IN/demo"
 for m in $MODELS; do
     step "edgedeblur deblur --model $m" arm ".venv/bin/edgedeblur deblur $IN/blurred.png --method model --model $m -q -o $IN/$m.png"
-    "$REPO/.venv/bin/edgedeblur" deblur "$WORK/blurred.png" --method model --model "$m" -q -o "$X86/$m.png" >> "$LOG.raw" 2>&1
+    "$REPO/.venv/bin/edgedeblur" deblur "$WORK/blurred.png" --method model --model "$m" -q -o "$X86/$m.png" >> "$RAW" 2>&1
 done
 step "edgedeblur deblur (auto: kernel + model)" arm ".venv/bin/edgedeblur deblur $IN/blurred.png -q -o $IN/auto.png"
 step "edgedeblur faces (LiteRT face models)" arm ".venv/bin/edgedeblur faces $IN/sharp.png --json --quiet --draw $IN/faces.png"
@@ -114,12 +124,12 @@ step "edgedeblur faces --backend mediapipe" arm ".venv/bin/edgedeblur faces $IN/
 step "edgedeblur run (clip.mp4, 24 frames)" arm ".venv/bin/edgedeblur run --source $IN/clip.mp4 -o $IN/clip.sharp.mp4 --no-progress --stats-json $IN/run.json"
 step "edgedeblur run --source - (H.264 on stdin)" arm "cat $IN/clip.h264 | .venv/bin/edgedeblur run --source - -o $IN/pipe.sharp.mp4 --no-progress"
 step "pytest (runtime, no training stack)" arm ".venv/bin/python -m pytest -q -p no:cacheprovider -m 'not gpu and not device and not slow' $TESTS"
-grep -E '^[0-9]+ (passed|failed)|passed|failed' "$LOG.raw" | tail -1 | sed 's/^/    /' | tee -a "$LOG"
+grep -E '^[0-9]+ (passed|failed)|passed|failed' "$RAW" | tail -1 | sed 's/^/    /' | tee -a "$LOG"
 
 # 6. Numerics: the same photo through each artifact on arm64 and on x86.
 say ""
 (cd "$REPO" && .venv/bin/python -m benchmarks.arch_diff compare "$WORK" "$X86" $MODELS) | tee -a "$LOG"
 [ "${PIPESTATUS[0]}" -eq 0 ] || FAILED=$((FAILED + 1))
 say ""
-say "# $FAILED failure(s); full output: $LOG.raw"
+say "# $FAILED failure(s); full output: $RAW"
 [ "$FAILED" -eq 0 ]
