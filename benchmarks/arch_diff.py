@@ -1,7 +1,7 @@
 """Inputs for, and the numerics verdict of, tools/arm64-check.sh (``python -m benchmarks.arch_diff``).
 
-``inputs DIR`` writes what both machines run on: ``sharp.png`` (scikit-image's astronaut,
-384x384, 16-bit), ``blurred.png`` (a 9 px motion blur of it in linear light, 16-bit so the
+``inputs DIR`` writes what both machines run on: ``sharp.png`` (scikit-image's astronaut's
+head, 256x256, 16-bit), ``blurred.png`` (a 9 px motion blur of it in linear light, 16-bit so the
 outputs keep 16 bits too), ``clip.mp4`` and ``clip.h264`` (a blurred 24-frame 320x240 face clip,
 the second a raw H.264 stream as ``rpicam-vid -o -`` writes it).
 
@@ -38,7 +38,7 @@ def make_inputs(folder: Path) -> None:
     from skimage import data
 
     folder.mkdir(parents=True, exist_ok=True)
-    sharp = data.astronaut()[:384, 64:448].astype(np.float32) / 255.0
+    sharp = data.astronaut()[:256, 96:352].astype(np.float32) / 255.0
     _write16(folder / "sharp.png", sharp)
     _write16(folder / "blurred.png", blur(sharp, linear_motion_kernel(9.0, 30.0)))
     clip = make_face_video(folder / "clip.mp4", size_wh=(320, 240), n_frames=24, fps=24.0)
