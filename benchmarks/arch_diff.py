@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from benchmarks.videos import make_face_video, write_raw_h264
+from facemask.files import atomic_write
 from runtime.lab.degradations import blur
 from runtime.lab.metrics import max_abs_error, psnr
 from runtime.photo.imageio import read_image
@@ -30,8 +31,10 @@ SHIP_GATE_DB = 0.08    # the stricter gate shipped artifacts pass (convert ship 
 
 def _write16(path: Path, rgb: np.ndarray) -> None:
     pixels = (np.clip(rgb, 0, 1) * 65535 + 0.5).astype(np.uint16)
-    if not cv2.imwrite(str(path), pixels[..., ::-1]):
-        raise SystemExit(f"cannot write {path}")
+    ok, png = cv2.imencode(".png", pixels[..., ::-1])
+    if not ok:
+        raise SystemExit(f"cannot encode {path}")
+    atomic_write(path, png.tobytes())
 
 
 def make_inputs(folder: Path) -> None:

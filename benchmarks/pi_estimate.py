@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from facemask.files import atomic_write
 from runtime.energy.power_models import BUILTIN_MODELS
 from runtime.manifest import Manifest
 
@@ -49,8 +50,7 @@ def main() -> None:
               "blending and H.264 encoding come on top. Power: the `pi4` / `pi5` models of "
               "`runtime/energy/power_models.py` with all four cores busy. Measure a real Pi with "
               "`edgedeblur profile --meter auto` (Pi 5: the PMIC meter)."]
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text("\n".join(lines) + "\n")
+    atomic_write(OUT, "\n".join(lines) + "\n", parents=True)
     print("\n".join(lines))
 
 

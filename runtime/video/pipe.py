@@ -19,12 +19,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from runtime.errors import SourceError
+from runtime.video.frames import SourceConfig, SourceEnd, SourceKind
 from runtime.video.live import LiveSource
-from runtime.video.sources import SourceConfig, SourceEnd, SourceKind
+from runtime.video.sources import STDIN_SPEC
 
 log = logging.getLogger(__name__)
-
-STDIN_SPEC = "-"
 
 
 class PipeCapture:
@@ -85,7 +84,7 @@ class PipeSource(LiveSource):
     def __init__(self, stream: BinaryIO | None = None, config: SourceConfig = SourceConfig()) -> None:
         if stream is None:
             if sys.stdin is None or sys.stdin.isatty():
-                raise SourceError(f"--source {STDIN_SPEC} reads a video stream from a pipe, e.g. "
+                raise SourceError(f"`spec` {STDIN_SPEC} reads a video stream from a pipe, e.g. "
                                   f"'rpicam-vid -t 0 -n -o - | edgedeblur run --source {STDIN_SPEC} ...'")
             stream = sys.stdin.buffer
         self._pipe = PipeCapture(stream)

@@ -126,13 +126,17 @@ class ImageFolderSource(BaseSource):
         return None
 
 
+STDIN_SPEC = "-"
+"""``--source -``: a video stream piped to standard input (``runtime.video.pipe``)."""
+
+
 def classify_source(spec: str) -> SourceKind:
     """Tell what kind of source ``spec`` names, without opening it.
 
     Digits or ``/dev/video*`` are cameras, ``scheme://`` URLs and ``-`` (stdin) are streams,
     folders and image files are folder sources, anything else is a video file.
     """
-    if spec == "-":
+    if spec == STDIN_SPEC:
         return SourceKind.STREAM
     if spec.isdigit() or re.fullmatch(r"/dev/video\d+", spec):
         return SourceKind.CAMERA
@@ -166,8 +170,8 @@ def open_source(spec: str, config: SourceConfig = SourceConfig(),
     if kind is SourceKind.CAMERA:
         device: int | str = int(spec) if spec.isdigit() else spec
         return LiveSource(capture_factory or camera_factory(device, config), kind, spec, config)
-    if spec == "-":
-        from runtime.video.pipe import PipeSource
+    if spec == STDIN_SPEC:
+        from runtime.video.pipe import PipeSource  # PyAV: only for this source
         return PipeSource(config=config)
     if kind is SourceKind.STREAM:
         return LiveSource(capture_factory or stream_factory(spec, config), kind, spec, config)

@@ -13,7 +13,8 @@ import pytest
 from benchmarks.videos import make_face_video, write_raw_h264
 from runtime.errors import SourceError
 from runtime.video.pipe import PipeSource
-from runtime.video.sources import SourceEnd, SourceKind, classify_source, open_source
+from runtime.video.frames import SourceEnd, SourceKind
+from runtime.video.sources import classify_source, open_source
 
 N_FRAMES = 12
 SIZE_WH = (160, 96)
