@@ -89,8 +89,10 @@ cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
 cp /etc/ssl/certs/ca-certificates.crt "$ROOT/etc/ssl/certs/ca-certificates.crt"
 mountpoint -q "$ROOT/proc" || mount -t proc proc "$ROOT/proc"
 mountpoint -q "$ROOT/dev" || mount --rbind /dev "$ROOT/dev"
-mountpoint -q "$ROOT/sys" || mount --rbind /sys "$ROOT/sys"    # ONNX Runtime's cpuinfo reads it
-trap 'umount -R "$ROOT/dev" "$ROOT/sys" 2>/dev/null; umount "$ROOT/proc" 2>/dev/null' EXIT
+# No /sys: with the x86 host's /sys visible, ONNX Runtime's cpuinfo (aarch64 code reading an
+# x86 topology; qemu-user shows the host's /proc/cpuinfo too) segfaults creating a session.
+# Without it ORT warns "cpuinfo_initialize failed" and runs its portable Arm kernels.
+trap 'umount -R "$ROOT/dev" 2>/dev/null; umount "$ROOT/proc" 2>/dev/null' EXIT
 say "# root: $ROOT, $(chroot "$ROOT" /usr/bin/python3.11 -c 'import platform,sys; print(platform.machine(), "Python", sys.version.split()[0])')"
 
 # 3. The project as a Pi user has it: the tracked files, then the README's set-up.
