@@ -19,9 +19,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from runtime.errors import SourceError
-from runtime.video.frames import SourceConfig, SourceEnd, SourceKind
+from runtime.video.frames import STDIN_SPEC, SourceConfig, SourceEnd, SourceKind
 from runtime.video.live import LiveSource
-from runtime.video.sources import STDIN_SPEC
 
 log = logging.getLogger(__name__)
 

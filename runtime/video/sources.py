@@ -19,8 +19,8 @@ import cv2
 import numpy as np
 
 from runtime.errors import ConfigError, SourceError
-from runtime.video.frames import (BaseSource, CaptureFactory, Frame, FrameSource, SourceConfig, SourceEnd, SourceInfo,
-                                  SourceKind, to_rgb)
+from runtime.video.frames import (STDIN_SPEC, BaseSource, CaptureFactory, Frame, FrameSource, SourceConfig,
+                                  SourceEnd, SourceInfo, SourceKind, to_rgb)
 from runtime.video.live import LiveSource, camera_factory, stream_factory
 
 log = logging.getLogger(__name__)
@@ -124,10 +124,6 @@ class ImageFolderSource(BaseSource):
         if self._end is SourceEnd.RUNNING:
             self._end = SourceEnd.EXHAUSTED
         return None
-
-
-STDIN_SPEC = "-"
-"""``--source -``: a video stream piped to standard input (``runtime.video.pipe``)."""
 
 
 def classify_source(spec: str) -> SourceKind:
