@@ -36,7 +36,7 @@ import enum
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -178,6 +178,7 @@ class DeblurResult:
     blur_estimate: BlurEstimate | None
     timings_ms: dict[str, float]
     kernel_aware: KernelAwareResult | None = None
+    written: Path | None = None
 
     @property
     def label(self) -> str:
@@ -294,6 +295,18 @@ class Deblurer:
             self._engines[key] = create_engine(model, self.config.engine, models_dir=self.config.models_dir)
         return self._engines[key]
 
+    def load(self) -> None:
+        """Load the configured model now, not on the first photo (a Ray worker's start-up);
+        specialists picked per photo still load when first needed.
+
+        Raises:
+            ModelLoadError: the model cannot be found or loaded.
+        """
+        if self._given is not None or self.config.method not in (Method.AUTO, Method.MODEL):
+            return
+        resolved = resolve_model(self.config.model, models_dir=self.config.models_dir)
+        self._engine(resolved.entry.id if resolved.entry is not None else self.config.model)
+
     def deblur_image(self, image_rgb: NDArray[np.float32], progress: Progress | None = None) -> DeblurResult:
         """Deblur one (H, W, 3) float32 RGB [0, 1] image.
 
@@ -381,8 +394,11 @@ class Deblurer:
         return out
 
     def deblur_file(self, src: Path, dst: Path, overwrite: bool = False,
-                    progress: Progress | None = None) -> DeblurResult:
+                    progress: Progress | None = None, *, exclusive: bool = False) -> DeblurResult:
         """Read ``src``, deblur, write ``dst`` atomically in the input's bit depth/alpha/grey.
+
+        ``exclusive`` never replaces an existing file: a ``dst`` that appears meanwhile
+        (another run) makes it write ``stem.N.suffix`` instead; ``result.written`` says where.
 
         Raises:
             ConfigError: ``dst`` is ``src`` and ``overwrite`` is False.
@@ -396,8 +412,8 @@ class Deblurer:
         loaded = read_image(src)
         output_format(dst, loaded.alpha is not None)
         result = self.deblur_image(loaded.rgb, progress)
-        write_image(dst, result.image, alpha=loaded.alpha, meta=loaded.meta)
-        return result
+        written = write_image(dst, result.image, alpha=loaded.alpha, meta=loaded.meta, exclusive=exclusive)
+        return replace(result, written=written)
 
     def close(self) -> None:
         """Close the engines this object loaded (not one passed in)."""
