@@ -4,8 +4,8 @@ Run ``python -m benchmarks.realblur [--data ../shared/val_realblur] [--configs .
 Every pair in ``DATA/PAIRS.tsv`` (pixel-aligned blurry/sharp photos whose blur came from a
 real camera, not from our generator) is deblurred whole, through the same API the CLI
 uses, with each configuration ``METHOD:MODEL[:no-keep-sharp]`` (e.g. ``auto:small``,
-``model:nano``; MODEL may be a file; ``no-keep-sharp`` lets auto run the model on photos the
-estimate calls sharp). ``--models-dir`` points at another folder of exported models
+``model:nano``; MODEL may be a file; ``keep-sharp`` makes auto return photos the estimate
+calls sharp unchanged; ``no-gate`` applies the model's correction everywhere). ``--models-dir`` points at another folder of exported models
 (candidate weights before they ship). Writes ``benchmarks/results/realblur/``: ``realblur.json`` (per
 pair and mean PSNR/SSIM gain over the input, seconds per megapixel, run metadata),
 ``realblur.md`` and ``strip.png`` (crops of pairs with people: input | each config | sharp).
@@ -21,7 +21,7 @@ import json
 import os
 import subprocess
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -29,6 +29,7 @@ import numpy as np
 
 from runtime import DeblurConfig, Deblurer
 from runtime.lab.metrics import psnr, ssim
+from runtime.photo.gate import GateConfig
 from runtime.photo.policy import AutoPolicy
 
 OUT = Path(__file__).parent / "results" / "realblur"
@@ -70,7 +71,10 @@ def load_pairs(folder: Path, limit: int = 0) -> list[dict[str, str]]:
 
 def parse_config(spec: str, models_dir: Path | None) -> tuple[str, DeblurConfig]:
     method, model, *opts = spec.split(":")
-    policy = AutoPolicy(keep_sharp="no-keep-sharp" not in opts)
+    unknown = set(opts) - {"keep-sharp", "no-gate"}
+    if unknown:
+        raise SystemExit(f"--configs {spec}: unknown option(s) {', '.join(sorted(unknown))}; use keep-sharp, no-gate")
+    policy = replace(AutoPolicy(), keep_sharp="keep-sharp" in opts, gate=None if "no-gate" in opts else GateConfig())
     extra = {"models_dir": models_dir} if models_dir else {}
     return spec, DeblurConfig(method=method, model=model or "small", policy=policy, **extra)
 
