@@ -165,14 +165,13 @@ def _nhwc_module(src: SourceModel, config: TfliteExportConfig) -> Any:
         module = make_exportable(src.module, shuffle_as_conv=config.shuffle_as_conv,
                                  sample_hw=config.size_hw)
     else:
-        import onnx
+        from convert.export import image_graph
+        from convert.onnx_import import depth_to_space_as_deconv, onnx_to_torch
 
-        from convert.export import fix_size
-        from convert.onnx_torch import OnnxModule
-
-        model = onnx.load(str(src.path))
-        module = OnnxModule(model if src.size_hw else fix_size(model, src.layout, config.size_hw),
-                            shuffle_as_conv=config.shuffle_as_conv).eval()
+        model = image_graph(src, config.size_hw)
+        if config.shuffle_as_conv:
+            model = depth_to_space_as_deconv(model)
+        module = onnx_to_torch(model, src.name)
         if src.layout is Layout.NHWC:
             return module
     return litert_torch.to_channel_last_io(module, args=[0], outputs=[0]).eval()
@@ -181,11 +180,11 @@ def _nhwc_module(src: SourceModel, config: TfliteExportConfig) -> Any:
 def export_tflite(src: SourceModel, out: Path, config: TfliteExportConfig) -> Artifact:
     """Convert a source to an fp32 NHWC .tflite at ``out`` and check it against the source.
 
-    PyTorch models convert directly; ONNX files are first interpreted as a PyTorch module
-    (``convert.onnx_torch``), which covers the operators deblur nets use.
+    PyTorch models convert directly; ONNX files first become a PyTorch module through
+    onnx2torch (``convert.onnx_import``).
 
     Raises:
-        ExportError: an unsupported ONNX operator, litert-torch failed, or the file differs
+        ExportError: an ONNX node onnx2torch cannot map, litert-torch failed, or the file differs
             from its source by more than ``EXPORT_TOLERANCE``.
     """
     import torch

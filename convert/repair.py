@@ -233,20 +233,32 @@ def quantize_with_gate(target: RepairTarget, out: Path, pairs: ImagePairs, refer
         if loop.attempt(f"{method.value} calibration", method, ()):
             return loop.result(())
     method = loop.best_method
+    table: tuple[tuple[str, float], ...] = ()
+    if rconfig.max_float_fraction > 0:  # 0: full int8 only (Edge TPU), no layer may stay float
+        table = _float_islands(loop, method, calib, float_calib_out, vconfig, rconfig)
+        if loop.best is not None and loop.best[2].passed:
+            return loop.result(table)
+    if qat is not None:
+        loop.attempt(f"QAT {rconfig.qat_steps} steps + {method.value} calibration", method, (),
+                     quantize=lambda p: qat(p, method))
+    return loop.result(table)
+
+
+def _float_islands(loop: _Loop, method: CalibMethod, calib: NDArray[np.float32], float_calib_out: NDArray[np.float32],
+                   vconfig: ValidationConfig, rconfig: RepairConfig) -> tuple[tuple[str, float], ...]:
+    """Keep the 1, 2, 4, ... most sensitive layers in float until the gate passes; the ranking."""
+    target = loop.target
     border = min(vconfig.border_px, min(calib.shape[1:3]) // 4)
     ranked = sensitivity(target, method, calib[:SENSITIVITY_IMAGES], float_calib_out, loop.scratch_path(), border,
                          vconfig.threads)
     table = tuple((target.label(group[0]), gain) for group, gain in ranked)
-    limit = max(1, int(len(ranked) * rconfig.max_float_fraction)) if rconfig.max_float_fraction else 0
+    limit = max(1, int(len(ranked) * rconfig.max_float_fraction))
     k, tried = 1, ()
     while k <= limit:
         keep = tuple(dict.fromkeys(name for group, gain in ranked[:k] if gain > 0 for name in group))
         if keep and keep != tried and loop.attempt(
                 f"{method.value} calibration, {k} most sensitive layer(s) in float", method, keep):
-            return loop.result(table)
+            return table
         tried = keep
         k = k * 2 if k * 2 <= limit or k == limit else limit
-    if qat is not None:
-        loop.attempt(f"QAT {rconfig.qat_steps} steps + {method.value} calibration", method, (),
-                     quantize=lambda p: qat(p, method))
-    return loop.result(table)
+    return table
