@@ -3,7 +3,8 @@
 Plain post-training int8 often costs deblur nets ~2 dB. When the gate fails, in order:
 
 1. other calibration methods (min-max, percentile, entropy): free at run time;
-2. mixed precision: per-layer sensitivity (keep one layer in float, measure the gain in
+2. mixed precision: first the normalisation and attention ops (division, square root,
+   mean, softmax, matmul) in float, as a group; then per-layer sensitivity (keep one layer in float, measure the gain in
    PSNR vs the float model on calibration images, never validation images), then keep
    the top 1, 2, 4, ... layers in float until the gate passes, up to ``max_float_fraction``
    of the layers;
@@ -101,6 +102,10 @@ class RepairTarget(Protocol):
     def candidates(self) -> list[tuple[str, ...]]:
         """Per layer, the names (nodes or op outputs) to keep in float so that layer's output
         is never quantised; the layer itself first, graph order."""
+        ...
+
+    def islands(self) -> tuple[str, ...]:
+        """The normalisation and attention ops (names as in ``candidates``), tried in float first."""
         ...
 
     def label(self, name: str) -> str:
@@ -234,6 +239,10 @@ def quantize_with_gate(target: RepairTarget, out: Path, pairs: ImagePairs, refer
             return loop.result(())
     method = loop.best_method
     table: tuple[tuple[str, float], ...] = ()
+    islands = target.islands() if rconfig.max_float_fraction > 0 else ()
+    if islands and loop.attempt(f"{method.value} calibration, {len(islands)} normalisation/attention op(s) in float",
+                                method, islands):
+        return loop.result(())
     if rconfig.max_float_fraction > 0:  # 0: full int8 only (Edge TPU), no layer may stay float
         table = _float_islands(loop, method, calib, float_calib_out, vconfig, rconfig)
         if loop.best is not None and loop.best[2].passed:
