@@ -327,7 +327,7 @@ def build(src: SourceModel, out_dir: Path, config: BuildConfig) -> BuildResult:
 def _one(builder: _Builder, spec: PlannedArtifact, targets: tuple[str, ...], artifact_id: str,
          folder: Path) -> BuiltArtifact:
     out = folder / artifact_id
-    artifact, repair = (builder.reference, None) if spec == REFERENCE else builder.make(spec, out)
+    artifact, repair = (builder.reference, None) if "reference" in targets else builder.make(spec, out)
     report = repair.report if repair else validate(scratch_entry(artifact), out, builder.pairs,
                                                    builder.reference_outputs, builder.config.validation)
     checks = {t: check_ops(out, spec.format, get_target(t).op_support(spec.format),
