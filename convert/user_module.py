@@ -112,7 +112,12 @@ def build_module(arch: str, checkpoint: Path | None, arch_args: dict[str, Any]) 
         raise ConfigError(f"--arch {arch} --arch-args {json.dumps(arch_args)}: {e}") from e
     if checkpoint is not None:
         state = _state_dict(checkpoint)
-        result = model.load_state_dict(state, strict=False)
+        try:
+            result = model.load_state_dict(state, strict=False)
+        except RuntimeError as e:  # shape mismatches
+            detail = next((line.strip() for line in str(e).splitlines() if "size mismatch" in line), str(e)[:200])
+            raise ModelLoadError(f"{checkpoint} does not fit {arch} {json.dumps(arch_args)}: {detail}; "
+                                 "check --arch-args") from e
         if result.missing_keys or result.unexpected_keys:
             raise ModelLoadError(
                 f"{checkpoint} does not fit {arch} {json.dumps(arch_args)}: missing "

@@ -96,3 +96,41 @@ def test_int8_that_misses_the_gate_falls_back_to_float(tmp_path: Path) -> None:
     for b in fallbacks.values():
         assert "int8 missed the gate" in b.fallback and b.repair is not None and not b.repair.report.passed
     assert "Float fallback" in result.report_path.read_text()
+
+
+@pytest.mark.slow
+def test_user_module_and_checkpoint_go_to_both_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--arch module:Class --arch-args`` with a BasicSR-style checkpoint of a multi-output net."""
+    from runtime.cli import main
+    from runtime.manifest import Manifest
+
+    net = make("mimo", seed=3)
+    ckpt = tmp_path / "mimo_x8.pth"
+    torch.save({"params": {f"module.{k}": v for k, v in net.state_dict().items()}}, ckpt)
+    code = main(["convert", str(ckpt), "--arch", "tests.thirdparty_nets:TinyMIMO", "--arch-args", '{"width": 8}',
+                 "--input-size", "32", "--target", "x86-cpu", "--target", "rpi5", "-o", str(tmp_path / "b"),
+                 "--calib-count", "4", "--val-count", "2", "--latency-rounds", "0"])
+    assert code == 0, capsys.readouterr().err
+    manifest = Manifest.load(tmp_path / "b" / "mimo_x8" / "manifest.json")
+    assert {e.format for e in manifest.artifacts} == {ArtifactFormat.ONNX, ArtifactFormat.TFLITE}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--arch", "tests.thirdparty_nets:NoSuchNet"], "has no class 'NoSuchNet'"),
+    (["--arch", "tests.thirdparty_nets:TinyMIMO", "--arch-args", "{width: 8}"], "is not JSON"),
+    (["--arch", "tests.thirdparty_nets:TinyMIMO", "--arch-args", '{"depth": 3}'], "unexpected keyword"),
+    (["--arch", "tests.thirdparty_nets:TinyNAFNet", "--arch-args", '{"width": 4}'], "does not fit .* check --arch-args"),
+])
+def test_bad_user_module_gets_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str],
+                                       message: str) -> None:
+    import re
+
+    from runtime.cli import main
+
+    ckpt = tmp_path / "w.pth"
+    torch.save(make("nafnet").state_dict(), ckpt)
+    code = main(["convert", str(ckpt), *args, "-o", str(tmp_path / "b")])
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("edgedeblur")]
+    assert code == 1 and len(lines) == 1 and "Traceback" not in err, err
+    assert re.search(message, lines[0]), lines[0]
