@@ -44,6 +44,9 @@ def test_every_target_gets_artifacts_that_run(arch: str, tmp_path: Path) -> None
     by_target = {t: [b for b in result.artifacts if t in b.targets] for t in TARGETS}
     assert all(by_target.values()), {t: len(v) for t, v in by_target.items()}
     for b in result.artifacts:  # every file ran in its real engine on the validation pairs
+        if b.targets == ("coral-edgetpu",) and b.status is Status.REJECTED:
+            assert b.report.reason  # full int8 or nothing: the gate decides, and says why
+            continue
         assert b.status is Status.OK, (b.id, b.report.reason)
         assert np.isfinite(b.report.outputs).all()
         assert b.report.metrics.psnr_vs_float_db > (80 if b.spec.precision.value in ("fp32",) else 35), b.id
