@@ -20,10 +20,8 @@ Example:
 """
 from __future__ import annotations
 
-import contextlib
 import importlib
 import importlib.util
-import io
 import sys
 import warnings
 from types import ModuleType
@@ -33,7 +31,8 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper, shape_inference
 
-from runtime.errors import ExportError
+from convert.errors import ExportError
+from facemask.native_stderr import quiet_native
 
 if TYPE_CHECKING:
     import torch
@@ -200,7 +199,7 @@ def onnx_to_torch(model: onnx.ModelProto, what: str = "the model", targets: str 
     model = _without_trailing_empty_inputs(model)
     check_convertible(model, what, targets)
     try:
-        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        with quiet_native(python_output=True), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return _specialised(_onnx2torch().convert(model).eval(), _input_shape(model)).eval()
     except Exception as e:  # onnx2torch raises NotImplementedError, ValueError, KeyError...

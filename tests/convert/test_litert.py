@@ -112,8 +112,8 @@ def test_unsupported_onnx_ops_are_named(tmp_path: Path) -> None:
     import onnx
     from onnx import helper
 
+    from convert.errors import ExportError
     from convert.onnx_import import check_convertible
-    from runtime.errors import ExportError
     from tests.convert.conftest import save_graph
 
     dims = [1, 3, *SIZE]

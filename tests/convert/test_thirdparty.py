@@ -13,7 +13,7 @@ from convert.build import BuildConfig, build
 from convert.calib import CalibConfig
 from convert.source import load_source
 from convert.targets import TARGETS
-from runtime.errors import ExportError
+from convert.errors import ExportError
 from runtime.manifest import ArtifactFormat, Status
 from tests.thirdparty_nets import ARCHS, export, make
 
