@@ -1,8 +1,9 @@
 """Install size of an extra: the packages it adds on top of the runtime install, from pip's RECORD files.
 
-    .venv/bin/python -m benchmarks.extra_size [--extra convert]
+    .venv/bin/python -m benchmarks.extra_size [--extra convert] [--plus onnx2torch]
 
-Walks the installed distributions' requirements (markers evaluated for this machine) from
+``--plus`` adds packages the Makefile installs with ``--no-deps`` for that extra. Walks
+the installed distributions' requirements (markers evaluated for this machine) from
 the extra's requirements, drops everything the base install already needs, and sums the
 sizes RECORD lists for what is left. Prints a Markdown table, biggest first.
 """
@@ -58,9 +59,10 @@ def _size(name: str) -> int:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--extra", default="convert")
+    p.add_argument("--plus", action="append", default=[], help="a package installed separately for the extra")
     args = p.parse_args()
     base = _closure(_requirements(None))
-    added = sorted(_closure(_requirements(args.extra)) - base, key=_size, reverse=True)
+    added = sorted(_closure(_requirements(args.extra) + args.plus) - base, key=_size, reverse=True)
     total = sum(_size(n) for n in added)
     print(f"| `[{args.extra}]` adds | MiB |\n|---|---:|")
     for name in added:
