@@ -81,11 +81,9 @@ def import_class(spec: str) -> type:
 def _state_dict(path: Path) -> dict[str, Any]:
     import torch
 
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # pickle, zip and torch errors
-        raise ModelLoadError(f"cannot read checkpoint {path} ({type(e).__name__}); give a .pth/.pt file of "
-                             "weights (torch.save(model.state_dict(), ...))") from e
+    from convert.zoo import load_torch_file
+
+    state = load_torch_file(path)
     while isinstance(state, dict):
         inner = next((state[k] for k in WRAPPER_KEYS if isinstance(state.get(k), dict)), None)
         if inner is None:
