@@ -196,7 +196,7 @@ def _image_output(path: Path, layout: Layout, size_hw: tuple[int, int]) -> str:
         if out.shape == shape:
             return name
     got = ", ".join(f"{n} {list(o.shape)}" for n, o in zip(names, outs))
-    raise _model_error(path, f"a {list(shape)} input gives {got}; expected an output of the same shape")
+    raise _model_error(path, f"outputs {got} for a {list(shape)} input; expected one of the same shape")
 
 
 def _torch_source(name: str, kind: SourceKind, arch: str, checkpoint: Path) -> SourceModel:
