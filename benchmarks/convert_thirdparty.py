@@ -68,12 +68,17 @@ def main() -> None:
                                  "latency_ms": round(b.latency.median_ms, 2) if b.latency else None,
                                  "size_kib": round(b.artifact.size_bytes / 1024)})
             print(f"{arch}: {time.perf_counter() - t0:.0f} s, ok={result.ok}", flush=True)
-    meta = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "commit": _commit(), "size": args.size,
+            _write(rows, args.size, load0)
+
+
+def _write(rows: list[dict[str, object]], size: int, load0: float) -> None:
+    """Results so far (written after every architecture: a long run stays useful if cut short)."""
+    meta = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "commit": _commit(), "size": size,
             "cpu": platform.processor() or platform.machine(), "loadavg_start": round(load0, 2),
             "loadavg_end": round(os.getloadavg()[0], 2)}
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "results.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
-    lines = [f"# Third-party architectures x targets ({args.size}x{args.size})", "",
+    lines = [f"# Third-party architectures x targets ({size}x{size})", "",
              f"{meta['date']}, commit {meta['commit']}, load average {meta['loadavg_start']} -> {meta['loadavg_end']} "
              "(2 cores shared with other jobs: latency ratios within one architecture are side by side, absolute "
              "values are noisy).", "",
@@ -83,7 +88,6 @@ def main() -> None:
         lines.append(f"| {r['arch']} | {r['target']} | `{r['artifact']}` | {r['precision']} | {r['verdict']} | "
                      f"{r['psnr_vs_float_db']} | {r['drop_db']} | {r['latency_ms']} | {r['size_kib']} |")
     (OUT / "results.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -315,10 +315,11 @@ def _float_fallback(builder: _Builder, failed: BuiltArtifact, taken: set[str], f
 def _with_latency(built: list[BuiltArtifact], builder: _Builder) -> list[BuiltArtifact]:
     if builder.config.latency_rounds == 0:
         return built
-    models = {b.id: (scratch_entry(b.artifact), b.artifact.path) for b in built}
+    models = {b.id: (scratch_entry(b.artifact), b.artifact.path) for b in built
+              if np.isfinite(b.report.outputs).any()}  # a file the engine refuses to run has no latency
     lat = measure_latencies(models, builder.size_hw, builder.config.latency_rounds,
                             builder.config.validation.threads)
-    return [replace(b, latency=lat[b.id]) for b in built]
+    return [replace(b, latency=lat.get(b.id)) for b in built]
 
 
 def _calib_label(cfg: CalibConfig) -> str:
