@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
+from typing import BinaryIO, Sequence
 
 import cv2
 import numpy as np
@@ -226,6 +227,18 @@ def _write_tone(path: Path, seconds: float, rate: int = 16000) -> None:
             frame.sample_rate, frame.pts, frame.time_base = rate, pos, Fraction(1, rate)
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
+
+
+def write_raw_h264(out: Path | BinaryIO, frames_rgb: Sequence[NDArray[np.uint8]], fps: int = 30) -> None:
+    """Encode RGB frames as a raw H.264 (Annex B) stream, what ``rpicam-vid -o -`` pipes."""
+    import av
+
+    with av.open(out if not isinstance(out, Path) else str(out), "w", format="h264") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = frames_rgb[0].shape[1], frames_rgb[0].shape[0], "yuv420p"
+        for rgb in frames_rgb:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
+        container.mux(stream.encode(None))
 
 
 def truncate_file(path: Path, out: Path, keep_fraction: float) -> Path:

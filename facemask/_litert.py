@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 
 from facemask import _blazeface, _roi
 from facemask._backend import BackendOutput
+from facemask._wheel import MEDIAPIPE_VERSION
 from facemask.errors import FaceMaskError
 from facemask.mesh import NUM_LANDMARKS
 from facemask.native_stderr import quiet_native
@@ -46,11 +47,11 @@ def bundled_model_path(relative: str) -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise FaceMaskError(
             "mediapipe is not installed; it ships the face models: "
-            "pip install --no-deps mediapipe==0.10.21")
+            f"pip install --no-deps mediapipe=={MEDIAPIPE_VERSION}")
     path = Path(next(iter(spec.submodule_search_locations))) / "modules" / relative
     if not path.is_file():
         raise FaceMaskError(
-            f"cannot open {path}: not found; install mediapipe 0.10.21 (newer releases ship no face models)")
+            f"cannot open {path}: not found; install mediapipe {MEDIAPIPE_VERSION} (newer releases ship no face models)")
     return path
 
 
@@ -75,7 +76,7 @@ def _interpreter(path: Path, options: FaceDetectorOptions) -> Interpreter:
                                  experimental_delegates=delegates or None)
             interp.allocate_tensors()
     except (ValueError, RuntimeError) as e:
-        raise FaceMaskError(f"cannot load {path}: {e}; reinstall mediapipe 0.10.21") from e
+        raise FaceMaskError(f"cannot load {path}: {e}; reinstall mediapipe {MEDIAPIPE_VERSION}") from e
     return interp
 
 

@@ -13,6 +13,7 @@ from numpy.typing import NDArray
 
 from facemask._blazeface import iou_matrix
 from facemask._backend import BackendOutput
+from facemask._wheel import MEDIAPIPE_VERSION
 from facemask.errors import FaceMaskError
 from facemask.mesh import NUM_LANDMARKS, NUM_LANDMARKS_REFINED
 from facemask.options import FaceDetectorOptions, RunningMode
@@ -32,7 +33,7 @@ class MediaPipeBackend:
             from mediapipe.python.solution_base import SolutionBase
         except ImportError as e:
             raise FaceMaskError(
-                f"cannot import mediapipe ({e}); install mediapipe 0.10.21 with --no-deps "
+                f"cannot import mediapipe ({e}); install mediapipe {MEDIAPIPE_VERSION} with --no-deps "
                 "next to opencv-python-headless, or use backend=LITERT") from e
         self._graph = SolutionBase(
             binary_graph_path=_GRAPH,

@@ -49,7 +49,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p = subparsers.add_parser("run", help="deblur a camera, stream, video file or image folder (faces first)",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--source", required=True,
-                   help="camera index (0) or /dev/videoN, rtsp:// or http:// URL, video file, image folder")
+                   help="camera index (0) or /dev/videoN, rtsp:// or http:// URL, video file, image folder, "
+                        "or - for a video piped to stdin (rpicam-vid -o -)")
     p.add_argument("-o", "--output", type=Path,
                    help="video file (.mp4/.mov/.mkv) or image folder; omit to only preview/measure")
     p.add_argument("--model", default=None, help="shipped model name (nano.int8.tflite, small.int8...) or a "

@@ -17,6 +17,9 @@ from numpy.typing import NDArray
 
 from runtime.errors import ConfigError
 
+STDIN_SPEC = "-"
+"""The source spec of a video stream piped to standard input (``runtime.video.pipe``)."""
+
 
 class SourceKind(str, enum.Enum):
     """Where frames come from."""

@@ -20,8 +20,8 @@ import cv2
 import numpy as np
 
 from runtime.errors import ConfigError, SourceError
-from runtime.video.frames import (BaseSource, CaptureFactory, Frame, FrameSource, SourceConfig, SourceEnd, SourceInfo,
-                                  SourceKind, to_rgb)
+from runtime.video.frames import (STDIN_SPEC, BaseSource, CaptureFactory, Frame, FrameSource, SourceConfig,
+                                  SourceEnd, SourceInfo, SourceKind, to_rgb)
 from runtime.video.live import LiveSource, camera_factory, stream_factory
 
 log = logging.getLogger(__name__)
@@ -130,9 +130,11 @@ class ImageFolderSource(BaseSource):
 def classify_source(spec: str) -> SourceKind:
     """Tell what kind of source ``spec`` names, without opening it.
 
-    Digits or ``/dev/video*`` are cameras, ``scheme://`` URLs are streams, folders and image
-    files are folder sources, anything else is a video file.
+    Digits or ``/dev/video*`` are cameras, ``scheme://`` URLs and ``-`` (stdin) are streams,
+    folders and image files are folder sources, anything else is a video file.
     """
+    if spec == STDIN_SPEC:
+        return SourceKind.STREAM
     if spec.isdigit() or re.fullmatch(r"/dev/video\d+", spec):
         return SourceKind.CAMERA
     scheme = spec.split("://", 1)[0].lower() if "://" in spec else ""
@@ -152,7 +154,8 @@ def open_source(spec: str, config: SourceConfig = SourceConfig(),
     """Open a camera index/device, stream URL, video file, image folder or image file.
 
     Args:
-        spec: ``"0"``, ``"/dev/video2"``, ``"rtsp://host/cam"``, ``"clip.mp4"``, ``"photos/"``.
+        spec: ``"0"``, ``"/dev/video2"``, ``"rtsp://host/cam"``, ``"-"`` (a video piped to
+            stdin), ``"clip.mp4"``, ``"photos/"``.
         config: live-source retry settings.
         capture_factory: overrides how a live capture is opened (tests, custom backends).
 
@@ -168,6 +171,9 @@ def open_source(spec: str, config: SourceConfig = SourceConfig(),
             raise SourceError(f"--source {spec}: no camera {node} on this machine; plug one in or pick "
                               "another (`ls /dev/video*` lists them)")
         return LiveSource(capture_factory or camera_factory(device, config), kind, spec, config)
+    if spec == STDIN_SPEC:
+        from runtime.video.pipe import PipeSource  # PyAV: only for this source
+        return PipeSource(config=config)
     if kind is SourceKind.STREAM:
         return LiveSource(capture_factory or stream_factory(spec, config), kind, spec, config)
     path = Path(spec)
