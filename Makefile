@@ -23,6 +23,9 @@ $(STAMP): pyproject.toml
 	# mediapipe's wheel depends on the GUI opencv build (needs libGL, clobbers cv2): skip its deps;
 	# the ones it imports at run time are in pyproject.toml.
 	$(BIN)/pip install --disable-pip-version-check -q --no-deps "mediapipe==$(MEDIAPIPE)"
+	# onnx2torch (ONNX -> PyTorch for LiteRT, part of the convert tooling) declares torchvision, whose
+	# PyPI wheels are CUDA builds that pull another torch; it needs it only for detection ops.
+	$(BIN)/pip install --disable-pip-version-check -q --no-deps "onnx2torch==1.5.15"
 	touch $@
 
 install: $(STAMP)

@@ -187,9 +187,10 @@ class _Builder:
             if spec.precision is not Precision.INT8:
                 return quantizer_t.quantize(out, TfliteQuantConfig(spec.precision)), None
             target = TfliteRepairTarget(quantizer_t)
+        rconfig = self.config.repair if spec.float_islands else replace(self.config.repair, max_float_fraction=0.0)
         result = quantize_with_gate(target, out, self.pairs, self.reference_outputs, self.calib,
                                     self.float_calib_outputs(fp32), self.config.validation,
-                                    self.config.repair, qat=self._qat(spec))
+                                    rconfig, qat=self._qat(spec))
         return result.artifact, result
 
     def _qat(self, spec: PlannedArtifact) -> Callable[[Path, CalibMethod], Artifact] | None:
@@ -229,12 +230,14 @@ def build(src: SourceModel, out_dir: Path, config: BuildConfig) -> BuildResult:
     check_writable(out_dir)
     requested = config.plans()
     plans = {REFERENCE: ["reference", *requested.pop(REFERENCE, [])], **requested}
-    if not src.is_torch and any(s.format is ArtifactFormat.TFLITE for s in plans):
+    tflite_targets = [t for s, ts in plans.items() if s.format is ArtifactFormat.TFLITE for t in ts]
+    if not src.is_torch and tflite_targets:
         import onnx
 
-        from convert.onnx_torch import OnnxModule
+        from convert.onnx_import import check_convertible
 
-        OnnxModule(onnx.load(str(src.path)))  # names unsupported operators before any work
+        check_convertible(onnx.load(str(src.path), load_external_data=False), str(src.path),  # before any work
+                          "--target " + ", ".join(dict.fromkeys(tflite_targets)))
     ids = _ids(src.name, plans)
     final = out_dir / src.name
     for stale in stale_partials(final):
@@ -249,7 +252,10 @@ def build(src: SourceModel, out_dir: Path, config: BuildConfig) -> BuildResult:
                   leave=False) as bar:
             for spec, targets in plans.items():
                 bar.set_postfix_str(ids[spec])
-                built.append(_one(builder, spec, tuple(targets), ids[spec], tmp))
+                one = _one(builder, spec, tuple(targets), ids[spec], tmp)
+                if not one.report.passed and one.repair is not None and config.repair.enabled:
+                    one = _float_fallback(builder, one, set(ids.values()), tmp)
+                built.append(one)
                 bar.update()
             bar.set_postfix_str("latency")
             built = _with_latency(built, builder)
@@ -271,7 +277,7 @@ def build(src: SourceModel, out_dir: Path, config: BuildConfig) -> BuildResult:
 def _one(builder: _Builder, spec: PlannedArtifact, targets: tuple[str, ...], artifact_id: str,
          folder: Path) -> BuiltArtifact:
     out = folder / artifact_id
-    artifact, repair = (builder.reference, None) if spec == REFERENCE else builder.make(spec, out)
+    artifact, repair = (builder.reference, None) if "reference" in targets else builder.make(spec, out)
     report = repair.report if repair else validate(scratch_entry(artifact), out, builder.pairs,
                                                    builder.reference_outputs, builder.config.validation)
     checks = {t: check_ops(out, spec.format, get_target(t).op_support(spec.format),
@@ -283,13 +289,37 @@ def _one(builder: _Builder, spec: PlannedArtifact, targets: tuple[str, ...], art
     return BuiltArtifact(artifact_id, spec, targets, artifact, report, repair, checks, None, status)
 
 
+def _float_fallback(builder: _Builder, failed: BuiltArtifact, taken: set[str], folder: Path) -> BuiltArtifact:
+    """The float file every target of ``failed`` runs, in place of an int8 file that missed the
+    gate after every repair; ``failed`` itself if the targets run no float model (Edge TPU)."""
+    spec = failed.spec
+    choices = {get_target(t).float_fallback(spec.format) for t in failed.targets}
+    if len(choices) != 1 or None in choices:
+        return failed
+    precision = choices.pop()
+    assert precision is not None
+    artifact_id = failed.id.replace(f".{spec.precision.value}.", f".{precision.value}.", 1)
+    if artifact_id in taken:
+        artifact_id = artifact_id.replace(f".{precision.value}.", f".{precision.value}-fallback.", 1)
+    fallback = _one(builder, replace(spec, precision=precision), failed.targets, artifact_id, folder)
+    if fallback.status is not Status.OK:
+        fallback.artifact.path.unlink(missing_ok=True)
+        return failed
+    failed.artifact.path.unlink(missing_ok=True)
+    why = (f"int8 missed the gate ({failed.report.reason}) after {len(failed.repair.attempts)} attempts "
+           f"(best: {failed.repair.chosen.label}); {precision.value} ships instead" if failed.repair else "")
+    log.warning("%s: %s", failed.id, why)
+    return replace(fallback, repair=failed.repair, fallback=why)
+
+
 def _with_latency(built: list[BuiltArtifact], builder: _Builder) -> list[BuiltArtifact]:
     if builder.config.latency_rounds == 0:
         return built
-    models = {b.id: (scratch_entry(b.artifact), b.artifact.path) for b in built}
+    models = {b.id: (scratch_entry(b.artifact), b.artifact.path) for b in built
+              if np.isfinite(b.report.outputs).any()}  # a file the engine refuses to run has no latency
     lat = measure_latencies(models, builder.size_hw, builder.config.latency_rounds,
                             builder.config.validation.threads)
-    return [replace(b, latency=lat[b.id]) for b in built]
+    return [replace(b, latency=lat.get(b.id)) for b in built]
 
 
 def _calib_label(cfg: CalibConfig) -> str:
@@ -322,7 +352,9 @@ def manifest_entry(b: BuiltArtifact, root: Path, src: SourceModel) -> ArtifactEn
              "targets": ",".join(b.targets), "source": portable_source(src)}
     for target, check in b.opchecks.items():
         notes[f"ops.{target}"] = check.summary()
-    if b.repair is not None and b.repair.chosen.kept_in_float:
+    if b.fallback is not None:
+        notes["float_fallback"] = b.fallback
+    elif b.repair is not None and b.repair.chosen.kept_in_float:
         notes["kept_in_float"] = ",".join(b.repair.chosen.kept_in_float)
     params = macs = None
     if src.arch is not None:

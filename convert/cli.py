@@ -2,6 +2,7 @@
 
     edgedeblur convert small --target rpi5 --target android-npu --calib photos/ -o build/
     edgedeblur convert model.onnx --input-size 256 --precision int8 --target coral-edgetpu
+    edgedeblur convert nafnet.pth --arch nafnet_arch:NAFNet --arch-args '{"width": 16}' --target rpi5
     edgedeblur convert nano --ship          # rebuild the shipped int8/fp16 artifacts
     edgedeblur convert --list-targets
     edgedeblur train nano --steps 20000     # options of python -m convert.train
@@ -40,8 +41,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--precision", action="append", metavar="P", help="fp32 | fp16 | int8 | int8-dynamic (repeatable)")
     p.add_argument("--format", action="append", metavar="F", help="onnx | tflite (repeatable)")
     p.add_argument("--input-size", metavar="N|HxW", help="static input size (needed for dynamic ONNX; default 256)")
-    p.add_argument("--arch", help="zoo architecture of a checkpoint that does not record it")
-    p.add_argument("--checkpoint", type=Path, help="weights for a zoo name (default: the shipped ones)")
+    p.add_argument("--arch", help="zoo architecture of a checkpoint that does not record it, or your own "
+                   "class: module.path:Class or path/to/file.py:Class")
+    p.add_argument("--arch-args", metavar="JSON", help="keyword arguments of an --arch class, e.g. '{\"width\": 16}'")
+    p.add_argument("--checkpoint", type=Path, help="weights for a zoo name (default: the shipped ones) or an "
+                   "--arch class")
     p.add_argument("--calib", type=Path, metavar="DIR", help="calibration photos (default: synthetic blur over "
                    "package photos)")
     p.add_argument("--calib-blurred", action="store_true", help="the --calib photos are already blurry")
@@ -131,8 +135,12 @@ def run_convert(args: argparse.Namespace) -> int:
     """
     if args.list_targets:
         return _list_targets()
-    if not args.model:
-        raise ConfigError("give a MODEL: a zoo name (nano, small), a .pt checkpoint or a .onnx file")
+    from convert.user_module import is_user_arch, parse_arch_args
+
+    if not args.model and not is_user_arch(args.arch):
+        raise ConfigError("give a MODEL: a zoo name (nano, small), a .pt checkpoint, a .onnx file, or "
+                          "--arch module:Class --checkpoint weights.pth")
+    arch_args = parse_arch_args(args.arch_args)
     if args.ship and (args.target or args.precision or args.format):
         raise ConfigError("--ship builds a fixed set (ONNX + LiteRT at int8 and fp16); drop --target, "
                           "--precision and --format")
@@ -146,7 +154,8 @@ def run_convert(args: argparse.Namespace) -> int:
     if args.calib is not None:
         list_images(args.calib)
     check_writable(args.out)
-    src = load_source(args.model, arch=args.arch, checkpoint=args.checkpoint, input_size=config.input_size)
+    src = load_source(args.model, arch=args.arch, checkpoint=args.checkpoint, input_size=config.input_size,
+                      arch_args=arch_args)
     if args.ship:
         from convert.bundle import bundle, ship_config
         from convert.source import SourceKind

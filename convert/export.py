@@ -55,12 +55,21 @@ class ExportConfig:
             raise ConfigError(f"size_hw {self.size_hw} must be positive")
 
 
-def _slim(model: onnx.ModelProto) -> onnx.ModelProto:
+def _slim(model: onnx.ModelProto, name: str) -> onnx.ModelProto:
+    """onnxslim's clean-up (constant folding, dead nodes) and strict shape inference.
+
+    Raises:
+        ExportError: either failed.
+    """
     import onnxslim
 
-    with quiet_native(python_output=True):
-        slimmed = onnxslim.slim(model)
-    return shape_inference.infer_shapes(slimmed, strict_mode=True)
+    try:
+        with quiet_native(python_output=True):
+            slimmed = onnxslim.slim(model)
+        return shape_inference.infer_shapes(slimmed, strict_mode=True)
+    except Exception as e:  # onnxslim/shape inference raise assorted types
+        raise ExportError(f"cleaning up the ONNX graph of {name} failed: {type(e).__name__}: "
+                          f"{str(e).splitlines()[0] if str(e) else ''}") from e
 
 
 def _set_dims(vi: onnx.ValueInfoProto, dims: list[int | str]) -> None:
@@ -84,6 +93,24 @@ def fix_size(model: onnx.ModelProto, layout: Layout, size_hw: tuple[int, int]) -
     _set_dims(model.graph.output[0], dims)
     del model.graph.value_info[:]
     return shape_inference.infer_shapes(model)
+
+
+def image_graph(src: SourceModel, size_hw: tuple[int, int] | None) -> onnx.ModelProto:
+    """A user's ONNX graph with only its image output, fixed at ``size_hw`` when given
+    (and dynamic), cleaned by onnxslim: at a static size the Shape/Gather/Mod arithmetic
+    of pad-to-a-multiple preambles folds into constants.
+
+    Raises:
+        ExportError: onnxslim or shape inference failed.
+    """
+    model = onnx.load(str(src.path))
+    if src.output is not None and len(model.graph.output) > 1:
+        keep = [o for o in model.graph.output if o.name == src.output]
+        del model.graph.output[:]
+        model.graph.output.extend(keep)
+    if size_hw is not None and src.size_hw is None:
+        model = fix_size(model, src.layout, size_hw)
+    return _slim(model, src.name)
 
 
 def _torch_to_onnx(src: SourceModel, config: ExportConfig) -> onnx.ModelProto:
@@ -116,10 +143,10 @@ def _reference(src: SourceModel, x: np.ndarray) -> np.ndarray:
 
         with torch.no_grad():
             return src.module(torch.from_numpy(x)).numpy()
-    return _run_onnx(onnx.load(str(src.path)), x)
+    return _run_onnx(onnx.load(str(src.path)), x, src.output)
 
 
-def _run_onnx(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
+def _run_onnx(model: onnx.ModelProto, x: np.ndarray, output: str | None = None) -> np.ndarray:
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -127,7 +154,8 @@ def _run_onnx(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
     opts.intra_op_num_threads = 2
     sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
     feed = x.astype(np.float16) if "float16" in sess.get_inputs()[0].type else x
-    return sess.run(None, {sess.get_inputs()[0].name: feed})[0].astype(np.float32)
+    name = output or sess.get_outputs()[0].name
+    return sess.run([name], {sess.get_inputs()[0].name: feed})[0].astype(np.float32)
 
 
 def _opset(model: onnx.ModelProto) -> int:
@@ -150,16 +178,9 @@ def export_onnx(src: SourceModel, out: Path, config: ExportConfig) -> Artifact:
             than ``EXPORT_TOLERANCE``.
     """
     if src.is_torch:
-        model = _torch_to_onnx(src, config)
+        model = _slim(_torch_to_onnx(src, config), src.name)
     else:
-        model = onnx.load(str(src.path))
-        if config.size_hw is not None and src.size_hw is None:
-            model = fix_size(model, src.layout, config.size_hw)
-    try:
-        model = _slim(model)
-    except Exception as e:  # onnxslim/shape inference raise assorted types
-        raise ExportError(f"cleaning up the ONNX graph of {src.name} failed: {type(e).__name__}: "
-                          f"{str(e).splitlines()[0] if str(e) else ''}") from e
+        model = image_graph(src, config.size_hw)
     for i, node in enumerate(model.graph.node):  # the repair loop names nodes to keep in float
         if not node.name:
             node.name = f"{node.op_type}_{i}"

@@ -47,6 +47,10 @@ _DTYPES = {np.dtype(np.float32): DType.FLOAT32, np.dtype(np.float16): DType.FLOA
 COMPUTE_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV", "FULLY_CONNECTED", "ADD", "MUL",
                "SUB", "CONCATENATION")
 """TFLite ops that compute; the rest (RESHAPE, TRANSPOSE, PAD, ...) pass values through."""
+ISLAND_OPS = ("DIV", "SQRT", "RSQRT", "POW", "MEAN", "SUM", "SQUARED_DIFFERENCE", "SOFTMAX", "BATCH_MATMUL",
+              "EXP", "LOG", "GELU", "L2_NORMALIZATION")
+"""Normalisation and attention ops: int8 loses most there (tiny variances, divisions by
+near-zero norms, softmax), so they are the first float islands the repair loop tries."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,14 +164,13 @@ def _nhwc_module(src: SourceModel, config: TfliteExportConfig) -> Any:
         module = make_exportable(src.module, shuffle_as_conv=config.shuffle_as_conv,
                                  sample_hw=config.size_hw)
     else:
-        import onnx
+        from convert.export import image_graph
+        from convert.onnx_import import depth_to_space_as_deconv, onnx_to_torch
 
-        from convert.export import fix_size
-        from convert.onnx_torch import OnnxModule
-
-        model = onnx.load(str(src.path))
-        module = OnnxModule(model if src.size_hw else fix_size(model, src.layout, config.size_hw),
-                            shuffle_as_conv=config.shuffle_as_conv).eval()
+        model = image_graph(src, config.size_hw)
+        if config.shuffle_as_conv:
+            model = depth_to_space_as_deconv(model)
+        module = onnx_to_torch(model, src.name)
         if src.layout is Layout.NHWC:
             return module
     return litert_torch.to_channel_last_io(module, args=[0], outputs=[0]).eval()
@@ -176,11 +179,11 @@ def _nhwc_module(src: SourceModel, config: TfliteExportConfig) -> Any:
 def export_tflite(src: SourceModel, out: Path, config: TfliteExportConfig) -> Artifact:
     """Convert a source to an fp32 NHWC .tflite at ``out`` and check it against the source.
 
-    PyTorch models convert directly; ONNX files are first interpreted as a PyTorch module
-    (``convert.onnx_torch``), which covers the operators deblur nets use.
+    PyTorch models convert directly; ONNX files first become a PyTorch module through
+    onnx2torch (``convert.onnx_import``).
 
     Raises:
-        ExportError: an unsupported ONNX operator, litert-torch failed, or the file differs
+        ExportError: an ONNX node onnx2torch cannot map, litert-torch failed, or the file differs
             from its source by more than ``EXPORT_TOLERANCE``.
     """
     import torch
@@ -228,6 +231,7 @@ class TfliteQuantizer:
         self.fp32 = fp32
         self.calib = calib
         self._ranges: dict[CalibMethod, dict[str, dict[str, NDArray[np.float32]]]] = {}
+        self._labels: dict[str, str] | None = None
 
     def _feed(self) -> dict[str, list[dict[str, NDArray[np.float32]]]]:
         interp = interpreter(self.fp32.path)
@@ -258,6 +262,23 @@ class TfliteQuantizer:
                             todo.extend(int(i) for i in r["outputs"])
             groups.append(tuple(names[int(ops[g]["outputs"][0])] for g in group if len(ops[g]["outputs"])))
         return groups
+
+    def op_labels(self) -> dict[str, str]:
+        """``OP_TYPE#index`` per op output tensor name: the label of ops whose names carry no
+        module path (graphs that came from ONNX through onnx2torch)."""
+        if self._labels is None:
+            interp = interpreter(self.fp32.path, xnnpack=False)
+            names = {t["index"]: t["name"] for t in interp.get_tensor_details()}
+            self._labels = {names[int(op["outputs"][0])]: f"{op['op_name']}#{op['index']}"
+                            for op in interp._get_ops_details() if len(op["outputs"])}  # noqa: SLF001
+        return self._labels
+
+    def islands(self) -> tuple[str, ...]:
+        """Output tensor names of the normalisation and attention ops (``ISLAND_OPS``)."""
+        interp = interpreter(self.fp32.path, xnnpack=False)
+        names = {t["index"]: t["name"] for t in interp.get_tensor_details()}
+        return tuple(names[int(op["outputs"][0])] for op in interp._get_ops_details()  # noqa: SLF001
+                     if op["op_name"] in ISLAND_OPS and len(op["outputs"]))
 
     def _output_chain(self) -> list[str]:
         """The output tensor and the tensors before it that share its scale (through RESHAPE /
@@ -394,9 +415,14 @@ class TfliteRepairTarget:
         """Per compute op, the ops that keep its output in float."""
         return self.quantizer.float_groups()
 
+    def islands(self) -> tuple[str, ...]:
+        """The normalisation and attention ops."""
+        return self.quantizer.islands()
+
     def label(self, name: str) -> str:
-        """The PyTorch module path of the op."""
-        return short_name(name)
+        """The PyTorch module path of the op, else its type and index."""
+        path = short_name(name)
+        return self.quantizer.op_labels().get(name, path) if path == "model" else path
 
     def quantize(self, out: Path, method: CalibMethod, keep_float: tuple[str, ...]) -> Artifact:
         """Full-integer int8 with ``method`` ranges and ``keep_float`` ops left in float."""

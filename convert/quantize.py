@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 
 WEIGHTED_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul", "Add", "Mul", "Sub", "Concat")
 """Op types that compute; everything else (Relu, DepthToSpace, Reshape, ...) passes values through."""
+ISLAND_OPS = ("Div", "Sqrt", "Pow", "ReduceMean", "ReduceL2", "ReduceSum", "Softmax", "MatMul", "Erf", "Exp",
+              "LayerNormalization", "InstanceNormalization")
+"""Normalisation and attention ops: the first float islands the repair loop tries."""
 
 
 class CalibMethod(str, enum.Enum):
@@ -207,6 +210,10 @@ class OnnxRepairTarget:
     def candidates(self) -> list[tuple[str, ...]]:
         """Per compute node, the nodes that keep its output in float."""
         return self.quantizer.float_groups()
+
+    def islands(self) -> tuple[str, ...]:
+        """Names of the normalisation and attention nodes (``ISLAND_OPS``)."""
+        return tuple(n.name for n in onnx.load(str(self.quantizer.fp32.path)).graph.node if n.op_type in ISLAND_OPS)
 
     def label(self, name: str) -> str:
         """ONNX node names from PyTorch read like module paths: ``enc1/enc1.0/c1/Conv``."""

@@ -3,7 +3,8 @@
 Plain post-training int8 often costs deblur nets ~2 dB. When the gate fails, in order:
 
 1. other calibration methods (min-max, percentile, entropy): free at run time;
-2. mixed precision: per-layer sensitivity (keep one layer in float, measure the gain in
+2. mixed precision: first the normalisation and attention ops (division, square root,
+   mean, softmax, matmul) in float, as a group; then per-layer sensitivity (keep one layer in float, measure the gain in
    PSNR vs the float model on calibration images, never validation images), then keep
    the top 1, 2, 4, ... layers in float until the gate passes, up to ``max_float_fraction``
    of the layers;
@@ -101,6 +102,10 @@ class RepairTarget(Protocol):
     def candidates(self) -> list[tuple[str, ...]]:
         """Per layer, the names (nodes or op outputs) to keep in float so that layer's output
         is never quantised; the layer itself first, graph order."""
+        ...
+
+    def islands(self) -> tuple[str, ...]:
+        """The normalisation and attention ops (names as in ``candidates``), tried in float first."""
         ...
 
     def label(self, name: str) -> str:
@@ -233,20 +238,36 @@ def quantize_with_gate(target: RepairTarget, out: Path, pairs: ImagePairs, refer
         if loop.attempt(f"{method.value} calibration", method, ()):
             return loop.result(())
     method = loop.best_method
+    table: tuple[tuple[str, float], ...] = ()
+    islands = target.islands() if rconfig.max_float_fraction > 0 else ()
+    if islands and loop.attempt(f"{method.value} calibration, {len(islands)} normalisation/attention op(s) in float",
+                                method, islands):
+        return loop.result(())
+    if rconfig.max_float_fraction > 0:  # 0: full int8 only (Edge TPU), no layer may stay float
+        table = _float_islands(loop, method, calib, float_calib_out, vconfig, rconfig)
+        if loop.best is not None and loop.best[2].passed:
+            return loop.result(table)
+    if qat is not None:
+        loop.attempt(f"QAT {rconfig.qat_steps} steps + {method.value} calibration", method, (),
+                     quantize=lambda p: qat(p, method))
+    return loop.result(table)
+
+
+def _float_islands(loop: _Loop, method: CalibMethod, calib: NDArray[np.float32], float_calib_out: NDArray[np.float32],
+                   vconfig: ValidationConfig, rconfig: RepairConfig) -> tuple[tuple[str, float], ...]:
+    """Keep the 1, 2, 4, ... most sensitive layers in float until the gate passes; the ranking."""
+    target = loop.target
     border = min(vconfig.border_px, min(calib.shape[1:3]) // 4)
     ranked = sensitivity(target, method, calib[:SENSITIVITY_IMAGES], float_calib_out, loop.scratch_path(), border,
                          vconfig.threads)
     table = tuple((target.label(group[0]), gain) for group, gain in ranked)
-    limit = max(1, int(len(ranked) * rconfig.max_float_fraction)) if rconfig.max_float_fraction else 0
+    limit = max(1, int(len(ranked) * rconfig.max_float_fraction))
     k, tried = 1, ()
     while k <= limit:
         keep = tuple(dict.fromkeys(name for group, gain in ranked[:k] if gain > 0 for name in group))
         if keep and keep != tried and loop.attempt(
                 f"{method.value} calibration, {k} most sensitive layer(s) in float", method, keep):
-            return loop.result(table)
+            return table
         tried = keep
         k = k * 2 if k * 2 <= limit or k == limit else limit
-    if qat is not None:
-        loop.attempt(f"QAT {rconfig.qat_steps} steps + {method.value} calibration", method, (),
-                     quantize=lambda p: qat(p, method))
-    return loop.result(table)
+    return table

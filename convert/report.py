@@ -71,7 +71,7 @@ def _table(result: BuildResult) -> list[str]:
     for b in result.artifacts:
         m = b.report.metrics
         lat = _fmt(b.latency.median_ms) if b.latency else "n/a"
-        status = "ok" if b.status is Status.OK else "**REJECTED**"
+        status = ("ok (float fallback)" if b.fallback else "ok") if b.status is Status.OK else "**REJECTED**"
         rows.append(f"| `{b.id}` | {', '.join(b.targets)} | {_io(b)} | {b.artifact.size_bytes / 1024:.0f} | {lat} | "
                     f"{_fmt(m.psnr_vs_float_db)} | {_fmt(m.psnr_vs_gt_db)} | {_fmt(b.report.drop_db)} | "
                     f"{_fmt(m.ssim_vs_gt, 4)} | {_fmt(m.max_abs_error, 4)} | {status} |")
@@ -92,7 +92,9 @@ def _repairs(result: BuildResult) -> list[str]:
         if r.sensitivity:
             top = ", ".join(f"`{n}` (+{g:.2f} dB)" for n, g in r.sensitivity[:5])
             lines.append(f"Most sensitive layers (PSNR vs float gained when kept in float): {top}.")
-        if not b.report.passed:
+        if b.fallback:
+            lines.append(f"**Float fallback**: {b.fallback}.")
+        elif not b.report.passed:
             lines.append(f"**Gate failed**: {b.report.reason}.")
         lines.append("")
     return lines

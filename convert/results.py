@@ -34,6 +34,8 @@ class BuiltArtifact:
         opchecks: per target, the operator check.
         latency: measured on this machine (None when not measured).
         status: OK, or REJECTED (gate failed, or op offenders with ``strict_ops``).
+        fallback: why this float file stands in for an int8 one that missed the gate
+            (``repair`` holds the int8 attempts); None otherwise.
     """
 
     id: str
@@ -45,6 +47,7 @@ class BuiltArtifact:
     opchecks: dict[str, OpCheckReport]
     latency: Latency | None
     status: Status
+    fallback: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,8 @@ class SourceKind(str, enum.Enum):
     ZOO = "zoo"
     CHECKPOINT = "checkpoint"
     ONNX = "onnx"
+    MODULE = "module"
+    """A user's own ``nn.Module`` class (``--arch module:Class``) and its checkpoint."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -55,6 +57,7 @@ class SourceModel:
         layout: ONNX input layout (PyTorch sources are NCHW).
         size_hw: static (height, width) of an ONNX model, or None if dynamic.
         multiple_of: H and W must be multiples of this.
+        output: ONNX: the image output (others, e.g. coarser scales, are dropped).
     """
 
     name: str
@@ -65,6 +68,7 @@ class SourceModel:
     layout: Layout = Layout.NCHW
     size_hw: tuple[int, int] | None = None
     multiple_of: int = 1
+    output: str | None = None
 
     @property
     def is_torch(self) -> bool:
@@ -109,8 +113,25 @@ def _hw(dims: list[int | str], layout: Layout) -> tuple[int | str, int | str]:
     return (dims[2], dims[3]) if layout is Layout.NCHW else (dims[1], dims[2])
 
 
-def inspect_onnx(path: Path, input_size: tuple[int, int] | None) -> tuple[Layout, tuple[int, int] | None]:
-    """Check that an ONNX file is an image-to-image model and return its layout and static size.
+@dataclass(frozen=True, slots=True)
+class OnnxImage:
+    """What ``inspect_onnx`` learns about an ONNX file."""
+
+    layout: Layout
+    size_hw: tuple[int, int] | None
+    output: str
+    """The image output (multi-output nets: the first output the size of the input)."""
+
+
+def _model_error(path: Path, why: str) -> ModelLoadError:
+    return ModelLoadError(f"{path} is not an image-to-image model: {why}")
+
+
+def inspect_onnx(path: Path, input_size: tuple[int, int] | None) -> OnnxImage:
+    """Check that an ONNX file is an image-to-image model and return its layout, static size and image output.
+
+    Nets with several outputs (multi-scale or multi-stage) are accepted when at least one
+    output is an image of the input's size; that one is converted, the others are dropped.
 
     Raises:
         ModelLoadError: not an ONNX file, or not image to image (the message says why).
@@ -128,24 +149,19 @@ def inspect_onnx(path: Path, input_size: tuple[int, int] | None) -> tuple[Layout
                              "exported with torch.onnx.export or a zoo name (nano, small)")
     inits = {i.name for i in graph.initializer}
     inputs = [i for i in graph.input if i.name not in inits]
-    if len(inputs) != 1 or len(graph.output) != 1:
-        raise ModelLoadError(f"{path} is not an image-to-image model: it has {len(inputs)} inputs and "
-                             f"{len(graph.output)} outputs, expected one image in and one image out")
-    src, dst = inputs[0], graph.output[0]
-    for vi, what in ((src, "input"), (dst, "output")):
+    if len(inputs) != 1 or not graph.output:
+        raise _model_error(path, f"it has {len(inputs)} inputs and {len(graph.output)} outputs, expected one "
+                           "image in and at least one image out")
+    src = inputs[0]
+    for vi, what in ((src, "input"), *((o, "output") for o in graph.output)):
         elem = vi.type.tensor_type.elem_type
         if elem not in _FLOAT_TYPES:
-            raise ModelLoadError(f"{path} is not an image-to-image model: its {what} {vi.name!r} has "
-                                 f"type {TensorProto.DataType.Name(elem)}; expected float32 or float16")
-    in_dims, out_dims = _dims(src), _dims(dst)
+            raise _model_error(path, f"its {what} {vi.name!r} has type {TensorProto.DataType.Name(elem)}; "
+                               "expected float32 or float16")
+    in_dims = _dims(src)
     layout = _image_layout(in_dims)
     if layout is None:
-        raise ModelLoadError(f"{path} is not an image-to-image model: input {src.name!r} has shape "
-                             f"{in_dims}; expected (N, 3, H, W) or (N, H, W, 3)")
-    out_layout = _image_layout(out_dims)
-    if len(out_dims) != 4 or (out_layout is not None and out_layout is not layout):
-        raise ModelLoadError(f"{path} is not an image-to-image model: output {dst.name!r} has shape "
-                             f"{out_dims} for input shape {in_dims}; expected an image of the same size")
+        raise _model_error(path, f"input {src.name!r} has shape {in_dims}; expected (N, 3, H, W) or (N, H, W, 3)")
     h, w = _hw(in_dims, layout)
     static = (h, w) if isinstance(h, int) and isinstance(w, int) and h > 0 and w > 0 else None
     if static is None and input_size is None:
@@ -154,12 +170,12 @@ def inspect_onnx(path: Path, input_size: tuple[int, int] | None) -> tuple[Layout
     if static is not None and input_size is not None and tuple(input_size) != static:
         raise ConfigError(f"--input-size {input_size[0]}x{input_size[1]} contradicts {path}'s static "
                           f"input size {static[0]}x{static[1]}; leave --input-size out or re-export the model")
-    _check_runs_same_size(path, layout, static or input_size)
-    return layout, static
+    output = _image_output(path, layout, static or input_size)
+    return OnnxImage(layout, static, output)
 
 
-def _check_runs_same_size(path: Path, layout: Layout, size_hw: tuple[int, int]) -> None:
-    """Run the model once on zeros: the output must be a 3-channel image of the input's size."""
+def _image_output(path: Path, layout: Layout, size_hw: tuple[int, int]) -> str:
+    """Run the model once on zeros; the first output that is a 3-channel image of the input's size."""
     import onnxruntime as ort
 
     h, w = size_hw
@@ -170,14 +186,17 @@ def _check_runs_same_size(path: Path, layout: Layout, size_hw: tuple[int, int]) 
     try:
         sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         feed_type = np.float16 if "float16" in sess.get_inputs()[0].type else np.float32
-        out = sess.run(None, {sess.get_inputs()[0].name: np.zeros(shape, feed_type)})[0]
+        outs = sess.run(None, {sess.get_inputs()[0].name: np.zeros(shape, feed_type)})
     except Exception as e:  # onnxruntime raises its own assorted types
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ModelLoadError(f"{path} does not run on a {h}x{w} input in ONNX Runtime ({first[:200]}); "
                              "check --input-size") from e
-    if out.shape != shape:
-        raise ModelLoadError(f"{path} is not an image-to-image model: a {list(shape)} input gives a "
-                             f"{list(out.shape)} output; expected the same shape")
+    names = [o.name for o in sess.get_outputs()]
+    for name, out in zip(names, outs):
+        if out.shape == shape:
+            return name
+    got = ", ".join(f"{n} {list(o.shape)}" for n, o in zip(names, outs))
+    raise _model_error(path, f"outputs {got} for a {list(shape)} input; expected one of the same shape")
 
 
 def _torch_source(name: str, kind: SourceKind, arch: str, checkpoint: Path) -> SourceModel:
@@ -200,32 +219,56 @@ def _checkpoint_arch(path: Path) -> str | None:
     return config.get("model") if isinstance(config, dict) else None
 
 
-def load_source(spec: str, *, arch: str | None = None, checkpoint: Path | None = None,
-                input_size: tuple[int, int] | None = None) -> SourceModel:
+def _user_source(spec: str | None, arch: str, checkpoint: Path | None, arch_args: dict[str, object],
+                 input_size: tuple[int, int] | None) -> SourceModel:
+    from convert.user_module import build_module, image_output
+
+    weights = Path(spec).expanduser() if spec else checkpoint
+    if weights is not None and not weights.is_file():
+        raise ModelLoadError(f"cannot open checkpoint {weights}: not found")
+    module = image_output(build_module(arch, weights, arch_args), input_size or (64, 64))
+    name = weights.stem.split(".")[0] if weights else arch.rpartition(":")[2].lower()
+    return SourceModel(name=name, kind=SourceKind.MODULE, path=weights, arch=None, module=module)
+
+
+def load_source(spec: str | None, *, arch: str | None = None, checkpoint: Path | None = None,
+                input_size: tuple[int, int] | None = None, arch_args: dict[str, object] | None = None
+                ) -> SourceModel:
     """Resolve the model argument of ``edgedeblur convert``.
 
     Args:
-        spec: a zoo name (``nano``), a checkpoint (``.pt``/``.pth``/``.ckpt``) or an ONNX file.
-        arch: zoo architecture of a checkpoint (read from the checkpoint when omitted).
-        checkpoint: weights for a zoo name (else the shipped ``convert/weights/NAME.pt``).
+        spec: a zoo name (``nano``), a checkpoint (``.pt``/``.pth``/``.ckpt``) or an ONNX file;
+            None with a user ``arch`` (weights from ``checkpoint``).
+        arch: zoo architecture of a checkpoint (read from the checkpoint when omitted), or a
+            user class ``module:Class`` / ``file.py:Class`` (``convert.user_module``).
+        checkpoint: weights for a zoo name or user class (zoo default: the shipped
+            ``convert/weights/NAME.pt``).
         input_size: (height, width); required for ONNX files with dynamic H/W.
+        arch_args: keyword arguments of a user class.
 
     Raises:
         ModelLoadError: missing or malformed file, or an ONNX model that is not image to image.
         ConfigError: unknown zoo name (with a suggestion), missing ``--arch``, or dynamic
             dims without ``--input-size``.
     """
+    from convert.user_module import is_user_arch
     from convert.zoo import MODELS, get_spec
 
+    if arch is not None and is_user_arch(arch):
+        return _user_source(spec, arch, checkpoint, arch_args or {}, input_size)
+    if spec is None:
+        raise ConfigError("give a MODEL: a zoo name (nano, small), a .pt checkpoint, a .onnx file, or "
+                          "--arch module:Class --checkpoint weights.pth")
     path = Path(spec).expanduser()
     suffix = path.suffix.lower()
     if suffix in ONNX_SUFFIXES or (path.is_file() and suffix not in CHECKPOINT_SUFFIXES):
         if not path.is_file():
             raise ModelLoadError(f"cannot open {spec}: not found; give an existing .onnx file or a zoo "
                                  f"name ({', '.join(MODELS)})")
-        layout, static = inspect_onnx(path, input_size)
+        image = inspect_onnx(path, input_size)
         return SourceModel(name=path.stem.split(".")[0], kind=SourceKind.ONNX, path=path, arch=None,
-                           module=None, layout=layout, size_hw=static, multiple_of=1)
+                           module=None, layout=image.layout, size_hw=image.size_hw, multiple_of=1,
+                           output=image.output)
     if suffix in CHECKPOINT_SUFFIXES:
         if not path.is_file():
             raise ModelLoadError(f"cannot open checkpoint {spec}: not found")

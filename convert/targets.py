@@ -49,6 +49,8 @@ class PlannedArtifact:
         symmetric_activations: int8 ONNX only: zero-point 0 activations (TensorRT needs it).
         shuffle_as_conv: replace pixel (un)shuffle by exact one-hot (transposed) convolutions
             for accelerators without DEPTH_TO_SPACE or with a tensor-rank limit.
+        float_islands: int8 only: the repair loop may keep sensitive layers (normalisation,
+            attention) in float; False for accelerators that must run every op in int8.
     """
 
     format: ArtifactFormat
@@ -58,6 +60,7 @@ class PlannedArtifact:
     activation_dtype: DType = DType.UINT8
     symmetric_activations: bool = False
     shuffle_as_conv: bool = False
+    float_islands: bool = True
 
     @property
     def io_layout(self) -> Layout:
@@ -85,6 +88,7 @@ class TargetProfile:
         activation_dtype: int8 ONNX activation type.
         symmetric_activations: int8 ONNX activations with zero-point 0.
         shuffle_as_conv: see ``PlannedArtifact.shuffle_as_conv``.
+        float_islands: see ``PlannedArtifact.float_islands``.
         notes: why the defaults are what they are (shown by ``edgedeblur convert --list-targets``).
     """
 
@@ -98,6 +102,7 @@ class TargetProfile:
     activation_dtype: DType = DType.INT8
     symmetric_activations: bool = False
     shuffle_as_conv: bool = False
+    float_islands: bool = True
     notes: str = ""
 
     def __post_init__(self) -> None:
@@ -162,8 +167,15 @@ class TargetProfile:
             opset=self.opset if fmt is ONNX else 17,
             activation_dtype=self.activation_dtype if fmt is ONNX else DType.INT8,
             symmetric_activations=self.symmetric_activations and fmt is ONNX,
-            shuffle_as_conv=self.shuffle_as_conv,
+            shuffle_as_conv=self.shuffle_as_conv, float_islands=self.float_islands,
         )
+
+    def float_fallback(self, fmt: ArtifactFormat) -> Precision | None:
+        """The float precision to ship in ``fmt`` when int8 misses the gate: fp16 for LiteRT
+        (GPU/NPU delegates run it), fp32 for ONNX (fp16 is no faster on CPUs); None if the
+        device runs no float model in that format (Edge TPU)."""
+        order = (FP16, FP32) if fmt is TFLITE else (FP32, FP16)
+        return next((p for p in order if (fmt, p) in self.allowed), None)
 
 
 def _not_allowed(option: str, value: str, allowed: list[str], target: TargetProfile) -> str:
@@ -226,10 +238,11 @@ _PROFILES = (
         allowed=_pairs(TFLITE, INT8), defaults=_pairs(TFLITE, INT8), static=True,
         # Full 8-bit quantisation: coral.ai/docs/edgetpu/models-intro ("Compatibility overview").
         # No DEPTH_TO_SPACE: maintainer reply in google-coral/edgetpu#386 (2021-05, compiler 15).
-        ops={TFLITE: EDGE_TPU}, shuffle_as_conv=True,
+        ops={TFLITE: EDGE_TPU}, shuffle_as_conv=True, float_islands=False,
         notes="Full-integer int8 with int8 I/O, batch 1, static shapes. Pixel shuffles become exact "
               "one-hot (transposed) convolutions: the Edge TPU has no DEPTH_TO_SPACE and runs "
-              "everything after the first unsupported op on the CPU. Compile elsewhere: "
+              "everything after the first unsupported op on the CPU, so no layer may stay in float: a "
+              "net that misses the gate in full int8 is rejected. Compile elsewhere: "
               "`edgetpu_compiler MODEL.tflite`.",
     ),
     TargetProfile(

@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from convert.calib import ImagePairs
 from runtime.catalog import ResolvedModel
 from runtime.engines import EngineConfig, open_engine
-from runtime.errors import ConfigError, EngineError
+from runtime.errors import ConfigError, EngineError, ModelLoadError
 from runtime.lab.metrics import max_abs_error, psnr, ssim
 from runtime.manifest import ArtifactEntry
 
@@ -106,14 +106,16 @@ def run_artifact(entry: ArtifactEntry, path: Path, images: NDArray[np.float32], 
 
     Returns:
         (N, H, W, 3) float32 outputs (NaN for refused images) and the engine's error
-        message for each refused image.
-
-    Raises:
-        ModelLoadError: the file does not load.
+        message for each refused image; a file the engine refuses to load (its test run
+        fails, e.g. an int8 DIV by a zero-quantised divisor) refuses every image.
     """
     errors: list[str] = []
     out = np.full(images.shape, np.nan, np.float32)
-    with open_engine(ResolvedModel(path, entry), EngineConfig(threads=threads)) as engine:
+    try:
+        engine = open_engine(ResolvedModel(path, entry), EngineConfig(threads=threads))
+    except ModelLoadError as e:
+        return out, [str(e)] * len(images)
+    with engine:
         for i, img in enumerate(images):
             try:
                 out[i] = engine.run(img[None])[0]
@@ -139,9 +141,6 @@ def validate(entry: ArtifactEntry, path: Path, pairs: ImagePairs, reference: NDA
         pairs: held-out validation pairs.
         reference: (N, H, W, 3) outputs of the fp32 reference on ``pairs.blurry``.
         config: gate and metric settings.
-
-    Raises:
-        ModelLoadError: the file does not load in its runtime.
     """
     outputs, errors = run_artifact(entry, path, pairs.blurry, config.threads)
     ok = [i for i in range(len(pairs)) if np.isfinite(outputs[i]).all()]

@@ -41,14 +41,15 @@ def _empty_calib(folder: Path) -> list[str]:
     return [str(sharpen_onnx(folder / "m.onnx", [1, 3, *SIZE])), "--calib", str(folder / "photos")]
 
 
-def _erf_onnx(folder: Path) -> list[str]:
+def _space_to_depth_onnx(folder: Path) -> list[str]:
     from onnx import helper
 
     from tests.convert.conftest import save_graph
 
     dims = [1, 3, *SIZE]
-    path = save_graph(folder / "erf.onnx", [helper.make_node("Erf", ["x"], ["y"], name="smooth")], [], dims, dims)
-    return [str(path), "--target", "rpi5"]
+    nodes = [helper.make_node("SpaceToDepth", ["x"], ["s"], blocksize=2, name="fold"),
+             helper.make_node("DepthToSpace", ["s"], ["y"], blocksize=2, name="unfold")]
+    return [str(save_graph(folder / "s2d.onnx", nodes, [], dims, dims)), "--target", "rpi5"]
 
 
 @pytest.mark.parametrize("make, message", [
@@ -61,7 +62,8 @@ def _erf_onnx(folder: Path) -> list[str]:
     (lambda f: [str(sharpen_onnx(f / "m.onnx", [1, 3, *SIZE])), "--target", "coral-edgetpu",
                 "--precision", "fp16"], "not allowed for --target coral-edgetpu; allowed: int8"),
     (lambda f: [str(sharpen_onnx(f / "m.onnx", [1, 3, *SIZE])), "--precision", "int4"], "did you mean 'int8'"),
-    (_erf_onnx, r"not: smooth \(Erf\); use --format onnx"),
+    (_space_to_depth_onnx, r"--target rpi5: onnx2torch has no converter for node\(s\) fold \(SpaceToDepth\); "
+                           "use --format onnx"),
 ])
 def test_bad_input_gets_one_line_and_no_artifacts(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                   make, message: str) -> None:  # noqa: ANN001

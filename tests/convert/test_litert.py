@@ -112,11 +112,14 @@ def test_unsupported_onnx_ops_are_named(tmp_path: Path) -> None:
     import onnx
     from onnx import helper
 
-    from convert.onnx_torch import OnnxModule
     from convert.errors import ExportError
+    from convert.onnx_import import check_convertible
     from tests.convert.conftest import save_graph
 
     dims = [1, 3, *SIZE]
-    path = save_graph(tmp_path / "erf.onnx", [helper.make_node("Erf", ["x"], ["y"], name="smooth")], [], dims, dims)
-    with pytest.raises(ExportError, match=r"not: smooth \(Erf\); use --format onnx"):
-        OnnxModule(onnx.load(str(path)))
+    path = save_graph(tmp_path / "s2d.onnx", [helper.make_node("SpaceToDepth", ["x"], ["s"], blocksize=2, name="fold"),
+                                              helper.make_node("DepthToSpace", ["s"], ["y"], blocksize=2, name="unfold")],
+                      [], dims, dims)
+    with pytest.raises(ExportError, match=r"for --target rpi5: onnx2torch has no converter for node\(s\) "
+                                          r"fold \(SpaceToDepth\); use --format onnx"):
+        check_convertible(onnx.load(str(path)), str(path), "--target rpi5")

@@ -64,7 +64,8 @@ def test_gate_failure_marks_the_artifact_rejected(tmp_path: Path) -> None:
 def test_mixed_precision_respects_the_float_budget(tmp_path: Path) -> None:
     src = load_source(str(hostile_onnx(tmp_path / "hostile.onnx")))
     result = build(src, tmp_path / "out", BuildConfig(**FAST, repair=RepairConfig(max_float_fraction=0.0)))
-    int8 = next(a for a in result.artifacts if a.id == "hostile.int8.onnx")
-    assert int8.status is Status.REJECTED
-    assert all(not a.kept_in_float for a in int8.repair.attempts)
-    assert np.isfinite(int8.report.drop_db)
+    assert not any(a.id == "hostile.int8.onnx" for a in result.artifacts)  # x86 gets fp32 instead
+    fallback = next(a for a in result.artifacts if a.fallback)
+    assert fallback.id == "hostile.fp32-fallback.onnx" and fallback.status is Status.OK
+    assert all(not a.kept_in_float for a in fallback.repair.attempts)
+    assert np.isfinite(fallback.repair.report.drop_db) and not fallback.repair.report.passed
