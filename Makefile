@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.edgedeblur-installed
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH (or run: make PYTHON=/path/to/python3.11)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --disable-pip-version-check -q -e ".[convert,dev]"
+	$(BIN)/pip install --disable-pip-version-check -q -e ".[convert,dev,serve]"
 	# mediapipe's wheel depends on the GUI opencv build (needs libGL, clobbers cv2): skip its deps;
 	# the ones it imports at run time are in pyproject.toml.
 	$(BIN)/pip install --disable-pip-version-check -q --no-deps "mediapipe==0.10.21"

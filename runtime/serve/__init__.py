@@ -1,0 +1,7 @@
+"""``edgedeblur serve``: the photo, album and live workflows in a browser, served by the device.
+
+``app.create_app(ServeConfig(...))`` builds the Starlette app; ``client.ServeClient`` calls
+its JSON API from scripts. Modules by job: ``config`` (options, access token), ``uploads``
+(limits, expiry), ``jobs`` (the one work queue), ``photo`` (preview and full-resolution
+deblurring), ``album``, ``live`` (one shared camera pipeline), ``api`` and ``app`` (routes).
+"""
