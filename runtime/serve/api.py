@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from runtime.errors import ConfigError
+from runtime.errors import ConfigError, ImageError
 from runtime.serve.album import list_folders, new_job, photos_in, resolve_under, run_album
 from runtime.serve.live import BOUNDARY
 from runtime.serve.photo import Preset
@@ -146,12 +146,21 @@ async def album_start(request: Request) -> JSONResponse:
         sources = photos_in(folder)
         names = [p.name for p in sources]
         preset = _preset(body)
+        rejected: list[str] = []
     else:
         files, fields = await _files(request, "files")
         preset = _preset(fields)
-        stored = [state.uploads.add(name, data) for name, data in files]
+        stored, rejected = [], []
+        for name, data in files:              # a bad photo is reported; the others go ahead
+            try:
+                stored.append(state.uploads.add(name, data))
+            except ImageError as e:
+                rejected.append(str(e))
         sources, names = [u.path for u in stored], [u.name for u in stored]
+        if not sources and rejected:
+            raise ImageError(rejected[0])
     job = new_job(preset, sources, names, state.work_dir)
+    job.errors.extend(rejected)
     state.albums[job.id] = job
     state.queue.submit(run_album, job, state.worker)
     return JSONResponse(job.to_json())

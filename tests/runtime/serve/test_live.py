@@ -15,7 +15,7 @@ from runtime.serve.live import LiveHub
 
 @pytest.fixture
 def clip(tmp_path: Path) -> Path:
-    c = make_clip(Motion.STATIC, (160, 120), n_frames=6, fps=30.0)
+    c = make_clip(Motion.STILL, (160, 120), n_frames=6, fps=30.0)
     return write_mp4(tmp_path / "clip.mp4", list(c.frames), fps=30.0)
 
 
