@@ -10,6 +10,7 @@ from pathlib import Path
 
 from runtime.errors import ConfigError, EdgeDeblurError
 from runtime.photo.imageio import READ_SUFFIXES, atomic_write_bytes
+from runtime.serve.jobs import JobQueue, Priority
 from runtime.serve.photo import PhotoWorker, Preset
 from runtime.serve.uploads import Upload
 
@@ -80,28 +81,36 @@ def new_job(preset: Preset, sources: list[Path], names: list[str], work_dir: Pat
     return AlbumJob(job_id, preset, sources, names, out)
 
 
-def run_album(job: AlbumJob, worker: PhotoWorker) -> None:
-    """Deblur every photo of ``job`` (a bad one is reported and skipped), then zip the results."""
+def queue_album(job: AlbumJob, worker: PhotoWorker, queue: JobQueue) -> None:
+    """One job per photo (previews can go between them), then one that writes the zip."""
+    for src, name in zip(job.sources, job.names):
+        queue.submit(_one_photo, job, worker, src, name, priority=Priority.ALBUM)
+    queue.submit(_zip, job, priority=Priority.ALBUM)
+
+
+def _one_photo(job: AlbumJob, worker: PhotoWorker, src: Path, name: str) -> None:
+    """Deblur one photo of ``job``; a bad one is reported and skipped."""
     with job.lock:
         job.state = "running"
-    used: set[str] = set()
-    for src, name in zip(job.sources, job.names):
+        used = {p.name for p in job.written}
+    try:
         upload = Upload(f"album-{job.id}-{name}", name, src, (0, 0), 0.0)
-        try:
-            data, out_name = worker.render(upload, job.preset)
-            while out_name in used:
-                out_name = f"_{out_name}"
-            used.add(out_name)
-            dst = job.out_dir / out_name
-            atomic_write_bytes(dst, data)
-        except EdgeDeblurError as e:
-            with job.lock:
-                job.errors.append(f"{name}: {e}")
-                job.done += 1
-            continue
+        data, out_name = worker.render(upload, job.preset)
+        while out_name in used:
+            out_name = f"_{out_name}"
+        dst = job.out_dir / out_name
+        atomic_write_bytes(dst, data)
+    except EdgeDeblurError as e:
         with job.lock:
-            job.written.append(dst)
+            job.errors.append(f"{name}: {e}")
             job.done += 1
+        return
+    with job.lock:
+        job.written.append(dst)
+        job.done += 1
+
+
+def _zip(job: AlbumJob) -> None:
     tmp = job.zip_path.with_suffix(".tmp")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zf:   # photos are compressed already
         for path in job.written:

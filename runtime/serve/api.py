@@ -25,7 +25,8 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Route
 
 from runtime.errors import ConfigError, ImageError
-from runtime.serve.album import list_folders, new_job, photos_in, resolve_under, run_album
+from runtime.serve.album import list_folders, new_job, photos_in, queue_album, resolve_under
+from runtime.serve.jobs import Priority
 from runtime.serve.live import BOUNDARY
 from runtime.serve.photo import Preset
 from runtime.serve.uploads import Upload, UnknownUpload, safe_name
@@ -119,7 +120,7 @@ async def preview(request: Request) -> JSONResponse:
     except (TypeError, ValueError) as e:
         raise ConfigError("side must be a whole number of pixels") from e
     side = min(max(side, 64), MAX_PREVIEW_SIDE)
-    result = await state.queue.run(state.worker.preview, u, preset, side)
+    result = await state.queue.run(state.worker.preview, u, preset, side, priority=Priority.INTERACTIVE)
     return JSONResponse(result.to_json())
 
 
@@ -162,7 +163,7 @@ async def album_start(request: Request) -> JSONResponse:
     job = new_job(preset, sources, names, state.work_dir)
     job.errors.extend(rejected)
     state.albums[job.id] = job
-    state.queue.submit(run_album, job, state.worker)
+    queue_album(job, state.worker, state.queue)
     return JSONResponse(job.to_json())
 
 

@@ -67,8 +67,8 @@ class ServeState:
 
     def close(self) -> None:
         self.live.close()
-        self.queue.submit(self.worker.close)
         self.queue.close()
+        self.worker.close()          # the worker thread has ended: nothing else uses the models
         if self.own_work_dir:
             shutil.rmtree(self.work_dir, ignore_errors=True)
 

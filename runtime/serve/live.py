@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import AsyncIterator
+from typing import TYPE_CHECKING, AsyncIterator
 
 import cv2
 import numpy as np
@@ -22,6 +22,9 @@ from numpy.typing import NDArray
 
 from runtime.errors import ConfigError, EdgeDeblurError, SourceError
 from runtime.video.sources import Frame, SourceConfig, SourceKind, open_source
+
+if TYPE_CHECKING:
+    from runtime.video.pipeline import FacePriorityPipeline
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +153,8 @@ class LiveHub:
         from runtime.engines.base import EngineConfig
         from runtime.video.pipeline import FacePriorityPipeline, PipelineConfig
 
-        pipe = engine = None
+        pipe: FacePriorityPipeline | None = None
+        engine = None
         try:
             engine = create_engine(self.model, EngineConfig(threads=self.threads))
             base = PipelineConfig(model=self.model)
@@ -196,12 +200,12 @@ class LiveHub:
                 self._stats.running = False
                 self._lock.notify_all()
 
-    def _step(self, image: NDArray[np.uint8], pipe: object, settings: LiveSettings, decode_ms: float,
+    def _step(self, image: NDArray[np.uint8], pipe: FacePriorityPipeline | None, settings: LiveSettings, decode_ms: float,
               t0: float, cpu0: float) -> None:
         stages = {"decode": decode_ms}
         boxes = np.zeros((0, 4), np.float32)
         if pipe is not None:
-            res = pipe.process(Frame(image, 0, time.monotonic() * 1e3))  # type: ignore[attr-defined]
+            res = pipe.process(Frame(image, 0, time.monotonic() * 1e3))
             image, boxes = res.image_rgb, res.faces.boxes_xyxy
             t = res.times
             stages |= {"faces": t.faces_ms, "model": t.inference_ms, "blend": t.blend_ms + t.background_ms}

@@ -13,6 +13,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -21,12 +22,21 @@ from numpy.typing import NDArray
 from runtime.engines.base import EngineConfig
 from runtime.errors import ConfigError
 from runtime.photo.deblur import DeblurConfig, Deblurer, Mode, _choice
+from runtime.photo.kernel_aware import KernelMethod
 from runtime.photo.imageio import WRITE_FORMATS, LoadedImage, encode_image, read_image
 from runtime.serve.uploads import Upload
+
+if TYPE_CHECKING:
+    from facemask.detector import FaceDetector
+    from runtime.photo.faces import PhotoFaces
 
 MAX_ZOOMED_FACES = 4
 ZOOM_SIDE_PX = 256
 """Long side of each zoomed face panel in the page."""
+ZOOM_MAX_CROP_PX = 384
+"""Largest full-resolution square shown per face; a bigger face is cut around the eyes."""
+EYES_AT = 0.42
+"""Height of the eyes in a face box, as a share of the box from its top."""
 FACE_CONTEXT = 0.5
 """Context around a face crop, as a share of its side, so tile borders fall outside it."""
 PREVIEW_CACHE = 8
@@ -92,12 +102,23 @@ class Preview:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
+class _Zoom:
+    """One face's zoom: its box, the 'before' JPEG, and before/after at full strength."""
+
+    box_norm: tuple[float, float, float, float]
+    before_jpeg: bytes
+    before: NDArray[np.float32]
+    after: NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class _Base:
     """Full-strength results of one (photo, size, mode, faces), blended per strength."""
 
     before: NDArray[np.float32]
+    before_jpeg: bytes
     after: NDArray[np.float32]
-    zooms: list[tuple[tuple[float, float, float, float], NDArray[np.float32], NDArray[np.float32]]]
+    zooms: list[_Zoom]
     label: str
     compute_ms: float
 
@@ -134,8 +155,8 @@ class PhotoWorker:
     def __init__(self, model: str | Path, models_dir: Path, threads: int) -> None:
         self._config = DeblurConfig(model=model, models_dir=models_dir, engine=EngineConfig(threads=threads))
         self._deblurers: dict[Mode, Deblurer] = {}
-        self._faces = None
-        self._detector = None
+        self._faces: PhotoFaces | None = None
+        self._detector: FaceDetector | None = None
         self._bases: OrderedDict[tuple[object, ...], _Base] = OrderedDict()
         self._loaded: tuple[str, LoadedImage] | None = None
 
@@ -150,7 +171,7 @@ class PhotoWorker:
             self._deblurers[mode] = Deblurer(replace(self._config, mode=mode))
         return self._deblurers[mode]
 
-    def _photo_faces(self):  # noqa: ANN202 - lazy import keeps start-up light
+    def _photo_faces(self) -> PhotoFaces:
         if self._faces is None:
             from runtime.photo.faces import PhotoFaces, PhotoFacesConfig
 
@@ -174,6 +195,9 @@ class PhotoWorker:
             res = self._photo_faces().deblur(rgb)
             return res.image, res.face_boxes_xyxy, f"face priority ({len(res.face_boxes_xyxy)} faces)"
         out = self._deblurer(mode).deblur_image(rgb)
+        ka = out.kernel_aware
+        if out.model_id is None and ka is not None and ka.method is KernelMethod.SHARP:
+            return out.image, None, "unchanged: looks sharp at this size (see the zoomed faces)"
         return out.image, None, f"{out.label} ({out.mode_used.value})"
 
     def preview(self, upload: Upload, preset: Preset, side_px: int) -> Preview:
@@ -188,10 +212,11 @@ class PhotoWorker:
         self._bases.move_to_end(key)
         t = time.perf_counter()
         after = jpeg(blend(base.before, base.after, preset.strength))
-        zooms = [FaceZoom(box, jpeg(b), jpeg(blend(b, a, preset.strength))) for box, b, a in base.zooms]
+        zooms = [FaceZoom(z.box_norm, z.before_jpeg, jpeg(blend(z.before, z.after, preset.strength)))
+                 for z in base.zooms]
         blend_ms = (time.perf_counter() - t) * 1e3
         h, w = base.before.shape[:2]
-        return Preview(jpeg(base.before), after, zooms, base.label, (w, h), base.compute_ms, blend_ms)
+        return Preview(base.before_jpeg, after, zooms, base.label, (w, h), base.compute_ms, blend_ms)
 
     def _base(self, upload: Upload, preset: Preset, side_px: int) -> _Base:
         t = time.perf_counter()
@@ -201,18 +226,25 @@ class PhotoWorker:
         if boxes is None:
             boxes = self._face_boxes(small)
         zooms = self._zooms(full, small.shape[:2], boxes, preset)
-        return _Base(small, after, zooms, label, (time.perf_counter() - t) * 1e3)
+        return _Base(small, jpeg(small), after, zooms, label, (time.perf_counter() - t) * 1e3)
 
     def _zooms(self, full: NDArray[np.float32], small_hw: tuple[int, ...], boxes: NDArray[np.float32],
-               preset: Preset) -> list[tuple[tuple[float, float, float, float], NDArray[np.float32], NDArray[np.float32]]]:
-        """Each of the largest faces, cut from the full-resolution photo, before and after."""
+               preset: Preset) -> list[_Zoom]:
+        """Each of the largest faces, cut from the full-resolution photo, before and after.
+
+        A face larger than ``ZOOM_MAX_CROP_PX`` is cut around its eyes at that size, so the
+        zoom stays at full resolution and costs at most a ~1 MP deblur.
+        """
         h, w = full.shape[:2]
         sy, sx = h / small_hw[0], w / small_hw[1]
         order = sorted(boxes.tolist(), key=lambda b: -(b[2] - b[0]) * (b[3] - b[1]))[:MAX_ZOOMED_FACES]
         zooms = []
         for x0, y0, x1, y1 in order:
-            cx, cy = (x0 + x1) / 2 * sx, (y0 + y1) / 2 * sy
-            side = 1.3 * max((x1 - x0) * sx, (y1 - y0) * sy)
+            fx0, fy0, fx1, fy1 = x0 * sx, y0 * sy, x1 * sx, y1 * sy
+            side = 1.3 * max(fx1 - fx0, fy1 - fy0)
+            cx, cy = (fx0 + fx1) / 2, (fy0 + fy1) / 2
+            if side > ZOOM_MAX_CROP_PX:
+                side, cy = ZOOM_MAX_CROP_PX, fy0 + EYES_AT * (fy1 - fy0)
             pad = side * (0.5 + FACE_CONTEXT)
             a, b = int(max(0, cx - pad)), int(max(0, cy - pad))
             c, d = int(min(w, cx + pad)), int(min(h, cy + pad))
@@ -222,10 +254,10 @@ class PhotoWorker:
             done, _, _ = self.full_strength(crop, preset.mode, preset.faces)
             ia, ib = int(max(0, cx - side / 2)) - a, int(max(0, cy - side / 2)) - b
             ic, id_ = int(min(w, cx + side / 2)) - a, int(min(h, cy + side / 2)) - b
-            inner = [fit_up(im[ib:id_, ia:ic], ZOOM_SIDE_PX) for im in (crop, done)]
-            box = (x0 / small_hw[1], y0 / small_hw[0], x1 / small_hw[1], y1 / small_hw[0])
-            zooms.append((tuple(round(v, 4) for v in box), inner[0], inner[1]))
-        return zooms  # type: ignore[return-value]
+            before, after = (fit_up(im[ib:id_, ia:ic], ZOOM_SIDE_PX) for im in (crop, done))
+            box = tuple(round(v, 4) for v in (x0 / small_hw[1], y0 / small_hw[0], x1 / small_hw[1], y1 / small_hw[0]))
+            zooms.append(_Zoom(box, jpeg(before), before, after))  # type: ignore[arg-type]
+        return zooms
 
     def render(self, upload: Upload, preset: Preset) -> tuple[bytes, str]:
         """The full-resolution result as file bytes in the input's format, and its file name."""

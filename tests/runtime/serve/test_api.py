@@ -191,3 +191,32 @@ def test_python_client_against_a_real_server(config: ServeConfig, photo: Path, t
             client.deblur_bytes(b"just text", "t.txt")
     with pytest.raises(ServeError, match="cannot reach"):
         ServeClient(url, timeout_s=2).health()
+
+
+def test_one_job_at_a_time_and_previews_first() -> None:
+    import threading
+
+    from runtime.serve.jobs import JobQueue, Priority
+
+    queue, log, active, gate = JobQueue(), [], [], threading.Event()
+
+    def job(name: str) -> str:
+        active.append(name)
+        assert len(active) == 1, f"two jobs ran at once: {active}"
+        if name == "first":
+            gate.wait(5)
+        log.append(name)
+        active.remove(name)
+        return name
+
+    futures = [queue.submit(job, "first", priority=Priority.ALBUM)]
+    time.sleep(0.1)                                       # "first" is running
+    futures += [queue.submit(job, f"album{i}", priority=Priority.ALBUM) for i in range(3)]
+    futures.append(queue.submit(job, "preview", priority=Priority.INTERACTIVE))
+    assert queue.pending == 5
+    gate.set()
+    assert [f.result(10) for f in futures][-1] == "preview"
+    assert log == ["first", "preview", "album0", "album1", "album2"]
+    with pytest.raises(ValueError):
+        queue.submit(lambda: (_ for _ in ()).throw(ValueError("boom"))).result(5)
+    queue.close()
