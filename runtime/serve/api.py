@@ -32,6 +32,7 @@ from runtime.serve.photo import Preset
 from runtime.serve.uploads import Upload, UnknownUpload, safe_name
 
 if TYPE_CHECKING:
+    from runtime.serve.album import AlbumJob
     from runtime.serve.app import ServeState
 
 MAX_PREVIEW_SIDE = 2048
@@ -167,7 +168,7 @@ async def album_start(request: Request) -> JSONResponse:
     return JSONResponse(job.to_json())
 
 
-def _album(request: Request):  # noqa: ANN202
+def _album(request: Request) -> AlbumJob:
     job = _state(request).albums.get(request.path_params["job_id"])
     if job is None:
         raise UnknownUpload(f"album {request.path_params['job_id']} is unknown or expired; start it again")

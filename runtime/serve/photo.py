@@ -193,11 +193,12 @@ class PhotoWorker:
         """(result at strength 1, face boxes when face priority found them, what produced it)."""
         if faces:
             res = self._photo_faces().deblur(rgb)
-            return res.image, res.face_boxes_xyxy, f"face priority ({len(res.face_boxes_xyxy)} faces)"
+            n = len(res.face_boxes_xyxy)
+            return res.image, res.face_boxes_xyxy, f"face priority ({n} face{'' if n == 1 else 's'})"
         out = self._deblurer(mode).deblur_image(rgb)
         ka = out.kernel_aware
         if out.model_id is None and ka is not None and ka.method is KernelMethod.SHARP:
-            return out.image, None, "unchanged: looks sharp at this size (see the zoomed faces)"
+            return out.image, None, "unchanged: looks sharp at this size"
         return out.image, None, f"{out.label} ({out.mode_used.value})"
 
     def preview(self, upload: Upload, preset: Preset, side_px: int) -> Preview:

@@ -220,3 +220,14 @@ def test_one_job_at_a_time_and_previews_first() -> None:
     with pytest.raises(ValueError):
         queue.submit(lambda: (_ for _ in ()).throw(ValueError("boom"))).result(5)
     queue.close()
+
+
+def test_cli_refuses_bad_options_with_one_line(tmp_path: Path, capsys) -> None:
+    from runtime.cli import main
+
+    assert main(["serve", "--album-root", str(tmp_path / "missing")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--album-root" in err and "not a folder" in err
+    assert main(["serve", "--port", "70000"]) == 1
+    assert "not a TCP port" in capsys.readouterr().err
+    assert main(["serve", "--keep-minutes", "0"]) == 1
