@@ -96,6 +96,7 @@ class LiveHub:
         self._last_viewer_s = time.monotonic()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._last_done = 0.0
 
     def stats(self) -> dict[str, object]:
         with self._lock:
@@ -164,7 +165,7 @@ class LiveHub:
             while not self._stop.is_set() and not self._idle():
                 with open_source(self.source, SourceConfig()) as src:  # type: ignore[arg-type]
                     period = 1.0 / src.info.fps if not src.info.live and src.info.fps else 0.0
-                    ended = False
+                    ended, frames = False, 0
                     while not self._stop.is_set() and not self._idle():
                         t0 = time.perf_counter()
                         cpu0 = time.process_time()
@@ -173,6 +174,7 @@ class LiveHub:
                             ended = True
                             break
                         decode_ms = (time.perf_counter() - t0) * 1e3
+                        frames += 1
                         settings = replace(self.settings)
                         if settings.enabled and settings.strength != strength:
                             if pipe is not None:
@@ -183,7 +185,7 @@ class LiveHub:
                         wait = period - (time.perf_counter() - t0)
                         if wait > 0:
                             time.sleep(wait)
-                    if ended and src.info.kind is not SourceKind.FILE:    # files loop; others end
+                    if ended and (src.info.kind is not SourceKind.FILE or not frames):  # files loop; others end
                         raise SourceError(f"live source {self.source} stopped ({src.end.value}); check the "
                                           "camera or stream and reload the page")
         except EdgeDeblurError as e:
@@ -213,13 +215,15 @@ class LiveHub:
         t = time.perf_counter()
         ok, buf = cv2.imencode(".jpg", cv2.cvtColor(shown, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 80])
         stages["encode"] = (time.perf_counter() - t) * 1e3
-        wall_s = time.perf_counter() - t0
+        now = time.perf_counter()
+        wall_s = now - t0
         energy_j = self._power.energy_j(wall_s, [time.process_time() - cpu0])
+        gap_s, self._last_done = max(now - self._last_done, 1e-3), now   # frame to frame, waits included
         with self._lock:
             s = self._stats
             s.frames += 1
             s.faces = len(boxes)
-            s.fps = 1.0 / max(wall_s, 1e-3) if s.frames == 1 else (1 - EMA) * s.fps + EMA / max(wall_s, 1e-3)
+            s.fps = 1.0 / max(wall_s, 1e-3) if s.frames == 1 else (1 - EMA) * s.fps + EMA / gap_s
             for k, v in stages.items():
                 s.stages_ms[k] = round(v if s.frames == 1 else (1 - EMA) * s.stages_ms.get(k, v) + EMA * v, 2)
             s.total_ms = round(sum(s.stages_ms.values()), 2)
