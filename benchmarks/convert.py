@@ -23,11 +23,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from convert.build import BuildConfig, BuildResult, build  # noqa: E402
+from convert.build import BuildConfig, build  # noqa: E402
 from convert.bundle import SHIP_GATE_DB  # noqa: E402
-from convert.validate import ValidationConfig  # noqa: E402
 from convert.repair import scratch_entry  # noqa: E402
+from convert.results import BuildResult  # noqa: E402
 from convert.source import load_source  # noqa: E402
+from convert.validate import ValidationConfig  # noqa: E402
 from convert.validate import measure_latencies  # noqa: E402
 from runtime.manifest import ArtifactFormat, Precision  # noqa: E402
 

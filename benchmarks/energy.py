@@ -27,12 +27,13 @@ import numpy as np
 from tqdm import tqdm
 
 from benchmarks.videos import FaceVideo, make_face_video
+from facemask.files import atomic_write
 from runtime.commands.profile import frame_supply, pipeline_factory
 from runtime.energy.power_models import BUILTIN_MODELS
+from runtime.energy.profile import ProfileConfig, ProfileOptions, ProfileResult, run_profile
 from runtime.energy.registry import MeterConfig, create_meter
 from runtime.energy.report import write_report
 from runtime.lab.metrics import psnr
-from runtime.energy.profile import ProfileConfig, ProfileOptions, ProfileResult, run_profile
 
 OUT = Path(__file__).resolve().parent / "results" / "energy"
 
@@ -143,12 +144,6 @@ def _label(model: str) -> str:
     return Path(model).stem if "/" in model else model
 
 
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; returns the exit code."""
     ap = argparse.ArgumentParser(prog="python -m benchmarks.energy", description=__doc__.split("\n\n")[0])
@@ -199,8 +194,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                      "face_psnr_delta_db": psnr_of[configs[2].name] - psnr_of[configs[0].name],
                      "face_psnr_delta_all_frames_db": psnr_all_of[configs[2].name] - psnr_all_of[configs[0].name]},
     }
-    _write(args.out / "energy.json", json.dumps(doc, indent=2) + "\n")
-    _write(args.out / "energy.md", _markdown(doc))
+    atomic_write(args.out / "energy.json", json.dumps(doc, indent=2) + "\n")
+    atomic_write(args.out / "energy.md", _markdown(doc))
     print(_markdown(doc).split("\n\n")[2])
     return 0
 

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from runtime.photo.classical import unsharp_mask
 from runtime.errors import ConfigError
+from runtime.lab.degradations import convolve, degrade
 from runtime.lab.metrics import psnr
 from runtime.lab.sample_images import EVAL_IMAGES, FACE_IMAGES, TRAIN_IMAGES, load_sample_scaled
-from runtime.lab.degradations import convolve, degrade
+from runtime.photo.classical import unsharp_mask
 from runtime.photo.kernels import BlurFamily, camera_shake_kernel, defocus_kernel, gaussian_kernel, linear_motion_kernel
 
 FloatImage = NDArray[np.float32]

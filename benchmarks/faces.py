@@ -27,12 +27,14 @@ from tqdm import tqdm
 
 from facemask.detector import FaceDetector
 from facemask.draw import draw_faces
+from facemask.files import atomic_path, atomic_write
 from facemask.image import write_image_rgb
 from facemask.masks import region_masks
 from facemask.options import Backend, DetectorModel, FaceDetectorOptions, RunningMode
 from facemask.regions import RegionConfig, build_regions
-from runtime.lab.face_clips import Motion, load_face_photo, make_clip
 from facemask.tracking import FaceTracker
+from runtime.lab.face_clips import Motion, make_clip
+from runtime.lab.sample_images import load_sample
 
 OUT = Path(__file__).resolve().parent / "results" / "faces"
 RESOLUTIONS = ((640, 480), (1280, 720), (1920, 1080))
@@ -156,10 +158,10 @@ def _lag(boxes: list[np.ndarray], truth: np.ndarray) -> float:
 
 def detector_range() -> list[dict[str, Any]]:
     """Smallest face each detector finds in a 1280x720 frame, and false positives on coffee."""
-    frame_bg = cv2.resize(load_face_photo("coffee"), (1280, 720))
-    head = load_face_photo("astronaut")[:300, 100:400]  # face box (178, 72)-(272, 176)
+    frame_bg = cv2.resize(load_sample("coffee"), (1280, 720))
+    head = load_sample("astronaut")[:300, 100:400]  # face box (178, 72)-(272, 176)
     rng = np.random.default_rng(0)
-    coffee = [np.clip(cv2.resize(load_face_photo("coffee"), s) + rng.normal(0, 6, (s[1], s[0], 3)), 0, 255)
+    coffee = [np.clip(cv2.resize(load_sample("coffee"), s) + rng.normal(0, 6, (s[1], s[0], 3)), 0, 255)
               .astype(np.uint8) for s in RESOLUTIONS * 4]
     out = []
     for model in DetectorModel:
@@ -189,7 +191,7 @@ def agreement() -> list[dict[str, Any]]:
     with FaceDetector.create_from_options(short) as ours, \
             FaceDetector.create_from_options(FaceDetectorOptions(backend=Backend.MEDIAPIPE)) as ref:
         for name in ("astronaut", "grace_hopper"):
-            a, b = ours.process(load_face_photo(name)), ref.process(load_face_photo(name))
+            a, b = ours.process(load_sample(name)), ref.process(load_sample(name))
             d = np.linalg.norm(a.landmarks_px[0, :, :2] - b.landmarks_px[0, :, :2], axis=1)
             rows.append({"photo": name, "face_width_px": round(float(b.boxes_xyxy[0, 2] - b.boxes_xyxy[0, 0]), 1),
                          "mean_px": round(float(d.mean()), 3), "max_px": round(float(d.max()), 3),
@@ -214,10 +216,9 @@ def _plot(rows: list[dict[str, Any]], path: Path) -> None:
     ax.set_title("Face detection + 468 landmarks, one moving face, shared 2-core x86 CPU")
     ax.legend(fontsize=8, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.12))
     fig.tight_layout()
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=110)
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def _markdown(doc: dict[str, Any]) -> str:
@@ -298,9 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [np.concatenate(strip[i:i + 6], axis=1) for i in range(0, len(strip), 6)]
     write_image_rgb(OUT / "overlay_strip.png", np.concatenate(rows, axis=0))
     for name, text in (("faces.json", json.dumps(doc, indent=2)), ("faces.md", _markdown(doc))):
-        tmp = OUT / f".{name}.tmp"
-        tmp.write_text(text)
-        os.replace(tmp, OUT / name)
+        atomic_write(OUT / name, text)
     print(f"wrote {OUT}")
     return 0
 

@@ -36,10 +36,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 from runtime.catalog import resolve_model  # noqa: E402
 from runtime.engines import EngineConfig, create_engine  # noqa: E402
 from runtime.engines.base import Engine  # noqa: E402
-from runtime.errors import ModelLoadError  # noqa: E402
-from runtime.photo.imageio import side_by_side, write_image  # noqa: E402
-from runtime.lab.sample_images import load_sample  # noqa: E402
 from runtime.engines.tiling import TileConfig, plan_tiles, run_tiled  # noqa: E402
+from runtime.errors import ModelLoadError  # noqa: E402
+from runtime.lab.sample_images import load_sample  # noqa: E402
+from runtime.photo.imageio import side_by_side, write_image  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "photo_tiling"
 TILES = (128, 256, 384, 512)

@@ -74,13 +74,13 @@ from benchmarks.quality_settings import (
     WIENER_FAMILY,
     WIENER_TRUE,
 )
-from runtime.photo.blind_kernel import BlindKernelConfig, estimate_kernel
-from runtime.photo.classical import hyper_laplacian, richardson_lucy, unsharp_mask, wiener
 from runtime.errors import EdgeDeblurError
-from runtime.photo.estimate import BlurEstimate, classify_blur, estimate_defocus, estimate_motion
-from runtime.photo.kernel_aware import KernelAwareConfig, KernelAwareResult, kernel_aware_deblur
 from runtime.lab.metrics import aligned_psnr, psnr, ssim
 from runtime.lab.sample_images import EVAL_IMAGES, FACE_IMAGES
+from runtime.photo.blind_kernel import BlindKernelConfig, estimate_kernel
+from runtime.photo.classical import hyper_laplacian, richardson_lucy, unsharp_mask, wiener
+from runtime.photo.estimate import BlurEstimate, classify_blur, estimate_defocus, estimate_motion
+from runtime.photo.kernel_aware import KernelAwareConfig, KernelAwareResult, kernel_aware_deblur
 from runtime.photo.kernels import BlurFamily
 
 if TYPE_CHECKING:

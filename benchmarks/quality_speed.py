@@ -13,11 +13,11 @@ from numpy.typing import NDArray
 
 from benchmarks.evalset import UnsharpParams, benchmark_kernels, prepare
 from benchmarks.quality_settings import HL_TRUE, RL_ITERATIONS, RL_TRUE, UNSHARP, WIENER_TRUE
+from runtime.lab.degradations import blur
 from runtime.photo.blind_kernel import estimate_kernel
 from runtime.photo.classical import hyper_laplacian, richardson_lucy, unsharp_mask, wiener
 from runtime.photo.estimate import classify_blur
 from runtime.photo.kernel_aware import kernel_aware_deblur
-from runtime.lab.degradations import blur
 
 if TYPE_CHECKING:
     from runtime.engines.base import Engine

@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 
 from runtime.lab.sample_images import load_sample
 from runtime.video.sinks import VideoFileSink, VideoSinkConfig
-from runtime.video.sources import Frame
+from runtime.video.frames import Frame
 from runtime.lab.degradations import degrade
 from runtime.photo.kernels import camera_shake_kernel
 

@@ -3,8 +3,10 @@
 Run ``python -m benchmarks.realblur [--data ../shared/val_realblur] [--configs ...]``.
 Every pair in ``DATA/PAIRS.tsv`` (pixel-aligned blurry/sharp photos whose blur came from a
 real camera, not from our generator) is deblurred whole, through the same API the CLI
-uses, with each configuration ``NAME=METHOD:MODEL`` (e.g. ``auto:small``, ``model:nano``;
-MODEL may be a file). Writes ``benchmarks/results/realblur/``: ``realblur.json`` (per
+uses, with each configuration ``METHOD:MODEL[:no-keep-sharp]`` (e.g. ``auto:small``,
+``model:nano``; MODEL may be a file; ``no-keep-sharp`` lets auto run the model on photos the
+estimate calls sharp). ``--models-dir`` points at another folder of exported models
+(candidate weights before they ship). Writes ``benchmarks/results/realblur/``: ``realblur.json`` (per
 pair and mean PSNR/SSIM gain over the input, seconds per megapixel, run metadata),
 ``realblur.md`` and ``strip.png`` (crops of pairs with people: input | each config | sharp).
 
@@ -27,6 +29,7 @@ import numpy as np
 
 from runtime import DeblurConfig, Deblurer
 from runtime.lab.metrics import psnr, ssim
+from runtime.photo.policy import AutoPolicy
 
 OUT = Path(__file__).parent / "results" / "realblur"
 DEFAULT_CONFIGS = ("auto:small", "model:small", "model:nano")
@@ -65,17 +68,19 @@ def load_pairs(folder: Path, limit: int = 0) -> list[dict[str, str]]:
     return rows[:limit] if limit else rows
 
 
-def parse_config(spec: str) -> tuple[str, DeblurConfig]:
-    method, _, model = spec.partition(":")
-    return spec, DeblurConfig(method=method, model=model or "small")
+def parse_config(spec: str, models_dir: Path | None) -> tuple[str, DeblurConfig]:
+    method, model, *opts = spec.split(":")
+    policy = AutoPolicy(keep_sharp="no-keep-sharp" not in opts)
+    extra = {"models_dir": models_dir} if models_dir else {}
+    return spec, DeblurConfig(method=method, model=model or "small", policy=policy, **extra)
 
 
-def run(folder: Path, specs: list[str], limit: int = 0) -> tuple[list[Row], dict[str, list[np.ndarray]]]:
+def run(folder: Path, specs: list[str], limit: int = 0, models_dir: Path | None = None) -> tuple[list[Row], dict[str, list[np.ndarray]]]:
     pairs = load_pairs(folder, limit)
     rows: list[Row] = []
     crops: dict[str, list[np.ndarray]] = {"input": [], "sharp": []}
     for spec in specs:
-        name, cfg = parse_config(spec)
+        name, cfg = parse_config(spec, models_dir)
         crops[name] = []
         with Deblurer(cfg) as d:
             for i, p in enumerate(pairs):
@@ -157,10 +162,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="comma-separated METHOD:MODEL, e.g. auto:small,model:nano.int8")
     ap.add_argument("--limit", type=int, default=0, help="first N pairs only (a quick look)")
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--models-dir", type=Path, default=None, help="folder of exported models + manifest.json")
     a = ap.parse_args(argv)
     if not (a.data / "PAIRS.tsv").is_file():
         raise SystemExit(f"{a.data}/PAIRS.tsv not found; pass --data DIR (a folder of camera-blur pairs)")
-    rows, crops = run(a.data, a.configs.split(","), a.limit)
+    rows, crops = run(a.data, a.configs.split(","), a.limit, a.models_dir)
     write(rows, crops, a.data, a.out)
     for name, s in summary(rows).items():
         print(f"{name}: {s['gain_db']:+.2f} dB (people {s['gain_people_db']:+.2f}, worst {s['worst_db']:+.2f}), "

@@ -25,7 +25,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from runtime.lab.face_clips import Motion, load_face_photo, make_clip, write_mp4
+from runtime.lab.face_clips import Motion, make_clip, write_mp4
+from runtime.lab.sample_images import load_sample
 from runtime.serve.config import ServeConfig
 from tests.runtime.serve.server_thread import running_server
 
@@ -37,8 +38,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 def make_photo(path: Path, size_wh: tuple[int, int] = (4000, 3000), sigma: float = 2.0) -> Path:
     """A defocused photo of ``size_wh`` with a face in it (grace_hopper over coffee)."""
     w, h = size_wh
-    bg = cv2.resize(load_face_photo("coffee"), (w, h), interpolation=cv2.INTER_CUBIC)
-    face = load_face_photo("grace_hopper")
+    bg = cv2.resize(load_sample("coffee"), (w, h), interpolation=cv2.INTER_CUBIC)
+    face = load_sample("grace_hopper")
     fh = h // 2
     fw = round(face.shape[1] * fh / face.shape[0])
     bg[h // 4:h // 4 + fh, w // 2 - fw // 2:w // 2 - fw // 2 + fw] = cv2.resize(face, (fw, fh), interpolation=cv2.INTER_CUBIC)

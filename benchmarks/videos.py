@@ -22,14 +22,14 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from runtime.lab.face_clips import paste_rgba
-from runtime.video.audio import mux_audio
 from runtime.errors import ConfigError
-from runtime.lab.sample_images import load_sample
-from runtime.video.sinks import VideoFileSink, VideoSinkConfig
-from runtime.video.sources import Frame
-from runtime.photo.kernels import camera_shake_kernel
 from runtime.lab.degradations import degrade
+from runtime.lab.face_clips import paste_rgba
+from runtime.lab.sample_images import load_sample
+from runtime.photo.kernels import camera_shake_kernel
+from runtime.video.audio import mux_audio
+from runtime.video.frames import Frame
+from runtime.video.sinks import VideoFileSink, VideoSinkConfig
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,15 +7,13 @@ and returns an ``Artifact`` describing it.
 """
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterator
 
 import onnx
 
+from facemask.files import atomic_path
 from runtime.manifest import (ArtifactEntry, ArtifactFormat, Precision, Status, TensorSpec,
                               sha256_file)
 
@@ -91,20 +89,6 @@ def umask() -> int:
     return mask
 
 
-@contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temp path next to ``path``; on success it replaces ``path``, on error it is removed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.chmod(tmp, 0o666 & ~umask())  # mkstemp alone leaves 0o600
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
 def stamp_onnx(model: onnx.ModelProto, *, name: str, precision: Precision, multiple_of: int,
                parent_sha256: str | None, extra: dict[str, str] | None = None) -> onnx.ModelProto:
     """Write provenance into ``model.metadata_props`` (in place; returns the model)."""
@@ -123,5 +107,5 @@ def stamp_onnx(model: onnx.ModelProto, *, name: str, precision: Precision, multi
 
 def save_onnx(model: onnx.ModelProto, path: Path) -> None:
     """Save an ONNX model as one self-contained file, atomically."""
-    with atomic_path(path) as tmp:
+    with atomic_path(path, parents=True) as tmp:
         onnx.save_model(model, str(tmp), save_as_external_data=False)

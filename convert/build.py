@@ -20,7 +20,7 @@ import os
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -28,15 +28,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from convert.artifact import Artifact, umask
-from convert.calib import CalibConfig, ImagePairs, calibration_images, validation_pairs
+from convert.calib import CalibConfig, calibration_images, validation_pairs
 from convert.export import ExportConfig, export_onnx
-from convert.opcheck import OpCheckReport, check_ops
+from convert.opcheck import check_ops
 from convert.quantize import CalibMethod, OnnxQuantConfig, OnnxQuantizer, OnnxRepairTarget
 from convert.repair import (SENSITIVITY_IMAGES, RepairConfig, RepairResult, RepairTarget, quantize_with_gate,
                             scratch_entry)
+from convert.report import write_report
+from convert.results import BuildResult, BuiltArtifact
 from convert.source import SourceModel
 from convert.targets import DEFAULT_SIZE_HW, PlannedArtifact, get_target
-from convert.validate import Latency, ValidationConfig, ValidationReport, measure_latencies, run_artifact, validate
+from convert.validate import ValidationConfig, measure_latencies, run_artifact, validate
 from runtime.errors import ConfigError
 from runtime.manifest import ArtifactEntry, ArtifactFormat, Manifest, Precision, Status
 
@@ -88,60 +90,6 @@ class BuildConfig:
             for spec in get_target(name).plan(self.precisions, self.formats):
                 out.setdefault(spec, []).append(name)
         return out
-
-
-@dataclass(frozen=True, slots=True)
-class BuiltArtifact:
-    """One artifact of a finished build.
-
-    Attributes:
-        id: manifest id (``nano.int8.tflite``).
-        spec: what was planned.
-        targets: targets that use it ('reference' for the fp32 reference).
-        artifact: the file.
-        report: quality gate verdict.
-        repair: the int8 repair record (None for other precisions).
-        opchecks: per target, the operator check.
-        latency: measured on this machine (None when not measured).
-        status: OK, or REJECTED (gate failed, or op offenders with ``strict_ops``).
-    """
-
-    id: str
-    spec: PlannedArtifact
-    targets: tuple[str, ...]
-    artifact: Artifact
-    report: ValidationReport
-    repair: RepairResult | None
-    opchecks: dict[str, OpCheckReport]
-    latency: Latency | None
-    status: Status
-
-
-@dataclass(frozen=True, slots=True)
-class BuildResult:
-    """A finished build."""
-
-    model: str
-    folder: Path
-    size_hw: tuple[int, int]
-    calibration: str
-    gate_db: float
-    artifacts: tuple[BuiltArtifact, ...]
-    pairs: ImagePairs = field(repr=False)
-    reference_outputs: NDArray[np.float32] = field(repr=False)
-
-    @property
-    def ok(self) -> bool:
-        """True when no artifact was rejected."""
-        return all(a.status is Status.OK for a in self.artifacts)
-
-    @property
-    def manifest_path(self) -> Path:
-        return self.folder / "manifest.json"
-
-    @property
-    def report_path(self) -> Path:
-        return self.folder / "report.md"
 
 
 def _ids(model: str, plans: dict[PlannedArtifact, list[str]]) -> dict[PlannedArtifact, str]:
@@ -274,7 +222,6 @@ def build(src: SourceModel, out_dir: Path, config: BuildConfig) -> BuildResult:
     """
     from tqdm import tqdm
 
-    from convert.report import write_report
 
     check_writable(out_dir)
     requested = config.plans()

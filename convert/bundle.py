@@ -19,9 +19,10 @@ from pathlib import Path
 
 import onnx
 
-from convert.artifact import atomic_path
-from convert.build import BuildConfig, BuildResult
-from runtime.errors import ValidationFailed
+from convert.build import BuildConfig
+from convert.errors import ValidationFailed
+from convert.results import BuildResult
+from facemask.files import atomic_path
 from runtime.manifest import Manifest, Precision, Status
 
 SHIP_TARGETS = ("x86-cpu", "rpi5")
@@ -59,7 +60,7 @@ def bundle(result: BuildResult, models_dir: Path) -> list[str]:
     shipped = Manifest.load(path) if path.exists() else Manifest([], root=models_dir)
     parent = _shipped_parent(built, shipped, result.model)
     for entry in chosen:
-        with atomic_path(models_dir / entry.id) as tmp:
+        with atomic_path(models_dir / entry.id, parents=True) as tmp:
             shutil.copyfile(built.path_of(entry), tmp)
         reference = built.find(f"{result.model}.fp32.onnx")
         if parent is not None and reference is not None and entry.parent_sha256 == reference.sha256:

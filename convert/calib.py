@@ -20,10 +20,10 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from runtime.lab import degradations as synth
 from runtime.errors import ConfigError
-from runtime.photo.imageio import READ_SUFFIXES, read_image
+from runtime.lab.degradations import NoiseConfig, degrade, random_kernel
 from runtime.lab.sample_images import EVAL_IMAGES, load_sample
+from runtime.photo.imageio import READ_SUFFIXES, read_image
 
 CALIB_SEED = 1
 VALIDATION_SEED = 20_240_917
@@ -106,11 +106,11 @@ def _blurred_crop(img: NDArray[np.float32], size_hw: tuple[int, int], rng: np.ra
     families = list(FAMILY_WEIGHTS)
     p = np.array([FAMILY_WEIGHTS[f] for f in families])
     family = families[int(rng.choice(len(families), p=p / p.sum()))]
-    kernel = synth.random_kernel(rng, family, MAX_EXTENT_PX).kernel
+    kernel = random_kernel(rng, family, MAX_EXTENT_PX).kernel
     pad = kernel.shape[0] // 2
     big = _crop(img, (size_hw[0] + 2 * pad, size_hw[1] + 2 * pad), rng)
-    noise = synth.NoiseConfig(rng.uniform(0, 0.01), rng.uniform(0, 0.005))
-    blurry = synth.degrade(big, kernel, rng, noise=noise, valid=True)
+    noise = NoiseConfig(rng.uniform(0, 0.01), rng.uniform(0, 0.005))
+    blurry = degrade(big, kernel, rng, noise=noise, valid=True)
     return np.clip(blurry, 0, 1), big[pad:pad + size_hw[0], pad:pad + size_hw[1]]
 
 

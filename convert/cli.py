@@ -11,30 +11,17 @@ Heavy libraries (torch, litert-torch, onnxruntime.quantization) load inside the 
 from __future__ import annotations
 
 import argparse
-import difflib
-import enum
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
-from runtime.errors import ConfigError, ValidationFailed
+from convert.errors import ValidationFailed
+from runtime.errors import ConfigError, parse_choice
 from runtime.manifest import ArtifactFormat, Precision, Status
 
 if TYPE_CHECKING:
     from convert.build import BuildConfig
-
-E = TypeVar("E", bound=enum.Enum)
-
-
-def _choice(cls: type[E], text: str, option: str) -> E:
-    try:
-        return cls(text)
-    except ValueError as e:
-        allowed = [str(m.value) for m in cls]  # type: ignore[attr-defined]
-        close = difflib.get_close_matches(text, allowed, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(f"{option} {text!r} is not one of {', '.join(allowed)}{hint}") from e
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -109,8 +96,8 @@ def _config(args: argparse.Namespace) -> BuildConfig:
 
     return BuildConfig(
         targets=tuple(_split(args.target)) or ("x86-cpu",),
-        precisions=tuple(_choice(Precision, p, "--precision") for p in _split(args.precision)),
-        formats=tuple(_choice(ArtifactFormat, f, "--format") for f in _split(args.format)),
+        precisions=tuple(parse_choice(Precision, p, "--precision") for p in _split(args.precision)),
+        formats=tuple(parse_choice(ArtifactFormat, f, "--format") for f in _split(args.format)),
         input_size=parse_size(args.input_size) if args.input_size else None,
         calib=CalibConfig(folder=args.calib, count=args.calib_count, blurred=args.calib_blurred),
         val_count=args.val_count,

@@ -11,7 +11,6 @@ Example:
 """
 from __future__ import annotations
 
-import contextlib
 import io
 import warnings
 from dataclasses import dataclass
@@ -22,8 +21,10 @@ import onnx
 from onnx import shape_inference
 
 from convert.artifact import Artifact, save_onnx, stamp_onnx
+from convert.errors import ExportError
 from convert.source import SourceModel
-from runtime.errors import ConfigError, ExportError
+from facemask.native_stderr import quiet_native
+from runtime.errors import ConfigError
 from runtime.manifest import ArtifactFormat, DType, Layout, Precision, TensorSpec
 
 INPUT_NAME, OUTPUT_NAME = "image", "restored"
@@ -57,7 +58,7 @@ class ExportConfig:
 def _slim(model: onnx.ModelProto) -> onnx.ModelProto:
     import onnxslim
 
-    with contextlib.redirect_stdout(io.StringIO()):
+    with quiet_native(python_output=True):
         slimmed = onnxslim.slim(model)
     return shape_inference.infer_shapes(slimmed, strict_mode=True)
 
@@ -97,7 +98,7 @@ def _torch_to_onnx(src: SourceModel, config: ExportConfig) -> onnx.ModelProto:
                                             OUTPUT_NAME: {0: "batch", 2: "height", 3: "width"}}
     buf = io.BytesIO()
     try:
-        with torch.no_grad(), contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        with torch.no_grad(), quiet_native(python_output=True), warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter is deprecated
             torch.onnx.export(module, (torch.rand(1, 3, *sample_hw),), buf, dynamo=False,
                               opset_version=config.opset, input_names=[INPUT_NAME],

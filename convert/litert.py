@@ -15,25 +15,25 @@ Example:
 """
 from __future__ import annotations
 
-import contextlib
-import io
-import logging
 import os
 import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before LiteRT/TF libraries load: no C++ info logs
 
-from convert.artifact import Artifact, atomic_path
+from convert.artifact import Artifact
+from convert.errors import ExportError, QuantizationError
 from convert.quantize import CalibMethod
 from convert.source import SourceModel
-from runtime.errors import ConfigError, ExportError, QuantizationError
+from facemask.files import atomic_path
+from facemask.native_stderr import quiet_native
+from runtime.errors import ConfigError
 from runtime.manifest import ArtifactFormat, DType, Layout, Precision, TensorSpec
 
 EXPORT_TOLERANCE = 1e-3
@@ -85,19 +85,6 @@ class TfliteQuantConfig:
         if self.precision not in (Precision.FP16, Precision.INT8_DYNAMIC, Precision.INT8):
             raise ConfigError(f"TFLite precision {self.precision.value} is not derived by quantisation; "
                               "use fp16, int8-dynamic or int8")
-
-
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """The converter and quantizer print progress and reports to stdout/stderr."""
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)
-    try:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            yield
-    finally:
-        root.setLevel(level)
 
 
 def short_name(tensor_name: str) -> str:
@@ -195,9 +182,9 @@ def export_tflite(src: SourceModel, out: Path, config: TfliteExportConfig) -> Ar
     h, w = config.size_hw
     x = np.random.default_rng(0).random((1, h, w, 3), dtype=np.float32)
     try:
-        with _quiet():
+        with quiet_native(python_output=True):
             edge = litert_torch.convert(wrapped, (torch.from_numpy(x),))
-            with atomic_path(out) as tmp:
+            with atomic_path(out, parents=True) as tmp:
                 edge.export(str(tmp))
     except Exception as e:  # litert-torch raises many types from torch.export and MLIR
         raise ExportError(f"LiteRT conversion of {src.name} at {h}x{w} failed: "
@@ -291,7 +278,7 @@ class TfliteQuantizer:
 
         q = quantizer.Quantizer(str(self.fp32.path), recipe.static_wi8_ai8())
         feed = {k: v[:1] for k, v in self._feed().items()}
-        with _quiet():
+        with quiet_native(python_output=True):
             template = q.calibrate(feed, num_threads=2)
         found = self._collect(method, list(template))
         ranges = {}
@@ -320,7 +307,7 @@ class TfliteQuantizer:
         wanted = [n for n in names if n in index]
         bounds = {n: (np.inf, -np.inf) for n in wanted}
         inp = interp.get_input_details()[0]["index"]
-        with _quiet():
+        with quiet_native(python_output=True):
             for img in self.calib:
                 interp.set_tensor(inp, img[None].astype(np.float32))
                 interp.invoke()
@@ -353,9 +340,9 @@ class TfliteQuantizer:
                 q.update_quantization_recipe(regex=f"^{re.escape(name)};", operation_name=TFLOperationName.ALL_SUPPORTED,
                                              algorithm_key=AlgorithmName.NO_QUANTIZE)
             qsv = self.ranges(config.method) if config.precision is Precision.INT8 else None
-            with _quiet():
+            with quiet_native(python_output=True):
                 result = q.quantize(qsv, enable_progress_report=False)
-            with atomic_path(out) as tmp:
+            with atomic_path(out, parents=True) as tmp:
                 tmp.write_bytes(bytes(result.quantized_model))
         except (ValueError, RuntimeError, KeyError) as e:
             raise QuantizationError(f"{config.precision.value} quantisation of {self.fp32.path.name} failed "

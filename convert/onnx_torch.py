@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from onnx import numpy_helper
 from torch import nn
 
-from runtime.errors import ExportError
+from convert.errors import ExportError
 
 Args = list  # torch.Tensor, or np.ndarray at the positions in STATIC_INPUTS
 Attrs = dict[str, Any]

@@ -12,9 +12,7 @@ Example:
 """
 from __future__ import annotations
 
-import contextlib
 import enum
-import io
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -25,7 +23,9 @@ import onnx
 from numpy.typing import NDArray
 
 from convert.artifact import Artifact, save_onnx, stamp_onnx
-from runtime.errors import ConfigError, QuantizationError
+from convert.errors import QuantizationError
+from facemask.native_stderr import quiet_native
+from runtime.errors import ConfigError
 from runtime.manifest import ArtifactFormat, DType, Layout, Precision
 
 log = logging.getLogger(__name__)
@@ -87,19 +87,6 @@ class _Reader:
         self._it = iter(self.images)
 
 
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """ORT's quantisation tools print progress to stdout and warn through logging."""
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            yield
-    finally:
-        root.setLevel(level)
-
-
 class OnnxQuantizer:
     """Quantises one fp32 ONNX artifact, any number of times.
 
@@ -120,7 +107,7 @@ class OnnxQuantizer:
         from onnxruntime.quantization.shape_inference import quant_pre_process
 
         try:
-            with _quiet():
+            with quiet_native(python_output=True):
                 quant_pre_process(str(fp32.path), str(self._pre), skip_symbolic_shape=True)
         except Exception as e:  # ORT's tools raise bare Exception types
             raise QuantizationError(f"pre-processing {fp32.path} for int8 failed: {e}") from e
@@ -171,7 +158,7 @@ class OnnxQuantizer:
         cache = self.workdir / f"ranges.{config.method.value}.{int(config.symmetric_activations)}.json"
         tmp = out.with_name(f".{out.name}.q.tmp")
         try:
-            with _quiet():
+            with quiet_native(python_output=True):
                 quantize_static(str(self._pre), str(tmp), _Reader(self.fp32.input.name, self.calib,
                                                                   self.fp32.input.layout),
                                 quant_format=QuantFormat.QDQ, per_channel=config.per_channel, activation_type=act,
@@ -195,7 +182,7 @@ class OnnxQuantizer:
 
         model = onnx.load(str(self.fp32.path))
         try:
-            with _quiet():
+            with quiet_native(python_output=True):
                 half = convert_float_to_float16(model, keep_io_types=True)
         except Exception as e:  # the converter raises assorted types
             raise QuantizationError(f"fp16 conversion of {self.fp32.path.name} failed: {e}") from e

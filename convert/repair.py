@@ -29,8 +29,8 @@ from convert.calib import ImagePairs
 from convert.quantize import CalibMethod
 from convert.validate import ValidationConfig, ValidationReport, run_artifact, validate
 from runtime.errors import ConfigError
-from runtime.manifest import ArtifactEntry, Status
 from runtime.lab.metrics import psnr
+from runtime.manifest import ArtifactEntry, Status
 
 log = logging.getLogger(__name__)
 

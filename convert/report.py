@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import platform
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from convert.results import BuildResult, BuiltArtifact
 from runtime.manifest import Status
-
-if TYPE_CHECKING:
-    from convert.build import BuildResult, BuiltArtifact
 
 DIFF_GAIN = 20.0
 STRIP_IMAGE = 0

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import torch
 
-from convert.artifact import atomic_path
 from convert.export import ExportConfig, export_onnx
 from convert.source import SourceKind, SourceModel
 from convert.zoo import MULTIPLE_OF, get_spec, load_checkpoint
+from facemask.files import atomic_path
 from runtime.catalog import SHIPPED_DIR
 from runtime.errors import ModelLoadError
 from runtime.manifest import Manifest, Status
@@ -76,7 +76,7 @@ def freeze_weights(name: str, run_dir: Path) -> Path:
     frozen = {"model": ck["ema"], "ema": None, "config": ck["config"], "step": ck["step"],
               "validation": _last_validation(run_dir / name)}
     dst = WEIGHTS_DIR / f"{name}.pt"
-    with atomic_path(dst) as tmp:
+    with atomic_path(dst, parents=True) as tmp:
         torch.save(frozen, tmp)
     return dst
 

@@ -21,13 +21,12 @@ Example:
 """
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Iterable
 
 from convert.oplists import (EDGE_TPU, LITERT_CPU, NNAPI, ORT_CPU, QNN_HTP, TENSORRT, TFLITE_GPU,
                              OpSupport)
-from runtime.errors import ConfigError
+from runtime.errors import ConfigError, closest
 from runtime.manifest import ArtifactFormat, DType, Layout, Precision
 
 ONNX, TFLITE = ArtifactFormat.ONNX, ArtifactFormat.TFLITE
@@ -168,8 +167,8 @@ class TargetProfile:
 
 
 def _not_allowed(option: str, value: str, allowed: list[str], target: TargetProfile) -> str:
-    close = difflib.get_close_matches(value, allowed, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    near = closest(value, allowed)
+    hint = f"; did you mean {near!r}?" if near else ""
     return f"{option} {value} is not allowed for --target {target.name}; allowed: {', '.join(allowed)}{hint}"
 
 
@@ -253,6 +252,6 @@ def get_target(name: str) -> TargetProfile:
     """
     if name in TARGETS:
         return TARGETS[name]
-    close = difflib.get_close_matches(name, list(TARGETS), n=1, cutoff=0.5)
-    hint = f"did you mean {close[0]!r}? " if close else ""
+    near = closest(name, TARGETS, cutoff=0.5)
+    hint = f"did you mean {near!r}? " if near else ""
     raise ConfigError(f"unknown --target {name!r}; {hint}known targets: {', '.join(TARGETS)}")

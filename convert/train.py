@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from convert.artifact import atomic_path
+from facemask.files import atomic_path
 from convert.data import DataConfig, PairSampler
 from convert.degrade_torch import DegradeConfig
 from convert.kernel_bank import BankConfig

@@ -24,8 +24,8 @@ from convert.calib import ImagePairs
 from runtime.catalog import ResolvedModel
 from runtime.engines import EngineConfig, open_engine
 from runtime.errors import ConfigError, EngineError
-from runtime.manifest import ArtifactEntry
 from runtime.lab.metrics import max_abs_error, psnr, ssim
+from runtime.manifest import ArtifactEntry
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from runtime.errors import ConfigError, ModelLoadError
+from runtime.errors import ConfigError, ModelLoadError, closest
 
 MULTIPLE_OF = 8
 
@@ -157,10 +157,8 @@ def get_spec(name: str) -> ModelSpec:
         ConfigError: unknown name (lists the registered ones, with a close match).
     """
     if name not in MODELS:
-        import difflib
-
-        hint = difflib.get_close_matches(name, list(MODELS), n=1)
-        extra = f" Did you mean {hint[0]!r}?" if hint else ""
+        near = closest(name, MODELS)
+        extra = f" Did you mean {near!r}?" if near else ""
         raise ConfigError(f"unknown model architecture {name!r}; registered: {', '.join(MODELS)}.{extra}")
     return MODELS[name]
 

@@ -19,7 +19,7 @@ from facemask import _blazeface, _roi
 from facemask._backend import BackendOutput
 from facemask.errors import FaceMaskError
 from facemask.mesh import NUM_LANDMARKS
-from facemask.native_stderr import quiet_native_stderr
+from facemask.native_stderr import quiet_native
 from facemask.options import DetectorModel, FaceDetectorOptions, RunningMode
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def _interpreter(path: Path, options: FaceDetectorOptions) -> Interpreter:
                 f"cannot load LiteRT delegate {options.delegate_path}: {e}; check the path "
                 "or leave delegate_path unset to run on the CPU") from e
     try:
-        with quiet_native_stderr():
+        with quiet_native():
             interp = Interpreter(model_path=str(path), num_threads=options.effective_num_threads,
                                  experimental_delegates=delegates or None)
             interp.allocate_tensors()

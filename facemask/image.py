@@ -8,7 +8,6 @@ a guess, and :func:`read_image_rgb` is the one way the CLI decodes files.
 from __future__ import annotations
 
 import os
-import tempfile
 from enum import Enum
 from pathlib import Path
 from typing import cast
@@ -18,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from facemask.errors import FaceMaskError
+from facemask.files import atomic_write
 
 DEFAULT_MAX_SIDE_PX = 8192
 """Largest frame side accepted by default (an 8K frame); bigger frames are rejected."""
@@ -88,18 +88,6 @@ def to_rgb(
     return np.ascontiguousarray(image)
 
 
-def replace_atomically(tmp: str | os.PathLike[str], target: Path) -> None:
-    """Moves a finished temporary file over ``target`` with normal file permissions.
-
-    ``tempfile.mkstemp`` creates files readable by the owner only; outputs get the mode
-    a plain ``open()`` would give (0o666 minus the umask).
-    """
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    os.replace(tmp, target)
-
-
 def read_image_rgb(path: str | os.PathLike[str]) -> NDArray[np.uint8]:
     """Decodes an image file (EXIF orientation applied) into HxWx3 uint8 RGB.
 
@@ -135,12 +123,5 @@ def write_image_rgb(path: str | os.PathLike[str], image_rgb: NDArray[np.uint8]) 
         raise FaceMaskError(f"cannot write {p}: unknown image type {p.suffix!r}; use .png or .jpg") from e
     if not ok:
         raise FaceMaskError(f"cannot encode {p}; use a .png or .jpg name")
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(buf.tobytes())
-        replace_atomically(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(p, buf.tobytes())
     return p

@@ -12,11 +12,10 @@ Example:
 """
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
-from runtime.errors import ModelLoadError
+from runtime.errors import ModelLoadError, closest
 from runtime.manifest import ArtifactEntry, ArtifactFormat, Manifest, Precision, Status, sha256_file
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "models"
@@ -144,8 +143,8 @@ def resolve_model(name_or_path: str | Path, *, models_dir: Path = SHIPPED_DIR) -
     if not names:
         raise ModelLoadError(f"unknown model {text!r}: no models are shipped in {models_dir} yet "
                              f"({MANIFEST_NAME} is missing or empty); pass a .onnx/.tflite file path")
-    close = difflib.get_close_matches(text, names, n=1)
-    hint = f"did you mean {close[0]!r}? " if close else ""
+    near = closest(text, names)
+    hint = f"did you mean {near!r}? " if near else ""
     raise ModelLoadError(f"unknown model {text!r}; {hint}known: {', '.join(names)}. "
                          "Run `edgedeblur models` for details or pass a .onnx/.tflite file path")
 
@@ -155,6 +154,6 @@ def _resolve_path(text: str) -> ResolvedModel:
     if path.is_file():
         return ResolvedModel(path, None)
     if path.is_dir():
-        raise ModelLoadError(f"--model {text} is a folder; give a .onnx or .tflite file")
+        raise ModelLoadError(f"`model` {text} is a folder; give a .onnx or .tflite file")
     raise ModelLoadError(f"cannot open {text}: not found. Give an existing .onnx/.tflite file or "
                          "a shipped name (run `edgedeblur models` to list them)")

@@ -16,7 +16,7 @@ from importlib.metadata import entry_points
 from typing import Callable, Sequence
 
 from facemask.errors import FaceMaskError
-from runtime.errors import EdgeDeblurError
+from runtime.errors import EdgeDeblurError, with_flags
 
 _BUILTIN_COMMANDS: tuple[str, ...] = (
     "runtime.commands.deblur",
@@ -64,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (EdgeDeblurError, FaceMaskError) as e:
         if args.debug:
             raise
-        print(f"edgedeblur {args.command}: error: {e}", file=sys.stderr)
+        print(f"edgedeblur {args.command}: error: {with_flags(str(e), getattr(args, 'flags', {}))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"edgedeblur {args.command}: interrupted", file=sys.stderr)

@@ -1,9 +1,18 @@
-"""One exception hierarchy for edgedeblur.
+"""One exception hierarchy for edgedeblur, and the helpers every message uses.
 
 Every message names the file or option at fault and says how to fix it; the CLI prints
-the message as one line and exits non-zero (tracebacks only with ``--debug``).
+the message as one line and exits non-zero (tracebacks only with ``--debug``). Library
+code is called from Python too, so it names a config field in backticks (`tile`), never a
+command-line flag; each subcommand maps its fields to its flags (:func:`with_flags`).
 """
 from __future__ import annotations
+
+import difflib
+import enum
+import re
+from typing import Iterable, Mapping, TypeVar
+
+E = TypeVar("E", bound=enum.Enum)
 
 
 class EdgeDeblurError(Exception):
@@ -22,18 +31,6 @@ class ImageError(EdgeDeblurError):
     """An input image cannot be decoded or an output image cannot be written."""
 
 
-class ExportError(EdgeDeblurError):
-    """Exporting a model to ONNX or LiteRT failed."""
-
-
-class QuantizationError(EdgeDeblurError):
-    """Quantising a model failed."""
-
-
-class ValidationFailed(EdgeDeblurError):
-    """An artifact failed its quality gate."""
-
-
 class SourceError(EdgeDeblurError):
     """A frame source (camera, video, stream, folder) failed to open or read."""
 
@@ -44,3 +41,31 @@ class EngineError(EdgeDeblurError):
 
 class MeterError(EdgeDeblurError):
     """An energy meter is absent, unreadable or returned malformed data."""
+
+
+def closest(value: object, allowed: Iterable[str], *, cutoff: float = 0.6) -> str | None:
+    """The allowed value a typo most likely meant, or None: the 'did you mean' of every message."""
+    found = difflib.get_close_matches(str(value), list(allowed), n=1, cutoff=cutoff)
+    return found[0] if found else None
+
+
+def parse_choice(cls: type[E], value: object, field: str) -> E:
+    """``cls(value)`` for an enum option, else a ConfigError naming the field, the choices
+    and the closest one ("mode 'focs' is not one of auto, motion, focus; did you mean 'focus'?").
+    """
+    try:
+        return cls(value)
+    except ValueError as e:
+        names = [str(m.value) for m in cls]
+        near = closest(value, names)
+        hint = f"; did you mean {near!r}?" if near else ""
+        raise ConfigError(f"{field} {value!r} is not one of {', '.join(names)}{hint}") from e
+
+
+def with_flags(message: str, flags: Mapping[str, str]) -> str:
+    """A library message as a subcommand shows it: each `field` it takes as a flag becomes the flag.
+
+    >>> with_flags("`tile` 8 is too small", {"tile": "--tile"})
+    '--tile 8 is too small'
+    """
+    return re.sub(r"`(\w+)`", lambda m: flags.get(m[1], m[0]), message)

@@ -16,13 +16,12 @@ import enum
 import hashlib
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from runtime.errors import ConfigError, ModelLoadError
+from facemask.files import atomic_write
+from runtime.errors import ConfigError, ModelLoadError, parse_choice
 
 SCHEMA_VERSION = 1
 """Bump when a field changes meaning; readers refuse newer versions."""
@@ -72,14 +71,6 @@ class Status(str, enum.Enum):
     REJECTED = "rejected"
 
 
-def _enum(cls: type[enum.Enum], value: object, what: str) -> Any:
-    try:
-        return cls(value)
-    except ValueError as e:
-        allowed = ", ".join(str(m.value) for m in cls)  # type: ignore[attr-defined]
-        raise ConfigError(f"{what} {value!r} is not one of: {allowed}") from e
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TensorSpec:
     """How one model tensor maps to NHWC float32 RGB in [0, 1].
@@ -96,8 +87,8 @@ class TensorSpec:
     size_hw: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "layout", _enum(Layout, self.layout, f"tensor {self.name!r} layout"))
-        object.__setattr__(self, "dtype", _enum(DType, self.dtype, f"tensor {self.name!r} dtype"))
+        object.__setattr__(self, "layout", parse_choice(Layout, self.layout, f"tensor {self.name!r} layout"))
+        object.__setattr__(self, "dtype", parse_choice(DType, self.dtype, f"tensor {self.name!r} dtype"))
         if self.scale is not None and not (math.isfinite(self.scale) and self.scale > 0):
             raise ConfigError(f"tensor {self.name!r} scale {self.scale} must be a positive number")
         if self.size_hw is not None:
@@ -137,9 +128,9 @@ class ArtifactEntry:
     def __post_init__(self) -> None:
         if not self.id or not self.model:
             raise ConfigError("artifact id and model must be non-empty")
-        object.__setattr__(self, "format", _enum(ArtifactFormat, self.format, f"artifact {self.id!r} format"))
-        object.__setattr__(self, "precision", _enum(Precision, self.precision, f"artifact {self.id!r} precision"))
-        object.__setattr__(self, "status", _enum(Status, self.status, f"artifact {self.id!r} status"))
+        object.__setattr__(self, "format", parse_choice(ArtifactFormat, self.format, f"artifact {self.id!r} format"))
+        object.__setattr__(self, "precision", parse_choice(Precision, self.precision, f"artifact {self.id!r} precision"))
+        object.__setattr__(self, "status", parse_choice(Status, self.status, f"artifact {self.id!r} status"))
         if Path(self.path).is_absolute():
             raise ConfigError(f"artifact {self.id!r} path {self.path!r} must be relative to the manifest folder")
         if len(self.sha256) != 64:
@@ -258,17 +249,7 @@ class Manifest:
         doc = {"schema_version": SCHEMA_VERSION,
                "artifacts": [e.to_json() for e in sorted(self.artifacts, key=lambda e: e.id)]}
         text = json.dumps(doc, indent=2, sort_keys=True) + "\n"
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)     # mkstemp creates 0o600
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(path, text)
         self.root = path.parent
 
     def find(self, model_id: str) -> ArtifactEntry | None:

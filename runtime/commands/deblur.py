@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from runtime.catalog import DEFAULT_MODEL, SHIPPED_DIR
+from runtime.commands import flags
 from runtime.commands.run import strength_arg
-from runtime.errors import ConfigError, EngineError, ImageError
+from runtime.errors import ConfigError, EngineError, ImageError, with_flags
 from runtime.photo.imageio import READ_SUFFIXES
 
 if TYPE_CHECKING:
@@ -46,6 +47,11 @@ class Plan:
     jobs: list[Job]
     bad: list[tuple[Path, str]]
     out_dirs: list[Path]
+
+
+FLAGS = flags("strength", "mode", "method", "model", "kernel", "overwrite", "tile", "overlap", "backend", "threads",
+              "delegate", dst="-o", path="-o")
+"""Library field -> this command's flag, for error messages."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -87,7 +93,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help="with --faces: in [0, 1], or auto: by each face's blur, 0 for a sharp face "
                         "(default auto)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
-    p.set_defaults(handler=run)
+    p.set_defaults(handler=run, flags=FLAGS)
 
 
 def _scan(folder: Path) -> list[Path]:
@@ -219,7 +225,7 @@ def run(args: argparse.Namespace) -> int:
                 try:
                     deblurer.deblur_file(job.src, job.dst, overwrite=args.overwrite)
                 except (ImageError, EngineError, ConfigError) as e:   # this photo only
-                    failures.append((job.src, str(e)))
+                    failures.append((job.src, with_flags(str(e), FLAGS)))
                     continue
                 written.append(job)
     if args.compare is not None:

@@ -14,12 +14,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from runtime.catalog import DEFAULT_MODEL
+from runtime.commands import flags
 
 EXAMPLE_PHOTO = Path(__file__).resolve().parents[1] / "assets" / "example_blurry.jpg"
 EXAMPLE_SEED = 2024
 EXAMPLE_SHAKE_PX = 13.0
 EXAMPLE_NOISE_SIGMA = 0.005
 EXAMPLE_JPEG_QUALITY = 92
+
+
+FLAGS = flags("model", "threads")
+"""Library field -> this command's flag, for error messages."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help="output folder (default ./edgedeblur_demo)")
     p.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME|PATH", help="model to run (default small)")
     p.add_argument("--threads", type=int, default=2, help="CPU threads for the model (default 2)")
-    p.set_defaults(handler=run)
+    p.set_defaults(handler=run, flags=FLAGS)
 
 
 def render_example() -> NDArray[np.uint8]:

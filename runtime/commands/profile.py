@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
+from runtime.commands import flags
 from runtime.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -64,6 +65,12 @@ class PipelineSpec:
             raise ConfigError(f"--config {text!r}: unknown mode {mode!r}; use one of {modes}") from e
 
 
+FLAGS = flags("frames", "repeats", "config", "source", "threads", "idle_s", "power_model", chunk_frames="--chunk",
+              warmup_frames="--warmup", spec="--source", kind="--meter", log_path="--meter-log",
+              log_offset_s="--meter-log-offset-s", power_models_file="--power-models")
+"""Library field -> this command's flag, for error messages."""
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``profile`` subcommand."""
     from runtime.energy.registry import METER_CHOICES
@@ -95,7 +102,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--threads", type=int, default=2, help="model engine threads (default 2)")
     p.add_argument("--sys-root", type=Path, default=Path("/"), help=argparse.SUPPRESS)
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    p.set_defaults(handler=run)
+    p.set_defaults(handler=run, flags=FLAGS)
 
 
 def frame_supply(source: str, frames: int) -> Iterator[FrameRGB]:
@@ -119,7 +126,7 @@ class _PipelineProcessor:
         self._index = 0
 
     def __call__(self, image_rgb: FrameRGB) -> FrameRGB:
-        from runtime.video.sources import Frame
+        from runtime.video.frames import Frame
 
         frame = Frame(image_rgb, self._index, self._index * self._step_ms)
         self._index += 1

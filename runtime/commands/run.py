@@ -13,7 +13,6 @@ recorded.
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import time
@@ -21,18 +20,24 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Callable
 
+from facemask.native_stderr import quiet_opencv
 from runtime.catalog import VIDEO_DEFAULT_MODEL
+from runtime.commands import flags
 from runtime.errors import ConfigError
 
 if TYPE_CHECKING:
     from runtime.video.pipeline import FrameResult, PipelineConfig
     from runtime.video.sinks import Sink
-    from runtime.video.sources import FrameSource
+    from runtime.video.frames import FrameSource
     from runtime.video.stats import StatsRecorder
     from runtime.video.stream import StreamReport
 
 _TREATMENTS = ("none", "light", "full")
 _LIVE_STATS_EVERY_S = 1.0
+
+
+FLAGS = flags("model", "backend", "threads", "faces", "background", spec="--source", path="-o", folder="-o")
+"""Library field -> this command's flag, for error messages."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -65,7 +70,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--retries", type=int, default=5,
                    help="reconnect attempts for a camera or stream that fails (default 5)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(handler=run)
+    p.set_defaults(handler=run, flags=FLAGS)
 
 
 def strength_arg(text: str) -> float | str:
@@ -118,7 +123,7 @@ def _sinks(args: argparse.Namespace, source: FrameSource) -> tuple[list[Sink], l
     from runtime.video.audio import has_audio
     from runtime.video.sinks import (VIDEO_SUFFIXES, ImageFolderSink, PreviewWindow, VideoFileSink,
                                      VideoSinkConfig)
-    from runtime.video.sources import SourceKind
+    from runtime.video.frames import SourceKind
 
     sinks: list[Sink] = []
     notes: list[str] = []
@@ -196,22 +201,13 @@ def _progress(args: argparse.Namespace, source: FrameSource) -> tuple[Callable[[
     return on_frame, bar.close
 
 
-def _quiet_opencv(debug: bool) -> None:
-    """Keep OpenCV's and FFmpeg's own console chatter out of the one-line messages."""
-    if debug:
-        return
-    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
-    import cv2
-
-    cv2.setLogLevel(0)
-
-
 def run(args: argparse.Namespace) -> int:
     """Handle ``edgedeblur run``."""
-    _quiet_opencv(args.debug)
+    quiet_opencv()
     from runtime.video.pipeline import FacePriorityPipeline
     from runtime.video.sinks import PreviewWindow
-    from runtime.video.sources import SourceConfig, open_source
+    from runtime.video.frames import SourceConfig
+    from runtime.video.sources import open_source
     from runtime.video.stream import run_stream
 
     if args.max_frames is not None and args.max_frames < 1:
@@ -239,7 +235,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _finish(args: argparse.Namespace, report: StreamReport, config: PipelineConfig, interrupted: bool) -> int:
     """Write the stats JSON, tell the user what was saved, pick the exit code."""
-    from runtime.video.sources import SourceEnd
+    from runtime.video.frames import SourceEnd
     from runtime.video.stats import write_stats_json
 
     if args.stats_json is not None:

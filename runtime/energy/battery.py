@@ -28,7 +28,7 @@ from runtime.energy.base import (Clock, MeterAbsent, MeterInfo, MeterKind, Sampl
 from runtime.errors import MeterError
 
 DEFAULT_ROOT = Path("/sys/class/power_supply")
-_FIX = "check the battery driver, or use --meter estimate"
+_FIX = "check the battery driver, or use `kind` estimate"
 _MILLI_CURRENT_BELOW = 20_000
 _MILLI_VOLTAGE_BELOW = 100_000
 _MILLI_POWER_BELOW = 100_000
@@ -76,14 +76,14 @@ def read_battery(supply: Path, unit: CurrentUnit = CurrentUnit.AUTO) -> BatteryR
     status = read_text(supply / "status", "battery status", _FIX)
     if status != "Discharging":
         raise MeterError(f"battery {supply} reports status {status!r}, so it is not powering the "
-                         "device; unplug the charger, or use --meter csv (external meter) or --meter estimate")
+                         "device; unplug the charger, or use `kind` csv (external meter) or `kind` estimate")
     if (supply / "power_now").exists():
         raw = read_int(supply / "power_now", "battery power", _FIX)
         scale, name = (1e6, "uW") if abs(raw) >= _MILLI_POWER_BELOW else (1e3, "mW")
         return BatteryReading(supply.name, abs(raw) / scale, f"power_now ({name})")
     if not (supply / "current_now").exists() or not (supply / "voltage_now").exists():
         raise MeterError(f"battery {supply} has neither power_now nor current_now + voltage_now; "
-                         "this driver cannot report its draw: use --meter estimate")
+                         "this driver cannot report its draw: use `kind` estimate")
     amps, a_unit = _amps(read_int(supply / "current_now", "battery current", _FIX), unit)
     volts, v_unit = _volts(read_int(supply / "voltage_now", "battery voltage", _FIX))
     return BatteryReading(supply.name, amps * volts, f"current_now ({a_unit}) x voltage_now ({v_unit})")
@@ -106,7 +106,7 @@ def find_batteries(root: Path) -> tuple[Path, ...]:
         found.append(supply)
     if not found:
         raise MeterAbsent(f"no battery under {root} (no power_supply with type 'Battery'); "
-                          "use --meter estimate, or --meter csv with an external USB meter's log")
+                          "use `kind` estimate, or `kind` csv with an external USB meter's log")
     return tuple(found)
 
 

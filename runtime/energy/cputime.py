@@ -45,7 +45,7 @@ def cpu_snapshot(process: psutil.Process, t_s: float) -> CpuSnapshot:
         threads = {t.id: t.user_time + t.system_time for t in process.threads()}
     except (psutil.Error, OSError) as e:
         raise MeterError(f"cannot read the CPU times of this process's threads ({e}); the estimate "
-                         "needs /proc: mount it, or pick a hardware meter with --meter") from e
+                         "needs /proc: mount it, or pick a hardware meter with `kind`") from e
     return CpuSnapshot(t_s, time.process_time(), threads)
 
 

@@ -97,10 +97,10 @@ def read_power_log(path: Path, offset_s: float = 0.0) -> PowerLog:
         text = path.read_text(encoding="utf-8-sig", errors="replace")
     except FileNotFoundError as e:
         raise MeterAbsent(f"power log {path} does not exist; start the USB meter's CSV logging "
-                          "before the run, or fix --meter-log") from e
+                          "before the run, or fix `log_path`") from e
     except OSError as e:
         raise MeterError(f"power log {path} could not be read ({e.strerror or e}); check the path "
-                         "and permissions, or fix --meter-log") from e
+                         "and permissions, or fix `log_path`") from e
     rows = list(csv.reader(text.splitlines()))
     header = rows[0] if rows else []
     cols: dict[_Role, tuple[int, float, str]] = {}
@@ -111,7 +111,7 @@ def read_power_log(path: Path, offset_s: float = 0.0) -> PowerLog:
     has_power = _Role.POWER in cols or (_Role.VOLTAGE in cols and _Role.CURRENT in cols)
     if _Role.TIME not in cols or not has_power:
         raise MeterError(f"power log {path}: header {','.join(header)[:80]!r} lacks {_ACCEPTED}; "
-                         "rename the columns or fix --meter-log")
+                         "rename the columns or fix `log_path`")
     wanted = [_Role.TIME, _Role.POWER] if _Role.POWER in cols else [_Role.TIME, _Role.VOLTAGE, _Role.CURRENT]
     need = max(cols[r][0] for r in wanted) + 1
     times: list[float] = []
@@ -236,4 +236,4 @@ class CsvLogMeter(MeterBase):
         if log.t_s[0] > t0 + self._max_gap_s or log.t_s[-1] < t1 - self._max_gap_s:
             raise MeterError(f"power log {self._path} covers {when(log.t_s[0])} to {when(log.t_s[-1])} "
                              f"but the segment ran {when(t0)} to {when(t1)}; keep the meter logging "
-                             "through the run, or correct its clock with --meter-log-offset-s")
+                             "through the run, or correct its clock with `log_offset_s`")

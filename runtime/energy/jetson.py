@@ -22,7 +22,7 @@ from runtime.energy.base import (Clock, MeterAbsent, MeterInfo, MeterKind, Sampl
                                  read_int, read_text)
 
 DEFAULT_ROOT = Path("/sys/class/hwmon")
-_FIX = "run as root or check the ina3221 driver, or use --meter estimate"
+_FIX = "run as root or check the ina3221 driver, or use `kind` estimate"
 _INPUT_RAIL_RE = re.compile(r"(^|_)IN$", re.IGNORECASE)
 
 
@@ -74,7 +74,7 @@ def find_rails(root: Path) -> tuple[Rail, ...]:
     if not rails:
         raise MeterAbsent(f"no INA3221 rail monitor under {root} (no hwmon device named 'ina3221' "
                           "with labelled channels): not a Jetson, or an L4T release without the "
-                          "hwmon driver; use --meter estimate")
+                          "hwmon driver; use `kind` estimate")
     inputs = [r for r in rails if _INPUT_RAIL_RE.search(r.label)]
     return tuple(inputs or rails)
 

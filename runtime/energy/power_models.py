@@ -142,10 +142,10 @@ def load_power_models(path: Path | None = None) -> dict[str, PowerModel]:
         raw = path.read_bytes()
         data = tomllib.loads(raw.decode()) if path.suffix.lower() == ".toml" else json.loads(raw)
     except FileNotFoundError as e:
-        raise ConfigError(f"power-model file {path} not found; fix --power-models") from e
+        raise ConfigError(f"power-model file {path} not found; fix `power_models_file`") from e
     except (OSError, UnicodeDecodeError, ValueError) as e:
         raise ConfigError(f"power-model file {path} is not valid {'TOML' if path.suffix == '.toml' else 'JSON'} "
-                          f"({e}); fix the file or --power-models") from e
+                          f"({e}); fix the file or `power_models_file`") from e
     table = data.get("models") if isinstance(data, dict) else None
     if not isinstance(table, dict) or not table:
         raise ConfigError(f"power-model file {path} has no 'models' table; see runtime/energy/power_models.py")

@@ -57,7 +57,7 @@ class ProfileConfig:
 
     def __post_init__(self) -> None:
         if not self.name.strip() or not self.spec.strip():
-            raise ConfigError("a profile --config needs a non-empty name and spec, e.g. full:small.fp32")
+            raise ConfigError("a profile `config` needs a non-empty name and spec, e.g. full:small.fp32")
 
 
 ProcessorFactory = Callable[[ProfileConfig], FrameProcessor]
@@ -83,10 +83,10 @@ class ProfileOptions:
 
     def __post_init__(self) -> None:
         if self.frames < 1 or self.chunk_frames < 1 or self.repeats < 1:
-            raise ConfigError(f"--frames ({self.frames}), --chunk ({self.chunk_frames}) and --repeats "
+            raise ConfigError(f"`frames` ({self.frames}), `chunk_frames` ({self.chunk_frames}) and `repeats` "
                               f"({self.repeats}) must each be >= 1")
         if self.warmup_frames < 0 or self.idle_s < 0:
-            raise ConfigError(f"--warmup ({self.warmup_frames}) and --idle-s ({self.idle_s}) must be >= 0")
+            raise ConfigError(f"`warmup_frames` ({self.warmup_frames}) and `idle_s` ({self.idle_s}) must be >= 0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,7 +292,7 @@ def run_profile(supply: FrameSupply, configs: Sequence[ProfileConfig], factory: 
     """
     names = [c.name for c in configs]
     if not configs or len(set(names)) != len(names):
-        raise ConfigError(f"profile needs at least one --config and unique names (got {names})")
+        raise ConfigError(f"profile needs at least one `config` and unique names (got {names})")
     processors = [factory(c) for c in configs]
     n_warm = min(options.warmup_frames, options.frames)
     warm = next(_chunks(supply(), n_warm, n_warm), [])
@@ -323,7 +323,7 @@ def run_profile(supply: FrameSupply, configs: Sequence[ProfileConfig], factory: 
     finally:
         bar.close()
     if not segments:
-        raise SourceError("the source gave no frames to profile; check --source (an empty or unreadable video?)")
+        raise SourceError("the source gave no frames to profile; check `source` (an empty or unreadable video?)")
     results = tuple(ConfigResult(c, t.frames, t.energy_j, t.meter_s, t.wall_s, t.cpu_s,
                                  np.asarray(t.latencies_ms, np.float64), tuple(t.samples),
                                  None if idle is None else idle.power_w)

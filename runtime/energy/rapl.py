@@ -25,7 +25,7 @@ from runtime.errors import MeterError
 
 DEFAULT_ROOT = Path("/sys/class/powercap")
 _ZONE_RE = re.compile(r"^intel-rapl:\d+(:\d+)?$")
-_FIX = "run as root or `sudo chmod o+r` it, or use --meter estimate"
+_FIX = "run as root or `sudo chmod o+r` it, or use `kind` estimate"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,14 +72,14 @@ def find_zones(root: Path) -> tuple[RaplZone, ...]:
     if not dirs:
         raise MeterAbsent(f"no RAPL energy counters under {root} (no intel-rapl:* zones: not an "
                           "Intel/AMD CPU, a VM, or the intel_rapl driver is not loaded); "
-                          "use --meter estimate")
+                          "use `kind` estimate")
     named = [(d, read_text(d / "name", "RAPL zone name", _FIX)) for d in dirs]
     chosen = [(d, n) for d, n in named if n.startswith("package") or n == "dram"]
     if not any(n.startswith("package") for _, n in chosen):
         chosen = [(d, n) for d, n in named if n == "psys"] or chosen
     if not chosen:
         raise MeterAbsent(f"RAPL zones under {root} have no package, dram or psys domain "
-                          f"(found {', '.join(n for _, n in named)}); use --meter estimate")
+                          f"(found {', '.join(n for _, n in named)}); use `kind` estimate")
     return tuple(RaplZone(d, n, read_int(d / "max_energy_range_uj", "RAPL counter range", _FIX))
                  for d, n in chosen)
 

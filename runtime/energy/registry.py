@@ -14,20 +14,19 @@ Every skipped meter leaves its one-line reason, shown in the report.
 """
 from __future__ import annotations
 
-import difflib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from runtime.energy.base import Meter, MeterAbsent, MeterKind
 from runtime.energy.battery import BatteryMeter, CurrentUnit
-from runtime.energy.csvlog import CsvLogMeter
 from runtime.energy.cputime import EstimateMeter
+from runtime.energy.csvlog import CsvLogMeter
 from runtime.energy.jetson import JetsonMeter
 from runtime.energy.power_models import PowerModel, detect_model_name, load_power_models
 from runtime.energy.rapl import RaplMeter
 from runtime.energy.vcgencmd import DEFAULT_COMMAND, PmicMeter
-from runtime.errors import ConfigError, MeterError
+from runtime.errors import ConfigError, MeterError, closest
 
 logger = logging.getLogger(__name__)
 
@@ -63,11 +62,11 @@ class MeterConfig:
 
     def __post_init__(self) -> None:
         if self.kind not in METER_CHOICES:
-            hint = difflib.get_close_matches(self.kind, METER_CHOICES, n=1)
-            raise ConfigError(f"--meter {self.kind!r} is not a meter; choose one of "
-                              f"{', '.join(METER_CHOICES)}" + (f" (did you mean {hint[0]!r}?)" if hint else ""))
+            near = closest(self.kind, METER_CHOICES)
+            raise ConfigError(f"`kind` {self.kind!r} is not a meter; choose one of "
+                              f"{', '.join(METER_CHOICES)}" + (f" (did you mean {near!r}?)" if near else ""))
         if self.kind == MeterKind.CSV.value and self.log_path is None:
-            raise ConfigError("--meter csv needs the external meter's log: add --meter-log FILE.csv")
+            raise ConfigError("`kind` csv needs the external meter's log: add `log_path` FILE.csv")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,10 +91,10 @@ def resolve_power_model(config: MeterConfig) -> PowerModel:
     models = load_power_models(config.power_models_file)
     name = config.power_model or detect_model_name(config.sys_root)
     if name not in models:
-        hint = difflib.get_close_matches(name, models, n=1)
-        raise ConfigError(f"--power-model {name!r} is unknown; choose one of {', '.join(sorted(models))}"
-                          + (f" (did you mean {hint[0]!r}?)" if hint else "")
-                          + " or define it in --power-models FILE")
+        near = closest(name, models)
+        raise ConfigError(f"`power_model` {name!r} is unknown; choose one of {', '.join(sorted(models))}"
+                          + (f" (did you mean {near!r}?)" if near else "")
+                          + " or define it in `power_models_file` FILE")
     return models[name]
 
 
@@ -118,7 +117,7 @@ def open_meter(kind: MeterKind, config: MeterConfig) -> Meter:
         return PmicMeter(config.pmic_command)
     if kind is MeterKind.CSV:
         if config.log_path is None:
-            raise MeterAbsent("no external meter log given (--meter-log FILE.csv)")
+            raise MeterAbsent("no external meter log given (`log_path` FILE.csv)")
         return CsvLogMeter(config.log_path, offset_s=config.log_offset_s)
     return EstimateMeter(resolve_power_model(config))
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 import html
 import io
 import json
-import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
 
+from facemask.files import atomic_write
 from runtime.energy.profile import ProfileResult
 
 _COLOURS = ("#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C")
@@ -32,18 +31,6 @@ class ReportFiles:
     energy_png: Path
     latency_png: Path
     power_png: Path | None
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write beside ``path`` then rename; a plain ``open`` keeps the usual umask-based mode."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(tmp, "xb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _png(fig: Figure) -> bytes:
@@ -152,7 +139,7 @@ def _notes(result: ProfileResult) -> list[str]:
     notes = [f"Meter: {m.kind.value}, {'MEASURED' if m.measured else 'ESTIMATED (not measured)'}; "
              f"source: {m.source}; scope: {m.scope}.",
              "Idle baseline: " + (f"{result.idle.power_w:.2f} W, {result.idle.source}." if result.idle
-                                  else "none (pass --idle-s to measure one), so no above-idle figures."),
+                                  else "none (pass `idle_s` to measure one), so no above-idle figures."),
              f"Run: {result.options.frames} frames x {result.options.repeats} pass(es), chunks of "
              f"{result.options.chunk_frames} frames with the configuration order rotating per chunk, "
              f"{result.options.warmup_frames} warm-up frames each; started {result.started_at}."]
@@ -195,12 +182,12 @@ def write_report(result: ProfileResult, folder: Path) -> ReportFiles:
     files = ReportFiles(folder / "profile.json", folder / "profile.md", folder / "profile.html",
                         folder / "energy_per_frame.png", folder / "latency.png",
                         None if power is None else folder / "power.png")
-    _atomic_write(files.energy_png, plot_energy(result))
-    _atomic_write(files.latency_png, plot_latency(result))
+    atomic_write(files.energy_png, plot_energy(result))
+    atomic_write(files.latency_png, plot_latency(result))
     if power is not None and files.power_png is not None:
-        _atomic_write(files.power_png, power)
+        atomic_write(files.power_png, power)
     pngs = [p.name for p in (files.energy_png, files.latency_png, files.power_png) if p is not None]
-    _atomic_write(files.json, (json.dumps(result.to_json_dict(), indent=2) + "\n").encode())
-    _atomic_write(files.markdown, render_markdown(result, pngs).encode())
-    _atomic_write(files.html, render_html(result, pngs).encode())
+    atomic_write(files.json, json.dumps(result.to_json_dict(), indent=2) + "\n")
+    atomic_write(files.markdown, render_markdown(result, pngs))
+    atomic_write(files.html, render_html(result, pngs))
     return files

@@ -71,7 +71,7 @@ def parse_pmic_adc(text: str) -> tuple[RailPower, ...]:
         first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "nothing")
         raise MeterError(f"`vcgencmd pmic_read_adc` printed no rail current/voltage pairs (first line: "
                          f"{first[:60]!r}); it needs a Raspberry Pi 5 with current firmware "
-                         "(`sudo rpi-eeprom-update`), or use --meter estimate")
+                         "(`sudo rpi-eeprom-update`), or use `kind` estimate")
     return rails
 
 
@@ -86,15 +86,15 @@ def read_pmic(command: Sequence[str] = DEFAULT_COMMAND) -> tuple[RailPower, ...]
         done = subprocess.run(list(command), capture_output=True, text=True, timeout=_TIMEOUT_S, check=False)
     except FileNotFoundError as e:
         raise MeterAbsent(f"`{command[0]}` not found: the PMIC meter needs a Raspberry Pi 5 with "
-                          "the firmware tools (`sudo apt install raspi-utils`); use --meter estimate") from e
+                          "the firmware tools (`sudo apt install raspi-utils`); use `kind` estimate") from e
     except (subprocess.TimeoutExpired, PermissionError) as e:
         raise MeterError(f"`{' '.join(command)}` did not run ({e}); check it works in a shell, "
-                         "or use --meter estimate") from e
+                         "or use `kind` estimate") from e
     if done.returncode != 0:
         err = (done.stderr or done.stdout).strip().splitlines()
         raise MeterError(f"`{' '.join(command)}` exited {done.returncode} "
                          f"({err[0][:80] if err else 'no message'}); run it as a user in the "
-                         "`video` group, or use --meter estimate")
+                         "`video` group, or use `kind` estimate")
     return parse_pmic_adc(done.stdout)
 
 

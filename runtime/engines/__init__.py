@@ -39,10 +39,10 @@ def backend_for(model: ResolvedModel, config: EngineConfig) -> Backend:
     by_format = next(b for b, (_, _, f) in BACKENDS.items() if f is fmt)
     backend = by_format if config.backend is Backend.AUTO else config.backend
     if BACKENDS[backend][2] is not fmt:
-        raise ConfigError(f"--backend {backend.value} cannot run {model.path.name} ({fmt.value}); "
-                          f"use --backend {by_format.value} or auto")
+        raise ConfigError(f"`backend` {backend.value} cannot run {model.path.name} ({fmt.value}); "
+                          f"use `backend` {by_format.value} or auto")
     if config.delegate is not None and backend is not Backend.LITERT:
-        raise ConfigError(f"--delegate applies to LiteRT (.tflite) models only, not {model.path.name}; "
+        raise ConfigError(f"`delegate` applies to LiteRT (.tflite) models only, not {model.path.name}; "
                           "drop it or pick a .tflite model")
     return backend
 

@@ -11,7 +11,6 @@ Example:
 """
 from __future__ import annotations
 
-import difflib
 import enum
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-from runtime.errors import ConfigError
+from runtime.errors import ConfigError, parse_choice
 from runtime.manifest import ArtifactFormat, Precision
 
 
@@ -55,22 +54,16 @@ class EngineConfig:
     spin: bool = False
 
     def __post_init__(self) -> None:
-        try:
-            object.__setattr__(self, "backend", Backend(self.backend))
-        except ValueError as e:
-            names = [b.value for b in Backend]
-            close = difflib.get_close_matches(str(self.backend), names, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(f"--backend {self.backend!r} is not one of {', '.join(names)}{hint}") from e
+        object.__setattr__(self, "backend", parse_choice(Backend, self.backend, "`backend`"))
         if isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 1:
-            raise ConfigError(f"--threads {self.threads!r} must be a whole number >= 1")
+            raise ConfigError(f"`threads` {self.threads!r} must be a whole number >= 1")
         providers = (self.providers,) if isinstance(self.providers, str) else tuple(self.providers)
         if not providers or not all(isinstance(p, str) and p for p in providers):
             raise ConfigError(f"providers {self.providers!r} must be a non-empty list of provider names, "
                               "e.g. CPUExecutionProvider")
         object.__setattr__(self, "providers", providers)
         if self.delegate is not None and not self.delegate.strip():
-            raise ConfigError("--delegate is empty; give a delegate library name or leave it out")
+            raise ConfigError("`delegate` is empty; give a delegate library name or leave it out")
 
 
 @dataclass(frozen=True, slots=True)

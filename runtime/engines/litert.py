@@ -7,7 +7,7 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter, load_delegate
 from numpy.typing import NDArray
 
-from facemask.native_stderr import quiet_native_stderr
+from facemask.native_stderr import quiet_native
 from runtime.catalog import ResolvedModel
 from runtime.engines._common import CodecEngine, TensorCodec
 from runtime.engines._shapes import (check_one_in_one_out, image_layout, precision_from_dtype, static_dim,
@@ -29,10 +29,10 @@ def _interpreter(model: ResolvedModel, config: EngineConfig) -> Interpreter:
             delegates.append(load_delegate(config.delegate))
         except (ValueError, OSError) as e:
             raise ModelLoadError(f"cannot load LiteRT delegate {config.delegate!r}: the library is absent "
-                                 "or broken. Install the vendor's delegate library or drop --delegate "
+                                 "or broken. Install the vendor's delegate library or drop `delegate` "
                                  "to run on the CPU") from e
     try:
-        with quiet_native_stderr():
+        with quiet_native():
             interp = Interpreter(model_path=str(model.path), num_threads=config.threads,
                                  experimental_delegates=delegates or None)
             interp.allocate_tensors()

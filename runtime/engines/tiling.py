@@ -44,10 +44,10 @@ class TileConfig:
 
     def __post_init__(self) -> None:
         if self.tile < 16:
-            raise ConfigError(f"--tile {self.tile} is too small; use at least 16 (256 is typical)")
+            raise ConfigError(f"`tile` {self.tile} is too small; use at least 16 (256 is typical)")
         if self.overlap < 0 or 2 * self.overlap >= self.tile:
-            raise ConfigError(f"--overlap {self.overlap} must be in [0, {(self.tile - 1) // 2}] "
-                              f"(under half of --tile {self.tile})")
+            raise ConfigError(f"`overlap` {self.overlap} must be in [0, {(self.tile - 1) // 2}] "
+                              f"(under half of `tile` {self.tile})")
         if self.batch < 1:
             raise ConfigError(f"tile batch {self.batch} must be >= 1")
 

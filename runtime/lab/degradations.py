@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from numpy.typing import NDArray
 
 from runtime.errors import ConfigError
 from runtime.photo.kernels import (BlurFamily, FloatImage, camera_shake_kernel, defocus_kernel, gaussian_kernel,

@@ -9,7 +9,6 @@ gives the detector new pixels, which is what makes landmark jitter measurable.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
@@ -21,36 +20,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from facemask.errors import FaceMaskError
-from facemask.image import replace_atomically, to_rgb
-
-PHOTOS = ("astronaut", "grace_hopper", "coffee")
-
-
-@lru_cache(maxsize=4)
-def load_face_photo(name: str) -> NDArray[np.uint8]:
-    """A package-shipped photo as HxWx3 uint8 RGB: astronaut, grace_hopper (faces) or coffee (none).
-
-    Raises:
-        FaceMaskError: Unknown name.
-    """
-    if name == "astronaut":
-        from skimage import data
-
-        img = data.astronaut()
-    elif name == "coffee":
-        from skimage import data
-
-        img = data.coffee()
-    elif name == "grace_hopper":
-        import matplotlib.cbook as cbook
-
-        path = cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
-        img = cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-    else:
-        raise FaceMaskError(f"unknown photo {name!r}; choose one of {', '.join(PHOTOS)}")
-    img.setflags(write=False)
-    return img
-
+from facemask.files import atomic_path
+from facemask.image import to_rgb
+from runtime.lab.sample_images import load_sample
 
 @dataclass(frozen=True, slots=True)
 class _Head:
@@ -102,7 +74,7 @@ class SyntheticClip:
 @lru_cache(maxsize=8)
 def _head_rgba(head: _Head) -> tuple[NDArray[np.float32], tuple[float, float, float, float]]:
     x0, y0, x1, y1 = head.crop_xyxy
-    rgb = load_face_photo(head.photo)[y0:y1, x0:x1].astype(np.float32)
+    rgb = load_sample(head.photo)[y0:y1, x0:x1].astype(np.float32)
     h, w = rgb.shape[:2]
     yy, xx = np.mgrid[:h, :w].astype(np.float32)
     r = np.hypot((xx + 0.5 - w / 2) / (w / 2), (yy + 0.5 - h / 2) / (h / 2))
@@ -195,7 +167,7 @@ def make_clip(motion: Motion, size_wh: tuple[int, int] = (640, 480), n_frames: i
     w, h = size_wh
     if min(w, h) < 64 or n_frames < 1:
         raise FaceMaskError(f"make_clip needs size_wh >= 64x64 and n_frames >= 1, got {size_wh}, {n_frames}")
-    bg = cv2.resize(load_face_photo("coffee"), (w, h), interpolation=cv2.INTER_AREA).astype(np.float32)
+    bg = cv2.resize(load_sample("coffee"), (w, h), interpolation=cv2.INTER_AREA).astype(np.float32)
     frames, boxes = [], []
     for i in range(n_frames):
         frame = bg.copy()
@@ -219,22 +191,18 @@ def write_mp4(path: str | os.PathLike[str], frames_rgb: tuple[NDArray[np.uint8],
     if not frames_rgb:
         raise FaceMaskError(f"cannot write {p}: no frames")
     h, w = frames_rgb[0].shape[:2]
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=".mp4", dir=p.parent)
-    os.close(fd)
-    writer = cv2.VideoWriter(tmp, cv2.VideoWriter.fourcc(*"mp4v"), fps, (w, h))
-    try:
-        if not writer.isOpened():
-            raise FaceMaskError(f"cannot write {p}: OpenCV has no mp4v encoder here")
-        for i, frame in enumerate(frames_rgb):
-            rgb = to_rgb(frame, name=f"frame {i}")
-            if rgb.shape[:2] != (h, w):
-                raise FaceMaskError(f"cannot write {p}: frame {i} is {rgb.shape[1]}x{rgb.shape[0]}, not {w}x{h}")
-            writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-        writer.release()
-        replace_atomically(tmp, p)
-    finally:
-        writer.release()
-        Path(tmp).unlink(missing_ok=True)
+    with atomic_path(p, suffix=".mp4") as tmp:
+        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter.fourcc(*"mp4v"), fps, (w, h))
+        try:
+            if not writer.isOpened():
+                raise FaceMaskError(f"cannot write {p}: OpenCV has no mp4v encoder here")
+            for i, frame in enumerate(frames_rgb):
+                rgb = to_rgb(frame, name=f"frame {i}")
+                if rgb.shape[:2] != (h, w):
+                    raise FaceMaskError(f"cannot write {p}: frame {i} is {rgb.shape[1]}x{rgb.shape[0]}, not {w}x{h}")
+                writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        finally:
+            writer.release()
     return p
 
 

@@ -42,8 +42,9 @@ import numpy as np
 import scipy.fft
 from numpy.typing import NDArray
 
-from runtime.photo.classical import check_image, kernel_otf, pad_tapered
 from runtime.errors import ConfigError, ImageError
+from runtime.photo.classical import kernel_otf, pad_tapered
+from runtime.photo.imageio import check_image
 from runtime.photo.kernels import srgb_to_linear
 
 FloatImage = NDArray[np.float32]
@@ -221,7 +222,8 @@ def _resize_kernel(k: FloatImage, size: int) -> FloatImage:
     return (out / max(float(out.sum()), 1e-12)).astype(np.float32)
 
 
-def _odd(n: float) -> int:
+def _odd_nearest(n: float) -> int:
+    """n rounded to the nearest integer (at least 3), bumped up to odd: a kernel size near n."""
     k = max(int(round(n)), 3)
     return k if k % 2 else k + 1
 
@@ -230,7 +232,7 @@ def _level_sizes(kernel_size_px: int) -> list[int]:
     """Kernel side per level, coarsest first: steps of sqrt(2) down to ~5 px."""
     sizes = [kernel_size_px]
     while sizes[-1] * _LEVEL_SCALE >= _COARSEST_PX:
-        sizes.append(_odd(sizes[-1] * _LEVEL_SCALE))
+        sizes.append(_odd_nearest(sizes[-1] * _LEVEL_SCALE))
     return sizes[::-1]
 
 

@@ -7,7 +7,7 @@ known to that model is inverted exactly rather than approximately.
 
 Boundaries: an FFT treats the image as periodic, so the jump between opposite borders
 would ring through the whole result. Wiener therefore reflects the image (reflect-101, the
-extension ``synth.convolve`` assumes) into a margin of twice the kernel size and tapers
+extension ``degradations.convolve`` assumes) into a margin of twice the kernel size and tapers
 that margin towards the image's own circular blur (Matlab's ``edgetaper`` idea), so at the
 outer edge the data fit the periodic blur model exactly; a few passes then refill the
 margin with the re-blurred estimate.
@@ -15,7 +15,7 @@ Richardson-Lucy filters in the spatial domain with the same reflection.
 
 Kernels are 2-D, non-negative, finite and are normalised to sum 1. Even-sized kernels are
 fine: their origin is the pixel at index (size - 1) // 2 on each axis, matching
-``synth.convolve``.
+``degradations.convolve``.
 """
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ import numpy as np
 import scipy.fft
 from numpy.typing import NDArray
 
-from runtime.errors import ConfigError, ImageError
+from runtime.errors import ConfigError, parse_choice
+from runtime.photo.imageio import check_image
 from runtime.photo.kernels import linear_to_srgb, srgb_to_linear
 
 FloatImage = NDArray[np.float32]
@@ -49,26 +50,11 @@ class Regulariser(str, enum.Enum):
     LAPLACIAN = "laplacian"
 
 
-def check_image(image: NDArray[np.floating]) -> FloatImage:
-    """Validate an HxWx3 float image and return it as float32.
-
-    Raises:
-        ImageError: wrong rank/channels, or NaN/Inf values.
-    """
-    if image.ndim != 3 or image.shape[2] != 3:
-        raise ImageError(f"image must be HxWx3 sRGB float in [0,1], got shape {image.shape}; convert grey images to RGB")
-    if not np.issubdtype(image.dtype, np.floating):
-        raise ImageError(f"image dtype {image.dtype} is not float; divide uint8 images by 255")
-    if not np.all(np.isfinite(image)):
-        raise ImageError("image contains NaN or Inf values; clean the input first")
-    return image.astype(np.float32, copy=False)
-
-
 def check_kernel(kernel: NDArray[np.floating], image_shape: tuple[int, ...] | None = None) -> FloatImage:
     """Validate a blur kernel and return it odd-sized, float32, normalised to sum 1.
 
     Even dimensions get a zero row/column in front, which keeps the origin at
-    ``(size - 1) // 2`` (the ``synth.convolve`` convention) at the new centre.
+    ``(size - 1) // 2`` (the ``degradations.convolve`` convention) at the new centre.
 
     Args:
         kernel: 2-D point-spread function, non-negative.
@@ -135,7 +121,7 @@ def pad_tapered(lin: FloatImage, kernel: FloatImage
 def kernel_otf(kernel: FloatImage, shape: tuple[int, int]) -> NDArray[np.complex64]:
     """rFFT of ``kernel`` zero-padded to ``shape`` (H, W) with its origin moved to (0, 0).
 
-    The origin is the pixel at ``(size - 1) // 2`` on each axis, as in ``synth.convolve``;
+    The origin is the pixel at ``(size - 1) // 2`` on each axis, as in ``degradations.convolve``;
     the result has shape (H, W // 2 + 1), complex.
     """
     kh, kw = kernel.shape
@@ -158,7 +144,7 @@ def _regulariser_power(reg: Regulariser, shape: tuple[int, int]) -> NDArray[np.f
 
 
 def wiener(image: NDArray[np.floating], kernel: NDArray[np.floating], balance: float = 0.01,
-           regulariser: Regulariser | str = Regulariser.GRADIENT) -> FloatImage:
+           regulariser: Regulariser | str = Regulariser.GRADIENT, *, checked: bool = False) -> FloatImage:
     """Regularised (Wiener-Tikhonov) deconvolution in linear light.
 
     Solves ``X = conj(K) Y / (|K|^2 + balance |R|^2)`` per channel on the edge-tapered,
@@ -176,19 +162,17 @@ def wiener(image: NDArray[np.floating], kernel: NDArray[np.floating], balance: f
     Returns:
         Deblurred float32 HxWx3 sRGB in [0, 1].
 
+    ``checked=True`` says the caller already ran ``check_image`` on it (no second scan).
+
     Raises:
         ImageError: the image is not HxWx3 float or holds NaN/Inf.
         ConfigError: bad kernel, ``balance <= 0`` or an unknown regulariser.
     """
-    img = check_image(image)
+    img = image.astype(np.float32, copy=False) if checked else check_image(image)
     k = check_kernel(kernel, img.shape)
     if not balance > 0:
         raise ConfigError(f"wiener balance={balance} must be > 0 (try 0.01)")
-    try:
-        reg = Regulariser(regulariser)
-    except ValueError as e:
-        allowed = ", ".join(r.value for r in Regulariser)
-        raise ConfigError(f"unknown wiener regulariser {regulariser!r}; choose from {allowed}") from e
+    reg = parse_choice(Regulariser, regulariser, "wiener regulariser")
     lin = srgb_to_linear(img)
     observed, otf, crop = pad_tapered(lin, k)
     shape = (observed.shape[0], observed.shape[1])
@@ -203,7 +187,7 @@ def wiener(image: NDArray[np.floating], kernel: NDArray[np.floating], balance: f
 
 
 def richardson_lucy(image: NDArray[np.floating], kernel: NDArray[np.floating],
-                    iterations: int = 30) -> FloatImage:
+                    iterations: int = 30, *, checked: bool = False) -> FloatImage:
     """Richardson-Lucy deconvolution (Poisson maximum likelihood) in linear light.
 
     Starts from the blurry image; each iteration costs two spatial filterings with
@@ -218,11 +202,13 @@ def richardson_lucy(image: NDArray[np.floating], kernel: NDArray[np.floating],
     Returns:
         Deblurred float32 HxWx3 sRGB in [0, 1].
 
+    ``checked=True`` says the caller already ran ``check_image`` on it (no second scan).
+
     Raises:
         ImageError: the image is not HxWx3 float or holds NaN/Inf.
         ConfigError: bad kernel or ``iterations < 1``.
     """
-    img = check_image(image)
+    img = image.astype(np.float32, copy=False) if checked else check_image(image)
     k = check_kernel(kernel, img.shape)
     if iterations < 1:
         raise ConfigError(f"richardson_lucy iterations={iterations} must be >= 1")
@@ -271,7 +257,7 @@ def _shrink(d: FloatImage, alpha: float, beta: float) -> FloatImage:
 
 
 def hyper_laplacian(image: NDArray[np.floating], kernel: NDArray[np.floating], weight: float = 2000.0,
-                    alpha: float = 0.8) -> FloatImage:
+                    alpha: float = 0.8, *, checked: bool = False) -> FloatImage:
     """Deconvolution under a sparse (hyper-Laplacian) gradient prior, in linear light.
 
     Minimises ``weight/2 |k * x - y|^2 + sum |grad x|^alpha`` by half-quadratic splitting
@@ -293,11 +279,13 @@ def hyper_laplacian(image: NDArray[np.floating], kernel: NDArray[np.floating], w
     Returns:
         Deblurred float32 HxWx3 sRGB in [0, 1].
 
+    ``checked=True`` says the caller already ran ``check_image`` on it (no second scan).
+
     Raises:
         ImageError: the image is not HxWx3 float or holds NaN/Inf.
         ConfigError: bad kernel, ``weight <= 0`` or ``alpha`` outside (0, 1].
     """
-    img = check_image(image)
+    img = image.astype(np.float32, copy=False) if checked else check_image(image)
     k = check_kernel(kernel, img.shape)
     if not weight > 0:
         raise ConfigError(f"hyper_laplacian weight={weight} must be > 0 (try 2000)")
@@ -326,7 +314,8 @@ def hyper_laplacian(image: NDArray[np.floating], kernel: NDArray[np.floating], w
     return linear_to_srgb(x[crop])
 
 
-def unsharp_mask(image: NDArray[np.floating], amount: float, radius_px: float) -> FloatImage:
+def unsharp_mask(image: NDArray[np.floating], amount: float, radius_px: float, *,
+                 checked: bool = False) -> FloatImage:
     """Classic sharpening: add back ``amount`` times the detail above a Gaussian blur.
 
     Works in linear light like the rest of this module. It does not deconvolve anything,
@@ -340,11 +329,13 @@ def unsharp_mask(image: NDArray[np.floating], amount: float, radius_px: float) -
     Returns:
         Sharpened float32 HxWx3 sRGB in [0, 1].
 
+    ``checked=True`` says the caller already ran ``check_image`` on it (no second scan).
+
     Raises:
         ImageError: the image is not HxWx3 float or holds NaN/Inf.
         ConfigError: ``amount < 0`` or ``radius_px <= 0``.
     """
-    img = check_image(image)
+    img = image.astype(np.float32, copy=False) if checked else check_image(image)
     if amount < 0:
         raise ConfigError(f"unsharp amount={amount} must be >= 0")
     if not radius_px > 0:

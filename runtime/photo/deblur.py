@@ -11,10 +11,12 @@ benchmark (``benchmarks/results/quality/quality.md``):
 
 - ``method='auto'`` (default): the learned model first; the kernel-aware path
   (``runtime.photo.kernel_aware``) only where it measurably beats the model on
-  camera-made blur and passes a per-photo re-blur check (``runtime.photo.policy``:
-  a confident defocus disc, then the model cleans up at half strength); a photo the
-  estimate finds sharp comes back unchanged. Real camera shake goes to the model: blind
-  shake kernels lost up to 7 dB on ``val_realblur``.
+  camera-made blur and passes per-photo checks (``runtime.photo.policy``: a confident
+  defocus disc or straight streak on a quiet photo whose deconvolution re-blurs back to
+  the input, then the model cleans up at half strength). The model's correction is applied
+  only where the photo is locally blurry (``runtime.photo.gate``), so sharp regions keep
+  their pixels. Real camera shake goes to the model: blind shake kernels lost up to 7 dB
+  on ``val_realblur``.
   ``mode`` narrows what the kernel path looks for: 'focus' = defocus disc only,
   'motion' = straight streak or camera shake, 'auto' = whichever the classifier finds.
 - ``method='kernel'``: the kernel-aware path alone; an unsure photo is left unchanged.
@@ -30,7 +32,6 @@ Example:
 """
 from __future__ import annotations
 
-import difflib
 import enum
 import logging
 import math
@@ -38,7 +39,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -46,14 +47,15 @@ from numpy.typing import NDArray
 from runtime.catalog import DEFAULT_MODEL, SHIPPED_DIR, load_shipped_manifest, resolve_model
 from runtime.engines import create_engine
 from runtime.engines.base import Engine, EngineConfig
-from runtime.errors import ConfigError, ImageError
-from runtime.photo.imageio import output_format, read_image, write_image
+from runtime.engines.tiling import Progress, TileConfig, run_tiled
+from runtime.errors import ConfigError, ImageError, parse_choice
 from runtime.manifest import ArtifactEntry, Status
-from runtime.photo.kernels import BlurFamily
+from runtime.photo.imageio import check_image, output_format, read_image, write_image
 from runtime.photo.kernel_aware import (BlurTarget, KernelAwareConfig, KernelAwareResult, KernelMethod,
                                         kernel_aware_deblur)
+from runtime.photo.gate import apply_gate
+from runtime.photo.kernels import BlurFamily
 from runtime.photo.policy import AutoPolicy
-from runtime.engines.tiling import Progress, TileConfig, run_tiled
 
 if TYPE_CHECKING:
     from runtime.photo.estimate import BlurEstimate
@@ -90,16 +92,6 @@ class Method(str, enum.Enum):
     UNSHARP = "unsharp"
 
 
-def _choice(cls: type[enum.Enum], value: object, option: str) -> Any:
-    try:
-        return cls(value)
-    except ValueError as e:
-        names = [str(m.value) for m in cls]  # type: ignore[attr-defined]
-        close = difflib.get_close_matches(str(value), names, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(f"{option} {value!r} is not one of {', '.join(names)}{hint}") from e
-
-
 @dataclass(frozen=True, slots=True, eq=False)
 class DeblurConfig:
     """What to run on each photo.
@@ -131,20 +123,20 @@ class DeblurConfig:
     def __post_init__(self) -> None:
         s = self.strength
         if isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s) or not 0 <= s <= 1:
-            raise ConfigError(f"--strength {s} is outside [0, 1]; use 0 (unchanged) to 1 (full deblur), "
-                              "e.g. --strength 0.7")
+            raise ConfigError(f"`strength` {s} is outside [0, 1]; use 0 (unchanged) to 1 (full deblur), "
+                              "e.g. `strength` 0.7")
         object.__setattr__(self, "strength", float(s))
-        object.__setattr__(self, "mode", _choice(Mode, self.mode, "--mode"))
-        object.__setattr__(self, "method", _choice(Method, self.method, "--method"))
+        object.__setattr__(self, "mode", parse_choice(Mode, self.mode, "`mode`"))
+        object.__setattr__(self, "method", parse_choice(Method, self.method, "`method`"))
         if not str(self.model).strip():
-            raise ConfigError("--model is empty; give a shipped name (see `edgedeblur models`) or a file")
+            raise ConfigError("`model` is empty; give a shipped name (see `edgedeblur models`) or a file")
         needs_kernel = self.method in (Method.WIENER, Method.RL)
         if needs_kernel and self.kernel is None:
-            raise ConfigError(f"--method {self.method.value} needs the blur kernel: pass --kernel K.png "
+            raise ConfigError(f"`method` {self.method.value} needs the blur kernel: pass `kernel` K.png "
                               "(a grayscale image of the point-spread function)")
         if not needs_kernel and self.kernel is not None:
-            raise ConfigError(f"--kernel applies to --method wiener or rl only, not {self.method.value}; "
-                              "drop --kernel or change --method")
+            raise ConfigError(f"`kernel` applies to `method` wiener or rl only, not {self.method.value}; "
+                              "drop `kernel` or change `method`")
         if self.kernel is not None:
             from runtime.photo.classical import check_kernel
 
@@ -207,7 +199,7 @@ def load_kernel(path: Path) -> NDArray[np.float32]:
     k = img.rgb.mean(axis=2)
     total = float(k.sum())
     if total <= 0:
-        raise ConfigError(f"--kernel {path} is empty (all black); draw the blur path in white on black")
+        raise ConfigError(f"`kernel` {path} is empty (all black); draw the blur path in white on black")
     return (k / total).astype(np.float32)
 
 
@@ -265,15 +257,6 @@ def choose_model(mode: Mode, image: NDArray[np.float32], config: DeblurConfig, *
     return ModelChoice(best[0].id if best else resolved.entry.id, used, estimate)
 
 
-def _check_image(image: NDArray[np.floating]) -> NDArray[np.float32]:
-    if image.ndim != 3 or image.shape[2] != 3 or not np.issubdtype(image.dtype, np.floating):
-        raise ImageError(f"deblur needs an (H, W, 3) float RGB image in [0, 1], got {image.dtype} "
-                         f"{image.shape}; divide uint8 images by 255")
-    if not np.isfinite(image).all():
-        raise ImageError("image contains NaN or Inf values; clean the input first")
-    return np.clip(image, 0.0, 1.0).astype(np.float32, copy=False)
-
-
 _KERNEL_MODES: dict[str, Mode] = {"defocus": Mode.FOCUS, "linear_motion": Mode.MOTION, "shake": Mode.MOTION}
 """Mode a kernel-aware result stands for, by ``KernelMethod`` value."""
 
@@ -321,7 +304,7 @@ class Deblurer:
         """
         cfg = self.config
         start = time.perf_counter()
-        img = _check_image(image_rgb)
+        img = check_image(image_rgb, clip=True)
         timings: dict[str, float] = {}
         if cfg.strength == 0:
             ran = _Ran(img.copy(), cfg.method, cfg.mode)
@@ -362,7 +345,7 @@ class Deblurer:
         cfg, policy = self.config, self.config.policy
         target = {Mode.AUTO: BlurTarget.ANY, Mode.FOCUS: BlurTarget.DEFOCUS, Mode.MOTION: BlurTarget.MOTION}[cfg.mode]
         kcfg = KernelAwareConfig(target=target) if cfg.method is Method.KERNEL else policy.kernel_config(target)
-        ka = kernel_aware_deblur(img, kcfg)
+        ka = kernel_aware_deblur(img, kcfg, checked=True)
         timings.update({k: v for k, v in ka.timings_ms.items() if k != "total"})
         mode = _KERNEL_MODES.get(ka.method.value, cfg.mode)
         sharp = ka.method is KernelMethod.SHARP
@@ -373,7 +356,12 @@ class Deblurer:
         timings["check"] = (time.perf_counter() - t) * 1e3
         if not accepted:
             ran = self._model(img, cfg.mode, ka.estimate, timings, progress)
-            return _Ran(ran.image, ran.method, ran.mode, ran.model_id, ran.estimate, ka)
+            out = ran.image
+            if cfg.method is Method.AUTO and policy.gate is not None:
+                t = time.perf_counter()
+                out = apply_gate(img, out, policy.gate)
+                timings["gate"] = (time.perf_counter() - t) * 1e3
+            return _Ran(out, ran.method, ran.mode, ran.model_id, ran.estimate, ka)
         ran = self._model(ka.image, mode, ka.estimate, timings, progress)
         out = ka.image + np.float32(policy.cleanup_strength) * (ran.image - ka.image)
         return _Ran(out.astype(np.float32), Method.KERNEL, mode, ran.model_id, ka.estimate, ka)
@@ -384,11 +372,11 @@ class Deblurer:
         cfg = self.config
         t = time.perf_counter()
         if cfg.method is Method.WIENER:
-            out = classical.wiener(img, cfg.kernel)  # type: ignore[arg-type]
+            out = classical.wiener(img, cfg.kernel, checked=True)  # type: ignore[arg-type]
         elif cfg.method is Method.RL:
-            out = classical.richardson_lucy(img, cfg.kernel)  # type: ignore[arg-type]
+            out = classical.richardson_lucy(img, cfg.kernel, checked=True)  # type: ignore[arg-type]
         else:
-            out = classical.unsharp_mask(img, UNSHARP_AMOUNT, UNSHARP_RADIUS_PX)
+            out = classical.unsharp_mask(img, UNSHARP_AMOUNT, UNSHARP_RADIUS_PX, checked=True)
         timings["run"] = (time.perf_counter() - t) * 1e3
         return out
 
@@ -402,8 +390,8 @@ class Deblurer:
         """
         src, dst = Path(src), Path(dst)
         if not overwrite and dst.exists() and src.exists() and dst.samefile(src):
-            raise ConfigError(f"refusing to overwrite the input {src}; pass --overwrite or choose "
-                              "another output with -o")
+            raise ConfigError(f"refusing to overwrite the input {src}; pass `overwrite` or choose "
+                              "another output with `dst`")
         output_format(dst)
         loaded = read_image(src)
         output_format(dst, loaded.alpha is not None)

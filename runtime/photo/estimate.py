@@ -25,8 +25,8 @@ from functools import lru_cache
 import numpy as np
 from numpy.typing import NDArray
 
-from runtime.photo.classical import check_image
 from runtime.errors import ConfigError, ImageError
+from runtime.photo.imageio import check_image
 from runtime.photo.kernels import BlurFamily, defocus_kernel, linear_motion_kernel, srgb_to_linear
 
 FloatImage = NDArray[np.float32]
@@ -86,7 +86,7 @@ class BlurEstimate:
             as DEFOCUS with ``size_px`` 0: no blur is the r = 0 member of the disc family.
         size_px: defocus radius or motion length in pixels; 0 means no blur found.
         angle_deg: motion direction in [0, 180) (0 = horizontal, counter-clockwise, as in
-            ``synth.linear_motion_kernel``); None for other families.
+            ``kernels.linear_motion_kernel``); None for other families.
         kernel: float32 2-D kernel summing to 1, centred (a 1x1 identity when sharp).
         confidence: 0..1, how clearly this model beat the alternatives; 0.5 is the
             decision threshold of :func:`classify_blur`.

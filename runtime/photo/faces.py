@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 from facemask.options import RunningMode
 from runtime.engines import EngineConfig
 from runtime.video.pipeline import DEFAULT_DETECTOR, FacePriorityPipeline, PipelineConfig, Treatment
-from runtime.video.sources import Frame
+from runtime.video.frames import Frame
 from runtime.engines.tiling import TileConfig, plan_tiles
 
 ZOOM_PX = 320

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -27,6 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, UnidentifiedImageError
 
+from facemask.files import atomic_write
 from runtime.errors import ImageError
 
 log = logging.getLogger(__name__)
@@ -223,35 +222,34 @@ def output_format(path: Path, has_alpha: bool = False) -> tuple[str, bool]:
     return fmt, deep
 
 
-def _new_file_mode(path: Path) -> int:
-    """Permissions for a replacing file: the old file's, else 0o666 minus the umask
-    (``mkstemp`` alone would leave 0o600)."""
-    try:
-        return path.stat().st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+def check_image(image: NDArray[np.floating], *, clip: bool = False) -> NDArray[np.float32]:
+    """The one check of an in-memory photo: HxWx3 float RGB, finite; returned as float32.
+
+    Args:
+        clip: also clip to [0, 1] (a copy) for code that needs the range exact.
+
+    Raises:
+        ImageError: wrong rank, channels or dtype, or NaN/Inf values.
+    """
+    if image.ndim != 3 or image.shape[2] != 3 or not np.issubdtype(image.dtype, np.floating):
+        raise ImageError(f"deblurring needs an HxWx3 float RGB image in [0, 1], got {image.dtype} {image.shape}; "
+                         "convert grey images to RGB and divide uint8 images by 255")
+    if not np.isfinite(image).all():
+        raise ImageError("image contains NaN or Inf values; clean the input first")
+    return np.clip(image, 0.0, 1.0).astype(np.float32, copy=False) if clip else image.astype(np.float32, copy=False)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temp file in the same folder and ``os.replace``.
+    """Write ``data`` to ``path`` atomically with normal permissions (see ``facemask.files``).
 
     Raises:
         ImageError: the folder is missing or not writable, or the disk is full; no temp
             file is left behind.
     """
     path = Path(path)
-    tmp: str | None = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, _new_file_mode(path))
-        os.replace(tmp, path)
+        atomic_write(path, data)
     except OSError as e:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
         if isinstance(e, (FileNotFoundError, NotADirectoryError)):
             why = f"folder {path.parent} does not exist"
         elif isinstance(e, IsADirectoryError):
@@ -260,11 +258,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             why = "permission denied"
         else:
             why = e.strerror or str(e)
-        raise ImageError(f"cannot write {path}: {why}; choose a writable output path (-o)") from e
-    except BaseException:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-        raise
+        raise ImageError(f"cannot write {path}: {why}; choose a writable output path (`path`)") from e
 
 
 def encode_image(path: Path, rgb: NDArray[np.float32], alpha: NDArray[np.float32] | None = None,

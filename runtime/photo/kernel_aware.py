@@ -31,10 +31,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from runtime.errors import ConfigError, ImageError, parse_choice
 from runtime.photo.blind_kernel import BlindKernelConfig, estimate_kernel
-from runtime.photo.classical import check_image, hyper_laplacian
-from runtime.errors import ConfigError, ImageError
+from runtime.photo.classical import hyper_laplacian
 from runtime.photo.estimate import BlurEstimate, classify_blur, estimate_defocus, estimate_motion, fit_kernels
+from runtime.photo.imageio import check_image
 from runtime.photo.kernels import BlurFamily
 
 log = logging.getLogger(__name__)
@@ -100,11 +101,7 @@ class KernelAwareConfig:
     estimate_crop_px: int = 1024
 
     def __post_init__(self) -> None:
-        try:
-            object.__setattr__(self, "target", BlurTarget(self.target))
-        except ValueError as e:
-            raise ConfigError(f"kernel-aware target {self.target!r} is not one of "
-                              f"{', '.join(t.value for t in BlurTarget)}") from e
+        object.__setattr__(self, "target", parse_choice(BlurTarget, self.target, "kernel-aware target"))
         for name in ("min_confidence", "recheck_confidence"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ConfigError(f"kernel-aware {name}={getattr(self, name)} must lie in [0, 1]")
@@ -209,8 +206,8 @@ def _trust_blind(fit: _BlindFit, challenging: bool, config: KernelAwareConfig) -
     return fit.blind_fit < limit
 
 
-def kernel_aware_deblur(image_srgb: NDArray[np.floating], config: KernelAwareConfig = KernelAwareConfig()
-                        ) -> KernelAwareResult:
+def kernel_aware_deblur(image_srgb: NDArray[np.floating], config: KernelAwareConfig = KernelAwareConfig(), *,
+                        checked: bool = False) -> KernelAwareResult:
     """Estimate the blur of one photo and deconvolve it, or return it unchanged when unsure.
 
     Policy: a confident parametric estimate (defocus for target DEFOCUS, streak for
@@ -223,6 +220,7 @@ def kernel_aware_deblur(image_srgb: NDArray[np.floating], config: KernelAwareCon
     Args:
         image_srgb: float (H, W, 3) sRGB in [0, 1].
         config: target family, trust thresholds and deconvolution settings.
+        checked: the caller already ran ``check_image(..., clip=True)`` on it (no second scan).
 
     Returns:
         The restored photo, what was estimated and the kernel used.
@@ -231,7 +229,7 @@ def kernel_aware_deblur(image_srgb: NDArray[np.floating], config: KernelAwareCon
         ImageError: not an (H, W, 3) float image, or NaN/Inf in it.
     """
     start = time.perf_counter()
-    img = np.clip(check_image(image_srgb), 0.0, 1.0)
+    img = image_srgb.astype(np.float32, copy=False) if checked else check_image(image_srgb, clip=True)
     timings: dict[str, float] = {}
 
     def done(out: FloatImage, est: BlurEstimate | None, kernel: FloatImage | None,
@@ -259,6 +257,6 @@ def kernel_aware_deblur(image_srgb: NDArray[np.floating], config: KernelAwareCon
         sharp = est.is_sharp and est.confidence >= config.min_confidence
         return done(img, est, None, KernelMethod.SHARP if sharp else KernelMethod.UNSURE)
     t = time.perf_counter()
-    out = hyper_laplacian(img, kernel, weight, config.alpha)
+    out = hyper_laplacian(img, kernel, weight, config.alpha, checked=True)
     timings["deconvolve"] = (time.perf_counter() - t) * 1e3
     return done(out, est, kernel, method)

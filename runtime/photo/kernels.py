@@ -39,7 +39,8 @@ def linear_to_srgb(x: FloatImage) -> FloatImage:
     return np.where(x <= 0.0031308, x * 12.92, 1.055 * np.power(x, 1 / 2.4) - 0.055).astype(np.float32)
 
 
-def _odd(n: float) -> int:
+def _odd_at_least(n: float) -> int:
+    """The smallest odd integer >= n: a kernel canvas that holds the whole extent."""
     k = int(np.ceil(n))
     return k + 1 if k % 2 == 0 else k
 
@@ -83,7 +84,7 @@ def linear_motion_kernel(length_px: float, angle_deg: float, *, recentre: bool =
     """A straight motion streak ``length_px`` long at ``angle_deg`` (0 = horizontal, CCW)."""
     if length_px < 1:
         raise ConfigError(f"motion length {length_px} px must be >= 1")
-    size = _odd(length_px + 3)
+    size = _odd_at_least(length_px + 3)
     c = (size - 1) / 2
     # a box of width length_px in continuous space (bilinear ends spread the last pixel)
     t = (np.arange(max(int(length_px * 8), 8)) + 0.5) / max(int(length_px * 8), 8) - 0.5
@@ -97,7 +98,7 @@ def defocus_kernel(radius_px: float) -> FloatImage:
     """A uniform disc (thin-lens defocus) of ``radius_px``, anti-aliased by 8x supersampling."""
     if radius_px <= 0:
         raise ConfigError(f"defocus radius {radius_px} px must be > 0")
-    size = _odd(2 * radius_px + 3)
+    size = _odd_at_least(2 * radius_px + 3)
     ss = 8
     c = (size * ss - 1) / 2
     yy, xx = np.mgrid[: size * ss, : size * ss]
@@ -110,7 +111,7 @@ def gaussian_kernel(sigma_px: float) -> FloatImage:
     """An isotropic Gaussian blur (mild lens softness, atmosphere)."""
     if sigma_px <= 0:
         raise ConfigError(f"gaussian sigma {sigma_px} px must be > 0")
-    size = _odd(6 * sigma_px + 1)
+    size = _odd_at_least(6 * sigma_px + 1)
     g = cv2.getGaussianKernel(size, sigma_px).astype(np.float64)
     return _normalise(g @ g.T, recentre=False)
 
@@ -135,7 +136,7 @@ def camera_shake_kernel(rng: np.random.Generator, extent_px: float, *, recentre:
     pos -= pos.min(axis=0)
     span = max(pos.max(), 1e-6)
     pos *= (extent_px - 1) / span
-    size = _odd(extent_px + 3)
+    size = _odd_at_least(extent_px + 3)
     pos += (size - 1 - pos.max(axis=0)) / 2
     # equal exposure time per step: a fast step's light is spread along its segment
     # (points every ~0.25 px sharing the step's weight), a slow step's stays concentrated

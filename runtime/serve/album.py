@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from runtime.errors import ConfigError, EdgeDeblurError
-from runtime.photo.imageio import READ_SUFFIXES, atomic_write_bytes
+from facemask.files import atomic_write
+from runtime.photo.imageio import READ_SUFFIXES
 from runtime.serve.jobs import JobQueue, Priority
 from runtime.serve.photo import PhotoWorker, Preset
 from runtime.serve.uploads import Upload
@@ -99,7 +100,7 @@ def _one_photo(job: AlbumJob, worker: PhotoWorker, src: Path, name: str) -> None
         while out_name in used:
             out_name = f"_{out_name}"
         dst = job.out_dir / out_name
-        atomic_write_bytes(dst, data)
+        atomic_write(dst, data)
     except EdgeDeblurError as e:
         with job.lock:
             job.errors.append(f"{name}: {e}")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime.errors import EdgeDeblurError
-from runtime.photo.imageio import atomic_write_bytes
+from facemask.files import atomic_write
 
 
 class ServeError(EdgeDeblurError):
@@ -70,5 +70,5 @@ class ServeClient:
     def deblur_file(self, src: Path, dst: Path, **preset: Any) -> Path:
         """Deblur ``src`` on the server and write the result to ``dst`` atomically."""
         src = Path(src)
-        atomic_write_bytes(Path(dst), self.deblur_bytes(src.read_bytes(), src.name, **preset))
+        atomic_write(Path(dst), self.deblur_bytes(src.read_bytes(), src.name, **preset))
         return Path(dst)

@@ -21,7 +21,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from runtime.errors import ConfigError, EdgeDeblurError, SourceError
-from runtime.video.sources import Frame, SourceConfig, SourceKind, open_source
+from runtime.video.frames import Frame, SourceConfig, SourceKind
+from runtime.video.sources import open_source
 
 if TYPE_CHECKING:
     from runtime.video.pipeline import FacePriorityPipeline

@@ -20,8 +20,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from runtime.engines.base import EngineConfig
-from runtime.errors import ConfigError
-from runtime.photo.deblur import DeblurConfig, Deblurer, Mode, _choice
+from runtime.errors import ConfigError, parse_choice
+from runtime.photo.deblur import DeblurConfig, Deblurer, Mode
 from runtime.photo.kernel_aware import KernelMethod
 from runtime.photo.imageio import WRITE_FORMATS, LoadedImage, encode_image, read_image
 from runtime.serve.uploads import Upload
@@ -51,7 +51,7 @@ class Preset:
     faces: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "mode", _choice(Mode, self.mode, "mode"))
+        object.__setattr__(self, "mode", parse_choice(Mode, self.mode, "mode"))
         s = self.strength
         if isinstance(s, bool) or not isinstance(s, (int, float)) or not 0 <= s <= 1:
             raise ConfigError(f"strength {s!r} is outside [0, 1]; 0 = unchanged, 1 = full deblur")

@@ -21,8 +21,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from runtime.errors import SourceError
-from runtime.video.sources import (BaseSource, Capture, CaptureFactory, Frame, SourceConfig, SourceEnd,
-                                   SourceInfo, SourceKind, to_rgb)
+from runtime.video.frames import (BaseSource, Capture, CaptureFactory, Frame, SourceConfig, SourceEnd, SourceInfo,
+                                  SourceKind, to_rgb)
 
 log = logging.getLogger(__name__)
 

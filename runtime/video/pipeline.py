@@ -23,7 +23,6 @@ Example:
 """
 from __future__ import annotations
 
-import difflib
 import enum
 import time
 from dataclasses import dataclass, field, replace
@@ -39,16 +38,16 @@ from facemask.options import DetectorModel, FaceDetectorOptions, RunningMode
 from facemask.regions import FaceRegions, RegionConfig, build_regions
 from facemask.result import FaceResult
 from facemask.tracking import FaceTracker, TrackerConfig
-from runtime.video.sharpen import UnsharpConfig, UnsharpMask
-from runtime.video.blend import mix, paste_patches
 from runtime.catalog import VIDEO_DEFAULT_MODEL
 from runtime.engines import Engine, EngineConfig, create_engine
-from runtime.errors import ConfigError
 from runtime.engines.tiling import TileConfig, plan_tiles, run_tiled
+from runtime.errors import ConfigError, parse_choice
+from runtime.video.blend import mix, paste_patches
 from runtime.video.crop_cache import CropCache
 from runtime.video.face_strength import FaceStrengthResult, FaceStrengths, StrengthConfig
 from runtime.video.face_tiles import run_face_crop
-from runtime.video.sources import Frame
+from runtime.video.frames import Frame
+from runtime.video.sharpen import UnsharpConfig, UnsharpMask
 from runtime.video.stats import StageTimes
 
 AUTO = "auto"
@@ -61,16 +60,6 @@ class Treatment(str, enum.Enum):
     NONE = "none"
     LIGHT = "light"
     FULL = "full"
-
-
-def _treatment(value: object, option: str) -> Treatment:
-    try:
-        return Treatment(value)
-    except ValueError as e:
-        names = [t.value for t in Treatment]
-        close = difflib.get_close_matches(str(value), names, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(f"--{option} {value!r} is not one of {', '.join(names)}{hint}") from e
 
 
 DEFAULT_DETECTOR = FaceDetectorOptions(running_mode=RunningMode.VIDEO,
@@ -126,8 +115,8 @@ class PipelineConfig:
     reuse_crops: bool = True
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "faces", _treatment(self.faces, "faces"))
-        object.__setattr__(self, "background", _treatment(self.background, "background"))
+        object.__setattr__(self, "faces", parse_choice(Treatment, self.faces, "`faces`"))
+        object.__setattr__(self, "background", parse_choice(Treatment, self.background, "`background`"))
         for name in ("faces_strength", "background_strength"):
             v = getattr(self, name)
             if name == "faces_strength" and v == AUTO:

@@ -24,9 +24,11 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from runtime.video.audio import AudioOutcome, mux_audio
+from facemask.files import atomic_write, new_file_mode
 from runtime.errors import ConfigError, ImageError
-from runtime.video.sources import IMAGE_SUFFIXES, Frame
+from runtime.video.audio import AudioOutcome, mux_audio
+from runtime.video.frames import Frame
+from runtime.video.sources import IMAGE_SUFFIXES
 
 log = logging.getLogger(__name__)
 
@@ -133,9 +135,9 @@ class VideoFileSink:
     def __init__(self, path: Path, config: VideoSinkConfig = VideoSinkConfig(),
                  audio_from: Path | None = None) -> None:
         if path.suffix.lower() not in VIDEO_SUFFIXES:
-            raise ConfigError(f"-o {path}: video outputs must end in {', '.join(VIDEO_SUFFIXES)}")
+            raise ConfigError(f"`path` {path}: video outputs must end in {', '.join(VIDEO_SUFFIXES)}")
         if not path.parent.is_dir():
-            raise ConfigError(f"-o {path}: folder {path.parent} does not exist; create it first")
+            raise ConfigError(f"`path` {path}: folder {path.parent} does not exist; create it first")
         import av  # heavy; only video outputs need it
 
         self._av = av
@@ -212,6 +214,7 @@ class VideoFileSink:
             audio, note = AudioOutcome.NOT_REQUESTED, None
             if self._audio_from is not None:
                 audio, note, tmp = self._add_audio(tmp, self._audio_from)
+            os.chmod(tmp, new_file_mode(self._path))   # mkstemp made it owner-only
             os.replace(tmp, self._path)
         except (self._av.FFmpegError, OSError) as e:
             tmp.unlink(missing_ok=True)
@@ -258,7 +261,7 @@ class ImageFolderSink:
         if suffix is not None and suffix.lower() not in IMAGE_SUFFIXES:
             raise ConfigError(f"image format {suffix} unsupported; use one of {', '.join(IMAGE_SUFFIXES)}")
         if folder.exists() and not folder.is_dir():
-            raise ConfigError(f"-o {folder} is a file; give a folder for image outputs")
+            raise ConfigError(f"`folder` {folder} is a file; give a folder for image outputs")
         self._folder = folder
         self._suffix = suffix
         self._params = [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality]
@@ -279,13 +282,7 @@ class ImageFolderSink:
             raise ImageError(f"cannot encode {target}: OpenCV rejected the {suffix} format; "
                              "choose another output format")
         self._folder.mkdir(parents=True, exist_ok=True)
-        tmp = _temp_path(target, suffix)
-        try:
-            tmp.write_bytes(buf.tobytes())
-            os.replace(tmp, target)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        atomic_write(target, buf.tobytes())
         self._frames += 1
 
     def close(self) -> SinkResult:

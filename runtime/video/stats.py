@@ -13,8 +13,6 @@ from __future__ import annotations
 import enum
 import json
 import math
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -22,6 +20,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from facemask.files import atomic_write
 from runtime.errors import ConfigError
 
 
@@ -257,12 +256,4 @@ def write_stats_json(stats: RunStats, path: Path, extra: dict[str, Any] | None =
         OSError: the folder does not exist or is not writable.
     """
     payload = {**stats.to_json_dict(), **(extra or {})}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(payload, f, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, json.dumps(payload, indent=2) + "\n")

@@ -17,9 +17,9 @@ import time
 from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
+from runtime.video.frames import Frame, FrameSource, SourceEnd
 from runtime.video.pipeline import FacePriorityPipeline, FrameResult
 from runtime.video.sinks import Sink, SinkResult
-from runtime.video.sources import Frame, FrameSource, SourceEnd
 from runtime.video.stats import RunStats, StatsRecorder
 
 

@@ -7,12 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from convert.build import BuildConfig, BuildResult, build
+from convert.build import BuildConfig, build
 from convert.bundle import SHIP_GATE_DB, bundle, ship_config
 from convert.calib import CalibConfig, ImagePairs
+from convert.errors import ValidationFailed
+from convert.results import BuildResult
 from convert.source import SourceModel, load_source
 from runtime.engines import EngineConfig, create_engine
-from runtime.errors import ValidationFailed
 from runtime.manifest import ArtifactEntry, DType, Layout, Manifest, Precision, Status, TensorSpec
 from tests.convert.conftest import SIZE, hostile_onnx, torch_nhwc
 

@@ -113,7 +113,7 @@ def test_unsupported_onnx_ops_are_named(tmp_path: Path) -> None:
     from onnx import helper
 
     from convert.onnx_torch import OnnxModule
-    from runtime.errors import ExportError
+    from convert.errors import ExportError
     from tests.convert.conftest import save_graph
 
     dims = [1, 3, *SIZE]

@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from convert.build import BuildConfig, BuildResult, build
+from convert.build import BuildConfig, build
 from convert.calib import CalibConfig
 from convert.repair import RepairConfig
+from convert.results import BuildResult
 from convert.source import load_source
 from runtime.manifest import Manifest, Status
 from tests.convert.conftest import hostile_onnx

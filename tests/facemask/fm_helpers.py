@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from facemask.detector import FaceDetector
 from facemask.options import Backend, FaceDetectorOptions
 from facemask.result import FaceResult
-from runtime.lab.face_clips import load_face_photo
+from runtime.lab.sample_images import load_sample
 
 GOLDEN = json.loads((Path(__file__).parent / "data" / "golden_faces.json").read_text())
 
@@ -30,12 +30,12 @@ def shared_detector(backend: Backend) -> FaceDetector:
 
 @pytest.fixture(scope="session")
 def photos() -> dict[str, NDArray[np.uint8]]:
-    return {name: load_face_photo(name) for name in ("astronaut", "grace_hopper", "coffee")}
+    return {name: load_sample(name) for name in ("astronaut", "grace_hopper", "coffee")}
 
 
 @pytest.fixture(scope="session")
 def astronaut() -> NDArray[np.uint8]:
-    return load_face_photo("astronaut")
+    return load_sample("astronaut")
 
 
 @pytest.fixture(scope="session")

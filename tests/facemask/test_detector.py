@@ -15,7 +15,7 @@ from facemask.image import ColorOrder
 from facemask.mesh import LEFT_EYE, LIPS, NUM_LANDMARKS, NUM_LANDMARKS_REFINED, RIGHT_EYE
 from facemask.options import Backend, DetectorModel, FaceDetectorOptions, RunningMode
 from facemask.result import FaceResult
-from runtime.lab.face_clips import load_face_photo
+from runtime.lab.sample_images import load_sample
 from fm_helpers import GOLDEN, astronaut, litert_detector, mediapipe_detector, photos  # noqa: F401 (fixtures)
 
 PARTS = {"right_eye_xy": RIGHT_EYE, "left_eye_xy": LEFT_EYE, "mouth_xy": LIPS}
@@ -106,7 +106,7 @@ def test_refined_landmarks_have_irises(astronaut: NDArray[np.uint8]) -> None:
     opts = FaceDetectorOptions(backend=Backend.MEDIAPIPE, refine_landmarks=True)
     with FaceDetector.create_from_options(opts) as det:
         faces = det.process(astronaut)
-        none = det.process(load_face_photo("coffee"))
+        none = det.process(load_sample("coffee"))
     assert faces.landmarks_px.shape == (1, NUM_LANDMARKS_REFINED, 3)
     assert none.landmarks_px.shape == (0, NUM_LANDMARKS_REFINED, 3)
     iris = faces.landmarks_px[0, 468:473, :2].mean(axis=0)
@@ -114,7 +114,7 @@ def test_refined_landmarks_have_irises(astronaut: NDArray[np.uint8]) -> None:
 
 
 def _paste(face_photo: NDArray[np.uint8], size_wh: tuple[int, int], scale: float) -> NDArray[np.uint8]:
-    frame = cv2.resize(load_face_photo("coffee"), size_wh)
+    frame = cv2.resize(load_sample("coffee"), size_wh)
     small = cv2.resize(face_photo[:400], None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     frame[100:100 + small.shape[0], 300:300 + small.shape[1]] = small
     return frame

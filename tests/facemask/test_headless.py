@@ -18,11 +18,11 @@ CHILD = """
 import numpy as np
 from facemask.detector import FaceDetector
 from facemask.options import FaceDetectorOptions
-from runtime.lab.face_clips import load_face_photo
+from runtime.lab.sample_images import load_sample
 counts = []
 for backend in ("litert", "mediapipe"):
     with FaceDetector.create_from_options(FaceDetectorOptions(backend=backend)) as det:
-        counts.append(len(det.process(load_face_photo("astronaut"))))
+        counts.append(len(det.process(load_sample("astronaut"))))
 print("FACES", *counts)
 for line in open("/proc/self/maps"):
     parts = line.split()

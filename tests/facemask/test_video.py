@@ -15,8 +15,8 @@ from facemask.masks import region_masks
 from facemask.options import Backend, FaceDetectorOptions, RunningMode
 from facemask.regions import FaceRegions, RegionConfig, build_regions
 from facemask.result import FaceResult
-from runtime.lab.face_clips import Motion, SyntheticClip, make_clip, read_video_rgb, write_mp4
 from facemask.tracking import FaceTracker, TrackerConfig
+from runtime.lab.face_clips import Motion, SyntheticClip, make_clip, read_video_rgb, write_mp4
 
 SIZE = (640, 480)
 N_FRAMES = 40
@@ -155,11 +155,11 @@ def test_face_free_video_never_gets_a_region(video_dir: Path, coffee_frames: lis
 
 @pytest.fixture(scope="module")
 def coffee_frames(video_dir: Path) -> list[NDArray[np.uint8]]:
-    from runtime.lab.face_clips import load_face_photo
+    from runtime.lab.sample_images import load_sample
 
     import cv2
 
-    base = cv2.resize(load_face_photo("coffee"), SIZE)
+    base = cv2.resize(load_sample("coffee"), SIZE)
     rng = np.random.default_rng(0)
     frames = [np.clip(base + rng.normal(0, 3, base.shape), 0, 255).astype(np.uint8) for _ in range(10)]
     return read_video_rgb(write_mp4(video_dir / "coffee.mp4", frames, FPS))

@@ -10,17 +10,17 @@ import numpy as np
 import pytest
 
 from facemask.image import read_image_rgb, write_image_rgb
-from runtime.lab.face_clips import load_face_photo
 from runtime.cli import main
+from runtime.lab.sample_images import load_sample
 
 
 @pytest.fixture(scope="module")
 def photo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("photos")
     for name, suffix in (("astronaut", ".png"), ("grace_hopper", ".jpg"), ("coffee", ".jpg")):
-        write_image_rgb(d / f"{name}{suffix}", load_face_photo(name))
+        write_image_rgb(d / f"{name}{suffix}", load_sample(name))
     (d / "notes.jpg").write_text("not an image")
-    write_image_rgb(d / "small.png", load_face_photo("astronaut")[::4, ::4])
+    write_image_rgb(d / "small.png", load_sample("astronaut")[::4, ::4])
     return d
 
 

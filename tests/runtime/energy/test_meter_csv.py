@@ -60,7 +60,7 @@ def test_log_not_covering_the_run_names_both_spans(tmp_path: Path, clock: FakeCl
     clock.now = T0 + 100
     meter.start()
     clock.now = T0 + 110
-    with pytest.raises(MeterError, match=r"covers .* but the segment ran .*--meter-log-offset-s"):
+    with pytest.raises(MeterError, match=r"covers .* but the segment ran .*`log_offset_s`"):
         meter.stop()
 
 

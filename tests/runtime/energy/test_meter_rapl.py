@@ -75,7 +75,7 @@ def test_meter_reads_joules_across_a_wrap(tmp_path: Path, clock: FakeClock) -> N
 
 
 def test_absent_tree_says_so(tmp_path: Path) -> None:
-    with pytest.raises(MeterAbsent, match=r"no RAPL energy counters under .*--meter estimate"):
+    with pytest.raises(MeterAbsent, match=r"no RAPL energy counters under .*`kind` estimate"):
         RaplMeter(tmp_path / "powercap")
 
 

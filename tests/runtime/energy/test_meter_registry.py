@@ -59,7 +59,7 @@ def test_auto_skips_an_unreadable_counter_with_its_reason(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize("kind, message", [
-    ("rapl", r"no RAPL energy counters under .*use --meter estimate"),
+    ("rapl", r"no RAPL energy counters under .*use `kind` estimate"),
     ("battery", r"no battery under"),
     ("jetson", r"no INA3221 rail monitor"),
     ("pmic", r"`/nonexistent/vcgencmd` not found"),
@@ -91,8 +91,8 @@ def test_a_given_csv_log_is_used_first_and_a_bad_one_is_an_error(tmp_path: Path)
 
 
 @pytest.mark.parametrize("kw, message", [
-    ({"kind": "rapll"}, r"--meter 'rapll' is not a meter; .* \(did you mean 'rapl'\?\)"),
-    ({"kind": "csv"}, r"--meter csv needs the external meter's log"),
+    ({"kind": "rapll"}, r"`kind` 'rapll' is not a meter; .* \(did you mean 'rapl'\?\)"),
+    ({"kind": "csv"}, r"`kind` csv needs the external meter's log"),
 ])
 def test_bad_meter_options(tmp_path: Path, kw: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
@@ -100,5 +100,5 @@ def test_bad_meter_options(tmp_path: Path, kw: dict[str, str], message: str) -> 
 
 
 def test_unknown_power_model_gets_a_hint(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"--power-model 'pi6' is unknown; .*\(did you mean 'pi5'\?\)"):
+    with pytest.raises(ConfigError, match=r"`power_model` 'pi6' is unknown; .*\(did you mean 'pi5'\?\)"):
         create_meter(config(tmp_path, kind="estimate", power_model="pi6"))

@@ -60,7 +60,7 @@ def test_bad_override_files_are_one_line(tmp_path: Path, text: str, message: str
 
 
 def test_missing_override_file(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"not found; fix --power-models"):
+    with pytest.raises(ConfigError, match=r"not found; fix `power_models_file`"):
         load_power_models(tmp_path / "nope.toml")
 
 

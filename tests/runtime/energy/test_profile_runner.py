@@ -12,9 +12,9 @@ from runtime.commands.profile import frame_supply
 from runtime.energy.battery import BatteryMeter
 from runtime.energy.cputime import EstimateMeter
 from runtime.energy.power_models import BUILTIN_MODELS
+from runtime.energy.profile import ProfileConfig, ProfileOptions, run_profile
 from runtime.energy.report import write_report
 from runtime.errors import ConfigError, ModelLoadError, SourceError
-from runtime.energy.profile import ProfileConfig, ProfileOptions, run_profile
 from tests.runtime.energy.trees import write_tree
 
 CONFIGS = [ProfileConfig("heavy", "15"), ProfileConfig("light", "3")]

@@ -184,7 +184,7 @@ def test_closed_engine_refuses(identity_onnx: Path) -> None:
 @pytest.mark.parametrize("config, model, match", [
     (EngineConfig(backend="litert"), "onnx", "cannot run identity.onnx"),
     (EngineConfig(backend="ort"), "tflite", "cannot run m.tflite"),
-    (EngineConfig(delegate="libfoo.so"), "onnx", "--delegate applies to LiteRT"),
+    (EngineConfig(delegate="libfoo.so"), "onnx", "`delegate` applies to LiteRT"),
     (EngineConfig(providers=("CUDAExecutionProvider",)), "onnx", "not available here"),
 ])
 def test_backend_mismatch(tmp_path: Path, identity_onnx: Path, config: EngineConfig, model: str,
@@ -201,12 +201,12 @@ def test_missing_delegate_library(tflite_factory: Callable[..., Path]) -> None:
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"backend": "tensorrt"}, "--backend 'tensorrt' is not one of"),
+    ({"backend": "tensorrt"}, "`backend` 'tensorrt' is not one of"),
     ({"backend": "litrt"}, "did you mean 'litert'"),
-    ({"threads": 0}, "--threads 0"),
-    ({"threads": 1.5}, "--threads 1.5"),
+    ({"threads": 0}, "`threads` 0"),
+    ({"threads": 1.5}, "`threads` 1.5"),
     ({"providers": ()}, "non-empty"),
-    ({"delegate": " "}, "--delegate is empty"),
+    ({"delegate": " "}, "`delegate` is empty"),
 ])
 def test_engine_config_validation(kwargs: dict[str, object], match: str) -> None:
     with pytest.raises(ConfigError, match=match):

@@ -9,9 +9,9 @@ import pytest
 
 from runtime.engines import create_engine
 from runtime.engines.base import ModelInfo
+from runtime.engines.tiling import TileConfig, plan_tiles, run_tiled
 from runtime.errors import ConfigError, ImageError
 from runtime.manifest import ArtifactFormat, Precision
-from runtime.engines.tiling import TileConfig, plan_tiles, run_tiled
 
 
 def _info(static: tuple[int, int] | None = None, multiple: int = 16) -> ModelInfo:
@@ -112,9 +112,9 @@ def test_plan_geometry(h: int, w: int, info: ModelInfo, config: TileConfig, tile
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"tile": 8}, "--tile 8 is too small"),
-    ({"tile": 64, "overlap": 32}, "--overlap 32 must be in"),
-    ({"overlap": -1}, "--overlap -1"),
+    ({"tile": 8}, "`tile` 8 is too small"),
+    ({"tile": 64, "overlap": 32}, "`overlap` 32 must be in"),
+    ({"overlap": -1}, "`overlap` -1"),
     ({"batch": 0}, "batch 0"),
 ])
 def test_config_validation(kwargs: dict[str, int], match: str) -> None:

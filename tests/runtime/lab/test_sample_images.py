@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from runtime.lab import sample_images
 from runtime.errors import ConfigError
+from runtime.lab import sample_images
 from runtime.lab.sample_images import EVAL_IMAGES, FACE_IMAGES, TRAIN_IMAGES, load_sample, load_sample_scaled
 
 ALL_NAMES = EVAL_IMAGES + TRAIN_IMAGES

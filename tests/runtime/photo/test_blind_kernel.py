@@ -4,13 +4,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from runtime.photo.blind_kernel import BlindKernelConfig, estimate_kernel
-from runtime.photo.classical import hyper_laplacian
 from runtime.errors import ConfigError, ImageError
+from runtime.lab.degradations import degrade
 from runtime.lab.metrics import aligned_psnr, psnr
 from runtime.lab.sample_images import load_sample_scaled
+from runtime.photo.blind_kernel import BlindKernelConfig, estimate_kernel
+from runtime.photo.classical import hyper_laplacian
 from runtime.photo.kernels import camera_shake_kernel
-from runtime.lab.degradations import degrade
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,12 @@ from typing import ContextManager
 import numpy as np
 import pytest
 
-from runtime.photo.classical import Regulariser, check_kernel, hyper_laplacian, richardson_lucy, unsharp_mask, wiener
 from runtime.errors import ConfigError, ImageError
+from runtime.lab.degradations import degrade
 from runtime.lab.metrics import psnr
 from runtime.lab.sample_images import load_sample_scaled
+from runtime.photo.classical import Regulariser, check_kernel, hyper_laplacian, richardson_lucy, unsharp_mask, wiener
 from runtime.photo.kernels import camera_shake_kernel, defocus_kernel, linear_motion_kernel
-from runtime.lab.degradations import degrade
 
 
 def _photo(name: str, long_side: int = 256) -> np.ndarray:

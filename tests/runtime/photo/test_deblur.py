@@ -10,14 +10,16 @@ import pytest
 from PIL import Image
 
 from model_fixtures import build_onnx, write_manifest
-from runtime.lab import degradations as synth
+from runtime.lab.degradations import blur, degrade
+from runtime.photo.kernels import defocus_kernel, gaussian_kernel, linear_motion_kernel
 from runtime.photo.deblur import (DeblurConfig, Deblurer, Method, Mode, choose_model, deblur_file, deblur_image,
                                   load_kernel)
 from runtime.engines import create_engine
 from runtime.errors import ConfigError, ImageError
-from runtime.photo.kernel_aware import KernelMethod, kernel_aware_deblur
-from runtime.manifest import sha256_file
 from runtime.lab.sample_images import load_sample, load_sample_scaled
+from runtime.manifest import sha256_file
+from runtime.photo.kernel_aware import KernelMethod, kernel_aware_deblur
+from runtime.photo.policy import AutoPolicy
 
 
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -48,16 +50,16 @@ def models(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("kwargs, raises", [
-    ({"strength": 1.5}, r"--strength 1.5 is outside \[0, 1\]"),
-    ({"strength": -0.1}, r"--strength -0.1 is outside"),
-    ({"strength": float("nan")}, r"--strength nan is outside"),
+    ({"strength": 1.5}, r"`strength` 1.5 is outside \[0, 1\]"),
+    ({"strength": -0.1}, r"`strength` -0.1 is outside"),
+    ({"strength": float("nan")}, r"`strength` nan is outside"),
     ({"mode": "motoin"}, "did you mean 'motion'"),
-    ({"method": "wiener"}, "--method wiener needs the blur kernel"),
-    ({"method": "rl"}, "--method rl needs"),
-    ({"kernel": np.ones((3, 3))}, "--kernel applies to --method wiener or rl only"),
+    ({"method": "wiener"}, "`method` wiener needs the blur kernel"),
+    ({"method": "rl"}, "`method` rl needs"),
+    ({"kernel": np.ones((3, 3))}, "`kernel` applies to `method` wiener or rl only"),
     ({"method": "wiener", "kernel": np.zeros((3, 3))}, "sums to 0"),
-    ({"tile": 64, "overlap": 40}, "--overlap 40"),
-    ({"model": " "}, "--model is empty"),
+    ({"tile": 64, "overlap": 40}, "`overlap` 40"),
+    ({"model": " "}, "`model` is empty"),
     ({"strength": 0.0, "mode": "focus", "method": "unsharp"}, None),
 ])
 def test_config_validation(kwargs: dict[str, object], raises: str | None) -> None:
@@ -103,11 +105,11 @@ def test_mode_picks_specialist(models: Path, photo: np.ndarray, model: str, mode
 
 
 @pytest.mark.parametrize("kernel, mode, expected", [
-    (synth.defocus_kernel(3.0), Mode.FOCUS, "small_focus.fp32.onnx"),
-    (synth.linear_motion_kernel(12.0, 30.0), Mode.MOTION, "small_motion.fp32.onnx"),
+    (defocus_kernel(3.0), Mode.FOCUS, "small_focus.fp32.onnx"),
+    (linear_motion_kernel(12.0, 30.0), Mode.MOTION, "small_motion.fp32.onnx"),
 ])
 def test_model_auto_mode_follows_blur_estimate(models: Path, kernel: np.ndarray, mode: Mode, expected: str) -> None:
-    blurry = synth.blur(load_sample("chelsea").astype(np.float32) / 255.0, kernel)
+    blurry = blur(load_sample("chelsea").astype(np.float32) / 255.0, kernel)
     r = deblur_image(blurry, DeblurConfig(models_dir=models, mode="auto", method="model"))
     assert (r.mode_used, r.model_id) == (mode, expected)
     assert r.blur_estimate is not None and r.blur_estimate.confidence >= 0.5
@@ -142,15 +144,15 @@ def test_given_engine_is_used_and_left_open(identity_onnx: Path, photo: np.ndarr
 
 @pytest.mark.parametrize("method", ["wiener", "rl"])
 def test_classical_methods_restore_known_blur(photo: np.ndarray, method: str) -> None:
-    k = synth.defocus_kernel(2.5)
-    blurry = synth.blur(photo, k)
+    k = defocus_kernel(2.5)
+    blurry = blur(photo, k)
     r = deblur_image(blurry, DeblurConfig(method=method, kernel=k))  # type: ignore[arg-type]
     assert r.model_id is None and r.method is Method(method)
     assert _psnr(r.image, photo) > _psnr(blurry, photo) + 1.0
 
 
 def test_unsharp_adds_detail(photo: np.ndarray) -> None:
-    blurry = synth.blur(photo, synth.gaussian_kernel(1.5))
+    blurry = blur(photo, gaussian_kernel(1.5))
     out = deblur_image(blurry, DeblurConfig(method="unsharp")).image
     lap = lambda im: float(np.abs(cv2.Laplacian(im, cv2.CV_32F)).mean())  # noqa: E731
     assert lap(out) > 1.3 * lap(blurry)
@@ -231,7 +233,7 @@ def _coins(long_side: int = 256) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def defocused() -> np.ndarray:
-    return synth.degrade(_coins(), synth.defocus_kernel(3.5), np.random.default_rng(0), srgb_noise_sigma=0.01)
+    return degrade(_coins(), defocus_kernel(3.5), np.random.default_rng(0), srgb_noise_sigma=0.01)
 
 
 def test_default_method_is_auto() -> None:
@@ -257,12 +259,23 @@ def test_auto_uses_the_model_where_the_kernel_path_is_unsure(models: Path, photo
     assert (r.method, r.kernel_aware and r.kernel_aware.method, r.model_id) == (Method.MODEL, KernelMethod.UNSURE, "small.fp32.onnx")
 
 
-def test_auto_leaves_a_sharp_photo_alone(identity_onnx: Path) -> None:
+def test_auto_can_leave_a_sharp_photo_alone(identity_onnx: Path) -> None:
     sharp = _coins()
     noisy = np.clip(sharp + np.random.default_rng(0).normal(0, 0.01, sharp.shape), 0, 1).astype(np.float32)
-    r = deblur_image(noisy, DeblurConfig(model=str(identity_onnx)))
+    r = deblur_image(noisy, DeblurConfig(model=str(identity_onnx), policy=AutoPolicy(keep_sharp=True)))
     assert (r.method, r.kernel_aware and r.kernel_aware.method, r.model_id) == (Method.KERNEL, KernelMethod.SHARP, None)
     np.testing.assert_array_equal(r.image, noisy)
+
+
+def test_auto_gate_keeps_a_sharp_photo_close_to_itself(tmp_path: Path) -> None:
+    """A model that sharpens everything: under auto the gate keeps a sharp photo's pixels."""
+    sharpen = build_onnx(tmp_path / "sharpen.onnx", kind="sharpen")
+    sharp = _coins()
+    raw = deblur_image(sharp, DeblurConfig(model=str(sharpen), method="model")).image
+    auto = deblur_image(sharp, DeblurConfig(model=str(sharpen)))
+    assert auto.kernel_aware is not None and auto.kernel_aware.method is KernelMethod.SHARP
+    assert "gate" in auto.timings_ms and auto.model_id == "sharpen.onnx"
+    assert _psnr(auto.image, sharp) > _psnr(raw, sharp) + 6
 
 
 def test_kernel_method_never_runs_a_model(photo: np.ndarray) -> None:

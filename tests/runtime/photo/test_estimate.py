@@ -4,14 +4,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from runtime.photo.classical import wiener
 from runtime.errors import ConfigError, ImageError
+from runtime.photo.classical import wiener
 from runtime.photo.estimate import (BlurEstimate, EstimateConfig, classify_blur, estimate_defocus, estimate_motion,
                                     fit_kernels)
+from runtime.lab.degradations import degrade
 from runtime.lab.metrics import psnr
 from runtime.lab.sample_images import load_sample_scaled
 from runtime.photo.kernels import BlurFamily, camera_shake_kernel, defocus_kernel, linear_motion_kernel
-from runtime.lab.degradations import degrade
 
 
 def _photo(name: str, long_side: int = 320) -> np.ndarray:

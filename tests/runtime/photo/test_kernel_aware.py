@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 
 from runtime.errors import ConfigError, ImageError
-from runtime.photo.kernel_aware import BlurTarget, KernelAwareConfig, KernelMethod, kernel_aware_deblur
+from runtime.lab.degradations import degrade
 from runtime.lab.metrics import psnr
 from runtime.lab.sample_images import load_sample_scaled
+from runtime.photo.kernel_aware import BlurTarget, KernelAwareConfig, KernelMethod, kernel_aware_deblur
 from runtime.photo.kernels import camera_shake_kernel, defocus_kernel, linear_motion_kernel
-from runtime.lab.degradations import degrade
 
 
 def _photo(name: str, long_side: int = 256) -> np.ndarray:

@@ -12,11 +12,11 @@ import pytest
 
 from runtime.catalog import load_shipped_manifest
 from runtime.engines import EngineConfig, create_engine
-from runtime.manifest import Precision
+from runtime.lab.degradations import degrade
 from runtime.lab.metrics import psnr
 from runtime.lab.sample_images import load_sample
+from runtime.manifest import Precision
 from runtime.photo.kernels import camera_shake_kernel
-from runtime.lab.degradations import degrade
 
 MODELS = sorted({e.model for e in load_shipped_manifest().artifacts if e.precision is Precision.FP32})
 FACE = (slice(50, 190), slice(70, 190))

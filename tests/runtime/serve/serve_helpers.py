@@ -6,12 +6,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from runtime.lab.face_clips import load_face_photo
+from runtime.lab.sample_images import load_sample
 
 
 def blurred_face_jpeg(path: Path, side: int = 256) -> Path:
     """The astronaut, ``side`` px, defocused a little, as a JPEG."""
-    rgb = cv2.resize(load_face_photo("astronaut"), (side, side), interpolation=cv2.INTER_AREA)
+    rgb = cv2.resize(load_sample("astronaut"), (side, side), interpolation=cv2.INTER_AREA)
     rgb = cv2.GaussianBlur(rgb, (0, 0), 1.6)
     cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])
     return path

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from runtime.video.blend import mix, paste_patches
 from runtime.errors import ConfigError
+from runtime.video.blend import mix, paste_patches
 
 
 def _frame() -> np.ndarray:

@@ -16,15 +16,16 @@ from model_fixtures import build_onnx
 from benchmarks.videos import FaceVideo, make_face_video
 from facemask.options import RunningMode
 from runtime.engines import create_engine
+from runtime.engines.tiling import run_tiled
 from runtime.errors import ConfigError, ImageError
-from runtime.video.live import LiveSource
 from runtime.lab.metrics import psnr
+from runtime.video.frames import Frame, SourceConfig, SourceEnd, SourceKind
+from runtime.video.live import LiveSource
 from runtime.video.pipeline import DEFAULT_DETECTOR, FacePriorityPipeline, PipelineConfig, Treatment
 from runtime.video.sinks import ImageFolderSink, VideoFileSink
-from runtime.video.sources import Frame, SourceConfig, SourceEnd, SourceKind, open_source
+from runtime.video.sources import open_source
 from runtime.video.stats import Stage
 from runtime.video.stream import run_stream
-from runtime.engines.tiling import run_tiled
 
 SIZE_WH = (640, 360)
 N_FRAMES = 24

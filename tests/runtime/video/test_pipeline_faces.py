@@ -16,7 +16,8 @@ from runtime.cli import main
 from runtime.photo.imageio import read_image
 from runtime.video.pipeline import AUTO, FacePriorityPipeline, PipelineConfig
 from runtime.lab.sample_images import load_sample
-from runtime.video.sources import Frame, open_source
+from runtime.video.frames import Frame
+from runtime.video.sources import open_source
 from runtime.lab.degradations import blur
 from runtime.photo.kernels import defocus_kernel
 

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from benchmarks.videos import make_face_video
-from runtime.video.audio import AudioOutcome, has_audio
 from runtime.errors import ConfigError, ImageError
+from runtime.video.audio import AudioOutcome, has_audio
+from runtime.video.frames import Frame
 from runtime.video.sinks import ImageFolderSink, PreviewWindow, VideoFileSink, VideoSinkConfig
-from runtime.video.sources import Frame
 
 
 def _frames(n: int, size_wh: tuple[int, int] = (96, 64)) -> list[Frame]:

@@ -13,9 +13,9 @@ import pytest
 
 from benchmarks.videos import make_face_video, truncate_file
 from runtime.errors import ConfigError, SourceError
+from runtime.video.frames import SourceConfig, SourceEnd, SourceKind
 from runtime.video.live import LiveSource
-from runtime.video.sources import (ImageFolderSource, SourceConfig, SourceEnd, SourceKind, VideoFileSource,
-                                   classify_source, open_source)
+from runtime.video.sources import ImageFolderSource, VideoFileSource, classify_source, open_source
 
 N_FRAMES = 20
 FAST = SourceConfig(max_retries=2, backoff_s=0.01, backoff_max_s=0.02, stall_timeout_s=0.5)
@@ -86,7 +86,7 @@ def test_video_file_yields_every_frame_in_order(clip: Path) -> None:
 def test_video_file_is_rgb(tmp_path: Path) -> None:
     path = tmp_path / "red.mp4"
     from runtime.video.sinks import VideoFileSink, VideoSinkConfig
-    from runtime.video.sources import Frame
+    from runtime.video.frames import Frame
 
     red = np.zeros((64, 64, 3), np.uint8)
     red[..., 0] = 200

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import runtime.video.stats as stats_mod
 from runtime.errors import ConfigError
+import runtime.video.stats as stats_mod
 from runtime.video.stats import LatencyHistogram, Stage, StageTimes, StatsRecorder, write_stats_json
 
 
