@@ -33,7 +33,7 @@ from runtime.serve.uploads import Upload, UnknownUpload, safe_name
 
 if TYPE_CHECKING:
     from runtime.serve.album import AlbumJob
-    from runtime.serve.app import ServeState
+    from runtime.serve.state import ServeState
 
 MAX_PREVIEW_SIDE = 2048
 
