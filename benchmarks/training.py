@@ -7,6 +7,9 @@ fine-tunes that start from the previous stage's frozen weights. ``convert.train`
 the shipped weights are versioned with them, then plots every stored stage end to end.
 
     .venv/bin/python -m benchmarks.training --stage finetune2 --run-dir train_runs_ft2
+
+Stage ``real`` (real photos, camera-blur validation) also records ``gain_real``: the PSNR
+gain on crops of ``val_realblur``; it is plotted in a second panel.
 """
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "training"
-STAGES: tuple[str, ...] = ("base", "finetune", "finetune2", "finetune3", "finetune4")
+STAGES: tuple[str, ...] = ("base", "finetune", "finetune2", "finetune3", "finetune4", "real")
 """In training order; 'base' curves are stored without a suffix."""
 
 
@@ -51,14 +54,14 @@ def main(argv: list[str] | None = None) -> int:
         src = args.run_dir / name / "curve.jsonl"
         if src.is_file():
             shutil.copyfile(src, _curve_path(name, args.stage))
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig, (ax, ax_real) = plt.subplots(1, 2, figsize=(12, 4))
     lines = ["# Training curves", "",
              "Validation: 32 held-out 128x128 pairs (procedural + training photos, all blur families, "
              "extents up to the stage's max extent). 'mild': 32 more pairs that are sharp, softened or "
              "blurred <= 9 px, compressed (recorded from fine-tune 2 on). PSNR of the EMA weights, "
              "gain over the blurry input in brackets. Steps count from the start of each stage.", "",
-             "| model | stage | steps | input dB | model dB (gain) | mild: model dB (gain) | steps/s (last) |",
-             "|---|---|---|---|---|---|---|"]
+             "| model | stage | steps | input dB | model dB (gain) | mild: model dB (gain) | camera blur: gain (best) "
+             "| steps/s (last) |", "|---|---|---|---|---|---|---|---|"]
     for name in models:
         offset = 0
         for stage in STAGES:
@@ -70,13 +73,21 @@ def main(argv: list[str] | None = None) -> int:
                     label=f"{name} {stage}")
             last = rows[-1]
             offset += int(last["step"])
+            real = [r["gain_real"] for r in rows if "gain_real" in r]
+            if real:
+                ax_real.plot([r["step"] for r in rows if "gain_real" in r], real, label=f"{name} {stage}")
+            real_cell = f"{real[-1]:+.2f} ({max(real):+.2f})" if real else "–"
             lines.append(f"| {name} | {stage} | {last['step']} | {last['psnr_input']:.2f} | "
                          f"{last['psnr_ema']:.2f} ({last['psnr_ema'] - last['psnr_input']:+.2f}) | "
-                         f"{_mild(last)} | {last['steps_per_s']:.2f} |")
+                         f"{_mild(last)} | {real_cell} | {last['steps_per_s']:.2f} |")
     ax.set_xlabel("step (stages end to end)")
     ax.set_ylabel("validation PSNR gain over input (dB)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+    ax_real.set_xlabel("step of stage 'real'")
+    ax_real.set_ylabel("val_realblur crops: gain over input (dB)")
+    ax_real.grid(alpha=0.3)
+    ax_real.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(OUT / "curve.png", dpi=110)
     plt.close(fig)

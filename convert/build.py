@@ -1,9 +1,11 @@
 """One build: a source model -> validated artifacts for every requested target, a manifest and a report.
 
 Everything is written into a hidden temp folder next to the destination and moved into
-place only when the build finishes, so a failed build leaves nothing behind. Artifacts
-that miss the quality gate are kept, marked ``rejected`` in the manifest, and make the
-build report failure (``BuildResult.ok`` is False).
+place only when the build finishes, so a failed or interrupted build (error, Ctrl-C,
+SIGTERM) leaves nothing behind; the folder of a build that was killed outright is removed
+by the next build of that model (``runtime.video.leftovers`` tells dead from running).
+Artifacts that miss the quality gate are kept, marked ``rejected`` in the manifest, and
+make the build report failure (``BuildResult.ok`` is False).
 
 Layout of ``OUT/MODEL/``: one file per artifact (``nano.int8.tflite``), ``manifest.json``
 (``runtime.manifest``), ``report.md`` and ``strips/*.png``.
@@ -41,6 +43,7 @@ from convert.targets import DEFAULT_SIZE_HW, PlannedArtifact, get_target
 from convert.validate import ValidationConfig, measure_latencies, run_artifact, validate
 from runtime.errors import ConfigError
 from runtime.manifest import ArtifactEntry, ArtifactFormat, Manifest, Precision, Status
+from runtime.video.leftovers import make_partial, stale_partials
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +237,10 @@ def build(src: SourceModel, out_dir: Path, config: BuildConfig) -> BuildResult:
         OnnxModule(onnx.load(str(src.path)))  # names unsupported operators before any work
     ids = _ids(src.name, plans)
     final = out_dir / src.name
-    tmp = Path(tempfile.mkdtemp(dir=out_dir, prefix=f".{src.name}.partial-"))
+    for stale in stale_partials(final):
+        log.info("removing %s, left by a build that was killed", stale)
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = make_partial(final, folder=True)
     try:
         work = tmp / ".work"
         builder = _Builder(src, config, work, tmp / ids[REFERENCE])
@@ -293,6 +299,18 @@ def _calib_label(cfg: CalibConfig) -> str:
     return f"{cfg.count} crops of {cfg.folder} ({how})"
 
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def portable_source(src: SourceModel) -> str:
+    """Where a build came from, without the builder's machine in it: a path relative to the
+    project (``convert/weights/nano.pt``), else the file's name."""
+    if src.path is None:
+        return src.name
+    path = Path(src.path).resolve()
+    return path.relative_to(PROJECT_ROOT).as_posix() if path.is_relative_to(PROJECT_ROOT) else path.name
+
+
 def manifest_entry(b: BuiltArtifact, root: Path, src: SourceModel) -> ArtifactEntry:
     """The manifest entry of a built artifact: I/O specs, provenance, metrics and verdicts."""
     metrics = {**b.report.metrics.as_dict(), "drop_vs_fp32_db": round(b.report.drop_db, 3),
@@ -301,7 +319,7 @@ def manifest_entry(b: BuiltArtifact, root: Path, src: SourceModel) -> ArtifactEn
     if b.latency is not None:
         metrics["latency_ms"] = round(b.latency.median_ms, 3)
     notes = {"gate": "passed" if b.report.passed else f"failed: {b.report.reason}",
-             "targets": ",".join(b.targets), "source": str(src.path or src.name)}
+             "targets": ",".join(b.targets), "source": portable_source(src)}
     for target, check in b.opchecks.items():
         notes[f"ops.{target}"] = check.summary()
     if b.repair is not None and b.repair.chosen.kept_in_float:
@@ -329,7 +347,7 @@ def _commit(tmp: Path, final: Path) -> None:
     os.chmod(tmp, 0o777 & ~umask())
     old = None
     if final.exists():
-        old = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.old-"))
+        old = make_partial(final, folder=True)
         final.rename(old / final.name)
     tmp.rename(final)
     if old is not None:

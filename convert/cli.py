@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -107,6 +108,20 @@ def _config(args: argparse.Namespace) -> BuildConfig:
         strict_ops=args.strict_ops, latency_rounds=args.latency_rounds)
 
 
+def _quiet_libraries() -> None:
+    """Keep TensorFlow's, absl's and torch's chatter (torch.export and torchao deprecation
+    notes, TF info lines) off stderr: the CLI's own lines and the progress bar stay.
+
+    Importing torch resets the level of its loggers, so the levels are set after it; the
+    native libraries' load-time notices are kept out where they load (``convert.litert``).
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import torch  # noqa: F401  (resets the 'torch' logger levels on import)
+
+    for name in ("torch", "torchao", "absl"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 def run_convert(args: argparse.Namespace) -> int:
     """Plan, build, validate, report; exit 1 if an artifact was rejected.
 
@@ -122,9 +137,8 @@ def run_convert(args: argparse.Namespace) -> int:
         raise ConfigError("--ship builds a fixed set (ONNX + LiteRT at int8 and fp16); drop --target, "
                           "--precision and --format")
     config = _config(args)
-    if not args.debug:  # torch.export and torchao warn about their own internals on every conversion
-        for name in ("torch", "torchao", "absl"):
-            logging.getLogger(name).setLevel(logging.ERROR)
+    if not args.debug:
+        _quiet_libraries()
     from convert.build import build, check_writable
     from convert.calib import list_images
     from convert.source import load_source

@@ -111,11 +111,11 @@ def interpreter(path: Path, *, preserve: bool = False, threads: int = 2, xnnpack
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     resolver = OpResolverType.AUTO if xnnpack else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), quiet_native():
         warnings.simplefilter("ignore", UserWarning)  # preserve_all_tensors "is for debugging": calibration is
         interp = Interpreter(model_path=str(path), num_threads=threads, experimental_preserve_all_tensors=preserve,
                              experimental_op_resolver_type=resolver)
-    interp.allocate_tensors()
+        interp.allocate_tensors()
     return interp
 
 
@@ -142,9 +142,17 @@ def run_raw(path: Path, x: NDArray[np.float32]) -> NDArray[np.float32]:
     return interp.get_tensor(o["index"]).astype(np.float32)
 
 
+def _litert_torch() -> Any:
+    """``litert_torch``, imported without the oneDNN notice its native libraries print to
+    stderr when they load (before absl logging is set up, so no log level hides it)."""
+    with quiet_native():
+        import litert_torch
+    return litert_torch
+
+
 def _nhwc_module(src: SourceModel, config: TfliteExportConfig) -> Any:
     """The source as a PyTorch module taking and returning NHWC images."""
-    import litert_torch
+    litert_torch = _litert_torch()
 
     if src.is_torch:
         from convert.rewrite import make_exportable
@@ -176,19 +184,20 @@ def export_tflite(src: SourceModel, out: Path, config: TfliteExportConfig) -> Ar
             from its source by more than ``EXPORT_TOLERANCE``.
     """
     import torch
-    import litert_torch
 
+    litert_torch = _litert_torch()
     wrapped = _nhwc_module(src, config)
     h, w = config.size_hw
     x = np.random.default_rng(0).random((1, h, w, 3), dtype=np.float32)
     try:
         with quiet_native(python_output=True):
             edge = litert_torch.convert(wrapped, (torch.from_numpy(x),))
-            with atomic_path(out, parents=True) as tmp:
-                edge.export(str(tmp))
+            flatbuffer = edge.model_content()
     except Exception as e:  # litert-torch raises many types from torch.export and MLIR
         raise ExportError(f"LiteRT conversion of {src.name} at {h}x{w} failed: "
                           f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from e
+    with atomic_path(out, parents=True) as tmp:   # Python writes it: MLIR's own writer aborts the process on a full disk
+        tmp.write_bytes(flatbuffer)
     with torch.no_grad():
         ref = wrapped(torch.from_numpy(x)).numpy()
     err = float(np.max(np.abs(run_raw(out, x) - ref)))

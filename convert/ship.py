@@ -13,37 +13,44 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import torch
 
 from convert.export import ExportConfig, export_onnx
 from convert.source import SourceKind, SourceModel
-from convert.zoo import MULTIPLE_OF, get_spec, load_checkpoint
+from convert.zoo import MULTIPLE_OF, get_spec, load_checkpoint, load_torch_file
 from facemask.files import atomic_path
 from runtime.catalog import SHIPPED_DIR
-from runtime.errors import ModelLoadError
+from runtime.errors import EdgeDeblurError, ModelLoadError
 from runtime.manifest import Manifest, Status
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
 _FT = ("--sharp-fraction {sharp} --dead-leaves-fraction 0.2 --jpeg-probability 0.5 --max-scale 1.5 "
        "--soft-fraction 0.3 --max-extent-px {extent} --init convert/weights/{name}.pt")
+_REAL = ("; stage 5 (real photos, this trainer): python -m convert.train {name} --batch {batch} --init "
+         "convert/weights/{name}.pt --data ../shared/train_photos/general --face-data ../shared/train_photos/faces "
+         "--face-fraction 0.3 --val-real ../shared/val_realblur --minutes 70 --lr 5e-4 --crop 192 --sharp-fraction 0.18 "
+         "--threads 1 --run-dir train_runs_real, shipped with --checkpoint best")
 TRAINING: dict[str, str] = {
-    "nano": "python -m convert.train nano --steps 17000 --threads 1; fine-tune 1: python -m convert.train "
+    "nano": "stages 1-4 with the trainer of commit fcb74da: python -m convert.train nano --steps 17000 --threads 1; fine-tune 1: python -m convert.train "
             "nano --steps 3000 --lr 5e-4 --sharp-fraction 0.15 --init convert/weights/nano.pt --run-dir train_runs_ft; "
             "fine-tune 2: python -m convert.train nano --steps 4000 --lr 5e-4 --run-dir train_runs_ft2 "
             + _FT.format(sharp=0.25, extent=12, name="nano")
             + "; fine-tune 3: python -m convert.train nano --steps 3000 --lr 3e-4 --crop 192 --batch 4 "
-            "--run-dir train_runs_ft3 " + _FT.format(sharp=0.25, extent=12, name="nano"),
-    "small": "python -m convert.train small --steps 6500 --threads 1; fine-tune 1: python -m convert.train "
+            "--run-dir train_runs_ft3 " + _FT.format(sharp=0.25, extent=12, name="nano")
+            + _REAL.format(name="nano", batch=8),
+    "small": "stages 1-4 with the trainer of commit fcb74da: python -m convert.train small --steps 6500 --threads 1; fine-tune 1: python -m convert.train "
              "small --steps 1500 --lr 3e-4 --sharp-fraction 0.15 --init convert/weights/small.pt --run-dir train_runs_ft; "
              "fine-tune 2: python -m convert.train small --steps 3000 --lr 3e-4 --run-dir train_runs_ft2 "
              + _FT.format(sharp=0.2, extent=20, name="small")
              + "; fine-tune 3: python -m convert.train small --steps 2500 --lr 2e-4 --crop 192 --batch 4 "
              "--run-dir train_runs_ft3 " + _FT.format(sharp=0.2, extent=20, name="small")
              + "; fine-tune 4: python -m convert.train small --steps 2000 --lr 1e-4 --crop 256 --batch 2 "
-             "--run-dir train_runs_ft4 " + _FT.format(sharp=0.2, extent=20, name="small"),
+             "--run-dir train_runs_ft4 " + _FT.format(sharp=0.2, extent=20, name="small")
+             + _REAL.format(name="small", batch=4),
 }
 """How the shipped weights were made (README: Training)."""
 
@@ -59,22 +66,36 @@ NOTES: dict[str, dict[str, str]] = {
 }
 
 
-def _last_validation(run: Path) -> dict[str, float]:
+DATA_NOTE = ("../shared/train_photos: 910 real photos (706 general: BSDS500, Urban100, Sun-Hays 80, Kodak24, "
+             "McMaster; 204 faces: CelebA-HQ, LFW, FFHQ, deepface/CompreFace/human/GPEN samples), on top of "
+             "stages 1-4 on procedural dead-leaves images and package photos")
+LICENCE_NOTE = ("mostly non-commercial research licences (BSDS500 Corel-derived, CelebA-HQ CC BY-NC, FFHQ "
+                "CC BY-NC-SA, LFW and sample photos of unknown copyright): research and evaluation use only")
+"""What the shipped weights learned from, recorded in the manifest and shown by `edgedeblur models`."""
+
+
+def _validation(run: Path, step: int) -> dict[str, float]:
+    """The curve row of ``step`` (the checkpoint's own validation), else the last row."""
     curve = run / "curve.jsonl"
     if not curve.is_file():
         return {}
     rows = [json.loads(s) for s in curve.read_text().splitlines() if s.strip()]
-    return rows[-1] if rows else {}
+    mine = [r for r in rows if r.get("step") == step]
+    return mine[-1] if mine else (rows[-1] if rows else {})
 
 
-def freeze_weights(name: str, run_dir: Path) -> Path:
-    """Copy the EMA weights of ``run_dir/name/last.pt`` to ``convert/weights/name.pt`` (atomic)."""
-    src = run_dir / name / "last.pt"
+def freeze_weights(name: str, run_dir: Path, checkpoint: str = "last") -> Path:
+    """Copy the EMA weights of ``run_dir/name/CHECKPOINT.pt`` (``last`` or ``best``, the one
+    that gained most on camera-made blur) to ``convert/weights/name.pt`` (atomic)."""
+    src = run_dir / name / f"{checkpoint}.pt"
     if not src.is_file():
         raise ModelLoadError(f"no checkpoint at {src}; train first: python -m convert.train {name}")
-    ck = torch.load(src, map_location="cpu", weights_only=False)
+    ck = load_torch_file(src)
+    if not isinstance(ck, dict) or not {"ema", "config", "step"} <= set(ck):
+        raise ModelLoadError(f"{src} is not a training checkpoint (needs ema, config and step); "
+                             f"train with: python -m convert.train {name}")
     frozen = {"model": ck["ema"], "ema": None, "config": ck["config"], "step": ck["step"],
-              "validation": _last_validation(run_dir / name)}
+              "validation": _validation(run_dir / name, int(ck["step"]))}
     dst = WEIGHTS_DIR / f"{name}.pt"
     with atomic_path(dst, parents=True) as tmp:
         torch.save(frozen, tmp)
@@ -84,15 +105,16 @@ def freeze_weights(name: str, run_dir: Path) -> Path:
 def ship_fp32(name: str, weights: Path, models_dir: Path = SHIPPED_DIR) -> str:
     """Export ``weights`` to ``models_dir/name.fp32.onnx`` and register it; returns the artifact id."""
     spec = get_spec(name)
-    frozen = torch.load(weights, map_location="cpu", weights_only=False)
+    frozen = load_torch_file(weights)
     src = SourceModel(name=name, kind=SourceKind.CHECKPOINT, path=weights, arch=name,
                       module=load_checkpoint(name, weights), multiple_of=MULTIPLE_OF)
     artifact = export_onnx(src, models_dir / f"{name}.fp32.onnx", ExportConfig(size_hw=None))
     val = frozen.get("validation", {})
     notes = {"description": spec.description, "specialty": "general",
              "trained_steps": str(frozen.get("step", "")),
-             "training": TRAINING.get(name, f"python -m convert.train {name}"), **NOTES.get(name, {})}
-    metrics = {k: round(float(val[k]), 3) for k in ("psnr_input", "psnr_ema") if k in val}
+             "training": TRAINING.get(name, f"python -m convert.train {name}"), "data": DATA_NOTE,
+             "licence": LICENCE_NOTE, **NOTES.get(name, {})}
+    metrics = {k: round(float(val[k]), 3) for k in ("psnr_input", "psnr_ema", "gain_real") if k in val}
     artifact_id = f"{name}.fp32.onnx"
     entry = artifact.entry(artifact_id, models_dir, target=None, status=Status.OK, metrics=metrics,
                            notes=notes, params=spec.params, macs_256=spec.macs_256)
@@ -107,10 +129,16 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("models", nargs="+")
     ap.add_argument("--run-dir", type=Path, default=Path("train_runs"))
+    ap.add_argument("--checkpoint", choices=("last", "best"), default="last",
+                    help="best: the EMA weights that gained most on --val-real during training")
     args = ap.parse_args(argv)
-    for name in args.models:
-        weights = freeze_weights(name, args.run_dir)
-        print(f"{name}: weights -> {weights}; shipped {ship_fp32(name, weights)}")
+    try:
+        for name in args.models:
+            weights = freeze_weights(name, args.run_dir, args.checkpoint)
+            print(f"{name}: weights -> {weights}; shipped {ship_fp32(name, weights)}")
+    except EdgeDeblurError as e:
+        print(f"convert.ship: error: {e}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -36,7 +36,7 @@ from convert.kernel_bank import BankConfig
 from convert.pairs import PairsConfig, TrainPairs
 from convert.photos import PoolConfig
 from convert.realval import gain_db, load_crops
-from convert.zoo import create_model, get_spec
+from convert.zoo import create_model, get_spec, load_torch_file
 from runtime.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -166,8 +166,8 @@ class Trainer:
         path = self.dir / "last.pt"
         if not path.is_file():
             return False
+        ck = load_torch_file(path)     # tensors and plain values only: no code runs from the file
         try:
-            ck = torch.load(path, map_location=self.device, weights_only=True)
             if ck["config"]["model"] != self.cfg.model:
                 raise ConfigError(f"{path} holds a {ck['config']['model']!r} run, not {self.cfg.model!r}; "
                                   "pass another --run-dir")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -168,6 +169,24 @@ def create_model(name: str) -> EdgeUNet:
     return _build(get_spec(name))
 
 
+def load_torch_file(path: Path) -> Any:
+    """``torch.load`` for a file someone may have handed us: tensors and plain values only
+    (``weights_only=True``), never the arbitrary pickled objects that run code on load.
+
+    Raises:
+        ModelLoadError: the file holds other objects, or is not a torch file at all.
+    """
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises many types for foreign files
+        if "Unsupported global" in str(e):     # a pickle naming classes or functions: could run code
+            raise ModelLoadError(f"{path} holds Python objects besides tensors and plain values; it is "
+                                 "refused because loading it could run code. Save checkpoints as state dicts "
+                                 "with plain config values") from e
+        raise ModelLoadError(f"{path} is not a PyTorch checkpoint ({type(e).__name__}); pass a .pt written "
+                             "by `edgedeblur train`") from e
+
+
 def load_checkpoint(name: str, path: str | Path, *, ema: bool = True) -> EdgeUNet:
     """Build ``name`` and load weights from a training checkpoint or a bare state dict.
 
@@ -177,10 +196,7 @@ def load_checkpoint(name: str, path: str | Path, *, ema: bool = True) -> EdgeUNe
     p = Path(path)
     if not p.is_file():
         raise ModelLoadError(f"cannot open checkpoint {p}: not found; train one with `edgedeblur train {name}`")
-    try:
-        state = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as e:  # torch raises many types for foreign files
-        raise ModelLoadError(f"{p} is not a PyTorch checkpoint ({type(e).__name__}); pass a .pt written by `edgedeblur train`") from e
+    state = load_torch_file(p)
     if isinstance(state, dict) and "model" in state:
         state = state["ema"] if ema and state.get("ema") is not None else state["model"]
     model = create_model(name)

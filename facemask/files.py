@@ -8,11 +8,15 @@ and convert import this from here.
 """
 from __future__ import annotations
 
+import errno
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 def new_file_mode(path: Path) -> int:
@@ -51,7 +55,58 @@ def atomic_path(path: str | os.PathLike[str], *, suffix: str = ".tmp", parents: 
         tmp.unlink(missing_ok=True)
 
 
-def atomic_write(path: str | os.PathLike[str], data: bytes | str, *, parents: bool = False) -> None:
-    """Write ``data`` (text is UTF-8 encoded) to ``path`` atomically; see :func:`atomic_path`."""
-    with atomic_path(path, parents=parents) as tmp:
-        tmp.write_bytes(data.encode() if isinstance(data, str) else data)
+def publish(tmp: Path, path: Path, *, exclusive: bool) -> Path:
+    """Move the finished ``tmp`` into place in one step and return where it went.
+
+    Without ``exclusive`` it replaces ``path`` (``os.replace``). With it, nothing existing
+    is replaced, also not a file another process publishes at the same moment: ``link``
+    fails on an existing name, and the result goes to the first free ``stem.N.suffix``
+    instead. ``tmp`` is gone afterwards either way.
+    """
+    if not exclusive:
+        os.replace(tmp, path)
+        return path
+    try:
+        for n in range(1000):
+            target = path if n == 0 else path.with_name(f"{path.stem}.{n}{path.suffix}")
+            try:
+                os.link(tmp, target)
+            except FileExistsError:
+                continue
+            if target != path:
+                log.warning("%s appeared while this run was writing it (another run?); wrote %s instead",
+                            path, target)
+            return target
+        raise FileExistsError(errno.EEXIST, "1000 names taken", str(path))
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def atomic_write(path: str | os.PathLike[str], data: bytes | str, *, parents: bool = False,
+                 exclusive: bool = False) -> Path:
+    """Write ``data`` (text is UTF-8 encoded) to ``path`` atomically; see :func:`atomic_path`.
+
+    Args:
+        exclusive: never replace an existing file (see :func:`publish`).
+
+    Returns:
+        The path written (another name only with ``exclusive``, when ``path`` was taken).
+    """
+    target = Path(path)
+    payload = data.encode() if isinstance(data, str) else data
+    if not exclusive:
+        with atomic_path(target, parents=parents) as tmp:
+            tmp.write_bytes(payload)
+        return target
+    if parents:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+        os.chmod(tmp, new_file_mode(target))
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return publish(tmp, target, exclusive=True)

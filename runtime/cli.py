@@ -11,8 +11,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
 from importlib.metadata import entry_points
+from types import FrameType
 from typing import Callable, Sequence
 
 from facemask.errors import FaceMaskError
@@ -29,6 +31,15 @@ _BUILTIN_COMMANDS: tuple[str, ...] = (
 )
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every clean-up written for Ctrl-C (temp files,
+    partial build folders, open recordings) also runs when a service manager stops us."""
+
+
+def _raise_terminated(_signum: int, _frame: FrameType | None) -> None:
+    raise Terminated
 
 
 def _registrars() -> list[Register]:
@@ -52,13 +63,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the process exit code (0 ok, 1 failure, 2 usage, 130 interrupt)."""
+    """Run the CLI; returns the process exit code (0 ok, 1 failure, 2 usage, 130 Ctrl-C,
+    143 SIGTERM)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         return int(args.handler(args) or 0)
     except (EdgeDeblurError, FaceMaskError) as e:
@@ -66,9 +79,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"edgedeblur {args.command}: error: {with_flags(str(e), getattr(args, 'flags', {}))}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(f"edgedeblur {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        stopped = "terminated" if isinstance(e, Terminated) else "interrupted"
+        print(f"edgedeblur {args.command}: {stopped}", file=sys.stderr)
+        return 143 if isinstance(e, Terminated) else 130
+    except MemoryError:
+        if args.debug:
+            raise
+        print(f"edgedeblur {args.command}: error: out of memory; use smaller inputs (downscale photos, "
+              "fewer threads) or close other programs", file=sys.stderr)
+        return 1
     except OSError as e:
         if args.debug:
             raise

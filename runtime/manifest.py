@@ -71,6 +71,44 @@ class Status(str, enum.Enum):
     REJECTED = "rejected"
 
 
+_NUMBER = (int, float)
+_ENTRY_TYPES: dict[str, tuple[type, ...]] = {
+    "id": (str,), "model": (str,), "path": (str,), "format": (str,), "precision": (str,),
+    "sha256": (str,), "input": (dict,), "output": (dict,), "parent_sha256": (str, type(None)),
+    "multiple_of": (int,), "target": (str, type(None)), "status": (str,), "params": (int, type(None)),
+    "macs_256": (*_NUMBER, type(None)), "metrics": (dict,), "notes": (dict,)}
+_SPEC_TYPES: dict[str, tuple[type, ...]] = {
+    "name": (str,), "layout": (str,), "dtype": (str,), "scale": (*_NUMBER, type(None)),
+    "zero_point": (int, type(None)), "size_hw": (list, type(None))}
+_TYPE_NAMES = {str: "a string", dict: "an object", int: "an integer", float: "a number",
+               list: "a list", type(None): "null"}
+
+
+def _check_types(data: dict[str, Any], types: dict[str, tuple[type, ...]], what: str) -> None:
+    """JSON values of the wrong type get a message naming the field (not Python's TypeError);
+    ``what`` prefixes the field name ('input ')."""
+    for key, allowed in types.items():
+        if key in data and (not isinstance(data[key], allowed) or isinstance(data[key], bool)):
+            want = " or ".join(dict.fromkeys(_TYPE_NAMES[float if t is int and float in allowed else t]
+                                             for t in allowed))
+            raise ConfigError(f"{what}field {key!r} must be {want}, got {type(data[key]).__name__} "
+                              f"{str(data[key])[:40]!r}")
+
+
+def _check_maps(data: dict[str, Any]) -> None:
+    """``metrics`` values are numbers, ``notes`` values text (numbers are written as text)."""
+    if not all(isinstance(v, _NUMBER) and not isinstance(v, bool) for v in data.get("metrics", {}).values()):
+        raise ConfigError("field 'metrics' must map names to numbers")
+    if not all(isinstance(v, (str, *_NUMBER)) for v in data.get("notes", {}).values()):
+        raise ConfigError("field 'notes' must map names to strings")
+
+
+def _inside(path: str) -> bool:
+    """True for a relative path that stays inside its folder (no ``..`` parts, not absolute)."""
+    p = Path(path)
+    return not p.is_absolute() and not p.anchor and ".." not in p.parts
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TensorSpec:
     """How one model tensor maps to NHWC float32 RGB in [0, 1].
@@ -131,8 +169,9 @@ class ArtifactEntry:
         object.__setattr__(self, "format", parse_choice(ArtifactFormat, self.format, f"artifact {self.id!r} format"))
         object.__setattr__(self, "precision", parse_choice(Precision, self.precision, f"artifact {self.id!r} precision"))
         object.__setattr__(self, "status", parse_choice(Status, self.status, f"artifact {self.id!r} status"))
-        if Path(self.path).is_absolute():
-            raise ConfigError(f"artifact {self.id!r} path {self.path!r} must be relative to the manifest folder")
+        if not _inside(self.path):
+            raise ConfigError(f"artifact {self.id!r} path {self.path!r} must be inside the manifest folder "
+                              "(relative, no '..')")
         if len(self.sha256) != 64:
             raise ConfigError(f"artifact {self.id!r} sha256 must be 64 hex digits, got {self.sha256!r}")
         if self.multiple_of < 1:
@@ -170,6 +209,11 @@ class ArtifactEntry:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        _check_types(data, _ENTRY_TYPES, "")
+        _check_maps(data)
+        for name in ("input", "output"):
+            if name in data:
+                _check_types(data[name], _SPEC_TYPES, f"{name} ")
         try:
             return cls(**data)
         except TypeError as e:
@@ -221,6 +265,9 @@ class Manifest:
         except json.JSONDecodeError as e:
             raise ModelLoadError(f"{path} is not valid JSON (line {e.lineno}, column {e.colno}: "
                                  f"{e.msg}); restore it from git or re-export the models") from e
+        except RecursionError as e:
+            raise ModelLoadError(f"{path} is nested too deeply to be a model manifest; restore it from "
+                                 "git or re-export the models") from e
         if not isinstance(data, dict) or not isinstance(data.get("artifacts"), list):
             raise ModelLoadError(f"{path} is not a model manifest: expected an object with an "
                                  "'artifacts' list; restore it from git")
@@ -265,7 +312,12 @@ class Manifest:
         """Absolute path of an entry's file (needs ``root``, set by ``load``/``save``)."""
         if self.root is None:
             raise ConfigError("manifest has no folder yet: load() or save() it first")
-        return self.root / entry.path
+        path = self.root / entry.path
+        root = self.root.resolve()
+        if not path.resolve().is_relative_to(root):
+            raise ModelLoadError(f"manifest in {self.root}: artifact {entry.id!r} path {entry.path!r} leads "
+                                 f"outside {self.root} (a link?); model files must be inside the manifest folder")
+        return path
 
 
 def sha256_file(path: Path) -> str:

@@ -34,7 +34,8 @@ def build_onnx(path: Path, *, kind: str = "identity", layout: str = "NCHW", dtyp
     ``static_hw``, output depends on the position inside the input), 'nan' (always NaN),
     'shrink' (output is 2 px smaller: not image-to-image), 'log' (identity then log:
     -Inf wherever the input is 0), 'pool' (2x2 average pool then nearest 2x upsample:
-    stride 2, so not shift-equivariant, like real downsampling networks).
+    stride 2, so not shift-equivariant, like real downsampling networks), 'scaled'
+    (identity times 1e6: finite garbage, a white image once clipped).
     """
     nodes: list[onnx.NodeProto] = []
     inits: list[onnx.TensorProto] = []
@@ -51,7 +52,7 @@ def build_onnx(path: Path, *, kind: str = "identity", layout: str = "NCHW", dtyp
         nodes.append(helper.make_node("Transpose", [x], ["xt"], perm=[0, 3, 1, 2]))
         x = "xt"
     w = np.zeros((3, 3, 3, 3), np.float32)
-    if kind in ("identity", "ramp", "nan", "shrink", "log", "pool"):
+    if kind in ("identity", "ramp", "nan", "shrink", "log", "pool", "scaled"):
         for c in range(3):
             w[c, c, 1, 1] = 1.0
     elif kind == "sharpen":
@@ -78,6 +79,10 @@ def build_onnx(path: Path, *, kind: str = "identity", layout: str = "NCHW", dtyp
         nodes.append(helper.make_node("AveragePool", [y], ["p"], kernel_shape=[2, 2], strides=[2, 2]))
         inits.append(numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "scales"))
         nodes.append(helper.make_node("Resize", ["p", "", "scales"], ["y1"], mode="nearest"))
+        y = "y1"
+    elif kind == "scaled":
+        inits.append(numpy_helper.from_array(np.array(1e6, np.float32), "big"))
+        nodes.append(helper.make_node("Mul", [y, "big"], ["y1"]))
         y = "y1"
     elif kind == "log":
         nodes.append(helper.make_node("Log", [y], ["y1"]))

@@ -2,8 +2,12 @@
 
 Output naming: a single file goes to ``-o`` or to ``<stem>.sharp.png`` beside it; a folder
 goes to ``-o`` or a sibling ``<folder>_sharp``, as ``<stem>.png`` (``<stem>.sharp.png``
-when the output folder is the input folder). PNG keeps 16 bits and alpha. A file that
-would be written over any input is refused unless ``--overwrite``.
+when the output folder is the input folder; names that still clash get ``<name>.<suffix>``,
+then ``.1``, ``.2``...). PNG keeps 16 bits and alpha. A file that would be written over
+any input, or over a file that already exists, is refused unless ``--overwrite``; outputs
+are created exclusively, so runs writing one folder at once never replace each other's
+files. ``--kernel``, ``--model`` and ``--compare`` paths that equal an input or an output
+are refused before any work.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from typing import TYPE_CHECKING, Callable
 
 from runtime.catalog import DEFAULT_MODEL, SHIPPED_DIR
 from runtime.commands import flags
+from runtime.commands._paths import refuse_clashes
 from runtime.commands.run import strength_arg
 from runtime.errors import ConfigError, EngineError, ImageError, with_flags
 from runtime.photo.imageio import READ_SUFFIXES
@@ -42,11 +47,16 @@ class Job:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """Everything to do, plus inputs already known to be bad (path, one-line reason)."""
+    """Everything to do, plus inputs already known to be bad (path, one-line reason).
+
+    ``new_files`` are all the outputs the inputs map to that are not inputs themselves,
+    refused ones included (for the up-front clash check).
+    """
 
     jobs: list[Job]
     bad: list[tuple[Path, str]]
     out_dirs: list[Path]
+    new_files: list[Path]
 
 
 FLAGS = flags("strength", "mode", "method", "model", "kernel", "overwrite", "tile", "overlap", "backend", "threads",
@@ -80,7 +90,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--delegate", default=None, metavar="LIB", help="LiteRT delegate library (GPU/NPU)")
     p.add_argument("--models-dir", type=Path, default=SHIPPED_DIR, metavar="DIR",
                    help="folder holding manifest.json (default: the shipped models)")
-    p.add_argument("--overwrite", action="store_true", help="allow writing over input files")
+    p.add_argument("--overwrite", action="store_true",
+                   help="allow replacing files that exist, inputs included (default: refuse)")
     p.add_argument("--compare", type=Path, metavar="OUT.png",
                    help="also write a side-by-side before/after image (one input only; with --faces, "
                         "each face zoomed below)")
@@ -137,20 +148,40 @@ def plan_jobs(inputs: list[Path], output: Path | None, overwrite: bool) -> Plan:
             out_dirs.append(folder)
             tag = ".sharp" if _same(folder, src.parent) else ""
             pairs.append(Job(src, folder / f"{src.stem}{tag}.png"))
-    seen: dict[Path, Path] = {}
+    seen: set[Path] = set()
     jobs: list[Job] = []
+    new_files: list[Path] = []
     all_inputs = {j.src.resolve() for j in pairs}
     for job in pairs:
-        dst = job.dst
-        if dst.resolve() in seen:                       # a.jpg and a.png in one folder
-            dst = dst.with_name(f"{job.src.name}{dst.suffix}")
-        if dst.resolve() in all_inputs and not overwrite:
-            bad.append((job.src, f"refusing to overwrite the input {dst}; pass --overwrite or choose "
+        dst = _unclaimed(job, seen)
+        if dst.resolve() in all_inputs:
+            if not overwrite:
+                bad.append((job.src, f"refusing to overwrite the input {dst}; pass --overwrite or choose "
+                                     "another output with -o"))
+                continue
+        else:
+            new_files.append(dst)
+        if dst.exists() and not overwrite:
+            bad.append((job.src, f"{dst} already exists; pass --overwrite to replace it or choose "
                                  "another output with -o"))
             continue
-        seen[dst.resolve()] = job.src
+        seen.add(dst.resolve())
         jobs.append(Job(job.src, dst))
-    return Plan(jobs, bad, out_dirs)
+    return Plan(jobs, bad, out_dirs, new_files)
+
+
+def _unclaimed(job: Job, seen: set[Path]) -> Path:
+    """``job.dst``, or when an earlier job of this run claimed it (a.jpg and a.png in one
+    folder) ``<src name>.png``, then ``<src name>.1.png``...: every candidate re-checked."""
+    dst = job.dst
+    if dst.resolve() not in seen:
+        return dst
+    dst = dst.with_name(f"{job.src.name}{job.dst.suffix}")
+    n = 1
+    while dst.resolve() in seen:
+        dst = dst.with_name(f"{job.src.name}.{n}{job.dst.suffix}")
+        n += 1
+    return dst
 
 
 def _mkdirs(folders: list[Path]) -> None:
@@ -177,29 +208,28 @@ def _tile_bar(enabled: bool) -> tuple[Callable[[int, int], None] | None, Callabl
     return update, bar.close
 
 
-def run(args: argparse.Namespace) -> int:
-    """Handler: deblur every input; exit 1 if any input failed (the good ones are written)."""
-    from tqdm import tqdm
+def _checked_plan(args: argparse.Namespace) -> Plan:
+    """The jobs, after every check that can fail before any work: output formats, outputs
+    that are inputs (photos, ``--kernel``, ``--model``) or each other, existing files.
 
-    from runtime.photo.deblur import DeblurConfig, Deblurer, load_kernel
-    from runtime.engines.base import EngineConfig
-    from runtime.photo.imageio import output_format, read_image, side_by_side, write_image
+    Raises:
+        ConfigError, ImageError: the one line for the user; nothing has been written.
+    """
+    from runtime.photo.imageio import output_format
 
-    engine = EngineConfig(backend=args.backend, threads=args.threads, delegate=args.delegate)
-    if args.faces is not None:
-        return _run_faces(args, engine)
-    config = DeblurConfig(model=args.model, strength=args.strength, mode=args.mode, method=args.method,
-                          kernel=load_kernel(args.kernel) if args.kernel else None, tile=args.tile,
-                          overlap=args.overlap, engine=engine, models_dir=args.models_dir)
     plan = plan_jobs(list(args.inputs), args.output, args.overwrite)
     single = len(args.inputs) == 1 and not args.inputs[0].is_dir()
     if args.compare is not None:
         if not single:
             raise ConfigError("--compare needs exactly one input file; drop it for folders")
         output_format(args.compare)
-        if args.compare.exists() and _same(args.compare, args.inputs[0]) and not args.overwrite:
-            raise ConfigError(f"refusing to overwrite the input {args.inputs[0]} with --compare; "
-                              "choose another --compare path")
+    model_file = Path(args.model) if Path(args.model).is_file() else None
+    refuse_clashes([("--kernel", args.kernel), ("--model", model_file),
+                    *(("photo", j.src) for j in plan.jobs), *(("photo", src) for src, _ in plan.bad)],
+                   [*(("-o", dst) for dst in plan.new_files), ("--compare", args.compare)])
+    if args.compare is not None and args.compare.exists() and not args.overwrite:
+        raise ConfigError(f"--compare {args.compare} already exists; pass --overwrite to replace it "
+                          "or choose another path")
     if single and plan.bad:
         raise ConfigError(plan.bad[0][1])
     if not plan.jobs and not plan.bad:
@@ -208,6 +238,25 @@ def run(args: argparse.Namespace) -> int:
     for job in plan.jobs:
         output_format(job.dst)
     _mkdirs(plan.out_dirs)
+    return plan
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handler: deblur every input; exit 1 if any input failed (the good ones are written)."""
+    from tqdm import tqdm
+
+    from runtime.photo.deblur import DeblurConfig, Deblurer, load_kernel
+    from runtime.engines.base import EngineConfig
+    from runtime.photo.imageio import read_image, side_by_side, write_image
+
+    engine = EngineConfig(backend=args.backend, threads=args.threads, delegate=args.delegate)
+    if args.faces is not None:
+        return _run_faces(args, engine)
+    config = DeblurConfig(model=args.model, strength=args.strength, mode=args.mode, method=args.method,
+                          kernel=load_kernel(args.kernel) if args.kernel else None, tile=args.tile,
+                          overlap=args.overlap, engine=engine, models_dir=args.models_dir)
+    plan = _checked_plan(args)
+    single = len(args.inputs) == 1 and not args.inputs[0].is_dir()
     show = not args.quiet and sys.stderr.isatty()
     failures = list(plan.bad)
     written: list[Job] = []
@@ -215,28 +264,33 @@ def run(args: argparse.Namespace) -> int:
         if single:
             progress, close = _tile_bar(show)
             try:
-                deblurer.deblur_file(plan.jobs[0].src, plan.jobs[0].dst, overwrite=args.overwrite,
-                                     progress=progress)
+                result = deblurer.deblur_file(plan.jobs[0].src, plan.jobs[0].dst, overwrite=args.overwrite,
+                                              progress=progress, exclusive=not args.overwrite)
             finally:
                 close()
-            written.append(plan.jobs[0])
+            written.append(Job(plan.jobs[0].src, result.written or plan.jobs[0].dst))
         else:
             for job in tqdm(plan.jobs, disable=not show, unit="photo", file=sys.stderr, desc="deblur"):
                 try:
-                    deblurer.deblur_file(job.src, job.dst, overwrite=args.overwrite)
+                    result = deblurer.deblur_file(job.src, job.dst, overwrite=args.overwrite,
+                                                  exclusive=not args.overwrite)
                 except (ImageError, EngineError, ConfigError) as e:   # this photo only
                     failures.append((job.src, with_flags(str(e), FLAGS)))
                     continue
-                written.append(job)
+                except MemoryError:
+                    failures.append((job.src, f"{job.src}: out of memory; downscale it or free memory"))
+                    continue
+                written.append(Job(job.src, result.written or job.dst))
     if args.compare is not None:
-        before = read_image(plan.jobs[0].src).rgb
-        after = read_image(plan.jobs[0].dst).rgb
-        write_image(args.compare, side_by_side([before, after], ["before", "after"]))
+        before = read_image(written[0].src).rgb
+        after = read_image(written[0].dst).rgb
+        compare = write_image(args.compare, side_by_side([before, after], ["before", "after"]),
+                              exclusive=not args.overwrite)
     if not args.quiet:
         for job in written if single else []:
             print(f"wrote {job.dst}")
         if args.compare is not None:
-            print(f"wrote {args.compare}")
+            print(f"wrote {compare}")
         if not single:
             where = ", ".join(str(d) for d in dict.fromkeys(plan.out_dirs))
             print(f"deblurred {len(written)} of {len(written) + len(failures)} photos into {where}")
@@ -258,15 +312,8 @@ def _run_faces(args: argparse.Namespace, engine: EngineConfig) -> int:
                           "with it (drop --method or --faces)")
     config = PhotoFacesConfig(faces=args.faces, background=args.background, faces_strength=args.faces_strength,
                               model=args.model, engine=engine, tiles=TileConfig(args.tile, args.overlap))
-    plan = plan_jobs(list(args.inputs), args.output, args.overwrite)
+    plan = _checked_plan(args)
     single = len(args.inputs) == 1 and not args.inputs[0].is_dir()
-    if args.compare is not None and not single:
-        raise ConfigError("--compare needs exactly one input file; drop it for folders")
-    if single and plan.bad:
-        raise ConfigError(plan.bad[0][1])
-    for job in plan.jobs:
-        output_format(job.dst)
-    _mkdirs(plan.out_dirs)
     failures = list(plan.bad)
     show = not args.quiet and sys.stderr.isatty() and not single
     with PhotoFaces(config) as pf:
@@ -275,7 +322,8 @@ def _run_faces(args: argparse.Namespace, engine: EngineConfig) -> int:
                 loaded = read_image(job.src)
                 output_format(job.dst, loaded.alpha is not None)
                 result = pf.deblur(loaded.rgb)
-                write_image(job.dst, result.image, alpha=loaded.alpha, meta=loaded.meta)
+                dst = write_image(job.dst, result.image, alpha=loaded.alpha, meta=loaded.meta,
+                                  exclusive=not args.overwrite)
             except (ImageError, EngineError, ConfigError) as e:
                 if single:
                     raise
@@ -284,13 +332,14 @@ def _run_faces(args: argparse.Namespace, engine: EngineConfig) -> int:
             if not args.quiet:
                 share = result.model_pixels / max(result.full_frame_pixels, 1)
                 n = len(result.face_boxes_xyxy)
-                print(f"wrote {job.dst}: {n} face{'' if n == 1 else 's'}, model on "
+                print(f"wrote {dst}: {n} face{'' if n == 1 else 's'}, model on "
                       f"{result.model_pixels / 1e3:.0f}k px ({100 * share:.0f}% of the whole photo's "
                       f"{result.full_frame_pixels / 1e3:.0f}k)")
             if args.compare is not None:
-                write_image(args.compare, zoom_strip(loaded.rgb, result.image, result.face_boxes_xyxy))
+                compare = write_image(args.compare, zoom_strip(loaded.rgb, result.image, result.face_boxes_xyxy),
+                                      exclusive=not args.overwrite)
                 if not args.quiet:
-                    print(f"wrote {args.compare}")
+                    print(f"wrote {compare}")
     for _, message in failures:
         print(f"edgedeblur deblur: error: {message}", file=sys.stderr)
     return 1 if failures else 0

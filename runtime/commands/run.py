@@ -8,7 +8,10 @@
 a cheap unsharp mask, ``none`` leaves pixels as they are. ``--faces full --background full``
 deblurs whole frames (the baseline). Outputs: a video file (.mp4/.mov/.mkv, H.264, the
 source's audio carried over) or a folder of images. Ctrl-C stops cleanly and keeps what was
-recorded.
+recorded; after ``kill -9`` or a power cut the partial recording still plays, and the next
+run says where it is. An existing ``-o`` file is kept unless ``--overwrite``; an output
+that is also an input (or another output) is refused before anything starts. A truncated
+video exits 1, keeping the output up to the last good frame (as a bad photo exits 1).
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from typing import TYPE_CHECKING, Callable
 from facemask.native_stderr import quiet_opencv
 from runtime.catalog import VIDEO_DEFAULT_MODEL
 from runtime.commands import flags
+from runtime.commands._paths import refuse_clashes
 from runtime.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -69,6 +73,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         "time; veryfast for files, ~4x smaller)")
     p.add_argument("--retries", type=int, default=5,
                    help="reconnect attempts for a camera or stream that fails (default 5)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing -o file (default: refuse)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(handler=run, flags=FLAGS)
 
@@ -107,15 +112,34 @@ def pipeline_config(args: argparse.Namespace, sequential: bool) -> PipelineConfi
 
 
 def _check_paths(args: argparse.Namespace) -> None:
-    """Refuse outputs that would overwrite the input."""
+    """Refuse, before any work, outputs that would overwrite an input, another output or
+    (without ``--overwrite``) an existing recording."""
+    from runtime.video.sinks import VIDEO_SUFFIXES
+
     out: Path | None = args.output
+    src = Path(args.source)
+    sources = sorted(src.iterdir()) if src.is_dir() else [src] if src.is_file() else []
+    model = Path(args.model) if args.model and Path(args.model).is_file() else None
+    video_out = out if out is not None and out.suffix.lower() in VIDEO_SUFFIXES else None
+    refuse_clashes([*(("--source", f) for f in sources), ("--model", model)],
+                   [("-o", video_out), ("--stats-json", args.stats_json)])
     if out is None:
         return
-    src = Path(args.source)
     if src.exists() and out.exists() and src.resolve() == out.resolve():
         raise ConfigError(f"-o {out} is the source itself; choose another output so the input is kept")
     if src.is_file() and out.is_dir() and src.resolve().parent == out.resolve():
         raise ConfigError(f"-o {out} is the source's own folder; write to a new folder so no input is overwritten")
+    if video_out is not None and video_out.exists() and not args.overwrite:
+        raise ConfigError(f"-o {out} already exists; pass --overwrite to replace it or choose another name")
+
+
+def _point_to_crash_leftovers(out: Path | None) -> None:
+    """Tell where recordings of earlier runs that were killed (no clean-up ran) are."""
+    from runtime.video.leftovers import stale_partials
+
+    for partial in stale_partials(out) if out is not None else []:
+        print(f"edgedeblur run: note: an earlier run writing {out} was killed; its partial recording "
+              f"(playable up to the kill) is {partial}: rename it to keep it, or delete it", file=sys.stderr)
 
 
 def _sinks(args: argparse.Namespace, source: FrameSource) -> tuple[list[Sink], list[str]]:
@@ -132,7 +156,8 @@ def _sinks(args: argparse.Namespace, source: FrameSource) -> tuple[list[Sink], l
     if out is not None and out.suffix.lower() in VIDEO_SUFFIXES:
         preset = args.preset or ("ultrafast" if info.live else "veryfast")
         cfg = VideoSinkConfig(fps=info.fps or 30.0, crf=args.crf, preset=preset, use_timestamps=info.live)
-        sinks.append(VideoFileSink(out, cfg, audio_from=info.path if info.kind is SourceKind.FILE else None))
+        sinks.append(VideoFileSink(out, cfg, audio_from=info.path if info.kind is SourceKind.FILE else None,
+                                   overwrite=args.overwrite))
         if info.live:
             notes.append("live sources are recorded without audio")
     elif out is not None:
@@ -213,6 +238,7 @@ def run(args: argparse.Namespace) -> int:
     if args.max_frames is not None and args.max_frames < 1:
         raise ConfigError(f"--max-frames {args.max_frames} must be >= 1")
     _check_paths(args)
+    _point_to_crash_leftovers(args.output)
     with open_source(args.source, SourceConfig(max_retries=max(args.retries, 0))) as source:
         config = pipeline_config(args, source.info.sequential)
         sinks, notes = _sinks(args, source)
@@ -230,10 +256,11 @@ def run(args: argparse.Namespace) -> int:
                                         max_frames=args.max_frames, overlap_io=not gui)
                 finally:
                     close_bar()
-    return _finish(args, report, config, stop.requested)
+    return _finish(args, report, config, stop.requested, source.info.frame_count)
 
 
-def _finish(args: argparse.Namespace, report: StreamReport, config: PipelineConfig, interrupted: bool) -> int:
+def _finish(args: argparse.Namespace, report: StreamReport, config: PipelineConfig, interrupted: bool,
+            announced: int | None) -> int:
     """Write the stats JSON, tell the user what was saved, pick the exit code."""
     from runtime.video.frames import SourceEnd
     from runtime.video.stats import write_stats_json
@@ -258,7 +285,10 @@ def _finish(args: argparse.Namespace, report: StreamReport, config: PipelineConf
               f"{args.retries} reconnect attempts; {where}", file=sys.stderr)
         return 1
     if report.end is SourceEnd.TRUNCATED:
-        print(f"edgedeblur run: warning: {args.source} ended early (truncated?); {where}", file=sys.stderr)
-    elif saved:
+        print(f"edgedeblur run: error: {args.source} is truncated or corrupt: it ended after "
+              f"{report.stats.frames} of the {announced} frames it announces; kept {where}, complete "
+              "up to there", file=sys.stderr)
+        return 1
+    if saved:
         print(f"edgedeblur run: wrote {where}", file=sys.stderr)
     return 0

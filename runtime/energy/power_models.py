@@ -146,6 +146,9 @@ def load_power_models(path: Path | None = None) -> dict[str, PowerModel]:
     except (OSError, UnicodeDecodeError, ValueError) as e:
         raise ConfigError(f"power-model file {path} is not valid {'TOML' if path.suffix == '.toml' else 'JSON'} "
                           f"({e}); fix the file or `power_models_file`") from e
+    except RecursionError as e:
+        raise ConfigError(f"power-model file {path} is nested too deeply to be a power-model table; "
+                          "fix the file or `power_models_file`") from e
     table = data.get("models") if isinstance(data, dict) else None
     if not isinstance(table, dict) or not table:
         raise ConfigError(f"power-model file {path} has no 'models' table; see runtime/energy/power_models.py")

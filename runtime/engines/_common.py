@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import abc
+import logging
 import math
 from types import TracebackType
 
@@ -15,8 +16,13 @@ from runtime.manifest import DType, Layout
 _NUMPY: dict[DType, type[np.generic]] = {DType.FLOAT32: np.float32, DType.FLOAT16: np.float16,
                                           DType.INT8: np.int8, DType.UINT8: np.uint8}
 _QRANGE = {DType.INT8: (-128, 127), DType.UINT8: (0, 255)}
+log = logging.getLogger(__name__)
+
 WARMUP_SIDE_PX = 64
 """Side of the warm-up input for models that take any size."""
+GARBAGE_DEVIATION = 1.0
+"""A deblurring model changes a plain grey image by far less; more means garbage output
+(a model for 0-255 input, an output scaled 1e6) that clipping would hide as a white image."""
 
 
 class TensorCodec:
@@ -107,6 +113,12 @@ class CodecEngine(abc.ABC):
             EngineError: the engine is closed, the batch has the wrong shape, the backend
                 failed, or the output holds NaN/Inf.
         """
+        out = self._forward(batch)
+        np.clip(out, 0.0, 1.0, out=out)
+        return out
+
+    def _forward(self, batch: NDArray[np.float32]) -> NDArray[np.float32]:
+        """``run`` without the final clip (the first-run check looks at the raw range)."""
         if self._closed:
             raise EngineError(f"engine for {self._info.id} is closed; create a new one")
         batch = np.asarray(batch)
@@ -138,7 +150,6 @@ class CodecEngine(abc.ABC):
                 raise EngineError(f"the input to {self._info.id} contains NaN/Inf; clean the image first")
             raise EngineError(f"{self._info.id} produced NaN/Inf output; the model file is broken or "
                               "was quantised badly. Re-export it or try its fp32 version")
-        np.clip(out, 0.0, 1.0, out=out)
         return out
 
     def warm_up(self) -> None:
@@ -149,10 +160,17 @@ class CodecEngine(abc.ABC):
                 NaN/Inf, unsupported op): it is unusable, so loading fails.
         """
         h, w = warmup_size_hw(self._info)
+        grey = np.full((1, h, w, 3), 0.5, np.float32)
         try:
-            self.run(np.full((1, h, w, 3), 0.5, np.float32))
+            out = self._forward(grey)
         except EngineError as e:
             raise ModelLoadError(f"cannot use {self._info.path}: a test run failed: {e}") from e
+        worst = float(np.abs(out - grey).max())
+        if worst > GARBAGE_DEVIATION:
+            log.warning("%s turns a plain grey test image into values up to %.3g away from it (outside "
+                        "[0, 1]): it is probably not a deblurring model for [0, 1] RGB input, and its "
+                        "outputs will be clipped to black/white. Check the model or its input scaling",
+                        self._info.path, worst)
 
     def close(self) -> None:
         """Release the session; further ``run`` calls raise EngineError."""

@@ -1,6 +1,7 @@
 """LiteRT backend: runs ``.tflite`` models with XNNPACK on the CPU, or a GPU/NPU delegate."""
 from __future__ import annotations
 
+import ctypes
 from typing import Any
 
 import numpy as np
@@ -22,15 +23,30 @@ _DTYPES = {np.dtype(np.float32): DType.FLOAT32, np.dtype(np.float16): DType.FLOA
            np.dtype(np.int8): DType.INT8, np.dtype(np.uint8): DType.UINT8}
 
 
+_DELEGATE_SYMBOLS = ("tflite_plugin_create_delegate", "tflite_plugin_destroy_delegate")
+
+
+def _delegate(library: str) -> Any:
+    """Load a LiteRT external delegate, checking the library first: LiteRT's ``Delegate``
+    object half-built from a missing or foreign library prints an "Exception ignored"
+    traceback when it is collected."""
+    fix = "Install the vendor's delegate library or drop `delegate` to run on the CPU"
+    try:
+        lib = ctypes.CDLL(library)
+    except OSError as e:
+        raise ModelLoadError(f"cannot load LiteRT delegate {library!r}: the library is absent or broken. "
+                             f"{fix}") from e
+    if not all(hasattr(lib, name) for name in _DELEGATE_SYMBOLS):
+        raise ModelLoadError(f"cannot load LiteRT delegate {library!r}: it is not a LiteRT delegate (no "
+                             f"{_DELEGATE_SYMBOLS[0]}). {fix}")
+    try:
+        return load_delegate(library)
+    except (ValueError, OSError) as e:
+        raise ModelLoadError(f"cannot load LiteRT delegate {library!r}: it failed to start ({e}). {fix}") from e
+
+
 def _interpreter(model: ResolvedModel, config: EngineConfig) -> Interpreter:
-    delegates = []
-    if config.delegate is not None:
-        try:
-            delegates.append(load_delegate(config.delegate))
-        except (ValueError, OSError) as e:
-            raise ModelLoadError(f"cannot load LiteRT delegate {config.delegate!r}: the library is absent "
-                                 "or broken. Install the vendor's delegate library or drop `delegate` "
-                                 "to run on the CPU") from e
+    delegates = [_delegate(config.delegate)] if config.delegate is not None else []
     try:
         with quiet_native():
             interp = Interpreter(model_path=str(model.path), num_threads=config.threads,

@@ -36,7 +36,7 @@ import enum
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -178,6 +178,7 @@ class DeblurResult:
     blur_estimate: BlurEstimate | None
     timings_ms: dict[str, float]
     kernel_aware: KernelAwareResult | None = None
+    written: Path | None = None
 
     @property
     def label(self) -> str:
@@ -381,8 +382,11 @@ class Deblurer:
         return out
 
     def deblur_file(self, src: Path, dst: Path, overwrite: bool = False,
-                    progress: Progress | None = None) -> DeblurResult:
+                    progress: Progress | None = None, *, exclusive: bool = False) -> DeblurResult:
         """Read ``src``, deblur, write ``dst`` atomically in the input's bit depth/alpha/grey.
+
+        ``exclusive`` never replaces an existing file: a ``dst`` that appears meanwhile
+        (another run) makes it write ``stem.N.suffix`` instead; ``result.written`` says where.
 
         Raises:
             ConfigError: ``dst`` is ``src`` and ``overwrite`` is False.
@@ -396,8 +400,8 @@ class Deblurer:
         loaded = read_image(src)
         output_format(dst, loaded.alpha is not None)
         result = self.deblur_image(loaded.rgb, progress)
-        write_image(dst, result.image, alpha=loaded.alpha, meta=loaded.meta)
-        return result
+        written = write_image(dst, result.image, alpha=loaded.alpha, meta=loaded.meta, exclusive=exclusive)
+        return replace(result, written=written)
 
     def close(self) -> None:
         """Close the engines this object loaded (not one passed in)."""

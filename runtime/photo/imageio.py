@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -44,6 +45,10 @@ WRITE_FORMATS: dict[str, tuple[str, bool, bool]] = {
 READ_SUFFIXES: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".gif",
                                   ".ppm", ".pgm", ".pnm", ".jp2", ".heic", ".avif", ".pfm", ".hdr")
 """Suffixes treated as images when scanning a folder."""
+
+MAX_PIXELS = 100_000_000
+"""Largest photo read (width x height): decoding and deblurring take ~40 bytes a pixel,
+so 100 MP already needs ~4 GB; bigger ones are refused before decoding."""
 
 _EXIF_ORIENTATION = 0x0112
 _16BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
@@ -91,6 +96,9 @@ def orient(array: NDArray[np.generic], orientation: int) -> NDArray[np.generic]:
 
 
 def _read_bytes(path: Path) -> bytes:
+    if path.exists() and not path.is_file() and not path.is_dir():
+        raise ImageError(f"cannot read {path}: not a regular file (a device, pipe or socket); "
+                         "give an image file")
     try:
         data = path.read_bytes()
     except FileNotFoundError as e:
@@ -157,6 +165,12 @@ def _from_cv2(data: bytes, path: Path, reason: str) -> tuple[NDArray[np.generic]
     return arr, 16 if arr.dtype == np.uint16 else 8
 
 
+def _check_pixels(path: Path, width: int, height: int) -> None:
+    if width * height > MAX_PIXELS:
+        raise ImageError(f"cannot read {path}: {width}x{height} is {width * height / 1e6:.0f} MP, over the "
+                         f"{MAX_PIXELS // 1_000_000} MP limit; downscale or split it first")
+
+
 def read_image(path: Path) -> LoadedImage:
     """Decode any still image to float32 RGB [0, 1], upright, with its storage facts.
 
@@ -174,7 +188,11 @@ def read_image(path: Path) -> LoadedImage:
     icc: bytes | None = None
     orientation = 1
     try:
-        with Image.open(io.BytesIO(data)) as im:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # MAX_PIXELS decides
+            im = Image.open(io.BytesIO(data))
+        with im:
+            _check_pixels(path, *im.size)
             im.load()
             fmt, mode = im.format or "unknown", im.mode
             orientation = int(im.getexif().get(_EXIF_ORIENTATION, 1) or 1)
@@ -186,6 +204,8 @@ def read_image(path: Path) -> LoadedImage:
     except UnidentifiedImageError:
         arr, depth = _from_cv2(data, path, _why_unreadable(data))
         fmt, mode = path.suffix.lstrip(".").upper() or "unknown", "cv2"
+    except MemoryError as e:
+        raise ImageError(f"cannot read {path}: out of memory decoding it; downscale it or free memory") from e
     except Image.DecompressionBombError as e:
         raise ImageError(f"cannot read {path}: too many pixels ({e}); downscale it first") from e
     except (OSError, SyntaxError, ValueError, EOFError) as e:
@@ -239,8 +259,14 @@ def check_image(image: NDArray[np.floating], *, clip: bool = False) -> NDArray[n
     return np.clip(image, 0.0, 1.0).astype(np.float32, copy=False) if clip else image.astype(np.float32, copy=False)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+def atomic_write_bytes(path: Path, data: bytes, *, exclusive: bool = False) -> Path:
     """Write ``data`` to ``path`` atomically with normal permissions (see ``facemask.files``).
+
+    Args:
+        exclusive: never replace an existing file (see ``facemask.files.publish``).
+
+    Returns:
+        The path written (another name only with ``exclusive``, when ``path`` was taken).
 
     Raises:
         ImageError: the folder is missing or not writable, or the disk is full; no temp
@@ -248,7 +274,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     """
     path = Path(path)
     try:
-        atomic_write(path, data)
+        return atomic_write(path, data, exclusive=exclusive)
     except OSError as e:
         if isinstance(e, (FileNotFoundError, NotADirectoryError)):
             why = f"folder {path.parent} does not exist"
@@ -293,7 +319,7 @@ def encode_image(path: Path, rgb: NDArray[np.float32], alpha: NDArray[np.float32
 
 
 def write_image(path: Path, rgb: NDArray[np.float32], alpha: NDArray[np.float32] | None = None,
-                meta: ImageMeta | None = None, *, quality: int = 95) -> None:
+                meta: ImageMeta | None = None, *, quality: int = 95, exclusive: bool = False) -> Path:
     """Write an image atomically, matching the input's storage where the format allows.
 
     Args:
@@ -303,11 +329,16 @@ def write_image(path: Path, rgb: NDArray[np.float32], alpha: NDArray[np.float32]
         meta: the input's ``ImageMeta``: 16-bit stays 16-bit (PNG/TIFF), grayscale stays
             grayscale, the ICC profile is kept. None writes 8-bit RGB.
         quality: JPEG/WebP quality (1-100).
+        exclusive: never replace an existing file (concurrent runs cannot clobber; see
+            ``publish``).
+
+    Returns:
+        The path written.
 
     Raises:
         ImageError: unsupported suffix, alpha the format cannot hold, unwritable path.
     """
-    atomic_write_bytes(Path(path), encode_image(path, rgb, alpha, meta, quality=quality))
+    return atomic_write_bytes(Path(path), encode_image(path, rgb, alpha, meta, quality=quality), exclusive=exclusive)
 
 
 def side_by_side(images: Sequence[NDArray[np.float32]], labels: Sequence[str],

@@ -1,9 +1,11 @@
 """Live sources: cameras and network streams, read by a thread that keeps the newest frame.
 
 A slow consumer sees fresh frames and the skipped ones are counted as dropped instead of
-piling up in a queue. A live source that fails to open, or stops delivering, is reopened
-with exponential back-off; when the retries run out it ends cleanly (``read()`` returns
-``None``, ``end`` says why), so the caller can finalise its recording. Open one with
+piling up in a queue. A live source that stops delivering (and a stream that fails to
+open: its server may be starting) is reopened with exponential back-off; when the retries
+run out it ends cleanly (``read()`` returns ``None``, ``end`` says why), so the caller can
+finalise its recording. A camera that does not open fails at once: retrying helps a camera
+that was there and dropped, not one that is absent or busy. Open one with
 ``runtime.video.sources.open_source``.
 
 Example:
@@ -37,7 +39,8 @@ class LiveSource(BaseSource):
         config: retry, back-off and stall settings.
 
     Raises:
-        SourceError: the capture cannot be opened even after ``config.max_retries`` retries.
+        SourceError: the capture cannot be opened (a stream: even after ``config.max_retries``
+            retries; a camera: at the first attempt).
     """
 
     def __init__(self, factory: CaptureFactory, kind: SourceKind, uri: str,
@@ -56,11 +59,12 @@ class LiveSource(BaseSource):
         self._last_frame_at = time.monotonic()
         self._reconnecting = False
         self._t0 = time.monotonic()
-        cap = self._open_with_retries(reconnect=False)
+        retries = 0 if kind is SourceKind.CAMERA else config.max_retries
+        cap = self._open_with_retries(reconnect=False, retries=retries)
         if cap is None:
-            raise SourceError(f"cannot open {kind.value} {uri} after {config.max_retries} "
-                              "retries; check it is connected, not used by another program, "
-                              "and that the index/URL is right")
+            tried = f" after {retries} retries" if retries else ""
+            raise SourceError(f"cannot open {kind.value} {uri}{tried}; check it is connected, not used by "
+                              "another program, and that the index/URL is right")
         self._cap = cap
         self._last_frame_at = time.monotonic()
         size = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
@@ -75,14 +79,14 @@ class LiveSource(BaseSource):
         with self._cond:
             return self._dropped
 
-    def _open_with_retries(self, *, reconnect: bool) -> Capture | None:
-        """Open the capture: at once plus ``max_retries`` retries (first open), or
+    def _open_with_retries(self, *, reconnect: bool, retries: int | None = None) -> Capture | None:
+        """Open the capture: at once plus ``retries`` retries (first open), or
         ``max_retries`` attempts each after a back-off wait (reconnect)."""
+        retries = self._config.max_retries if retries is None else retries
         delay = self._config.backoff_s
-        for attempt in range(1 if reconnect else 0, self._config.max_retries + 1):
+        for attempt in range(1 if reconnect else 0, retries + 1):
             if attempt:
-                log.warning("%s: reconnect attempt %d/%d in %.1f s", self._uri, attempt,
-                            self._config.max_retries, delay)
+                log.warning("%s: reconnect attempt %d/%d in %.1f s", self._uri, attempt, retries, delay)
                 if self._stop.wait(delay):
                     return None
                 delay = min(delay * 2, self._config.backoff_max_s)

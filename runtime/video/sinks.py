@@ -3,7 +3,9 @@
 Every output is written under a temporary name in the target folder and renamed into place
 when finalised, so a failed run never leaves a half-written file under the requested name,
 and a run that stops early (source truncated, camera lost, Ctrl-C) still closes a playable
-recording of the frames it processed.
+recording of the frames it processed. MP4/MOV recordings are fragmented (a self-contained
+piece about every second), so even after ``kill -9`` or a power cut the temporary file
+plays up to the crash; ``runtime.video.leftovers`` lets the next run point to it.
 
 Example:
     >>> with VideoFileSink(Path("out.mp4"), VideoSinkConfig(fps=30.0)) as sink:
@@ -13,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -24,10 +25,11 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from facemask.files import atomic_write, new_file_mode
+from facemask.files import atomic_write, new_file_mode, publish
 from runtime.errors import ConfigError, ImageError
 from runtime.video.audio import AudioOutcome, mux_audio
 from runtime.video.frames import Frame
+from runtime.video.leftovers import make_partial
 from runtime.video.sources import IMAGE_SUFFIXES
 
 log = logging.getLogger(__name__)
@@ -94,11 +96,16 @@ class VideoSinkConfig:
             raise ConfigError(f"threads={self.threads} must be >= 0 (0 = automatic)")
 
 
-def _temp_path(final: Path, suffix: str) -> Path:
-    fd, name = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=f".partial{suffix}",
-                                dir=final.parent)
-    os.close(fd)
-    return Path(name)
+FRAGMENT_US = 1_000_000
+"""Longest stretch of an MP4/MOV recording a crash can lose: fragments are cut every second."""
+
+
+def _container_options(path: Path) -> dict[str, str]:
+    """Muxer options: fragmented MP4/MOV (playable when cut off), flushed to the OS per packet."""
+    if path.suffix.lower() == ".mkv":     # Matroska clusters already play when cut off
+        return {"flush_packets": "1"}
+    return {"movflags": "frag_keyframe+empty_moov+delay_moov+default_base_moof", "frag_duration": str(FRAGMENT_US),
+            "flush_packets": "1"}
 
 
 def _even(image: NDArray[np.uint8]) -> NDArray[np.uint8]:
@@ -127,13 +134,15 @@ class VideoFileSink:
         config: encoder settings.
         audio_from: a video file whose first audio track is copied into the output
             (trimmed to the video's length); ``None`` records no audio.
+        overwrite: replace ``path`` if it exists at ``close()``; False never replaces a
+            file (one that appeared meanwhile makes the recording go to ``stem.1.mp4``).
 
     Raises:
         ConfigError: the suffix is not a supported container or the folder is missing.
     """
 
     def __init__(self, path: Path, config: VideoSinkConfig = VideoSinkConfig(),
-                 audio_from: Path | None = None) -> None:
+                 audio_from: Path | None = None, *, overwrite: bool = True) -> None:
         if path.suffix.lower() not in VIDEO_SUFFIXES:
             raise ConfigError(f"`path` {path}: video outputs must end in {', '.join(VIDEO_SUFFIXES)}")
         if not path.parent.is_dir():
@@ -144,6 +153,7 @@ class VideoFileSink:
         self._path = path
         self._config = config
         self._audio_from = audio_from
+        self._overwrite = overwrite
         self._enc: _Encoder | None = None
         self._result: SinkResult | None = None
         self._frames = 0
@@ -151,9 +161,8 @@ class VideoFileSink:
         self._last_pts = -1
 
     def _start(self, size_wh: tuple[int, int]) -> _Encoder:
-        tmp = _temp_path(self._path, self._path.suffix)
-        options = {"movflags": "+faststart"} if self._path.suffix.lower() != ".mkv" else {}
-        container = self._av.open(str(tmp), "w", options=options)
+        tmp = make_partial(self._path)
+        container = self._av.open(str(tmp), "w", options=_container_options(self._path))
         rate = Fraction(self._config.fps).limit_denominator(1001)
         stream = container.add_stream("libx264", rate=rate)
         stream.width, stream.height = size_wh[0] + size_wh[0] % 2, size_wh[1] + size_wh[1] % 2
@@ -214,16 +223,16 @@ class VideoFileSink:
             audio, note = AudioOutcome.NOT_REQUESTED, None
             if self._audio_from is not None:
                 audio, note, tmp = self._add_audio(tmp, self._audio_from)
-            os.chmod(tmp, new_file_mode(self._path))   # mkstemp made it owner-only
-            os.replace(tmp, self._path)
+            os.chmod(tmp, new_file_mode(self._path))   # the replaced file's mode, else the umask's
+            final = publish(tmp, self._path, exclusive=not self._overwrite)
         except (self._av.FFmpegError, OSError) as e:
             tmp.unlink(missing_ok=True)
             raise ImageError(f"cannot finalise {self._path}: {e}; check free disk space") from e
-        self._result = SinkResult(self._path, self._frames, audio, note)
+        self._result = SinkResult(final, self._frames, audio, note)
         return self._result
 
     def _add_audio(self, video_tmp: Path, source: Path) -> tuple[AudioOutcome, str | None, Path]:
-        muxed = _temp_path(self._path, self._path.suffix)
+        muxed = make_partial(self._path)
         try:
             outcome = mux_audio(video_tmp, source, muxed)
         except self._av.FFmpegError as e:

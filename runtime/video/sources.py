@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from pathlib import Path
 
 import cv2
@@ -162,6 +163,10 @@ def open_source(spec: str, config: SourceConfig = SourceConfig(),
     kind = classify_source(spec)
     if kind is SourceKind.CAMERA:
         device: int | str = int(spec) if spec.isdigit() else spec
+        node = Path(f"/dev/video{device}" if isinstance(device, int) else device)
+        if capture_factory is None and sys.platform.startswith("linux") and not node.exists():
+            raise SourceError(f"--source {spec}: no camera {node} on this machine; plug one in or pick "
+                              "another (`ls /dev/video*` lists them)")
         return LiveSource(capture_factory or camera_factory(device, config), kind, spec, config)
     if kind is SourceKind.STREAM:
         return LiveSource(capture_factory or stream_factory(spec, config), kind, spec, config)

@@ -224,16 +224,29 @@ def test_live_source_gives_up_cleanly_after_retries() -> None:
     assert source.end is SourceEnd.LOST
 
 
-def test_live_source_that_never_opens_raises_after_retries() -> None:
+def test_stream_that_never_opens_raises_after_retries() -> None:
     calls = [0]
 
     def factory() -> ClosedCamera:
         calls[0] += 1
         return ClosedCamera()
 
-    with pytest.raises(SourceError, match="cannot open camera fake after 2 retries"):
-        LiveSource(factory, SourceKind.CAMERA, "fake", FAST)
+    with pytest.raises(SourceError, match="cannot open stream fake after 2 retries"):
+        LiveSource(factory, SourceKind.STREAM, "fake", FAST)
     assert calls[0] == 3
+
+
+def test_camera_that_does_not_open_fails_at_once() -> None:
+    """Retries are for a camera that was there and dropped, not one that never opened."""
+    calls = [0]
+
+    def factory() -> ClosedCamera:
+        calls[0] += 1
+        return ClosedCamera()
+
+    with pytest.raises(SourceError, match="cannot open camera fake; check it is connected"):
+        LiveSource(factory, SourceKind.CAMERA, "fake", FAST)
+    assert calls[0] == 1
 
 
 def test_stalled_stream_counts_as_lost() -> None:
