@@ -7,7 +7,9 @@ then ``.1``, ``.2``...). PNG keeps 16 bits and alpha. A file that would be writt
 any input, or over a file that already exists, is refused unless ``--overwrite``; outputs
 are created exclusively, so runs writing one folder at once never replace each other's
 files. ``--kernel``, ``--model`` and ``--compare`` paths that equal an input or an output
-are refused before any work.
+are refused before any work. ``--ray`` runs the same jobs, through the same ``deblur_job``
+(``runtime.commands.photo_job``), on a Ray cluster (``runtime.commands.deblur_ray``); there
+an existing output that the resume log vouches for is skipped instead of refused.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Callable
 from runtime.catalog import DEFAULT_MODEL, SHIPPED_DIR
 from runtime.commands import flags
 from runtime.commands._paths import refuse_clashes
+from runtime.commands.photo_job import PHOTO_ERRORS, Job, deblur_job
 from runtime.commands.run import strength_arg
 from runtime.errors import ConfigError, EngineError, ImageError, with_flags
 from runtime.photo.imageio import READ_SUFFIXES
@@ -34,15 +37,9 @@ EXAMPLES = """examples:
   edgedeblur deblur photo.jpg --method wiener --kernel k.png
   edgedeblur deblur photo.jpg --model path/to/model.onnx --compare before_after.png
   edgedeblur deblur group.jpg --faces full --background light --compare faces.png
+  edgedeblur deblur archive/ -o archive_sharp/ --ray                  # local Ray runtime
+  edgedeblur deblur /nfs/archive/ -o /nfs/sharp/ --ray head:6379     # an existing cluster
 """
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    """One input file and where its result goes."""
-
-    src: Path
-    dst: Path
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +100,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--faces-strength", type=strength_arg, default="auto",
                    help="with --faces: in [0, 1], or auto: by each face's blur, 0 for a sharp face "
                         "(default auto)")
+    p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="run on Ray (pip install 'edgedeblur[ray]'): a local Ray runtime, or the cluster "
+                        "at ADDRESS (host:port, ray://host:10001 or auto); resumable, prints a JSON summary")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="with --ray: worker processes, each loading the model once (default: the "
+                        "cluster's CPUs / --threads)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(handler=run, flags=FLAGS)
 
@@ -116,8 +119,10 @@ def _same(a: Path, b: Path) -> bool:
     return a.resolve() == b.resolve()
 
 
-def plan_jobs(inputs: list[Path], output: Path | None, overwrite: bool) -> Plan:
-    """Map inputs to outputs (see module docstring); refuse outputs that hit an input.
+def plan_jobs(inputs: list[Path], output: Path | None, overwrite: bool,
+              complete: Callable[[Path, Path], bool] | None = None) -> Plan:
+    """Map inputs to outputs (see module docstring); refuse outputs that hit an input, and
+    existing ones unless ``overwrite`` or ``complete(src, dst)`` (a finished, resumable job).
 
     Raises:
         ImageError: the only input does not exist.
@@ -161,7 +166,7 @@ def plan_jobs(inputs: list[Path], output: Path | None, overwrite: bool) -> Plan:
                 continue
         else:
             new_files.append(dst)
-        if dst.exists() and not overwrite:
+        if dst.exists() and not overwrite and not (complete is not None and complete(job.src, dst)):
             bad.append((job.src, f"{dst} already exists; pass --overwrite to replace it or choose "
                                  "another output with -o"))
             continue
@@ -208,16 +213,17 @@ def _tile_bar(enabled: bool) -> tuple[Callable[[int, int], None] | None, Callabl
     return update, bar.close
 
 
-def _checked_plan(args: argparse.Namespace) -> Plan:
+def _checked_plan(args: argparse.Namespace, complete: Callable[[Path, Path], bool] | None = None) -> Plan:
     """The jobs, after every check that can fail before any work: output formats, outputs
-    that are inputs (photos, ``--kernel``, ``--model``) or each other, existing files.
+    that are inputs (photos, ``--kernel``, ``--model``) or each other, existing files
+    (except those ``complete`` vouches for: a resumed ``--ray`` run skips them).
 
     Raises:
         ConfigError, ImageError: the one line for the user; nothing has been written.
     """
     from runtime.photo.imageio import output_format
 
-    plan = plan_jobs(list(args.inputs), args.output, args.overwrite)
+    plan = plan_jobs(list(args.inputs), args.output, args.overwrite, complete)
     single = len(args.inputs) == 1 and not args.inputs[0].is_dir()
     if args.compare is not None:
         if not single:
@@ -250,11 +256,23 @@ def run(args: argparse.Namespace) -> int:
     from runtime.photo.imageio import read_image, side_by_side, write_image
 
     engine = EngineConfig(backend=args.backend, threads=args.threads, delegate=args.delegate)
+    if args.workers is not None and args.ray is None:
+        raise ConfigError("--workers applies to --ray runs; add --ray or drop --workers")
     if args.faces is not None:
+        if args.ray is not None:
+            raise ConfigError("--ray runs the photo path; --faces cannot be combined with it yet "
+                              "(drop --faces or --ray)")
         return _run_faces(args, engine)
     config = DeblurConfig(model=args.model, strength=args.strength, mode=args.mode, method=args.method,
                           kernel=load_kernel(args.kernel) if args.kernel else None, tile=args.tile,
                           overlap=args.overlap, engine=engine, models_dir=args.models_dir)
+    if args.ray is not None:
+        from runtime.commands.deblur_ray import run_on_ray
+        from runtime.photo.resume import DoneLog, config_fingerprint
+
+        done = DoneLog(config_fingerprint(config))
+        plan = _checked_plan(args, done.complete)
+        return run_on_ray(args, config, plan.jobs, plan.bad)
     plan = _checked_plan(args)
     single = len(args.inputs) == 1 and not args.inputs[0].is_dir()
     show = not args.quiet and sys.stderr.isatty()
@@ -272,15 +290,11 @@ def run(args: argparse.Namespace) -> int:
         else:
             for job in tqdm(plan.jobs, disable=not show, unit="photo", file=sys.stderr, desc="deblur"):
                 try:
-                    result = deblurer.deblur_file(job.src, job.dst, overwrite=args.overwrite,
-                                                  exclusive=not args.overwrite)
-                except (ImageError, EngineError, ConfigError) as e:   # this photo only
+                    written.append(deblur_job(deblurer, job, args.overwrite))
+                except PHOTO_ERRORS as e:   # this photo only
                     failures.append((job.src, with_flags(str(e), FLAGS)))
-                    continue
                 except MemoryError:
                     failures.append((job.src, f"{job.src}: out of memory; downscale it or free memory"))
-                    continue
-                written.append(Job(job.src, result.written or job.dst))
     if args.compare is not None:
         before = read_image(written[0].src).rgb
         after = read_image(written[0].dst).rgb

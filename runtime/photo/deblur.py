@@ -295,6 +295,18 @@ class Deblurer:
             self._engines[key] = create_engine(model, self.config.engine, models_dir=self.config.models_dir)
         return self._engines[key]
 
+    def load(self) -> None:
+        """Load the configured model now, not on the first photo (a Ray worker's start-up);
+        specialists picked per photo still load when first needed.
+
+        Raises:
+            ModelLoadError: the model cannot be found or loaded.
+        """
+        if self._given is not None or self.config.method not in (Method.AUTO, Method.MODEL):
+            return
+        resolved = resolve_model(self.config.model, models_dir=self.config.models_dir)
+        self._engine(resolved.entry.id if resolved.entry is not None else self.config.model)
+
     def deblur_image(self, image_rgb: NDArray[np.float32], progress: Progress | None = None) -> DeblurResult:
         """Deblur one (H, W, 3) float32 RGB [0, 1] image.
 
