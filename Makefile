@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.edgedeblur-installed
 # `make EXTRAS=convert,dev,ray ...` installs everything there too.
 ARM64     := $(filter aarch64 arm64,$(shell uname -m))
 MEDIAPIPE := $(if $(ARM64),0.10.18,0.10.21)
-FULL      := convert,dev,ray
+FULL      := convert,dev,ray,serve
 EXTRAS    ?= $(if $(ARM64),dev,$(FULL))
 # Without the convert extra, its tests cannot run: test the runtime and the face package.
 TESTS     := $(if $(findstring convert,$(EXTRAS)),,tests/runtime tests/facemask)
@@ -18,7 +18,8 @@ TESTS     := $(if $(findstring convert,$(EXTRAS)),,tests/runtime tests/facemask)
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH (or run: make PYTHON=/path/to/python3.11)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	# ray: `make test` runs the --ray tests (they skip, with the reason, where Ray is absent).
+	# ray: `make test` runs the --ray tests (they skip, with the reason, where Ray is absent);
+	# serve: the web pages' tests (a browser test skips, with the reason, without Chromium).
 	$(BIN)/pip install --disable-pip-version-check -q -e ".[$(EXTRAS)]"
 	# mediapipe's wheel depends on the GUI opencv build (needs libGL, clobbers cv2): skip its deps;
 	# the ones it imports at run time are in pyproject.toml.

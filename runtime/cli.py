@@ -27,6 +27,7 @@ _BUILTIN_COMMANDS: tuple[str, ...] = (
     "runtime.commands.profile",
     "runtime.commands.run",
     "runtime.commands.faces",
+    "runtime.commands.serve",
 )
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
