@@ -9,7 +9,8 @@ are created exclusively, so runs writing one folder at once never replace each o
 files. ``--kernel``, ``--model`` and ``--compare`` paths that equal an input or an output
 are refused before any work. ``--ray`` runs the same jobs, through the same ``deblur_job``
 (``runtime.commands.photo_job``), on a Ray cluster (``runtime.commands.deblur_ray``); there
-an existing output that the resume log vouches for is skipped instead of refused.
+an existing output that the resume log vouches for is skipped instead of refused, and one
+the log shows this job wrote but that changed since is made again.
 """
 from __future__ import annotations
 
@@ -271,7 +272,7 @@ def run(args: argparse.Namespace) -> int:
         from runtime.photo.resume import DoneLog, config_fingerprint
 
         done = DoneLog(config_fingerprint(config))
-        plan = _checked_plan(args, done.complete)
+        plan = _checked_plan(args, lambda src, dst: done.complete(src, dst) or done.known(dst))
         return run_on_ray(args, config, plan.jobs, plan.bad)
     plan = _checked_plan(args)
     single = len(args.inputs) == 1 and not args.inputs[0].is_dir()

@@ -222,7 +222,9 @@ def run_on_ray(args: argparse.Namespace, config: DeblurConfig, jobs: list[Job], 
             with contextlib.redirect_stdout(_ToLog()):       # stdout: the JSON summary only
                 try:
                     n = _start(ray, args.ray, args.workers, config.engine.threads)
-                    _drive(ray, todo, config, args.overwrite, n, done, summary, started, show=not args.quiet)
+                    # overwrite: the plan refused every existing file this job did not write, and a
+                    # retried file may have been published by the worker that died
+                    _drive(ray, todo, config, True, n, done, summary, started, show=not args.quiet)
                 finally:
                     ray.shutdown()
     summary.seconds = time.perf_counter() - start

@@ -118,6 +118,10 @@ class DoneLog:
         return (_file_id(src) == (rec.src_size, rec.src_mtime_ns)
                 and _file_id(dst) == (rec.dst_size, rec.dst_mtime_ns))
 
+    def known(self, dst: Path) -> bool:
+        """Whether an earlier run of this kind wrote ``dst`` (complete or changed since)."""
+        return dst.name in self._folder(dst.parent)
+
     def record(self, src: Path, dst: Path) -> None:
         """Note that ``dst`` was just written from ``src`` (flushed at once: a killed run keeps it).
 
