@@ -93,7 +93,9 @@ FloatImage = NDArray[np.float32]
 Restore = Callable[[Case], FloatImage]
 
 STRIP_CASES: tuple[str, ...] = ("shake4", "defocus_r4")
-QUICK_KERNELS: tuple[str, ...] = ("shake1", "shake4", "motion11", "motion21", "defocus_r2", "defocus_r4", "defocus_r6")
+QUICK_KERNELS: tuple[str, ...] = ("shake1", "shake4", "motion11", "motion21", "defocus_r2", "defocus_r4", "defocus_r6",
+                                  "mild_none", "mild_gauss1", "mild_shake5", "mild_defocus1", "srgb_shake13",
+                                  "srgb_defocus4")
 RESULTS_DIR = Path(__file__).resolve().parent / "results" / "quality"
 
 
@@ -426,7 +428,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.quality", description=__doc__.split("\n\n")[0])
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true",
-                      help="2 face images x 7 kernels at 320 px, speed at 256x256 only (a few minutes on 2 busy cores)")
+                      help="2 face images x 13 kernels at 320 px, speed at 256x256 only (a few minutes on 2 busy cores)")
     size.add_argument("--full", action="store_true", help="long side 512 px instead of 384")
     parser.add_argument("--models", help="comma-separated model names (default: every shipped fp32 model)")
     parser.add_argument("--out", default=str(RESULTS_DIR), help="output folder (default: %(default)s)")
