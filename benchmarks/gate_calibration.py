@@ -14,12 +14,12 @@ import argparse
 import json
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from convert.photos import list_photos
 from runtime.lab.degradations import blur, jpeg_roundtrip
 from runtime.photo.gate import GateConfig, sharpness_map
+from runtime.photo.imageio import read_image
 from runtime.photo.kernels import defocus_kernel, gaussian_kernel, linear_motion_kernel
 
 OUT = Path(__file__).parent / "results" / "gate"
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     picks = [files[i] for i in rng.choice(len(files), size=min(a.photos, len(files)), replace=False)]
     values: dict[str, list[np.ndarray]] = {}
     for i, path in enumerate(picks):
-        img = cv2.imread(str(path))[..., ::-1].astype(np.float32) / 255
+        img = read_image(path).rgb
         for name, k in BLURS.items():
             for sigma in (0.0, 0.005, 0.01):
                 x = img if k is None else blur(img, k)

@@ -23,6 +23,7 @@ from convert.photos import list_photos
 from runtime import DeblurConfig, Deblurer
 from runtime.lab.degradations import blur
 from runtime.lab.metrics import psnr
+from runtime.photo.imageio import read_image
 from runtime.photo.kernel_aware import BlurTarget, KernelAwareConfig, kernel_aware_deblur
 from runtime.photo.kernels import camera_shake_kernel, defocus_kernel, linear_motion_kernel
 from runtime.photo.policy import AutoPolicy, noise_sigma, reblur_ratio
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     with Deblurer(DeblurConfig(method="model", model=a.model)) as model:
         for i, path in enumerate(picks):
-            img = cv2.imread(str(path))[..., ::-1].astype(np.float32) / 255
+            img = read_image(path).rgb
             s = 512 / max(img.shape[:2])
             sharp = cv2.resize(img, None, fx=s, fy=s, interpolation=cv2.INTER_AREA) if s < 1 else img
             for j, (family, k) in enumerate(cases(rng)):

@@ -15,7 +15,6 @@ These pairs choose checkpoints and nothing else: no setting is tuned on them per
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import json
 import os
@@ -27,7 +26,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from convert.realval import read_pairs
 from runtime import DeblurConfig, Deblurer
+from runtime.photo.imageio import read_image
 from runtime.lab.metrics import psnr, ssim
 from runtime.photo.gate import GateConfig
 from runtime.photo.policy import AutoPolicy
@@ -56,19 +57,6 @@ class Row:
         return self.psnr_out - self.psnr_in
 
 
-def _rgb(path: Path) -> np.ndarray:
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise SystemExit(f"cannot decode {path}")
-    return bgr[..., ::-1].astype(np.float32) / 255
-
-
-def load_pairs(folder: Path, limit: int = 0) -> list[dict[str, str]]:
-    with (folder / "PAIRS.tsv").open(newline="") as f:
-        rows = list(csv.DictReader(f, delimiter="\t"))
-    return rows[:limit] if limit else rows
-
-
 def parse_config(spec: str, models_dir: Path | None) -> tuple[str, DeblurConfig]:
     method, model, *opts = spec.split(":")
     unknown = set(opts) - {"keep-sharp", "no-gate"}
@@ -80,7 +68,7 @@ def parse_config(spec: str, models_dir: Path | None) -> tuple[str, DeblurConfig]
 
 
 def run(folder: Path, specs: list[str], limit: int = 0, models_dir: Path | None = None) -> tuple[list[Row], dict[str, list[np.ndarray]]]:
-    pairs = load_pairs(folder, limit)
+    pairs = read_pairs(folder)[:limit or None]
     rows: list[Row] = []
     crops: dict[str, list[np.ndarray]] = {"input": [], "sharp": []}
     for spec in specs:
@@ -88,18 +76,18 @@ def run(folder: Path, specs: list[str], limit: int = 0, models_dir: Path | None 
         crops[name] = []
         with Deblurer(cfg) as d:
             for i, p in enumerate(pairs):
-                blurry, sharp = _rgb(folder / p["blur"]), _rgb(folder / p["sharp"])
+                blurry, sharp = read_image(p.blur).rgb, read_image(p.sharp).rgb
                 t = time.perf_counter()
                 res = d.deblur_image(blurry)
                 secs = time.perf_counter() - t
                 mp = blurry.shape[0] * blurry.shape[1] / 1e6
-                rows.append(Row(name, Path(p["blur"]).name, p.get("has_people") == "yes",
+                rows.append(Row(name, p.blur.name, p.people,
                                 psnr(blurry, sharp, BORDER_PX), psnr(res.image, sharp, BORDER_PX),
                                 ssim(blurry, sharp, BORDER_PX), ssim(res.image, sharp, BORDER_PX),
                                 secs / mp, res.label))
                 print(f"[{name}] {i + 1}/{len(pairs)} {rows[-1].pair}: {rows[-1].gain:+.2f} dB "
                       f"({res.label}, {secs:.1f} s)", flush=True)
-                if p.get("has_people") == "yes" and len(crops[name]) < 4:
+                if p.people and len(crops[name]) < 4:
                     crops[name].append(_crop(res.image))
                     if spec == specs[0]:
                         crops["input"].append(_crop(blurry))

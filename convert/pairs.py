@@ -55,11 +55,6 @@ class TrainPairs:
         self.gen.manual_seed(seed)
         self.codec_rng = np.random.default_rng(seed + 7)
 
-    @property
-    def photos(self) -> int:
-        """Patches in the pools (general + faces)."""
-        return len(self.general) + (0 if self.faces is None else len(self.faces))
-
     def batch(self, n: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
         """``n`` (blurry, sharp) pairs of ``size`` x ``size``, NCHW float32 on the device."""
         src_size = size + self.bank.shape[-1] - 1

@@ -8,18 +8,28 @@ from __future__ import annotations
 
 import csv
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 from torch import nn
 
 from runtime.errors import ConfigError
+from runtime.photo.imageio import read_image
 
 
-def read_pairs(folder: Path) -> list[tuple[Path, Path]]:
-    """(blurry, sharp) paths listed in ``folder/PAIRS.tsv``.
+@dataclass(frozen=True, slots=True)
+class ValPair:
+    """One listed pair: the blurry and the sharp file, and whether people are in it."""
+
+    blur: Path
+    sharp: Path
+    people: bool
+
+
+def read_pairs(folder: Path) -> list[ValPair]:
+    """The pairs listed in ``folder/PAIRS.tsv`` (``has_people`` column optional).
 
     Raises:
         ConfigError: the folder has no PAIRS.tsv or a listed file is missing.
@@ -29,25 +39,18 @@ def read_pairs(folder: Path) -> list[tuple[Path, Path]]:
         raise ConfigError(f"{table}: not found; --val-real needs a folder with PAIRS.tsv (blur, sharp columns)")
     with table.open(newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
-    pairs = [(folder / r["blur"], folder / r["sharp"]) for r in rows]
-    for p in (p for pair in pairs for p in pair):
+    pairs = [ValPair(folder / r["blur"], folder / r["sharp"], r.get("has_people") == "yes") for r in rows]
+    for p in (p for pair in pairs for p in (pair.blur, pair.sharp)):
         if not p.is_file():
             raise ConfigError(f"{table} lists {p}, which is missing")
     return pairs
 
 
-def _read_rgb(path: Path) -> np.ndarray:
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise ConfigError(f"cannot decode {path}")
-    return bgr[..., ::-1].astype(np.float32) / 255
-
-
 def load_crops(folder: Path, size: int = 256, per_pair: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
     """(blurry, sharp) NCHW crops: ``per_pair`` fixed, evenly spaced ``size`` squares per pair."""
     blurry, sharp = [], []
-    for b_path, s_path in read_pairs(folder):
-        b, s = _read_rgb(b_path), _read_rgb(s_path)
+    for pair in read_pairs(folder):
+        b, s = read_image(pair.blur).rgb, read_image(pair.sharp).rgb
         h, w = b.shape[:2]
         y = (h - size) // 2
         for i in range(per_pair):

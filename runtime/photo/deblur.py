@@ -52,7 +52,7 @@ from runtime.errors import ConfigError, ImageError, parse_choice
 from runtime.manifest import ArtifactEntry, Status
 from runtime.photo.imageio import check_image, output_format, read_image, write_image
 from runtime.photo.kernel_aware import (BlurTarget, KernelAwareConfig, KernelAwareResult, KernelMethod,
-                                        kernel_aware_deblur)
+                                        centre_crop, kernel_aware_deblur)
 from runtime.photo.gate import apply_gate
 from runtime.photo.kernels import BlurFamily
 from runtime.photo.policy import AutoPolicy
@@ -215,10 +215,8 @@ def _estimate(image: NDArray[np.float32]) -> BlurEstimate | None:
     """Blur estimate of the central crop, or None when the image is too small to judge."""
     from runtime.photo.estimate import classify_blur
 
-    h, w = image.shape[:2]
-    top, left = max(0, (h - ESTIMATE_CROP_PX) // 2), max(0, (w - ESTIMATE_CROP_PX) // 2)
     try:
-        return classify_blur(image[top:top + ESTIMATE_CROP_PX, left:left + ESTIMATE_CROP_PX])
+        return classify_blur(centre_crop(image, ESTIMATE_CROP_PX))
     except ImageError as e:            # smaller than the estimator's patch
         log.debug("blur estimate skipped: %s", e)
         return None

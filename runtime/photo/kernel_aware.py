@@ -139,7 +139,8 @@ class KernelAwareResult:
         return self.method is not KernelMethod.UNSURE
 
 
-def _crop(image: FloatImage, side: int) -> FloatImage:
+def centre_crop(image: FloatImage, side: int) -> FloatImage:
+    """The central ``side`` x ``side`` crop (the whole image along a shorter side)."""
     h, w = image.shape[:2]
     top, left = max(0, (h - side) // 2), max(0, (w - side) // 2)
     return image[top: top + side, left: left + side]
@@ -187,7 +188,7 @@ def _blind(image: FloatImage, est: BlurEstimate, blind: BlindKernelConfig, crop_
         return None
     if found.extent_px >= blind.kernel_size_px:
         return None
-    fits = fit_kernels(_crop(image, crop_px), [_IDENTITY, found.kernel, est.kernel])
+    fits = fit_kernels(centre_crop(image, crop_px), [_IDENTITY, found.kernel, est.kernel])
     log.debug("blind kernel fit %.3f, no blur %.3f, parametric %.3f", fits[1], fits[0], fits[2])
     return _BlindFit(found.kernel, float(fits[0]), float(fits[1]), float(fits[2]))
 
@@ -238,7 +239,7 @@ def kernel_aware_deblur(image_srgb: NDArray[np.floating], config: KernelAwareCon
         return KernelAwareResult(out, est, kernel, method, timings)
 
     try:
-        est = _parametric(_crop(img, config.estimate_crop_px), config.target)
+        est = _parametric(centre_crop(img, config.estimate_crop_px), config.target)
     except ImageError as e:            # smaller than the estimator's patch
         log.debug("blur estimate skipped: %s", e)
         timings["estimate"] = (time.perf_counter() - start) * 1e3

@@ -29,7 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from runtime.errors import ConfigError
-from runtime.photo.kernel_aware import BlurTarget, KernelAwareConfig, KernelAwareResult, KernelMethod
+from runtime.photo.kernel_aware import BlurTarget, KernelAwareConfig, KernelAwareResult, KernelMethod, centre_crop
 from runtime.photo.gate import GateConfig, noise_sigma
 from runtime.photo.kernels import linear_to_srgb, srgb_to_linear
 
@@ -77,15 +77,9 @@ class AutoPolicy:
         """Use this deconvolution? Its family must be allowed and it must pass the re-blur check."""
         if result.method not in self.kernel_families or result.kernel is None:
             return False
-        if noise_sigma(_centre(image, REBLUR_CROP_PX)) > self.max_noise_sigma:
+        if noise_sigma(centre_crop(image, REBLUR_CROP_PX)) > self.max_noise_sigma:
             return False
         return reblur_ratio(result.image, result.kernel, image) <= self.max_reblur_ratio
-
-
-def _centre(image: NDArray[np.float32], side: int) -> NDArray[np.float32]:
-    h, w = image.shape[:2]
-    top, left = max(0, (h - side) // 2), max(0, (w - side) // 2)
-    return image[top:top + side, left:left + side]
 
 
 def reblur_ratio(restored: NDArray[np.float32], kernel: NDArray[np.float32], observed: NDArray[np.float32]) -> float:
@@ -95,7 +89,7 @@ def reblur_ratio(restored: NDArray[np.float32], kernel: NDArray[np.float32], obs
     Both are float (H, W, 3) sRGB; the central crop (``REBLUR_CROP_PX``) minus a border of
     the kernel's size is compared, so padding never enters. 0 when too small to judge.
     """
-    r, o = _centre(restored, REBLUR_CROP_PX), _centre(observed, REBLUR_CROP_PX)
+    r, o = centre_crop(restored, REBLUR_CROP_PX), centre_crop(observed, REBLUR_CROP_PX)
     m = max(kernel.shape) // 2 + 1
     if min(o.shape[:2]) <= 4 * m:
         return 0.0
