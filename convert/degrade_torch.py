@@ -127,8 +127,11 @@ def degrade_batch(src: torch.Tensor, bank: torch.Tensor, cfg: DegradeConfig, gen
     gain = torch.where(hi, _uniform(n, 1.3, 3.0, gen, dev), torch.ones(n, device=dev))[:, None, None, None]
     lin = srgb_to_linear(src) * gain
     work = torch.where(linear[:, None, None, None], lin, src)  # the space the blur happens in
-    b1, b2 = fft_blur_valid(work, k1), fft_blur_valid(work, k2)
-    blurred = torch.where(nonuni[:, None, None, None], torch.lerp(b2, b1, _ramp_mask(n, size, gen, dev)), b1)
+    blurred = fft_blur_valid(work, k1)
+    ramp = _ramp_mask(n, size, gen, dev)
+    if bool(nonuni.any()):  # the second blur only where it is used
+        b2 = fft_blur_valid(work[nonuni], k2[nonuni])
+        blurred[nonuni] = torch.lerp(b2, blurred[nonuni], ramp[nonuni])
 
     read = _uniform(n, 0, cfg.max_read_noise, gen, dev)[:, None, None, None]
     shot = _uniform(n, 0, cfg.max_shot_gain, gen, dev)[:, None, None, None]
