@@ -55,11 +55,11 @@ def linear_to_srgb(x: torch.Tensor) -> torch.Tensor:
     return torch.where(x <= 0.0031308, x * 12.92, 1.055 * x.clamp_min(1e-8) ** (1 / 2.4) - 0.055)
 
 
-def _uniform(n: int, lo: float, hi: float, gen: torch.Generator, dev: torch.device) -> torch.Tensor:
+def uniform(n: int, lo: float, hi: float, gen: torch.Generator, dev: torch.device) -> torch.Tensor:
     return lo + (hi - lo) * torch.rand(n, generator=gen, device=dev)
 
 
-def _gaussian_kernels(sigma: torch.Tensor, side: int) -> torch.Tensor:
+def gaussian_kernels(sigma: torch.Tensor, side: int) -> torch.Tensor:
     ar = torch.arange(side, device=sigma.device, dtype=torch.float32) - side // 2
     r2 = ar[None, :, None] ** 2 + ar[None, None, :] ** 2
     k = torch.exp(-r2 / (2 * sigma[:, None, None] ** 2))
@@ -77,17 +77,18 @@ def fft_blur_valid(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
 
 def _ramp_mask(n: int, size: int, gen: torch.Generator, dev: torch.device) -> torch.Tensor:
     """(n, 1, size, size) weights in [0, 1] changing smoothly along a random direction."""
-    a = _uniform(n, 0, 2 * math.pi, gen, dev)
+    a = uniform(n, 0, 2 * math.pi, gen, dev)
     ar = (torch.arange(size, device=dev, dtype=torch.float32) / size) - 0.5
     proj = ar[None, None, :] * torch.cos(a)[:, None, None] + ar[None, :, None] * torch.sin(a)[:, None, None]
-    width = _uniform(n, 0.1, 0.5, gen, dev)[:, None, None]
+    width = uniform(n, 0.1, 0.5, gen, dev)[:, None, None]
     return torch.sigmoid(proj / width)[:, None]
 
 
-def _codec_roundtrip(img: np.ndarray, rng: np.random.Generator, h264: bool) -> np.ndarray:
-    """One HxWx3 uint8 RGB image through JPEG (q 55-95) or an H.264 intra frame (CRF 20-36)."""
+def _codec_roundtrip(img: np.ndarray, rng: np.random.Generator, h264: bool, min_quality: int) -> np.ndarray:
+    """One HxWx3 uint8 RGB image through JPEG (q min_quality-95) or an H.264 intra frame (CRF 20-36)."""
     if not h264:
-        ok, buf = cv2.imencode(".jpg", img[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(55, 96))])
+        quality = int(rng.integers(min_quality, 96))
+        ok, buf = cv2.imencode(".jpg", img[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
         return cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1] if ok else img
     enc = av.CodecContext.create("libx264", "w")
     enc.width, enc.height, enc.pix_fmt = img.shape[1], img.shape[0], "yuv420p"
@@ -114,7 +115,7 @@ def degrade_batch(src: torch.Tensor, bank: torch.Tensor, cfg: DegradeConfig, gen
     mild = (u >= cfg.sharp_fraction) & (u < cfg.sharp_fraction + cfg.mild_fraction)
     k1 = bank[torch.randint(len(bank), (n,), generator=gen, device=dev)]
     k2 = bank[torch.randint(len(bank), (n,), generator=gen, device=dev)]
-    gauss = _gaussian_kernels(_uniform(n, 0.3, 0.8, gen, dev), side)
+    gauss = gaussian_kernels(uniform(n, 0.3, 0.8, gen, dev), side)
     delta = torch.zeros_like(k1)
     delta[:, c, c] = 1
     k1 = torch.where(sharp_s[:, None, None], delta, torch.where(mild[:, None, None], gauss, k1))
@@ -124,7 +125,7 @@ def degrade_batch(src: torch.Tensor, bank: torch.Tensor, cfg: DegradeConfig, gen
 
     linear = torch.rand(n, generator=gen, device=dev) < cfg.linear_fraction
     hi = linear & (torch.rand(n, generator=gen, device=dev) < cfg.highlight_fraction)
-    gain = torch.where(hi, _uniform(n, 1.3, 3.0, gen, dev), torch.ones(n, device=dev))[:, None, None, None]
+    gain = torch.where(hi, uniform(n, 1.3, 3.0, gen, dev), torch.ones(n, device=dev))[:, None, None, None]
     lin = srgb_to_linear(src) * gain
     work = torch.where(linear[:, None, None, None], lin, src)  # the space the blur happens in
     blurred = fft_blur_valid(work, k1)
@@ -133,29 +134,31 @@ def degrade_batch(src: torch.Tensor, bank: torch.Tensor, cfg: DegradeConfig, gen
         b2 = fft_blur_valid(work[nonuni], k2[nonuni])
         blurred[nonuni] = torch.lerp(b2, blurred[nonuni], ramp[nonuni])
 
-    read = _uniform(n, 0, cfg.max_read_noise, gen, dev)[:, None, None, None]
-    shot = _uniform(n, 0, cfg.max_shot_gain, gen, dev)[:, None, None, None]
+    read = uniform(n, 0, cfg.max_read_noise, gen, dev)[:, None, None, None]
+    shot = uniform(n, 0, cfg.max_shot_gain, gen, dev)[:, None, None, None]
     noise = torch.randn(blurred.shape, generator=gen, device=dev)
     sensor = blurred.clamp(0, 1) + noise * torch.sqrt(read ** 2 + shot * blurred.clamp(0, 1))
-    srgb_noise = _uniform(n, 0, cfg.max_srgb_noise, gen, dev)[:, None, None, None]
+    srgb_noise = uniform(n, 0, cfg.max_srgb_noise, gen, dev)[:, None, None, None]
     blurry = torch.where(linear[:, None, None, None], linear_to_srgb(sensor),
                          blurred + noise * srgb_noise)
     blurry = torch.round(blurry.clamp(0, 1) * 255) / 255
 
     crop = (slice(None), slice(None), slice(c, c + size), slice(c, c + size))
     sharp = torch.where(linear[:, None, None, None], linear_to_srgb(lin[crop]), src[crop])
-    return _codecs(blurry, cfg, codec_rng), sharp.clamp(0, 1)
+    return codec_batch(blurry, cfg.jpeg_probability, cfg.h264_probability, codec_rng), sharp.clamp(0, 1)
 
 
-def _codecs(blurry: torch.Tensor, cfg: DegradeConfig, rng: np.random.Generator) -> torch.Tensor:
-    """JPEG / H.264 round trips for a random subset (real codecs, so per sample on the CPU)."""
-    picks = [(i, rng.random() < cfg.h264_probability / max(cfg.jpeg_probability + cfg.h264_probability, 1e-9))
-             for i in range(len(blurry)) if rng.random() < cfg.jpeg_probability + cfg.h264_probability]
+def codec_batch(blurry: torch.Tensor, jpeg: float, h264: float, rng: np.random.Generator,
+                min_quality: int = 55) -> torch.Tensor:
+    """JPEG (probability ``jpeg``) / H.264 (``h264``) round trips for a random subset of a
+    batch (real codecs, so per sample on the CPU)."""
+    picks = [(i, rng.random() < h264 / max(jpeg + h264, 1e-9))
+             for i in range(len(blurry)) if rng.random() < jpeg + h264]
     if not picks:
         return blurry
     out = blurry.clone()
-    for i, h264 in picks:
+    for i, video in picks:
         img = (blurry[i].permute(1, 2, 0) * 255).round().to(torch.uint8).cpu().numpy()
-        res = _codec_roundtrip(img, rng, h264)
+        res = _codec_roundtrip(img, rng, video, min_quality)
         out[i] = torch.from_numpy(np.ascontiguousarray(res)).to(blurry.device).permute(2, 0, 1).float() / 255
     return out

@@ -1,6 +1,8 @@
 """Training pairs on the training device: photo pool + kernel bank + batched degradations.
 
-``TrainPairs.batch(n, size)`` returns (blurry, sharp) NCHW float tensors on the device.
+``TrainPairs.batch(n, size)`` returns (degraded, target) NCHW float tensors on the device:
+blurred for the deblur nets, noisy for the denoiser, or half-size input and a 2x target
+for the upscaler (``PairsConfig.task``).
 Its random state is two plain objects (a torch generator state tensor and a numpy
 bit-generator dict), so a checkpoint can store them and still load with
 ``torch.load(weights_only=True)``.
@@ -14,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from convert.degrade_restore import DownscaleConfig, NoiseConfig, lowres_batch, noisy_batch
 from convert.degrade_torch import DegradeConfig, degrade_batch
 from convert.kernel_bank import BankConfig, make_bank
 from convert.photos import PoolConfig, crop_batch, load_folder_pool, pool_from_images
@@ -32,10 +35,19 @@ class PairsConfig:
     pool: PoolConfig = PoolConfig()
     bank: BankConfig = BankConfig()
     degrade: DegradeConfig = DegradeConfig()
+    task: str = "deblur"
+    """'deblur', 'denoise' or 'upscale' (x2)."""
+    noise: NoiseConfig = NoiseConfig()
+    downscale: DownscaleConfig = DownscaleConfig()
 
     def __post_init__(self) -> None:
         if not 0 <= self.face_fraction <= 1:
             raise ConfigError(f"face_fraction {self.face_fraction} must be in [0, 1]")
+        if self.task not in TASKS:
+            raise ConfigError(f"task {self.task!r}: use one of {', '.join(TASKS)}")
+
+
+TASKS = ("deblur", "denoise", "upscale")
 
 
 class TrainPairs:
@@ -56,8 +68,10 @@ class TrainPairs:
         self.codec_rng = np.random.default_rng(seed + 7)
 
     def batch(self, n: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """``n`` (blurry, sharp) pairs of ``size`` x ``size``, NCHW float32 on the device."""
-        src_size = size + self.bank.shape[-1] - 1
+        """``n`` (degraded, target) pairs with ``size`` x ``size`` inputs, NCHW float32 on the
+        device (targets are 2x larger for the upscaler)."""
+        task = self.cfg.task
+        src_size = {"deblur": size + self.bank.shape[-1] - 1, "denoise": size, "upscale": 2 * size}[task]
         n_face = 0
         if self.faces is not None:
             n_face = int((torch.rand(n, generator=self.gen, device=self.device) < self.cfg.face_fraction).sum())
@@ -66,7 +80,16 @@ class TrainPairs:
             parts.append(crop_batch(self.faces, n_face, src_size, self.gen))
         src = torch.cat(parts)
         jitter = 0.85 + 0.25 * torch.rand(n, 3, 1, 1, generator=self.gen, device=self.device)
-        return degrade_batch((src * jitter).clamp(0, 1), self.bank, self.cfg.degrade, self.gen, self.codec_rng)
+        return self.degrade((src * jitter).clamp(0, 1))
+
+    def degrade(self, src: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(degraded, target) from sharp NCHW crops on the device, by the task's degradations."""
+        task = self.cfg.task
+        if task == "denoise":
+            return noisy_batch(src, self.cfg.noise, self.gen, self.codec_rng)
+        if task == "upscale":
+            return lowres_batch(src, self.cfg.downscale, self.gen, self.codec_rng)
+        return degrade_batch(src, self.bank, self.cfg.degrade, self.gen, self.codec_rng)
 
     def state(self) -> dict[str, Any]:
         return {"gen": self.gen.get_state(), "codec_rng": self.codec_rng.bit_generator.state}

@@ -1,4 +1,4 @@
-"""Train a zoo model on real photos with blur synthesised on the training device.
+"""Train a zoo model on real photos with blur (or noise, or downscaling) synthesised on the training device.
 
 One command for CPU and GPU (``--device cuda``): photos from ``--data`` folders (faces from
 ``--face-data``, drawn with ``--face-fraction``) are pooled into one tensor of patches;
@@ -11,7 +11,11 @@ EMA, optimiser, step, elapsed time, RNG states as tensors and plain values, conf
 dict) and loaded back with ``torch.load(weights_only=True)``, so no code runs from a
 checkpoint file. Validation rows go to ``RUN/NAME/curve.jsonl``; with ``--val-real DIR``
 (camera-made blur pairs) the EMA weights with the best gain there are kept as
-``RUN/NAME/best.pt``: the checkpoint to ship.
+``RUN/NAME/best.pt``: the checkpoint to ship. The denoiser and the upscaler (the restore
+chain's other links) train on the same photos with their own degradations; with
+``--val-real`` they validate on that folder's sharp frames, noised or downscaled with a
+fixed seed (never trained on), and keep the best gain over the input (over bicubic for
+the upscaler) as ``best.pt``.
 """
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from facemask.files import atomic_path
 from convert.data import DataConfig, PairSampler
@@ -35,7 +40,7 @@ from convert.degrade_torch import DegradeConfig
 from convert.kernel_bank import BankConfig
 from convert.pairs import PairsConfig, TrainPairs
 from convert.photos import PoolConfig
-from convert.realval import gain_db, load_crops
+from convert.realval import gain_db, load_crops, psnr_each
 from convert.zoo import create_model, get_spec, load_torch_file
 from runtime.errors import ConfigError
 
@@ -76,6 +81,9 @@ class TrainConfig:
             raise ConfigError("--steps and --batch must be positive, --minutes >= 0")
         if self.crop % 8:
             raise ConfigError(f"--crop {self.crop} must be a multiple of 8")
+        if get_spec(self.model).scale * self.crop > 256:
+            raise ConfigError(f"--crop {self.crop}: the {self.model} net's targets would exceed the 256 px "
+                              f"patches; use --crop <= {256 // get_spec(self.model).scale}")
         if self.device not in ("cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ConfigError(f"--device {self.device!r}: use cpu or cuda[:N]")
 
@@ -84,6 +92,7 @@ class TrainConfig:
         patch = max(256, self.crop + bank.side - 1)
         return PairsConfig(data=self.data, face_data=self.face_data, face_fraction=self.face_fraction,
                            pool=PoolConfig(patch=patch, long_side=max(512, patch)), bank=bank,
+                           task=get_spec(self.model).task,
                            degrade=DegradeConfig(sharp_fraction=self.sharp_fraction,
                                                  jpeg_probability=self.jpeg_probability))
 
@@ -131,12 +140,27 @@ class Trainer:
         for p in self.ema.parameters():
             p.requires_grad_(False)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.spec = get_spec(cfg.model)
         self.pairs = TrainPairs(cfg.pairs(), cfg.seed, self.device)
-        val = PairSampler(DataConfig(crop=128, max_extent_px=min(cfg.max_extent_px, 25)), cfg.seed + 1000)
-        self.val = tuple(_to_tensor(a, self.device) for a in val.batch(32))
-        self.val_mild = tuple(_to_tensor(a, self.device) for a in PairSampler(MILD_VALIDATION, cfg.seed + 2000).batch(32))
-        self.val_real = load_crops(Path(cfg.val_real)) if cfg.val_real else None
+        if self.spec.task == "deblur":
+            val = PairSampler(DataConfig(crop=128, max_extent_px=min(cfg.max_extent_px, 25)), cfg.seed + 1000)
+            self.val = tuple(_to_tensor(a, self.device) for a in val.batch(32))
+            self.val_mild = tuple(_to_tensor(a, self.device) for a in PairSampler(MILD_VALIDATION, cfg.seed + 2000).batch(32))
+            self.val_real = load_crops(Path(cfg.val_real)) if cfg.val_real else None
+        else:
+            self.val = self._restore_validation()
         self.step, self.elapsed_s, self.best_real = 0, 0.0, float("-inf")
+
+    def _restore_validation(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """A fixed (input, target) set for the denoiser or upscaler: ``--val-real`` sharp frames
+        degraded with a fixed seed, else held-out draws from the training pool."""
+        cfg, scale = self.cfg, self.spec.scale
+        size = 128 // scale
+        if not cfg.val_real:
+            return TrainPairs(cfg.pairs(), cfg.seed + 1000, self.device).batch(32, size)
+        _, sharp = load_crops(Path(cfg.val_real), size=size * scale, per_pair=3)
+        fixed = TrainPairs(cfg.pairs(), cfg.seed + 1000, self.device)
+        return fixed.degrade(sharp.to(self.device))
 
     def progress(self) -> float:
         """Fraction of the budget (time with ``--minutes``, else steps) spent, in [0, 1]."""
@@ -197,6 +221,8 @@ class Trainer:
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
         row: dict[str, float] = {"step": self.step, "minutes": round(self.elapsed_s / 60, 2)}
+        if self.spec.task != "deblur":
+            return row | self._validate_restore()
         for suffix, (blurry, sharp) in (("", self.val), ("_mild", self.val_mild)):
             out = torch.cat([self.ema(blurry[i:i + 8]) for i in range(0, len(blurry), 8)])
             row |= {f"psnr_input{suffix}": _psnr(blurry, sharp), f"psnr_ema{suffix}": _psnr(out, sharp)}
@@ -205,6 +231,20 @@ class Trainer:
             if row["gain_real"] > self.best_real:
                 self.best_real = row["gain_real"]
                 self.checkpoint("best.pt")
+        return row
+
+    def _validate_restore(self) -> dict[str, float]:
+        """PSNR of the EMA net and of its baseline (the input, bicubic-upscaled for x2)."""
+        inp, target = self.val
+        out = torch.cat([self.ema(inp[i:i + 8]) for i in range(0, len(inp), 8)])
+        base = inp if self.spec.scale == 1 else F.interpolate(
+            inp, scale_factor=self.spec.scale, mode="bicubic", align_corners=False)
+        # capped: a clean input scores ~inf dB against itself, and 50 dB is already invisible
+        gain = float((psnr_each(out, target).clamp(max=50) - psnr_each(base.clamp(0, 1), target).clamp(max=50)).mean())
+        row = {"psnr_input": _psnr(base, target), "psnr_ema": _psnr(out, target), "gain_real": gain}
+        if self.cfg.val_real and gain > self.best_real:
+            self.best_real = gain
+            self.checkpoint("best.pt")
         return row
 
     def train_step(self) -> float:
@@ -243,10 +283,11 @@ class Trainer:
                 with curve.open("a") as f:
                     f.write(json.dumps(row) + "\n")
                 real = f", real {row['gain_real']:+.3f} dB" if "gain_real" in row else ""
-                log.warning("%s step %d (%.1f min) loss %.4f val %.2f dB (input %.2f), mild %.2f dB "
-                            "(input %.2f)%s, %.1f steps/s", self.cfg.model, self.step, row["minutes"],
-                            row["loss"], row["psnr_ema"], row["psnr_input"], row["psnr_ema_mild"],
-                            row["psnr_input_mild"], real, row["steps_per_s"])
+                mild = (f", mild {row['psnr_ema_mild']:.2f} dB (input {row['psnr_input_mild']:.2f})"
+                        if "psnr_ema_mild" in row else "")
+                log.warning("%s step %d (%.1f min) loss %.4f val %.2f dB (input %.2f)%s%s, %.1f steps/s",
+                            self.cfg.model, self.step, row["minutes"], row["loss"], row["psnr_ema"],
+                            row["psnr_input"], mild, real, row["steps_per_s"])
                 t0, losses = time.time(), []
             if self.step % self.cfg.ckpt_every == 0 or last:
                 self.checkpoint()
@@ -254,7 +295,7 @@ class Trainer:
 
 def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, Path, Path | None]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("model", help="zoo architecture: nano | small")
+    ap.add_argument("model", help="zoo architecture: nano | small (deblur), denoise, x2 (upscale)")
     ap.add_argument("--run-dir", type=Path, default=Path("train_runs"))
     d = TrainConfig()
     for f in ("steps", "batch", "crop", "bank_size", "seed", "threads", "ckpt_every", "val_every"):

@@ -1,4 +1,4 @@
-"""Edge deblur architectures (PyTorch), registered by name.
+"""Edge restoration architectures (PyTorch), registered by name: deblur, denoise, x2 upscale.
 
 ``EdgeUNet``: pixel-unshuffle(2) stem so most work runs at 1/2 resolution and below, a
 3-level UNet of plain 3x3 convs + ReLU residual blocks, dilated blocks at 1/8 resolution
@@ -7,9 +7,16 @@ for a receptive field wide enough for ~25 px blur kernels, pixel-shuffle upsampl
 a global residual (output = input + correction). No normalisation layers (LayerNorm breaks
 on some GPU delegates), no attention: every op is int8-friendly and static-shape friendly.
 Inputs: NCHW float32 RGB in [0, 1], H and W multiples of 8.
+
+The denoiser is an EdgeUNet too (blind: it sees the noise, not a noise-level input).
+``EdgeSR`` upscales x2 with the same ingredients at the low resolution: plain 3x3 convs,
+residual blocks, a 3x3 head to 12 channels and pixel-shuffle(2), added to the input
+repeated onto the 2x2 sub-pixels (nearest upsampling as a fixed 1x1 conv followed by the
+same pixel-shuffle), so it also starts as a plain upscaler and learns only the correction.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,9 +35,15 @@ class ModelSpec:
 
     name: str
     description: str
-    widths: tuple[int, int, int]
-    blocks: tuple[int, int, int]
+    widths: tuple[int, ...]
+    blocks: tuple[int, ...]
     dilations: tuple[int, ...]
+    task: str = "deblur"
+    """What the net restores: 'deblur', 'denoise' or 'upscale' (its training pairs and checks)."""
+    scale: int = 1
+    """Output size / input size (2 for the upscaler)."""
+    multiple_of: int = MULTIPLE_OF
+    """Input height and width must be multiples of this (the net's total stride)."""
     params: int = field(default=0)
     macs_256: float = field(default=0.0)
 
@@ -93,6 +106,27 @@ class EdgeUNet(nn.Module):
         return x + self.shuffle(self.head(d1))
 
 
+class EdgeSR(nn.Module):
+    """x2 upscaler working at the input resolution; see the module docstring."""
+
+    def __init__(self, width: int, blocks: int) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, width, 3, padding=1), nn.ReLU(inplace=True))
+        self.body = nn.Sequential(*[ResBlock(width) for _ in range(blocks)])
+        self.head = nn.Conv2d(width, 12, 3, padding=1)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+        repeat = torch.zeros(12, 3, 1, 1)          # PixelShuffle reads channel c*4 + sub-pixel
+        for c in range(3):
+            repeat[4 * c:4 * c + 4, c] = 1.0
+        self.register_buffer("repeat", repeat)
+        self.shuffle = nn.PixelShuffle(2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skip = nn.functional.conv2d(x, self.repeat)
+        return self.shuffle(skip + self.head(self.body(self.stem(x))))
+
+
 _SPECS: dict[str, ModelSpec] = {
     "nano": ModelSpec(
         name="nano",
@@ -104,11 +138,23 @@ _SPECS: dict[str, ModelSpec] = {
         description="quality: photos and face crops where a few more ms are fine",
         widths=(24, 48, 96), blocks=(1, 2, 2), dilations=(1, 2, 4, 8, 1, 2),
     ),
+    "denoise": ModelSpec(
+        name="denoise",
+        description="blind denoiser for the restore chain: sensor noise, JPEG, noise a deblur amplified",
+        widths=(16, 32, 64), blocks=(1, 1, 1), dilations=(1, 2), task="denoise",
+    ),
+    "x2": ModelSpec(
+        name="x2",
+        description="x2 upscaler for the restore chain (run twice for x4)",
+        widths=(24,), blocks=(4,), dilations=(), task="upscale", scale=2, multiple_of=1,
+    ),
 }
 
 
-def _build(spec: ModelSpec) -> EdgeUNet:
-    return EdgeUNet(spec.widths, spec.blocks, spec.dilations)
+def _build(spec: ModelSpec) -> nn.Module:
+    if spec.task == "upscale":
+        return EdgeSR(spec.widths[0], spec.blocks[0])
+    return EdgeUNet(spec.widths, spec.blocks, spec.dilations)  # type: ignore[arg-type]
 
 
 def count_macs(model: nn.Module, size_hw: tuple[int, int] = (256, 256)) -> int:
@@ -133,8 +179,7 @@ def count_macs(model: nn.Module, size_hw: tuple[int, int] = (256, 256)) -> int:
 def _with_costs(spec: ModelSpec) -> ModelSpec:
     m = _build(spec).eval()
     params = sum(p.numel() for p in m.parameters())
-    return ModelSpec(spec.name, spec.description, spec.widths, spec.blocks, spec.dilations,
-                     params, float(count_macs(m)))
+    return dataclasses.replace(spec, params=params, macs_256=float(count_macs(m)))
 
 
 class _Registry(dict[str, ModelSpec]):
@@ -164,8 +209,9 @@ def get_spec(name: str) -> ModelSpec:
     return MODELS[name]
 
 
-def create_model(name: str) -> EdgeUNet:
-    """A freshly initialised model of architecture ``name`` (starts as the identity map)."""
+def create_model(name: str) -> nn.Module:
+    """A freshly initialised model of architecture ``name`` (starts as the identity map, or
+    nearest-neighbour upscaling for the upscaler)."""
     return _build(get_spec(name))
 
 
@@ -187,7 +233,7 @@ def load_torch_file(path: Path) -> Any:
                              "by `edgedeblur train`") from e
 
 
-def load_checkpoint(name: str, path: str | Path, *, ema: bool = True) -> EdgeUNet:
+def load_checkpoint(name: str, path: str | Path, *, ema: bool = True) -> nn.Module:
     """Build ``name`` and load weights from a training checkpoint or a bare state dict.
 
     Raises:

@@ -64,6 +64,10 @@ class Precision(str, enum.Enum):
     INT8_DYNAMIC = "int8-dynamic"
 
 
+TASKS = ("deblur", "denoise", "upscale")
+"""The restore chain's links, in the order the chain runs them."""
+
+
 class Status(str, enum.Enum):
     """Whether an artifact passed its quality gate (rejected ones are kept for the record)."""
 
@@ -75,7 +79,7 @@ _NUMBER = (int, float)
 _ENTRY_TYPES: dict[str, tuple[type, ...]] = {
     "id": (str,), "model": (str,), "path": (str,), "format": (str,), "precision": (str,),
     "sha256": (str,), "input": (dict,), "output": (dict,), "parent_sha256": (str, type(None)),
-    "multiple_of": (int,), "target": (str, type(None)), "status": (str,), "params": (int, type(None)),
+    "multiple_of": (int,), "task": (str,), "scale": (int,), "target": (str, type(None)), "status": (str,), "params": (int, type(None)),
     "macs_256": (*_NUMBER, type(None)), "metrics": (dict,), "notes": (dict,)}
 _SPEC_TYPES: dict[str, tuple[type, ...]] = {
     "name": (str,), "layout": (str,), "dtype": (str,), "scale": (*_NUMBER, type(None)),
@@ -143,7 +147,9 @@ class ArtifactEntry:
     ``id`` is ``<model>.<precision>.<format>`` by convention (``small.int8.tflite``);
     ``path`` is relative to the manifest's folder. ``macs_256`` counts multiply-
     accumulates for one 256x256 RGB input. ``notes`` holds free text such as
-    ``description`` and ``specialty`` ('motion' | 'focus').
+    ``description`` and ``specialty`` ('motion' | 'focus'). ``task`` says which link of
+    the restore chain the model is ('deblur', 'denoise', 'upscale'); ``scale`` is its
+    output size over its input size (2 for an x2 upscaler).
     """
 
     id: str
@@ -156,6 +162,8 @@ class ArtifactEntry:
     output: TensorSpec
     parent_sha256: str | None = None
     multiple_of: int = 1
+    task: str = "deblur"
+    scale: int = 1
     target: str | None = None
     status: Status = Status.OK
     params: int | None = None
@@ -176,6 +184,10 @@ class ArtifactEntry:
             raise ConfigError(f"artifact {self.id!r} sha256 must be 64 hex digits, got {self.sha256!r}")
         if self.multiple_of < 1:
             raise ConfigError(f"artifact {self.id!r} multiple_of {self.multiple_of} must be >= 1")
+        if self.task not in TASKS:
+            raise ConfigError(f"artifact {self.id!r} task {self.task!r} must be one of {', '.join(TASKS)}")
+        if not 1 <= self.scale <= 8:
+            raise ConfigError(f"artifact {self.id!r} scale {self.scale} must be 1 (same size) to 8")
         for name in ("input", "output"):
             spec = getattr(self, name)
             if isinstance(spec, dict):

@@ -107,7 +107,7 @@ class CodecEngine(abc.ABC):
         """Free the backend session."""
 
     def run(self, batch: NDArray[np.float32]) -> NDArray[np.float32]:
-        """Run the model on (N, H, W, 3) float32 RGB [0, 1]; returns the same shape, clipped.
+        """Run the model on (N, H, W, 3) float32 RGB [0, 1]; returns (N, H*s, W*s, 3), clipped.
 
         Raises:
             EngineError: the engine is closed, the batch has the wrong shape, the backend
@@ -142,9 +142,12 @@ class CodecEngine(abc.ABC):
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise EngineError(f"{self._info.id} failed on a {batch.shape} batch: {first}") from e
         out = self._out.decode(raw)
-        if out.shape != batch.shape:
+        n, h, w, c = batch.shape
+        s = self._info.scale
+        if out.shape != (n, h * s, w * s, c):
+            size = "the same size" if s == 1 else f"scale {s}"
             raise EngineError(f"{self._info.id} returned shape {out.shape} for input {batch.shape}; "
-                              "it is not an image-to-image model of the same size")
+                              f"it is not an image-to-image model of {size}")
         if not np.isfinite(out).all():
             if not np.isfinite(batch).all():
                 raise EngineError(f"the input to {self._info.id} contains NaN/Inf; clean the image first")
@@ -165,7 +168,7 @@ class CodecEngine(abc.ABC):
             out = self._forward(grey)
         except EngineError as e:
             raise ModelLoadError(f"cannot use {self._info.path}: a test run failed: {e}") from e
-        worst = float(np.abs(out - grey).max())
+        worst = float(np.abs(out - 0.5).max())
         if worst > GARBAGE_DEVIATION:
             log.warning("%s turns a plain grey test image into values up to %.3g away from it (outside "
                         "[0, 1]): it is probably not a deblurring model for [0, 1] RGB input, and its "

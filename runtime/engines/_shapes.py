@@ -35,17 +35,18 @@ def check_one_in_one_out(model: str, n_inputs: int, n_outputs: int) -> None:
 
 
 def static_io_size(model: str, in_shape: Sequence[object], in_layout: Layout,
-                   out_shape: Sequence[object], out_layout: Layout) -> tuple[int, int] | None:
+                   out_shape: Sequence[object], out_layout: Layout, scale: int = 1) -> tuple[int, int] | None:
     """The static input (H, W), or None if dynamic.
 
     Raises:
-        ModelLoadError: known input and output sizes differ (not image to image).
+        ModelLoadError: known input and output sizes are not ``scale`` times apart.
     """
     h, w = spatial_hw(in_shape, in_layout)
     oh, ow = spatial_hw(out_shape, out_layout)
-    if None not in (h, w, oh, ow) and (h, w) != (oh, ow):
-        raise ModelLoadError(f"{model} is not an image-to-image model: input is {h}x{w} but output "
-                             f"is {oh}x{ow}")
+    if None not in (h, w, oh, ow) and (scale * h, scale * w) != (oh, ow):  # type: ignore[operator]
+        want = "the same size" if scale == 1 else f"{scale}x the input"
+        raise ModelLoadError(f"{model} is not an image-to-image model of scale {scale}: input is {h}x{w} but "
+                             f"output is {oh}x{ow} (expected {want})")
     return (h, w) if h is not None and w is not None else None
 
 

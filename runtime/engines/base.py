@@ -74,7 +74,8 @@ class ModelInfo:
     that is a multiple of ``multiple_of`` works. ``multiple_of`` is the net's stride: for a
     static-size model, tiles and face crops start on multiples of it, so every call sees
     the image in the same phase of the net's downsampling grid. ``max_batch`` is the largest batch one
-    model call takes (None: unlimited); ``Engine.run`` splits bigger batches itself.
+    model call takes (None: unlimited); ``Engine.run`` splits bigger batches itself. ``scale`` is
+    the output size over the input size (2 for an x2 upscaler, else 1).
     """
 
     id: str
@@ -84,6 +85,7 @@ class ModelInfo:
     input_size_hw: tuple[int, int] | None
     multiple_of: int
     max_batch: int | None
+    scale: int = 1
 
     def fits(self, height: int, width: int) -> bool:
         """Whether a height x width input can be fed to the model as is."""
@@ -108,7 +110,8 @@ class Engine(Protocol):
             batch: (N, H, W, 3) float32 RGB in [0, 1]; H and W must satisfy ``info.fits``.
 
         Returns:
-            (N, H, W, 3) float32 RGB clipped to [0, 1], a new array owned by the caller.
+            (N, H * s, W * s, 3) float32 RGB clipped to [0, 1] (``s`` = ``info.scale``), a new
+            array owned by the caller.
 
         Raises:
             EngineError: wrong shape, a backend failure, or NaN/Inf in the output.

@@ -106,11 +106,13 @@ class LiteRTEngine(CodecEngine):
         out_layout = image_layout(out_sig, entry.output if entry else None, label, "output", in_layout)
         self._in, in_dtype = _tensor(src, entry.input if entry else None, in_layout, label, "input")
         self._out, _ = _tensor(dst, entry.output if entry else None, out_layout, label, "output")
-        static = static_io_size(label, sig, in_layout, out_sig, out_layout)
+        scale = entry.scale if entry else 1
+        static = static_io_size(label, sig, in_layout, out_sig, out_layout, scale)
         multiple = entry.multiple_of if entry else (1 if static else DEFAULT_MULTIPLE)
         self._info = ModelInfo(id=label, path=model.path, format=ArtifactFormat.TFLITE,
                                precision=entry.precision if entry else _precision(self._interp),
-                               input_size_hw=static, multiple_of=multiple, max_batch=static_dim(sig[0]))
+                               input_size_hw=static, multiple_of=multiple, max_batch=static_dim(sig[0]),
+                               scale=scale)
         self._in_index, self._out_index = int(src["index"]), int(dst["index"])
         self._shape = tuple(int(d) for d in src["shape"])
         self.warm_up()

@@ -75,7 +75,8 @@ class OrtEngine(CodecEngine):
         out_layout = image_layout(dst.shape, entry.output if entry else None, label, "output", in_layout)
         in_dtype = _dtype(src.type, label, "input")
         out_dtype = _dtype(dst.type, label, "output")
-        static = static_io_size(label, src.shape, in_layout, dst.shape, out_layout)
+        scale = entry.scale if entry else int(meta.get("scale", 1))
+        static = static_io_size(label, src.shape, in_layout, dst.shape, out_layout, scale)
         if entry is not None:
             multiple, precision = entry.multiple_of, entry.precision
         else:
@@ -84,7 +85,7 @@ class OrtEngine(CodecEngine):
                 else precision_from_dtype(in_dtype)
         self._info = ModelInfo(id=label, path=model.path, format=ArtifactFormat.ONNX, precision=precision,
                                input_size_hw=static, multiple_of=max(multiple, 1),
-                               max_batch=static_dim(src.shape[0]))
+                               max_batch=static_dim(src.shape[0]), scale=scale)
         self._in = _codec(entry.input if entry else None, in_layout, in_dtype, label, "input")
         self._out = _codec(entry.output if entry else None, out_layout, out_dtype, label, "output")
         self._in_name, self._out_name = src.name, dst.name
