@@ -230,3 +230,83 @@ def write_manifest(models_dir: Path, entries: list[dict[str, object]]) -> Path:
     path = models_dir / "manifest.json"
     path.write_text(json.dumps({"schema_version": 1, "artifacts": entries}, indent=2))
     return path
+
+
+def _save(graph: onnx.GraphProto, path: Path, metadata: dict[str, str]) -> Path:
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", ONNX_OPSET)])
+    model.ir_version = 8
+    for key, value in metadata.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+    return path
+
+
+def build_onnx_x2(path: Path, *, static_hw: tuple[int, int] | None = None, width: int = 8, seed: int = 0,
+                  detail: float = 0.05) -> Path:
+    """An x2 upscaler shaped like ``convert.zoo.EdgeSR``: 3x3 conv + ReLU, 3x3 conv to 12
+    channels, plus the input repeated onto the 2x2 sub-pixels, then DepthToSpace(2) (CRD,
+    PyTorch's PixelShuffle). Small random weights (``detail`` 0: exact nearest-neighbour
+    upscaling): a local net whose output is nearest-neighbour upscaling plus detail at edges (flat stays flat). Dynamic
+    H/W unless ``static_hw``."""
+    rng = np.random.default_rng(seed)
+    w1 = rng.normal(0, 0.3, (width, 3, 3, 3)).astype(np.float32)
+    w1 -= w1.mean(axis=(1, 2, 3), keepdims=True)      # zero-sum: a flat patch has no detail
+    w2 = (rng.normal(0, 1, (12, width, 3, 3)) * detail).astype(np.float32)
+    repeat = np.zeros((12, 3, 1, 1), np.float32)
+    for c in range(3):
+        repeat[4 * c:4 * c + 4, c] = 1.0
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["h"], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["h"], ["hr"]),
+             helper.make_node("Conv", ["hr", "w2"], ["d"], pads=[1, 1, 1, 1]),
+             helper.make_node("Conv", ["x", "repeat"], ["skip"]),
+             helper.make_node("Add", ["skip", "d"], ["sum"]),
+             helper.make_node("DepthToSpace", ["sum"], ["out"], blocksize=2, mode="CRD")]
+    h, w = static_hw if static_hw else ("H", "W")
+    oh, ow = (2 * static_hw[0], 2 * static_hw[1]) if static_hw else ("H2", "W2")
+    graph = helper.make_graph(
+        nodes, "x2", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, h, w])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["N", 3, oh, ow])],
+        [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(w2, "w2"),
+         numpy_helper.from_array(repeat, "repeat")])
+    return _save(graph, path, {"scale": "2", "multiple_of": "1"})
+
+
+def build_onnx_denoise(path: Path) -> Path:
+    """A same-size smoother standing in for a blind denoiser: a 5x5 binomial blur per
+    channel (white noise sigma drops ~3.3x; edges soften a little). Dynamic H/W."""
+    b = np.array([1, 4, 6, 4, 1], np.float32)
+    k = np.outer(b, b) / 256.0
+    w = np.zeros((3, 3, 5, 5), np.float32)
+    for c in range(3):
+        w[c, c] = k
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w"], ["out"], pads=[2, 2, 2, 2])], "denoise",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, "H", "W"])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["N", 3, "H", "W"])],
+        [numpy_helper.from_array(w, "w")])
+    return _save(graph, path, {"multiple_of": "8"})
+
+
+def manifest_row(path: Path, model: str, *, task: str = "deblur", scale: int = 1, multiple_of: int = 16,
+                 precision: str = "fp32") -> dict[str, object]:
+    """A manifest entry for a generated ONNX model (NCHW float32 tensors 'x' -> 'out')."""
+    from runtime.manifest import sha256_file
+
+    return {"id": path.name, "model": model, "path": path.name, "format": "onnx", "precision": precision,
+            "sha256": sha256_file(path), "input": {"name": "x"}, "output": {"name": "out"},
+            "multiple_of": multiple_of, "task": task, "scale": scale}
+
+
+def build_restore_models(models_dir: Path) -> Path:
+    """A models folder for the restore chain: 'small' (identity deblur), 'denoise' (the
+    smoother) and 'x2' (the upscaler), under the shipped names, with their manifest."""
+    models_dir.mkdir(parents=True, exist_ok=True)
+    rows = [manifest_row(build_onnx(models_dir / "small.fp32.onnx"), "small"),
+            manifest_row(build_onnx_denoise(models_dir / "denoise.fp32.onnx"), "denoise", task="denoise",
+                         multiple_of=8),
+            manifest_row(build_onnx_x2(models_dir / "x2.fp32.onnx"), "x2", task="upscale", scale=2,
+                         multiple_of=1)]
+    write_manifest(models_dir, rows)
+    return models_dir

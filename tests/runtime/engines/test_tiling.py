@@ -125,3 +125,68 @@ def test_config_validation(kwargs: dict[str, int], match: str) -> None:
 def test_rejects_non_rgb(identity_onnx: Path) -> None:
     with create_engine(identity_onnx) as engine, pytest.raises(ImageError, match="shape"):
         run_tiled(engine, np.zeros((10, 10), np.float32))
+
+
+def test_x2_nearest_is_exact(onnx_factory: Callable[..., Path], tmp_path: Path) -> None:
+    """An x2 model with no detail is nearest-neighbour upscaling: tiled, still exact."""
+    from model_fixtures import build_onnx_x2
+
+    img = _image(123, 201)
+    with create_engine(build_onnx_x2(tmp_path / "near.onnx", detail=0.0)) as engine:
+        assert engine.info.scale == 2
+        out = run_tiled(engine, img, TileConfig(tile=64, overlap=16, batch=3))
+    np.testing.assert_allclose(out, img.repeat(2, axis=0).repeat(2, axis=1), atol=1e-6)
+
+
+def test_x2_matches_untiled_run_away_from_borders(tmp_path: Path) -> None:
+    """A local x2 net (receptive field 5 px): tiles blended at 2x give the whole-image answer
+    except where a tile's own zero-padded edge leaks in at ramp weight ~0."""
+    from model_fixtures import build_onnx_x2
+
+    img = _image(150, 230) * 0.5 + 0.25
+    with create_engine(build_onnx_x2(tmp_path / "x2.onnx")) as engine:
+        tiled = run_tiled(engine, img, TileConfig(tile=96, overlap=32))
+        whole = engine.run(img[None])[0]
+    assert tiled.shape == (300, 460, 3) and plan_tiles(150, 230, engine.info, TileConfig(96, 32)).count > 4
+    err = np.abs(tiled[8:-8, 8:-8] - whole[8:-8, 8:-8])
+    assert err.max() < 3e-3 and err.mean() < 1e-4
+    assert np.abs(tiled - whole).max() > 1e-4          # the border differs: reflected context, not zeros
+
+
+def test_x2_static_model_has_no_seams(tmp_path: Path) -> None:
+    """A static 64x64 x2 net zero-pads each tile: cut into hard tiles, a flat photo shows the
+    tile grid; blended at 2x it stays flat (what is left: the tile edge at ramp weight ~0.05)."""
+    from model_fixtures import build_onnx_x2
+
+    flat = np.full((100, 150, 3), 0.5, np.float32)
+    with create_engine(build_onnx_x2(tmp_path / "s.onnx", static_hw=(64, 64))) as engine:
+        assert engine.info.input_size_hw == (64, 64) and engine.info.scale == 2
+        blended = run_tiled(engine, flat, TileConfig(overlap=16))
+        naive = run_tiled(engine, flat, TileConfig(overlap=0))
+    assert blended.shape == naive.shape == (200, 300, 3)
+    assert _max_jump(naive) > 0.2
+    assert _max_jump(blended) < 0.015
+
+
+def test_x2_memory_is_one_output(tmp_path: Path) -> None:
+    """Tiles add straight into the output: the peak of the allocations an x2 run makes is one
+    float output plus one batch of tiles, whatever the image size (the old padded copy +
+    accumulator + weights + result was ~2.6 outputs)."""
+    import tracemalloc
+
+    from model_fixtures import build_onnx_x2
+
+    overheads = []
+    with create_engine(build_onnx_x2(tmp_path / "x2.onnx")) as engine:
+        for h, w in ((300, 400), (900, 1200)):
+            img = _image(h, w)
+            tracemalloc.start()
+            try:
+                out = run_tiled(engine, img, TileConfig(tile=128, overlap=16, batch=2))
+                peak = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+            assert out.shape == (2 * h, 2 * w, 3)
+            overheads.append(peak - out.nbytes)
+    assert 0 < overheads[1] < 1.3 * overheads[0] + 1e6      # 9x the pixels, about the same overhead
+    assert peak < 1.25 * out.nbytes
