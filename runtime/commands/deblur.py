@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from runtime.catalog import DEFAULT_MODEL, SHIPPED_DIR
 from runtime.commands import flags
+from runtime.commands._chain import add_chain_flags
 from runtime.commands._paths import refuse_clashes
 from runtime.commands.photo_job import PHOTO_ERRORS, Job, deblur_job
 from runtime.commands.run import strength_arg
@@ -35,6 +37,8 @@ EXAMPLES = """examples:
   edgedeblur deblur photo.jpg -o photo.sharp.png
   edgedeblur deblur album/ -o album_sharp/ --strength 0.7
   edgedeblur deblur photo.jpg --mode focus
+  edgedeblur deblur photo.jpg --denoise auto --upscale 2 -o photo.print.png
+  edgedeblur deblur album/ --preset portrait -o printed/             # settings kept in printed/
   edgedeblur deblur photo.jpg --method wiener --kernel k.png
   edgedeblur deblur photo.jpg --model path/to/model.onnx --compare before_after.png
   edgedeblur deblur group.jpg --faces full --background light --compare faces.png
@@ -48,17 +52,20 @@ class Plan:
     """Everything to do, plus inputs already known to be bad (path, one-line reason).
 
     ``new_files`` are all the outputs the inputs map to that are not inputs themselves,
-    refused ones included (for the up-front clash check).
+    refused ones included (for the up-front clash check); ``album_dirs`` are the output
+    folders of folder inputs (where the run's settings are recorded).
     """
 
     jobs: list[Job]
     bad: list[tuple[Path, str]]
     out_dirs: list[Path]
     new_files: list[Path]
+    album_dirs: list[Path]
 
 
 FLAGS = flags("strength", "mode", "method", "model", "kernel", "overwrite", "tile", "overlap", "backend", "threads",
-              "delegate", dst="-o", path="-o")
+              "delegate", "denoise", "denoise_strength", "denoise_model", "upscale", "upscale_strength",
+              "upscale_model", dst="-o", path="-o")
 """Library field -> this command's flag, for error messages."""
 
 
@@ -71,18 +78,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="image files and/or folders")
     p.add_argument("-o", "--output", type=Path, metavar="OUT",
                    help="output file (one input) or folder (several inputs or a folder)")
-    p.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME|PATH",
+    p.add_argument("--model", default=None, metavar="NAME|PATH",
                    help=f"shipped model name or .onnx/.tflite file (default {DEFAULT_MODEL}; see `edgedeblur models`)")
-    p.add_argument("--strength", type=float, default=1.0, metavar="S",
-                   help="0 = unchanged ... 1 = full deblur (default 1)")
-    p.add_argument("--mode", default="auto", metavar="MODE",
+    p.add_argument("--strength", type=float, default=None, metavar="S",
+                   help="0 = unchanged (no deblur) ... 1 = full deblur (default 1)")
+    p.add_argument("--mode", default=None, metavar="MODE",
                    help="motion | focus | auto: the blur to target (default auto: estimate it per photo)")
-    p.add_argument("--method", default="auto", metavar="METHOD",
+    p.add_argument("--method", default=None, metavar="METHOD",
                    help="auto (estimate the blur and deconvolve, model when unsure) | kernel | model | wiener | rl | "
                         "unsharp (wiener and rl need --kernel); default auto")
     p.add_argument("--kernel", type=Path, metavar="K.png", help="blur kernel image for wiener/rl")
-    p.add_argument("--tile", type=int, default=256, help="tile size in pixels (default 256)")
-    p.add_argument("--overlap", type=int, default=32, help="tile overlap in pixels (default 32)")
+    add_chain_flags(p)
+    p.add_argument("--tile", type=int, default=None, help="tile size in pixels (default 256)")
+    p.add_argument("--overlap", type=int, default=None, help="tile overlap in pixels (default 32)")
     p.add_argument("--backend", default="auto", help="auto | ort | litert")
     p.add_argument("--threads", type=int, default=2, help="CPU threads for the model (default 2)")
     p.add_argument("--delegate", default=None, metavar="LIB", help="LiteRT delegate library (GPU/NPU)")
@@ -138,10 +146,12 @@ def plan_jobs(inputs: list[Path], output: Path | None, overwrite: bool,
     pairs: list[Job] = []
     bad: list[tuple[Path, str]] = []
     out_dirs: list[Path] = []
+    albums: list[Path] = []
     for src in inputs:
         if src.is_dir():
             folder = output if output is not None else src.parent / f"{src.name}_sharp"
             out_dirs.append(folder)
+            albums.append(folder)
             tag = ".sharp" if _same(folder, src) else ""
             pairs += [Job(f, folder / f"{f.stem}{tag}.png") for f in _scan(src)]
         elif not src.exists():
@@ -173,7 +183,7 @@ def plan_jobs(inputs: list[Path], output: Path | None, overwrite: bool,
             continue
         seen.add(dst.resolve())
         jobs.append(Job(job.src, dst))
-    return Plan(jobs, bad, out_dirs, new_files)
+    return Plan(jobs, bad, out_dirs, new_files, albums)
 
 
 def _unclaimed(job: Job, seen: set[Path]) -> Path:
@@ -199,15 +209,16 @@ def _mkdirs(folders: list[Path]) -> None:
                              "writable output path with -o") from e
 
 
-def _tile_bar(enabled: bool) -> tuple[Callable[[int, int], None] | None, Callable[[], None]]:
-    """A tqdm bar over tiles for a single large photo: (progress callback, close)."""
+def _tile_bar(enabled: bool) -> tuple[Callable[[str, int, int], None] | None, Callable[[], None]]:
+    """A tqdm bar over the tiles of each link for a single large photo: (progress callback, close)."""
     if not enabled:
         return None, lambda: None
     from tqdm import tqdm
 
     bar = tqdm(total=0, unit="tile", file=sys.stderr, desc="deblur", leave=False)
 
-    def update(done: int, total: int) -> None:
+    def update(link: str, done: int, total: int) -> None:
+        bar.set_description(link, refresh=False)
         bar.total = total
         bar.n = done
         bar.refresh()
@@ -249,56 +260,64 @@ def _checked_plan(args: argparse.Namespace, complete: Callable[[Path, Path], boo
 
 
 def run(args: argparse.Namespace) -> int:
-    """Handler: deblur every input; exit 1 if any input failed (the good ones are written)."""
+    """Handler: deblur (or restore) every input; exit 1 if any input failed (the good ones are written)."""
     from tqdm import tqdm
 
-    from runtime.photo.deblur import DeblurConfig, Deblurer, load_kernel
+    from runtime.commands._chain import chain_config, duration, refuse_with_faces, write_settings
     from runtime.engines.base import EngineConfig
+    from runtime.photo.chain import Restorer
     from runtime.photo.imageio import read_image, side_by_side, write_image
 
     engine = EngineConfig(backend=args.backend, threads=args.threads, delegate=args.delegate)
     if args.workers is not None and args.ray is None:
         raise ConfigError("--workers applies to --ray runs; add --ray or drop --workers")
+    config, preset = chain_config(args, engine)
     if args.faces is not None:
         if args.ray is not None:
             raise ConfigError("--ray runs the photo path; --faces cannot be combined with it yet "
                               "(drop --faces or --ray)")
+        refuse_with_faces(config)
         return _run_faces(args, engine)
-    config = DeblurConfig(model=args.model, strength=args.strength, mode=args.mode, method=args.method,
-                          kernel=load_kernel(args.kernel) if args.kernel else None, tile=args.tile,
-                          overlap=args.overlap, engine=engine, models_dir=args.models_dir)
     if args.ray is not None:
         from runtime.commands.deblur_ray import run_on_ray
         from runtime.photo.resume import DoneLog, config_fingerprint
 
         done = DoneLog(config_fingerprint(config))
         plan = _checked_plan(args, lambda src, dst: done.complete(src, dst) or done.known(dst))
+        write_settings(plan.album_dirs, config, preset)
         return run_on_ray(args, config, plan.jobs, plan.bad)
     plan = _checked_plan(args)
     single = len(args.inputs) == 1 and not args.inputs[0].is_dir()
     show = not args.quiet and sys.stderr.isatty()
     failures = list(plan.bad)
     written: list[Job] = []
-    with Deblurer(config) as deblurer:
+    start = time.perf_counter()
+    with Restorer(config) as restorer:
+        settings = write_settings(plan.album_dirs, config, preset)
         if single:
             progress, close = _tile_bar(show)
             try:
-                result = deblurer.deblur_file(plan.jobs[0].src, plan.jobs[0].dst, overwrite=args.overwrite,
-                                              progress=progress, exclusive=not args.overwrite)
+                result = restorer.restore_file(plan.jobs[0].src, plan.jobs[0].dst, overwrite=args.overwrite,
+                                               progress=progress, exclusive=not args.overwrite)
             finally:
                 close()
             written.append(Job(plan.jobs[0].src, result.written or plan.jobs[0].dst))
         else:
             for job in tqdm(plan.jobs, disable=not show, unit="photo", file=sys.stderr, desc="deblur"):
                 try:
-                    written.append(deblur_job(deblurer, job, args.overwrite))
+                    written.append(deblur_job(restorer, job, args.overwrite))
                 except PHOTO_ERRORS as e:   # this photo only
                     failures.append((job.src, with_flags(str(e), FLAGS)))
                 except MemoryError:
                     failures.append((job.src, f"{job.src}: out of memory; downscale it or free memory"))
+    seconds = time.perf_counter() - start
     if args.compare is not None:
         before = read_image(written[0].src).rgb
         after = read_image(written[0].dst).rgb
+        if after.shape != before.shape:         # upscaled: show the input at the same size
+            import cv2
+
+            before = cv2.resize(before, after.shape[1::-1], interpolation=cv2.INTER_LANCZOS4)
         compare = write_image(args.compare, side_by_side([before, after], ["before", "after"]),
                               exclusive=not args.overwrite)
     if not args.quiet:
@@ -308,7 +327,12 @@ def run(args: argparse.Namespace) -> int:
             print(f"wrote {compare}")
         if not single:
             where = ", ".join(str(d) for d in dict.fromkeys(plan.out_dirs))
-            print(f"deblurred {len(written)} of {len(written) + len(failures)} photos into {where}")
+            n = len(written)
+            each = f", {seconds / n:.1f} s a photo" if n else ""
+            print(f"{'restored' if config.chained else 'deblurred'} {n} of {n + len(failures)} photos into {where} "
+                  f"in {duration(seconds)}{each}; {len(failures)} failed")
+            for path in settings:
+                print(f"settings: {path}")
     for _, message in failures:
         print(f"edgedeblur deblur: error: {message}", file=sys.stderr)
     return 1 if failures else 0

@@ -36,7 +36,7 @@ from typing import Any
 
 from runtime.commands.photo_job import PHOTO_ERRORS, Job, deblur_job
 from runtime.errors import ConfigError, EdgeDeblurError, with_flags
-from runtime.photo.deblur import DeblurConfig, Deblurer
+from runtime.photo.chain import RestoreConfig, Restorer
 from runtime.photo.resume import DoneLog, config_fingerprint
 
 IN_FLIGHT = 2
@@ -105,16 +105,16 @@ class RaySummary:
 
 
 class PhotoWorker:
-    """The body of one Ray actor: one ``Deblurer`` (model loaded once) for every file it gets."""
+    """The body of one Ray actor: one ``Restorer`` (models loaded once) for every file it gets."""
 
-    def __init__(self, config: DeblurConfig, overwrite: bool) -> None:
+    def __init__(self, config: RestoreConfig, overwrite: bool) -> None:
         logging.basicConfig(level=logging.WARNING)
         self.name = f"{socket.gethostname()}:{os.getpid()}"
-        self._deblurer = Deblurer(config)
+        self._restorer = Restorer(config)
         self._overwrite = overwrite
         self._broken: str | None = None
         try:
-            self._deblurer.load()
+            self._restorer.load()
         except EdgeDeblurError as e:             # reported by ready(), not as a dead actor
             self._broken = f"worker {self.name}: {e}"
 
@@ -132,7 +132,7 @@ class PhotoWorker:
         """Deblur one file the way a local run does; a failure of this photo is returned, not raised."""
         start = time.perf_counter()
         try:
-            deblur_job(self._deblurer, Job(Path(src), Path(dst)), self._overwrite)
+            deblur_job(self._restorer, Job(Path(src), Path(dst)), self._overwrite)
             error = None
         except PHOTO_ERRORS as e:
             error = str(e)
@@ -205,7 +205,7 @@ def _check(workers: int | None) -> None:
         raise ConfigError(f"--workers {workers} must be a whole number >= 1")
 
 
-def run_on_ray(args: argparse.Namespace, config: DeblurConfig, jobs: list[Job], bad: list[tuple[Path, str]]) -> int:
+def run_on_ray(args: argparse.Namespace, config: RestoreConfig, jobs: list[Job], bad: list[tuple[Path, str]]) -> int:
     """Handler part for ``--ray``: the local run's plan (``jobs``, and inputs already known
     ``bad``), the same per-file call, on Ray workers; exit 1 if any photo failed."""
     if args.compare is not None:
@@ -221,7 +221,7 @@ def run_on_ray(args: argparse.Namespace, config: DeblurConfig, jobs: list[Job], 
             started = time.perf_counter()
             with contextlib.redirect_stdout(_ToLog()):       # stdout: the JSON summary only
                 try:
-                    n = _start(ray, args.ray, args.workers, config.engine.threads)
+                    n = _start(ray, args.ray, args.workers, config.deblur.engine.threads)
                     # overwrite: the plan refused every existing file this job did not write, and a
                     # retried file may have been published by the worker that died
                     _drive(ray, todo, config, True, n, done, summary, started, show=not args.quiet)
@@ -240,9 +240,9 @@ def run_on_ray(args: argparse.Namespace, config: DeblurConfig, jobs: list[Job], 
 class _Pool:
     """The workers and the files each holds; a worker that dies is replaced by a fresh one."""
 
-    def __init__(self, ray: Any, config: DeblurConfig, overwrite: bool, n: int) -> None:
+    def __init__(self, ray: Any, config: RestoreConfig, overwrite: bool, n: int) -> None:
         self._ray = ray
-        self._actor = ray.remote(num_cpus=config.engine.threads, max_restarts=0)(PhotoWorker)
+        self._actor = ray.remote(num_cpus=config.deblur.engine.threads, max_restarts=0)(PhotoWorker)
         self._args = (config, overwrite)
         self.workers = [self._actor.remote(*self._args) for _ in range(n)]
         self.running: dict[Any, tuple[int, Any, Job]] = {}
@@ -293,7 +293,7 @@ class _Pool:
             return e, job
 
 
-def _drive(ray: Any, todo: list[Job], config: DeblurConfig, overwrite: bool, n: int, done: DoneLog,
+def _drive(ray: Any, todo: list[Job], config: RestoreConfig, overwrite: bool, n: int, done: DoneLog,
            summary: RaySummary, started: float, show: bool) -> None:
     """Keep every worker fed until each file is written or failed; retry files of dead workers."""
     from tqdm import tqdm

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from runtime.errors import ConfigError, EngineError, ImageError
 
 if TYPE_CHECKING:
-    from runtime.photo.deblur import Deblurer
+    from runtime.photo.chain import Restorer
 
 PHOTO_ERRORS: tuple[type[Exception], ...] = (ImageError, EngineError, ConfigError)
 """What fails one photo of a folder run (listed at the end) rather than the whole run."""
@@ -26,8 +26,9 @@ class Job:
     dst: Path
 
 
-def deblur_job(deblurer: Deblurer, job: Job, overwrite: bool) -> Job:
-    """Deblur one photo of a folder run into ``job.dst``; returns the job as written.
+def deblur_job(restorer: Restorer, job: Job, overwrite: bool) -> Job:
+    """Deblur (or restore, as configured) one photo of a folder run into ``job.dst``; returns
+    the job as written.
 
     Without ``overwrite`` the output is created exclusively: if another process took the
     name meanwhile, the photo goes to the next free ``stem.N`` name, returned here.
@@ -35,5 +36,5 @@ def deblur_job(deblurer: Deblurer, job: Job, overwrite: bool) -> Job:
     Raises:
         ImageError, EngineError, ConfigError (``PHOTO_ERRORS``): this photo failed.
     """
-    result = deblurer.deblur_file(job.src, job.dst, overwrite=overwrite, exclusive=not overwrite)
+    result = restorer.restore_file(job.src, job.dst, overwrite=overwrite, exclusive=not overwrite)
     return Job(job.src, result.written or job.dst)

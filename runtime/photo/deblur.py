@@ -50,7 +50,7 @@ from runtime.engines.base import Engine, EngineConfig
 from runtime.engines.tiling import Progress, TileConfig, run_tiled
 from runtime.errors import ConfigError, ImageError, parse_choice
 from runtime.manifest import ArtifactEntry, Status
-from runtime.photo.imageio import check_image, output_format, read_image, write_image
+from runtime.photo.imageio import check_image, read_for, read_image, write_like
 from runtime.photo.kernel_aware import (BlurTarget, KernelAwareConfig, KernelAwareResult, KernelMethod,
                                         centre_crop, kernel_aware_deblur)
 from runtime.photo.gate import apply_gate
@@ -402,16 +402,9 @@ class Deblurer:
             ConfigError: ``dst`` is ``src`` and ``overwrite`` is False.
             ImageError: unreadable input, unsupported or unwritable output.
         """
-        src, dst = Path(src), Path(dst)
-        if not overwrite and dst.exists() and src.exists() and dst.samefile(src):
-            raise ConfigError(f"refusing to overwrite the input {src}; pass `overwrite` or choose "
-                              "another output with `dst`")
-        output_format(dst)
-        loaded = read_image(src)
-        output_format(dst, loaded.alpha is not None)
+        loaded = read_for(src, dst, overwrite=overwrite)
         result = self.deblur_image(loaded.rgb, progress)
-        written = write_image(dst, result.image, alpha=loaded.alpha, meta=loaded.meta, exclusive=exclusive)
-        return replace(result, written=written)
+        return replace(result, written=write_like(dst, result.image, loaded, exclusive=exclusive))
 
     def close(self) -> None:
         """Close the engines this object loaded (not one passed in)."""

@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 from PIL import Image, UnidentifiedImageError
 
 from facemask.files import atomic_write
-from runtime.errors import ImageError
+from runtime.errors import ConfigError, ImageError
 
 log = logging.getLogger(__name__)
 
@@ -295,11 +295,7 @@ def encode_image(path: Path, rgb: NDArray[np.float32], alpha: NDArray[np.float32
     depth = 16 if deep and meta is not None and meta.bit_depth == 16 else 8
     if meta is not None and meta.bit_depth == 16 and depth == 8:
         log.info("%s: %s stores 8 bits; the 16-bit input is reduced", path, fmt)
-    colour = np.clip(rgb, 0, 1)
-    colour = colour.mean(axis=2, keepdims=True) if grey else colour
-    planes = colour if alpha is None else np.concatenate([colour, np.clip(alpha, 0, 1)[..., None]], axis=2)
-    top = 65535.0 if depth == 16 else 255.0
-    pixels: NDArray[np.integer[Any]] = (planes * top + 0.5).astype(np.uint16 if depth == 16 else np.uint8)
+    pixels = _quantise(rgb, alpha, grey, depth)
     if depth == 16:
         order = {1: [0], 2: [0, 0, 0, 1], 3: [2, 1, 0], 4: [2, 1, 0, 3]}[pixels.shape[2]]
         pixels = pixels[..., order]              # OpenCV: 1, 3 (BGR) or 4 (BGRA) channels
@@ -316,6 +312,50 @@ def encode_image(path: Path, rgb: NDArray[np.float32], alpha: NDArray[np.float32
     out = io.BytesIO()
     image.save(out, format=fmt, **options)
     return out.getvalue()
+
+
+def _quantise(rgb: NDArray[np.float32], alpha: NDArray[np.float32] | None, grey: bool,
+              depth: int) -> NDArray[np.integer[Any]]:
+    """Integer pixels (H, W, 1-4) from float planes, in row blocks: a 48 MP upscale needs its
+    integer copy and a block of float work, not three float copies of itself."""
+    top = np.float32(65535.0 if depth == 16 else 255.0)
+    channels = (1 if grey else 3) + (alpha is not None)
+    out = np.empty((*rgb.shape[:2], channels), np.uint16 if depth == 16 else np.uint8)
+    step = max(1, (1 << 22) // max(1, rgb.shape[1] * 3))
+    for y in range(0, rgb.shape[0], step):
+        colour = np.clip(rgb[y:y + step], 0, 1)
+        colour = colour.mean(axis=2, keepdims=True) if grey else colour
+        if alpha is not None:
+            colour = np.concatenate([colour, np.clip(alpha[y:y + step], 0, 1)[..., None]], axis=2)
+        out[y:y + step] = colour * top + np.float32(0.5)
+    return out
+
+
+def read_for(src: Path, dst: Path, *, overwrite: bool = False) -> LoadedImage:
+    """Read ``src`` to be written as ``dst``: the checks before decoding (``dst`` is not ``src``
+    unless ``overwrite``; its suffix is writable) and after (it can hold the alpha).
+
+    Raises:
+        ConfigError: ``dst`` is ``src`` and ``overwrite`` is False.
+        ImageError: unreadable input, unsupported output.
+    """
+    src, dst = Path(src), Path(dst)
+    if not overwrite and dst.exists() and src.exists() and dst.samefile(src):
+        raise ConfigError(f"refusing to overwrite the input {src}; pass `overwrite` or choose "
+                          "another output with `dst`")
+    output_format(dst)
+    loaded = read_image(src)
+    output_format(dst, loaded.alpha is not None)
+    return loaded
+
+
+def write_like(dst: Path, rgb: NDArray[np.float32], source: LoadedImage, *, exclusive: bool = False) -> Path:
+    """Write ``rgb`` stored as ``source`` was (bit depth, grey, ICC, alpha); an alpha of another
+    size (the result was upscaled) is resized to it with Lanczos. See ``write_image``."""
+    alpha = source.alpha
+    if alpha is not None and alpha.shape != rgb.shape[:2]:
+        alpha = np.clip(cv2.resize(alpha, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LANCZOS4), 0, 1)
+    return write_image(dst, rgb, alpha=alpha, meta=source.meta, exclusive=exclusive)
 
 
 def write_image(path: Path, rgb: NDArray[np.float32], alpha: NDArray[np.float32] | None = None,

@@ -30,6 +30,7 @@ import numpy as np
 
 from runtime.catalog import resolve_model
 from runtime.errors import ImageError
+from runtime.photo.chain import RestoreConfig
 from runtime.photo.deblur import DeblurConfig
 
 log = logging.getLogger(__name__)
@@ -59,24 +60,32 @@ def _file_id(path: Path) -> tuple[int, int] | None:
     return st.st_size, st.st_mtime_ns
 
 
-def config_fingerprint(config: DeblurConfig) -> str:
+def config_fingerprint(config: DeblurConfig | RestoreConfig) -> str:
     """A short hash of every ``DeblurConfig`` field (a kernel by its bytes), the model file's
     identity and the manifest's: whatever may change the output pixels. Thread count and
     spinning only change speed (a 2-thread local run and 1-thread Ray workers wrote the same
     bytes, ``benchmarks/results/ray``), so a rerun with other ``--threads`` still resumes.
+    A restore chain adds its other fields and its models' files; a chain that only deblurs
+    has its deblur config's fingerprint.
 
     Raises:
-        ModelLoadError: the model cannot be found (the run would fail anyway).
+        ModelLoadError: a model cannot be found (the run would fail anyway).
     """
     try:
         package = version("edgedeblur")
     except PackageNotFoundError:
         package = "unknown"
-    model = resolve_model(config.model, models_dir=config.models_dir).path
-    manifest = Path(config.models_dir) / "manifest.json"   # specialists are chosen from it
-    speed_only = replace(config, engine=replace(config.engine, threads=1, spin=False))
+    chain = config if isinstance(config, RestoreConfig) else None
+    deblur = chain.deblur if chain is not None else config
+    model = resolve_model(deblur.model, models_dir=deblur.models_dir).path
+    manifest = Path(deblur.models_dir) / "manifest.json"   # specialists are chosen from it
+    speed_only = replace(deblur, engine=replace(deblur.engine, threads=1, spin=False))
     parts = {"version": package, "config": _plain(speed_only), "model_file": [str(model.resolve()), _file_id(model)],
              "manifest": _file_id(manifest)}
+    if chain is not None and chain.chained:
+        parts["chain"] = {f.name: _plain(getattr(chain, f.name)) for f in fields(chain) if f.name != "deblur"}
+        files = [resolve_model(m, models_dir=deblur.models_dir).path for m in chain.chain_models().values()]
+        parts["chain_files"] = [[str(f.resolve()), _file_id(f)] for f in files]
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 

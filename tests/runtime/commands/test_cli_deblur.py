@@ -89,7 +89,7 @@ def test_folder_with_good_and_bad_files(tmp_path: Path, album: Path, model: str,
     out = tmp_path / "album_out"
     assert main(["deblur", str(album), "-o", str(out), "--model", model, "--strength", "0.7"]) == 1
     captured = capsys.readouterr()
-    assert sorted(p.name for p in out.iterdir()) == ["good1.png", "good2.png", "grey.png"]
+    assert sorted(p.name for p in out.iterdir()) == ["edgedeblur-settings.toml", "good1.png", "good2.png", "grey.png"]
     errors = captured.err.strip().splitlines()
     assert "Traceback" not in captured.err and len(errors) == 3
     for name, why in (("cut.jpg", "truncated"), ("notes.png", "contains text"), ("empty.jpg", "0 bytes")):
@@ -105,7 +105,8 @@ def test_folder_default_output_is_sibling(album: Path, model: str) -> None:
     for bad in ("cut.jpg", "notes.png", "empty.jpg"):
         (album / bad).unlink()
     assert main(["deblur", str(album), "--model", model, "-q"]) == 0
-    assert sorted(p.name for p in (album.parent / "album_sharp").iterdir()) == ["good1.png", "good2.png", "grey.png"]
+    assert sorted(p.name for p in (album.parent / "album_sharp").iterdir()) == [
+        "edgedeblur-settings.toml", "good1.png", "good2.png", "grey.png"]
 
 
 def _text_png(p: Path) -> Path:

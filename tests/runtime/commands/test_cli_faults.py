@@ -105,7 +105,7 @@ def test_folder_run_rechecks_renamed_outputs(tmp_path: Path, capsys: pytest.Capt
     out = tmp_path / "out"
     assert main(["deblur", str(tmp_path / "d1"), str(tmp_path / "d2"), "-o", str(out), "--method", "unsharp"]) == 0
     assert "deblurred 3 of 3" in capsys.readouterr().out
-    means = sorted(round(float(cv2.imread(str(p)).mean())) for p in out.iterdir())
+    means = sorted(round(float(cv2.imread(str(p)).mean())) for p in out.glob("*.png"))
     assert means == [40, 120, 200]
 
 
@@ -142,7 +142,7 @@ def test_concurrent_folder_runs_lose_nothing(tmp_path: Path) -> None:
             _flat_png(tmp_path / d / f"p{i}.png", value)
     procs = {d: start_cli(["deblur", d, "-o", "out", "--method", "unsharp", "-q"], tmp_path) for d in values}
     errors = {d: p.communicate(timeout=300)[1] for d, p in procs.items()}
-    outputs = [round(float(cv2.imread(str(p)).mean())) for p in (tmp_path / "out").iterdir()]
+    outputs = [round(float(cv2.imread(str(p)).mean())) for p in (tmp_path / "out").glob("*.png")]
     for d, value in values.items():
         refused = errors[d].count("already exists")
         assert outputs.count(value) + refused == 4, (d, outputs, errors[d])
