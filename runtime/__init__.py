@@ -7,6 +7,7 @@ Everything else lives by job in ``engines/``, ``photo/``, ``video/`` and ``energ
 Example:
     >>> import runtime
     >>> result = runtime.deblur_image(image_rgb, runtime.DeblurConfig(strength=0.7))
+    >>> printed = runtime.restore(image_rgb, runtime.load_preset("portrait").config())   # deblur -> denoise -> x2
     >>> runtime.deblur_file(Path("photo.jpg"), Path("photo.sharp.png"))
     >>> with runtime.open_source("0") as camera, runtime.FacePriorityPipeline(runtime.PipelineConfig()) as pipe:
     ...     runtime.run_stream(camera, pipe, [runtime.VideoFileSink(Path("out.mp4"))])
@@ -23,7 +24,10 @@ if TYPE_CHECKING:
     from runtime.manifest import ArtifactEntry, Manifest, TensorSpec
     from runtime.photo.deblur import (DeblurConfig, Deblurer, DeblurResult, Method, Mode, choose_model,
                                       deblur_file, deblur_image, load_kernel)
+    from runtime.photo.chain import LinkReport, RestoreConfig, Restorer, RestoreResult, restore, restore_file
     from runtime.photo.imageio import ImageMeta, LoadedImage, read_image, write_image
+    from runtime.photo.links import AutoDenoise, deblur_link, denoise_link, upscale_link
+    from runtime.photo.presets import Preset, load_preset, read_preset, user_presets
     from runtime.video.frames import Frame, FrameSource, SourceConfig, SourceEnd, SourceInfo, SourceKind
     from runtime.video.pipeline import FacePriorityPipeline, FrameResult, PipelineConfig, Treatment
     from runtime.video.sinks import ImageFolderSink, PreviewWindow, Sink, SinkResult, VideoFileSink, VideoSinkConfig
@@ -36,6 +40,11 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(("DeblurConfig", "Deblurer", "DeblurResult", "Method", "Mode", "choose_model",
                      "deblur_file", "deblur_image", "load_kernel"), "runtime.photo.deblur"),
     **dict.fromkeys(("ImageMeta", "LoadedImage", "read_image", "write_image"), "runtime.photo.imageio"),
+    # the restore chain and its presets
+    **dict.fromkeys(("LinkReport", "RestoreConfig", "Restorer", "RestoreResult", "restore", "restore_file"),
+                    "runtime.photo.chain"),
+    **dict.fromkeys(("AutoDenoise", "deblur_link", "denoise_link", "upscale_link"), "runtime.photo.links"),
+    **dict.fromkeys(("Preset", "load_preset", "read_preset", "user_presets"), "runtime.photo.presets"),
     # video
     **dict.fromkeys(("Frame", "FrameSource", "SourceConfig", "SourceEnd", "SourceInfo", "SourceKind"),
                     "runtime.video.frames"),

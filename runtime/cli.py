@@ -23,6 +23,7 @@ from runtime.errors import EdgeDeblurError, with_flags
 _BUILTIN_COMMANDS: tuple[str, ...] = (
     "runtime.commands.deblur",
     "runtime.commands.models",
+    "runtime.commands.presets",
     "runtime.commands.demo",
     "runtime.commands.profile",
     "runtime.commands.run",

@@ -35,3 +35,17 @@ def tflite_factory(tmp_path: Path) -> Callable[..., Path]:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="session")
+def restore_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A models folder holding 'small', 'denoise' and 'x2' for the restore chain: the shipped
+    folder once the denoiser and the upscaler ship there, else generated stand-ins (an
+    identity deblur, a binomial smoother, an EdgeSR-shaped x2 net; ``build_restore_models``)."""
+    from model_fixtures import build_restore_models
+    from runtime.catalog import SHIPPED_DIR, load_shipped_manifest
+
+    shipped = {e.model for e in load_shipped_manifest(SHIPPED_DIR).artifacts}
+    if {"small", "denoise", "x2"} <= shipped:
+        return SHIPPED_DIR
+    return build_restore_models(tmp_path_factory.mktemp("restore_models"))

@@ -293,6 +293,7 @@ def run(args: argparse.Namespace) -> int:
     written: list[Job] = []
     start = time.perf_counter()
     with Restorer(config) as restorer:
+        restorer.load()
         settings = write_settings(plan.album_dirs, config, preset)
         if single:
             progress, close = _tile_bar(show)

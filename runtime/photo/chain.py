@@ -1,20 +1,17 @@
-"""The restore chain: deblur -> denoise -> upscale, each link RGB in, RGB out.
+"""The restore chain: deblur -> denoise -> upscale, with the engines loaded over an album.
 
 Deblurring first recovers edges; it also amplifies noise and JPEG banding, so a light
 denoise follows; upscaling last keeps the upscaler from enlarging blur and noise into smear.
-Each link is a function of its own (``deblur_link``, ``denoise_link``, ``upscale_link``:
-(H, W, 3) float32 sRGB [0, 1] in and out, model given as a loaded engine or a name), so
-other orders can be run and compared; ``restore`` runs the default order, and
-``Restorer`` keeps the engines loaded over an album.
+Each link is a function of its own in ``runtime.photo.links`` (RGB in, RGB out, any
+order); ``restore`` and ``Restorer`` run them in the default order:
 
 - deblur: the photo pipeline of ``runtime.photo.deblur`` as is (auto policy, kernel path,
   sharpness gate); its ``strength`` 0 skips it.
-- denoise: the blind denoiser (shipped as ``denoise``) through tiling, blended with its
-  input at a strength: a number, or 'auto': the noise left after deblurring
-  (``runtime.photo.gate.noise_sigma``) decides (``AutoDenoise``).
+- denoise: the blind denoiser (shipped as ``denoise``), blended with its input at a
+  strength: a number, or 'auto': the noise left after deblurring
+  (``runtime.photo.gate.noise_sigma``) sets it (``AutoDenoise``).
 - upscale: the x2 upscaler (shipped as ``x2``) once (x2) or twice (x4), blended with a
-  Lanczos upscale of its input at ``upscale_strength``. Memory stays at about one output:
-  tiles add into it (``run_tiled``) and the Lanczos blend runs in bands.
+  Lanczos upscale of its input at ``upscale_strength``. Memory stays at about one output.
 
 Example:
     >>> cfg = RestoreConfig(denoise="auto", upscale=2)
@@ -23,7 +20,6 @@ Example:
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -31,65 +27,21 @@ from pathlib import Path
 from types import TracebackType
 from typing import Callable
 
-import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from runtime.catalog import SHIPPED_DIR
 from runtime.engines import create_engine
-from runtime.engines.base import Engine, EngineConfig
-from runtime.engines.tiling import Progress, TileConfig, run_tiled
-from runtime.errors import ConfigError, closest
-from runtime.photo.deblur import DeblurConfig, Deblurer, deblur_image
+from runtime.engines.base import Engine
+from runtime.engines.tiling import Progress, TileConfig
+from runtime.errors import ConfigError
+from runtime.photo.deblur import DeblurConfig, Deblurer
 from runtime.photo.gate import noise_sigma
 from runtime.photo.imageio import check_image, read_for, write_like
+from runtime.photo.links import (DENOISE_MODEL, UPSCALE_FACTORS, UPSCALE_MODEL, AutoDenoise, check_scale,
+                                 check_strength, denoise_link, parse_denoise, unit_range, upscale_link)
 
-DENOISE_MODEL = "denoise"
-"""The shipped blind denoiser (manifest task 'denoise')."""
-UPSCALE_MODEL = "x2"
-"""The shipped x2 upscaler (manifest task 'upscale', scale 2)."""
-UPSCALE_FACTORS = (1, 2, 4)
-"""1 = keep the size; 4 = the x2 model twice."""
-DENOISE_CHOICES = ("off", "auto")
-LANCZOS_BAND_PX = 256
-"""Input rows per band of the Lanczos blend (with a margin of ``_LANCZOS_MARGIN`` rows)."""
-_LANCZOS_MARGIN = 8
-
-ModelRef = Engine | str | Path
-"""A loaded engine, a shipped model name, or a model file path."""
 ChainProgress = Callable[[str, int, int], None]
 """Called as ``progress(link, tiles_done, tiles_total)``; ``link`` is 'deblur', 'denoise' or 'upscale'."""
-
-
-def check_strength(value: object, name: str) -> float:
-    """A link strength as a float in [0, 1], else a ConfigError naming the field."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or not 0 <= value <= 1:
-        raise ConfigError(f"`{name}` {value} is outside [0, 1]; use 0 (off) to 1 (full), e.g. `{name}` 0.5")
-    return float(value)
-
-
-@dataclass(frozen=True, slots=True)
-class AutoDenoise:
-    """How 'auto' turns the noise left after deblurring into a denoise strength.
-
-    ``noise_sigma`` (grey level, in [0, 1] units) at or below ``skip_at`` skips the link; from
-    there the strength rises linearly to 1 at ``full_at``. Set on training photos
-    (``benchmarks/denoise_auto_calibration.py``, ``benchmarks/results/denoise_auto/``).
-    """
-
-    skip_at: float = 2.5 / 255
-    """Above what clean photos (JPEG q90) read after deblurring: they are left alone."""
-    full_at: float = 8.0 / 255
-    """What photos with clearly visible noise read after deblurring: full strength."""
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.skip_at < self.full_at <= 1:
-            raise ConfigError(f"auto denoise needs 0 <= skip_at ({self.skip_at}) < full_at ({self.full_at}) <= 1")
-
-    def strength(self, sigma: float) -> float:
-        """Denoise strength in [0, 1] for a measured noise sigma."""
-        return float(np.clip((sigma - self.skip_at) / (self.full_at - self.skip_at), 0.0, 1.0))
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -149,22 +101,6 @@ class RestoreConfig:
         return used
 
 
-def parse_denoise(value: object) -> str | float:
-    """'off', 'auto' or a strength in [0, 1] (numbers may come as text, from a flag)."""
-    if isinstance(value, str) and value.strip().lower() in DENOISE_CHOICES:
-        return value.strip().lower()
-    try:
-        number = float(value) if isinstance(value, str) and not isinstance(value, bool) else value
-    except ValueError:
-        number = None
-    if isinstance(number, (int, float)) and not isinstance(number, bool) and math.isfinite(number) \
-            and 0 <= number <= 1:
-        return float(number)
-    near = closest(value, DENOISE_CHOICES)
-    hint = f"; did you mean {near!r}?" if near else ""
-    raise ConfigError(f"`denoise` {value!r} must be off, auto or a strength in [0, 1]{hint}")
-
-
 @dataclass(frozen=True, slots=True)
 class LinkReport:
     """What one link did: ``label`` names the model (or why it was skipped), ``strength`` is
@@ -197,125 +133,6 @@ class RestoreResult:
         return {r.link: r.ms for r in self.links}
 
 
-def _open(ref: ModelRef, models_dir: Path, config: EngineConfig) -> tuple[Engine, bool]:
-    """The engine for ``ref`` and whether we opened it (and so must close it)."""
-    if isinstance(ref, (str, Path)):
-        return create_engine(ref, config, models_dir=models_dir), True
-    return ref, False
-
-
-def _check_scale(engine: Engine, scale: int, link: str) -> None:
-    if engine.info.scale != scale:
-        what = "a same-size model (task 'denoise')" if scale == 1 else f"an x{scale} upscaler (task 'upscale')"
-        raise ConfigError(f"`{link}_model` {engine.info.id} has scale {engine.info.scale}; the {link} link needs "
-                          f"{what}, e.g. {DENOISE_MODEL if scale == 1 else UPSCALE_MODEL!r}")
-
-
-def deblur_link(image_rgb: NDArray[np.float32], config: DeblurConfig = DeblurConfig(),
-                engine: Engine | None = None, progress: Progress | None = None) -> NDArray[np.float32]:
-    """The deblur link: ``runtime.photo.deblur.deblur_image`` (policy, gate, strength) as is.
-
-    Returns:
-        (H, W, 3) float32 RGB [0, 1].
-    """
-    return deblur_image(image_rgb, config, engine, progress).image
-
-
-def denoise_link(image_rgb: NDArray[np.float32], strength: float | str = "auto", engine: ModelRef = DENOISE_MODEL,
-                 *, auto: AutoDenoise = AutoDenoise(), tiles: TileConfig = TileConfig(),
-                 models_dir: Path = SHIPPED_DIR, engine_config: EngineConfig = EngineConfig(),
-                 progress: Progress | None = None) -> NDArray[np.float32]:
-    """The denoise link: ``image + s * (denoiser(image) - image)``.
-
-    Args:
-        image_rgb: (H, W, 3) float32 RGB [0, 1].
-        strength: in [0, 1], or 'auto': ``auto.strength(noise_sigma(image))``.
-        engine: a loaded same-size engine, or a model name/path opened (and closed) here.
-
-    Returns:
-        (H, W, 3) float32 RGB [0, 1].
-
-    Raises:
-        ConfigError: bad strength, or the model is not same-size.
-        ModelLoadError, EngineError, ImageError: as ``run_tiled``.
-    """
-    img = check_image(image_rgb, clip=True)
-    s = parse_denoise(strength)
-    s = auto.strength(noise_sigma(img)) if s == "auto" else 0.0 if s == "off" else float(s)
-    if s == 0:
-        return img
-    model, owned = _open(engine, models_dir, engine_config)
-    try:
-        _check_scale(model, 1, "denoise")
-        out = run_tiled(model, img, tiles, progress)
-    finally:
-        if owned:
-            model.close()
-    if s < 1:
-        out -= img
-        out *= np.float32(s)
-        out += img
-    return out
-
-
-def _lanczos_blend(src: NDArray[np.float32], out: NDArray[np.float32], factor: int, strength: float) -> None:
-    """``out = lanczos(src) + strength * (out - lanczos(src))`` in place, band by band: each
-    band resizes its input rows plus a margin, which gives exactly the whole-image resize."""
-    h, w = src.shape[:2]
-    for y0 in range(0, h, LANCZOS_BAND_PX):
-        y1 = min(h, y0 + LANCZOS_BAND_PX)
-        a, b = max(0, y0 - _LANCZOS_MARGIN), min(h, y1 + _LANCZOS_MARGIN)
-        big = cv2.resize(src[a:b], (w * factor, (b - a) * factor), interpolation=cv2.INTER_LANCZOS4)
-        band = big[(y0 - a) * factor:(y1 - a) * factor]
-        target = out[y0 * factor:y1 * factor]
-        target -= band
-        target *= np.float32(strength)
-        target += band
-    np.clip(out, 0, 1, out=out)
-
-
-def upscale_link(image_rgb: NDArray[np.float32], factor: int = 2, strength: float = 1.0,
-                 engine: ModelRef = UPSCALE_MODEL, *, tiles: TileConfig = TileConfig(),
-                 models_dir: Path = SHIPPED_DIR, engine_config: EngineConfig = EngineConfig(),
-                 progress: Progress | None = None) -> NDArray[np.float32]:
-    """The upscale link: the x2 model once (``factor`` 2) or twice (4), blended with a
-    Lanczos upscale of the input at ``strength`` (0 = Lanczos only, no model run).
-
-    Args:
-        image_rgb: (H, W, 3) float32 RGB [0, 1].
-        engine: a loaded x2 engine, or a model name/path opened (and closed) here.
-
-    Returns:
-        (H * factor, W * factor, 3) float32 RGB [0, 1].
-
-    Raises:
-        ConfigError: bad factor or strength, or the model is not an x2 upscaler.
-        ModelLoadError, EngineError, ImageError: as ``run_tiled``.
-    """
-    img = check_image(image_rgb, clip=True)
-    if isinstance(factor, bool) or factor not in UPSCALE_FACTORS:
-        raise ConfigError(f"`upscale` {factor!r} must be 1, 2 or 4 (4 = the x2 model twice)")
-    s = check_strength(strength, "upscale_strength")
-    if factor == 1:
-        return img
-    if s == 0:
-        out = np.zeros((img.shape[0] * factor, img.shape[1] * factor, 3), np.float32)
-        _lanczos_blend(img, out, factor, 0.0)
-        return out
-    model, owned = _open(engine, models_dir, engine_config)
-    try:
-        _check_scale(model, 2, "upscale")
-        out = img
-        for _ in range(factor // 2):
-            out = run_tiled(model, out, tiles, progress)
-    finally:
-        if owned:
-            model.close()
-    if s < 1:
-        _lanczos_blend(img, out, factor, s)
-    return out
-
-
 class Restorer:
     """Runs the chain over many photos with one config, keeping every engine loaded.
 
@@ -346,10 +163,11 @@ class Restorer:
 
         Raises:
             ModelLoadError: a model cannot be found or loaded.
+            ConfigError: a model does not fit its link (an upscaler as the denoiser...).
         """
         self.deblurer.load()
-        for model in self.config.chain_models().values():
-            self.engine(model)
+        for link, model in self.config.chain_models().items():
+            check_scale(self.engine(model), 1 if link == "denoise" else 2, link)
 
     def deblur(self, image_rgb: NDArray[np.float32], progress: Progress | None = None) -> NDArray[np.float32]:
         """The deblur link with the configured ``DeblurConfig``."""
@@ -364,7 +182,7 @@ class Restorer:
         if s == "auto":
             s = cfg.auto_denoise.strength(noise_sigma(check_image(image_rgb)))
         if s in ("off", 0):
-            return check_image(image_rgb, clip=True)
+            return unit_range(image_rgb)
         return denoise_link(image_rgb, s, self.engine(cfg.denoise_model), tiles=cfg.tiles, progress=progress)
 
     def upscale(self, image_rgb: NDArray[np.float32], factor: int = 2, strength: float = 1.0,

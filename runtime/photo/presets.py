@@ -130,7 +130,7 @@ def _check_types(data: dict[str, Any], where: str) -> None:
             continue
         if key not in KEYS:
             near = closest(key, [*KEYS, "description"])
-            hint = f"; did you mean {near!r}?" if near else ""
+            hint = f"; did you mean {near!r}?" if near else "."
             raise ConfigError(f"preset {where}: unknown key {key!r}{hint} Keys: description, {', '.join(KEYS)}")
         allowed = KEYS[key]
         if isinstance(value, bool) or not isinstance(value, allowed):
@@ -246,20 +246,19 @@ def preset_toml(preset: Preset) -> str:
 
 
 def model_record(config: RestoreConfig) -> dict[str, str]:
-    """The model files the config's links use: link -> 'id sha256:...'; deblur's ``mode`` may
-    pick shipped specialists per photo, so the manifest's own hash is recorded too."""
+    """The model files the config's links use, as ``<link>_model = 'id sha256:...'``; deblur's
+    ``mode`` may pick shipped specialists per photo, so the manifest's own hash is recorded too."""
     d = config.deblur
     runs_model = d.strength > 0 and d.method in (Method.AUTO, Method.MODEL, Method.KERNEL)
     used = {**({"deblur": d.model} if runs_model else {}), **config.chain_models()}
-
     out: dict[str, str] = {}
     for link, model in used.items():
         resolved = resolve_model(model, models_dir=d.models_dir)
         digest = resolved.entry.sha256 if resolved.entry is not None else sha256_file(resolved.path)
-        out[link] = f"{resolved.id} sha256:{digest}"
+        out[f"{link}_model"] = f"{resolved.id} sha256:{digest}"
     manifest = Path(d.models_dir) / "manifest.json"
     if used and manifest.is_file():
-        out["manifest"] = f"{manifest.name} sha256:{sha256_file(manifest)}"
+        out["models_manifest"] = f"{manifest.name} sha256:{sha256_file(manifest)}"
     return out
 
 
@@ -277,6 +276,6 @@ def settings_toml(config: RestoreConfig, *, preset: Preset | None, version: str)
     body = [f"description = {_toml(desc)}"]
     body += [f"{k} = {_toml(v)}" for k, v in settings_of(config).items()]
     recorded = {"edgedeblur": version, "preset": f"{preset.name} ({preset.source})" if preset else "none",
-                **{f"{link}_model": text for link, text in model_record(config).items()}}
+                **model_record(config)}
     body += ["", "[recorded]", *(f"{k} = {_toml(v)}" for k, v in recorded.items())]
     return "\n".join(head + body) + "\n"
