@@ -284,8 +284,7 @@ def run(args: argparse.Namespace) -> int:
 
         done = DoneLog(config_fingerprint(config))
         plan = _checked_plan(args, lambda src, dst: done.complete(src, dst) or done.known(dst))
-        write_settings(plan.album_dirs, config, preset)
-        return run_on_ray(args, config, plan.jobs, plan.bad)
+        return run_on_ray(args, config, plan.jobs, plan.bad, lambda: write_settings(plan.album_dirs, config, preset))
     plan = _checked_plan(args)
     single = len(args.inputs) == 1 and not args.inputs[0].is_dir()
     show = not args.quiet and sys.stderr.isatty()

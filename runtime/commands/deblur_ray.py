@@ -32,7 +32,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from runtime.commands.photo_job import PHOTO_ERRORS, Job, deblur_job
 from runtime.errors import ConfigError, EdgeDeblurError, with_flags
@@ -205,9 +205,11 @@ def _check(workers: int | None) -> None:
         raise ConfigError(f"--workers {workers} must be a whole number >= 1")
 
 
-def run_on_ray(args: argparse.Namespace, config: RestoreConfig, jobs: list[Job], bad: list[tuple[Path, str]]) -> int:
+def run_on_ray(args: argparse.Namespace, config: RestoreConfig, jobs: list[Job], bad: list[tuple[Path, str]],
+               on_start: Callable[[], object] = lambda: None) -> int:
     """Handler part for ``--ray``: the local run's plan (``jobs``, and inputs already known
-    ``bad``), the same per-file call, on Ray workers; exit 1 if any photo failed."""
+    ``bad``), the same per-file call, on Ray workers; exit 1 if any photo failed. ``on_start``
+    runs once Ray is up, before the first photo (it records the run's settings)."""
     if args.compare is not None:
         raise ConfigError("--compare shows one photo; drop it with --ray")
     _check(args.workers)
@@ -222,6 +224,7 @@ def run_on_ray(args: argparse.Namespace, config: RestoreConfig, jobs: list[Job],
             with contextlib.redirect_stdout(_ToLog()):       # stdout: the JSON summary only
                 try:
                     n = _start(ray, args.ray, args.workers, config.deblur.engine.threads)
+                    on_start()
                     # overwrite: the plan refused every existing file this job did not write, and a
                     # retried file may have been published by the worker that died
                     _drive(ray, todo, config, True, n, done, summary, started, show=not args.quiet)

@@ -47,8 +47,8 @@ def _album(folder: Path) -> Path:
 
 
 def _digests(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")}
+    """The photos written (not the resume log or the settings record)."""
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.png"))}
 
 
 def _ray_run(album: Path, out: Path, *extra: str) -> tuple[int, dict, str]:
@@ -104,6 +104,8 @@ def test_worker_killed_mid_job_then_resume_equals_a_local_run(tmp_path: Path) ->
     assert len(summary["workers"]) >= 2                              # a restarted worker is a new one
     assert sum(w["photos"] for w in summary["workers"].values()) == N_PHOTOS
     assert _digests(remote) == expected                              # byte for byte
+    settings = "edgedeblur-settings.toml"
+    assert (remote / settings).read_text() == (local / settings).read_text()
     assert not [p for p in remote.iterdir() if p.name.endswith(".tmp")]
 
     code, again, _ = _ray_run(album, remote)                         # nothing left: Ray not even started
@@ -141,3 +143,34 @@ def test_bad_ray_options_fail_before_any_work(tmp_path: Path, capsys: pytest.Cap
     assert main(["deblur", str(album), "-o", str(tmp_path / "out"), *extra]) == 1
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_chain_on_ray_equals_a_local_run(tmp_path: Path, restore_models: Path) -> None:
+    """The restore chain (denoise + x2) through Ray workers writes the local run's bytes and
+    its settings record; a rerun skips every photo."""
+    album = tmp_path / "album"
+    album.mkdir()
+    rng = np.random.default_rng(3)
+    for i in range(4):
+        coarse = (rng.random((8, 10, 3)) * 255).astype(np.uint8)
+        Image.fromarray(coarse).resize((80, 64), Image.BICUBIC).save(album / f"p{i}.png")
+    chain = ["--models-dir", str(restore_models), "--method", "model", "--denoise", "0.5", "--upscale", "2",
+             "--threads", "1"]
+    local = subprocess.run([str(EDGEDEBLUR), "deblur", str(album), "-o", str(tmp_path / "local"), *chain, "-q"],
+                           capture_output=True, text=True, timeout=300)
+    assert local.returncode == 0, local.stderr
+    proc = subprocess.run([str(EDGEDEBLUR), "deblur", str(album), "-o", str(tmp_path / "ray"), *chain, "--ray",
+                           "--workers", "1"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["done"] == 4
+    expected = _digests(tmp_path / "local")
+    assert len(expected) == 4 and _digests(tmp_path / "ray") == expected
+    with Image.open(tmp_path / "ray" / "p0.png") as im:
+        assert im.size == (160, 128)
+    settings = "edgedeblur-settings.toml"
+    assert (tmp_path / "ray" / settings).read_text() == (tmp_path / "local" / settings).read_text()
+    again = subprocess.run([str(EDGEDEBLUR), "deblur", str(album), "-o", str(tmp_path / "ray"), *chain, "--ray"],
+                           capture_output=True, text=True, timeout=300)
+    assert json.loads(again.stdout)["skipped"] == 4
