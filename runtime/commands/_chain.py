@@ -18,9 +18,8 @@ if TYPE_CHECKING:
     from runtime.photo.chain import RestoreConfig
     from runtime.photo.presets import Preset
 
-DEFAULTS: dict[str, object] = {"model": "small", "strength": 1.0, "mode": "auto", "method": "auto", "tile": 256,
-                               "overlap": 32}
-"""The deblur flags a preset can set, with their defaults (argparse's are None)."""
+DEBLUR_FLAGS = ("model", "strength", "mode", "method", "tile", "overlap")
+"""The deblur flags a preset can set (argparse's defaults are None; ``DeblurConfig``'s apply)."""
 
 
 def add_chain_flags(p: argparse.ArgumentParser) -> None:
@@ -48,14 +47,16 @@ def chain_config(args: argparse.Namespace, engine: EngineConfig) -> tuple[Restor
     Raises:
         ConfigError: a bad preset or setting (one line naming it).
     """
-    from runtime.photo.deblur import load_kernel
+    from runtime.photo.deblur import DeblurConfig, load_kernel
     from runtime.photo.presets import KEYS, build_config, load_preset
 
     preset = load_preset(args.preset) if args.preset else None
     given = {k: v for k in KEYS if (v := getattr(args, k, None)) is not None}
     settings = {**(preset.settings if preset else {}), **given}
-    for key, default in DEFAULTS.items():
-        setattr(args, key, settings.get(key, default))
+    defaults = DeblurConfig()
+    for key in DEBLUR_FLAGS:
+        default = getattr(defaults, key)
+        setattr(args, key, settings.get(key, getattr(default, "value", default)))
     kernel = load_kernel(args.kernel) if args.kernel else None
     return build_config(settings, engine=engine, models_dir=args.models_dir, kernel=kernel), preset
 

@@ -1,5 +1,10 @@
 """``edgedeblur deblur``: photos or folders of photos, through ``runtime.photo.deblur``.
 
+Every photo goes through the restore chain (``runtime.photo.chain``): the deblur alone unless
+``--denoise``, ``--upscale`` or a ``--preset`` (``runtime.commands._chain``) add links. A
+folder run shows a progress bar, ends with a summary (count, time, failures) and records its
+settings in ``edgedeblur-settings.toml`` in each output folder.
+
 Output naming: a single file goes to ``-o`` or to ``<stem>.sharp.png`` beside it; a folder
 goes to ``-o`` or a sibling ``<folder>_sharp``, as ``<stem>.png`` (``<stem>.sharp.png``
 when the output folder is the input folder; names that still clash get ``<name>.<suffix>``,
