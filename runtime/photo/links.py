@@ -108,6 +108,7 @@ def _open(ref: ModelRef, models_dir: Path, config: EngineConfig) -> tuple[Engine
 
 
 def check_scale(engine: Engine, scale: int, link: str) -> None:
+    """Raise a ConfigError naming ``{link}_model`` unless the engine's output is ``scale`` times its input."""
     if engine.info.scale != scale:
         what = "a same-size model (task 'denoise')" if scale == 1 else f"an x{scale} upscaler (task 'upscale')"
         raise ConfigError(f"`{link}_model` {engine.info.id} has scale {engine.info.scale}; the {link} link needs "
