@@ -327,7 +327,8 @@ def _with_latency(built: list[BuiltArtifact], builder: _Builder) -> list[BuiltAr
 def _calib_label(cfg: CalibConfig) -> str:
     word = TASK_WORDS[cfg.task][0]
     if cfg.folder is None:
-        return f"{cfg.count} synthetic {word} crops (dead leaves + package photos, seed {cfg.seed})"
+        sources = "dead leaves + package photos" if cfg.task == "deblur" else "package photos"
+        return f"{cfg.count} synthetic {word} crops ({sources}, seed {cfg.seed})"
     how = {"deblur": "blurred with the training camera model", "denoise": "noised like the training pairs",
            "upscale": "downscaled x2 like the training pairs"}[cfg.task]
     return f"{cfg.count} crops of {cfg.folder} ({'as given' if cfg.blurred else how})"

@@ -3,10 +3,11 @@
 Calibration images are inputs like the ones the model will see: for the deblur nets, the
 user's photos (``--calib DIR``) blurred with the training pipeline's camera model (or taken
 as they are with ``--calib-blurred``), else synthetic pairs from ``convert.data.PairSampler``
-(dead-leaves + ``TRAIN_IMAGES``). The denoiser and the upscaler (``CalibConfig.task``) get
-the same sources noised or downscaled by their training degradations (``convert.task_data``).
-Validation pairs come from ``EVAL_IMAGES`` and dead-leaves images drawn with another seed,
-so no validation image was ever seen by calibration (nor by training).
+(dead-leaves + ``TRAIN_IMAGES``). The denoiser and the upscaler (``CalibConfig.task``), trained
+on real photos only, get photos only (``TRAIN_IMAGES``, or the folder's) noised or downscaled
+by their training degradations (``convert.task_data``). Validation pairs come from
+``EVAL_IMAGES`` (and, for the deblur nets, dead-leaves images drawn with another seed), so no
+validation image was ever seen by calibration (nor by training).
 
 Example:
     >>> calib = calibration_images(CalibConfig(count=16, size_hw=(128, 128)))
@@ -166,7 +167,7 @@ def _task_calibration(config: CalibConfig) -> NDArray[np.float32]:
     if config.folder is None:
         from convert.data import DataConfig, PairSampler
 
-        sampler = PairSampler(DataConfig(pool_dead_leaves=8), config.seed)
+        sampler = PairSampler(DataConfig(dead_leaves_fraction=0.0, pool_dead_leaves=0), config.seed)
         clean = sampler.sharp_crops(config.count, max(h, w) * s)[:, :h * s, :w * s]
         return degrade_crops(config.task, clean, config.seed)[0]
     rng = np.random.default_rng(config.seed)
@@ -176,15 +177,16 @@ def _task_calibration(config: CalibConfig) -> NDArray[np.float32]:
     return crops if config.blurred else degrade_crops(config.task, crops, config.seed)[0]
 
 
-def _dead_leaves_pool(rng: np.random.Generator, n: int, size: int = 320) -> list[NDArray[np.float32]]:
+def _dead_leaves_pool(rng: np.random.Generator, n: int) -> list[NDArray[np.float32]]:
     from convert.data import dead_leaves
 
-    return [dead_leaves(rng, size=size, n_discs=800) for _ in range(n)]
+    return [dead_leaves(rng, size=320, n_discs=800) for _ in range(n)]
 
 
 def validation_pairs(count: int, size_hw: tuple[int, int], seed: int = VALIDATION_SEED,
                      task: str = "deblur") -> ImagePairs:
-    """Held-out (input, target) pairs: ``EVAL_IMAGES`` and fresh dead-leaves images, alternating.
+    """Held-out (input, target) pairs: ``EVAL_IMAGES`` and fresh dead-leaves images, alternating
+    (photos only for 'denoise' and 'upscale': those nets never saw dead leaves).
 
     Args:
         count: number of pairs (>= 1).
@@ -200,12 +202,12 @@ def validation_pairs(count: int, size_hw: tuple[int, int], seed: int = VALIDATIO
     check_task(task)
     rng = np.random.default_rng(seed)
     photos = [load_sample(n).astype(np.float32) / 255 for n in EVAL_IMAGES]
-    s = TASK_SCALE[task]
-    target_hw = (size_hw[0] * s, size_hw[1] * s)
-    leaves = _dead_leaves_pool(rng, max(1, count // 2), 320 if task == "deblur" else max(320, *target_hw))
-    pool = [img for pair in zip(photos * (count // len(photos) + 1), leaves * count) for img in pair]
     if task != "deblur":
-        crops = np.stack([_crop(pool[i], target_hw, rng) for i in range(count)]).astype(np.float32)
+        s = TASK_SCALE[task]
+        target_hw = (size_hw[0] * s, size_hw[1] * s)
+        crops = np.stack([_crop(photos[i % len(photos)], target_hw, rng) for i in range(count)]).astype(np.float32)
         return ImagePairs(*degrade_crops(task, crops, seed))
+    leaves = _dead_leaves_pool(rng, max(1, count // 2))
+    pool = [img for pair in zip(photos * (count // len(photos) + 1), leaves * count) for img in pair]
     pairs = [_blurred_crop(pool[i], size_hw, rng) for i in range(count)]
     return ImagePairs(np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs]))

@@ -119,7 +119,9 @@ def finetune(model: nn.Module, config: QatConfig, task: str = "deblur") -> nn.Mo
         p.requires_grad_(True)
     handles = _instrument(student)
     opt = torch.optim.Adam([p for p in student.parameters() if p.requires_grad], lr=config.lr)
-    sampler = PairSampler(DataConfig(crop=config.crop, pool_dead_leaves=8), config.seed)
+    data = (DataConfig(crop=config.crop, pool_dead_leaves=8) if task == "deblur"  # photos only: as trained
+            else DataConfig(crop=config.crop, dead_leaves_fraction=0.0, pool_dead_leaves=0))
+    sampler = PairSampler(data, config.seed)
     for step in tqdm(range(config.steps), desc="QAT fine-tune", unit="step", file=sys.stderr, leave=False):
         pair = sampler.batch(config.batch) if task == "deblur" else degrade_crops(
             task, sampler.sharp_crops(config.batch, config.crop * TASK_SCALE[task]), config.seed + step)
