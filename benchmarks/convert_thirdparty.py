@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.run_meta import finish, header, run_meta
 from convert.build import BuildConfig, BuiltArtifact, build
 from convert.source import load_source
 from runtime.manifest import Status
@@ -38,10 +36,6 @@ def _verdict(b: BuiltArtifact) -> str:
     return f"converted, float islands: {', '.join(kept)}" if kept else "converted"
 
 
-def _commit() -> str:
-    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--size", type=int, default=256)
@@ -51,7 +45,7 @@ def main() -> None:
     args = p.parse_args()
     targets = tuple(args.targets.split(","))
     rows = []
-    load0 = os.getloadavg()[0]
+    meta = run_meta() | {"size": args.size}
     with tempfile.TemporaryDirectory() as tmp:
         for arch in args.archs.split(","):
             t0 = time.perf_counter()
@@ -68,19 +62,16 @@ def main() -> None:
                                  "latency_ms": round(b.latency.median_ms, 2) if b.latency else None,
                                  "size_kib": round(b.artifact.size_bytes / 1024)})
             print(f"{arch}: {time.perf_counter() - t0:.0f} s, ok={result.ok}", flush=True)
-            _write(rows, args.size, load0)
+            _write(rows, args.size, meta)
 
 
-def _write(rows: list[dict[str, object]], size: int, load0: float) -> None:
+def _write(rows: list[dict[str, object]], size: int, meta: dict[str, object]) -> None:
     """Results so far (written after every architecture: a long run stays useful if cut short)."""
-    meta = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "commit": _commit(), "size": size,
-            "cpu": platform.processor() or platform.machine(), "loadavg_start": round(load0, 2),
-            "loadavg_end": round(os.getloadavg()[0], 2)}
+    meta = finish(meta)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "results.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
     lines = [f"# Third-party architectures x targets ({size}x{size})", "",
-             f"{meta['date']}, commit {meta['commit']}, load average {meta['loadavg_start']} -> {meta['loadavg_end']} "
-             "(2 cores shared with other jobs: latency ratios within one architecture are side by side, absolute "
+             f"{header(meta)} (2 cores shared with other jobs: latency ratios within one architecture are side by side, absolute "
              "values are noisy).", "",
              "| architecture | target | file | precision | verdict | PSNR vs fp32 dB | GT drop dB | latency ms | KiB |",
              "|---|---|---|---|---|---:|---:|---:|---:|"]

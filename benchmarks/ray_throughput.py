@@ -14,10 +14,8 @@ Writes ``results/ray/throughput.json`` and ``.md`` (date, commit, load average).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import hashlib
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -26,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from benchmarks.run_meta import finish, run_meta
 
 OUT = Path(__file__).parent / "results" / "ray"
 EXAMPLE = Path(__file__).parent.parent / "runtime" / "assets" / "example_blurry.jpg"
@@ -80,7 +80,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=1)
     args = ap.parse_args()
     size = tuple(int(v) for v in args.size.lower().split("x"))
-    load_before = os.getloadavg()
+    meta = run_meta()
     rows: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as tmp:
         album = Path(tmp) / "album"
@@ -103,10 +103,7 @@ def main() -> None:
                         (args.photos - 1) / (float(row["wall_s"]) - fixed), 3))  # type: ignore[arg-type]
                 rows.append(row)
                 print(json.dumps(row), flush=True)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    result = {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "commit": commit,
-              "cpus": os.cpu_count(), "load_avg_before": load_before, "load_avg_after": os.getloadavg(),
-              "photos": args.photos, "size_wh": size, "method": "auto (default)", "rows": rows}
+    result = {**finish(meta), "photos": args.photos, "size_wh": size, "method": "auto (default)", "rows": rows}
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "throughput.json").write_text(json.dumps(result, indent=1) + "\n")
     print(f"wrote {OUT / 'throughput.json'}")

@@ -15,10 +15,7 @@ These pairs choose checkpoints and nothing else: no setting is tuned on them per
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import os
-import subprocess
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -26,6 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from benchmarks.run_meta import finish, header, run_meta
 from convert.realval import read_pairs
 from runtime import DeblurConfig, Deblurer
 from runtime.photo.imageio import read_image
@@ -115,21 +113,15 @@ def summary(rows: list[Row]) -> dict[str, dict[str, float]]:
     return out
 
 
-def _meta() -> dict[str, str]:
-    commit = subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], capture_output=True, text=True,
-                            cwd=Path(__file__).parent).stdout.strip()
-    return {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "commit": commit,
-            "cpus": str(os.cpu_count()), "load_1min": f"{os.getloadavg()[0]:.2f}"}
-
-
-def write(rows: list[Row], crops: dict[str, list[np.ndarray]], folder: Path, out: Path) -> None:
+def write(rows: list[Row], crops: dict[str, list[np.ndarray]], folder: Path, out: Path,
+          meta: dict[str, object]) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    summ, meta = summary(rows), _meta()
+    summ, meta = summary(rows), finish(meta)
     (out / "realblur.json").write_text(json.dumps(
         {"meta": meta, "data": str(folder.name), "summary": summ,
          "rows": [asdict(r) | {"gain": r.gain} for r in rows]}, indent=1))
     lines = [f"# Deblur on camera-made blur ({folder.name}, {len({r.pair for r in rows})} pairs)", "",
-             f"{meta['date']}, commit `{meta['commit']}`, {meta['cpus']} CPUs, load {meta['load_1min']}. "
+             f"{header(meta)}. "
              f"PSNR/SSIM over the blurry input, whole 1280x720 frames, {BORDER_PX} px border excluded. "
              "Validation data: chooses checkpoints, never trained or tuned on per image.", "",
              "| config | gain dB | people dB | worst pair dB | pairs worse | SSIM gain | s / MP |",
@@ -158,8 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     if not (a.data / "PAIRS.tsv").is_file():
         raise SystemExit(f"{a.data}/PAIRS.tsv not found; pass --data DIR (a folder of camera-blur pairs)")
+    meta = run_meta()
     rows, crops = run(a.data, a.configs.split(","), a.limit, a.models_dir)
-    write(rows, crops, a.data, a.out)
+    write(rows, crops, a.data, a.out, meta)
     for name, s in summary(rows).items():
         print(f"{name}: {s['gain_db']:+.2f} dB (people {s['gain_people_db']:+.2f}, worst {s['worst_db']:+.2f}), "
               f"{s['s_per_mp']:.2f} s/MP")

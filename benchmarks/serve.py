@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
-import subprocess
 import tempfile
 import time
 import urllib.request
@@ -25,6 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from benchmarks.run_meta import finish, run_meta
 from runtime.lab.face_clips import Motion, make_clip, write_mp4
 from runtime.lab.sample_images import load_sample
 from runtime.serve.config import ServeConfig
@@ -151,13 +149,9 @@ def main() -> None:
         if args.screenshots:
             print(screenshots(args.model, Path(tmp)))
             return
-        load = os.getloadavg()
+        meta = run_meta()
         rows = latency(args.model, args.skip_full, Path(tmp))
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    doc = {"date": time.strftime("%Y-%m-%d %H:%M"), "commit": commit, "machine": platform.processor() or platform.machine(),
-           "cpus": os.cpu_count(), "load_before": [round(x, 1) for x in load],
-           "load_after": [round(x, 1) for x in os.getloadavg()], "model": args.model, "photo": "4000x3000 JPEG",
-           **rows}
+    doc = {**finish(meta), "model": args.model, "photo": "4000x3000 JPEG", **rows}
     (OUT / "latency.json").write_text(json.dumps(doc, indent=2) + "\n")
     print(json.dumps(doc, indent=2))
 
