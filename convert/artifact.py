@@ -2,7 +2,7 @@
 
 Stages look like ``stage(artifact_in, path_out, config) -> Artifact``: each writes one file
 atomically (temp file + ``os.replace``), stamps provenance into ONNX ``metadata_props``
-(the runtime reads ``precision`` and ``multiple_of`` from there for unregistered files),
+(the runtime reads ``precision``, ``multiple_of`` and ``scale`` from there for unregistered files),
 and returns an ``Artifact`` describing it.
 """
 from __future__ import annotations
@@ -35,6 +35,8 @@ class Artifact:
             dynamic; static-size tiles and crops start on multiples of it.
         parent_sha256: sha256 of the file this one was derived from (None for exports).
         provenance: what the stage did (calibration method, layers kept in float, ...).
+        task: what the model restores ('deblur', 'denoise', 'upscale').
+        scale: output size over input size (2 for an x2 upscaler).
     """
 
     path: Path
@@ -46,6 +48,8 @@ class Artifact:
     multiple_of: int = 1
     parent_sha256: str | None = None
     provenance: dict[str, str] = field(default_factory=dict)
+    task: str = "deblur"
+    scale: int = 1
 
     @property
     def sha256(self) -> str:
@@ -77,7 +81,7 @@ class Artifact:
             id=artifact_id, model=self.model, path=os.path.relpath(self.path, root),
             format=self.format, precision=self.precision, sha256=self.sha256,
             parent_sha256=self.parent_sha256, input=self.input, output=self.output,
-            multiple_of=self.multiple_of, target=target, status=status, params=params,
+            multiple_of=self.multiple_of, task=self.task, scale=self.scale, target=target, status=status, params=params,
             macs_256=macs_256, metrics=metrics, notes={**self.provenance, **notes},
         )
 
@@ -90,10 +94,19 @@ def umask() -> int:
 
 
 def stamp_onnx(model: onnx.ModelProto, *, name: str, precision: Precision, multiple_of: int,
-               parent_sha256: str | None, extra: dict[str, str] | None = None) -> onnx.ModelProto:
-    """Write provenance into ``model.metadata_props`` (in place; returns the model)."""
+               parent_sha256: str | None, extra: dict[str, str] | None = None, task: str = "deblur",
+               scale: int = 1) -> onnx.ModelProto:
+    """Write provenance into ``model.metadata_props`` (in place; returns the model).
+
+    ``task`` and ``scale`` are written only when they differ from a same-size deblur net
+    ('deblur', 1), so the deblur nets' files keep their bytes.
+    """
     props = {"producer": PRODUCER, "model": name, "precision": precision.value,
              "multiple_of": str(multiple_of), **(extra or {})}
+    if task != "deblur":
+        props["task"] = task
+    if scale != 1:
+        props["scale"] = str(scale)
     if parent_sha256:
         props["parent_sha256"] = parent_sha256
     keep = [p for p in model.metadata_props if p.key not in props]

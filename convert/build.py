@@ -40,6 +40,7 @@ from convert.report import write_report
 from convert.results import BuildResult, BuiltArtifact
 from convert.source import SourceModel
 from convert.targets import DEFAULT_SIZE_HW, PlannedArtifact, get_target
+from convert.task_data import TASK_WORDS
 from convert.validate import ValidationConfig, measure_latencies, run_artifact, validate
 from runtime.errors import ConfigError
 from runtime.manifest import ArtifactEntry, ArtifactFormat, Manifest, Precision, Status
@@ -128,14 +129,14 @@ class _Builder:
     def __init__(self, src: SourceModel, config: BuildConfig, work: Path, reference_path: Path) -> None:
         self.src, self.config, self.work = src, config, work
         self.size_hw = config.input_size or src.size_hw or DEFAULT_SIZE_HW
-        self.calib_config = replace(config.calib, size_hw=self.size_hw)
+        self.calib_config = replace(config.calib, size_hw=self.size_hw, task=src.task)
         self._onnx_fp32: dict[tuple[int, bool, bool], Artifact] = {}
         self._tflite_fp32: dict[bool, Artifact] = {}
         self._float_calib: dict[Path, NDArray[np.float32]] = {}
         self.calib = calibration_images(self.calib_config)
-        self.pairs = validation_pairs(config.val_count, self.size_hw)
+        self.pairs = validation_pairs(config.val_count, self.size_hw, task=src.task)
         self.reference = self.onnx_fp32(REFERENCE, reference_path)
-        self.reference_outputs, _ = run_artifact(scratch_entry(self.reference), reference_path, self.pairs.blurry,
+        self.reference_outputs, _ = run_artifact(scratch_entry(self.reference), reference_path, self.pairs.inputs,
                                                  config.validation.threads)
 
     def onnx_fp32(self, spec: PlannedArtifact, path: Path | None = None) -> Artifact:
@@ -262,7 +263,8 @@ def build(src: SourceModel, out_dir: Path, config: BuildConfig) -> BuildResult:
             bar.update()
         shutil.rmtree(work, ignore_errors=True)
         result = BuildResult(src.name, tmp, builder.size_hw, _calib_label(builder.calib_config),
-                             config.validation.gate_db, tuple(built), builder.pairs, builder.reference_outputs)
+                             config.validation.gate_db, tuple(built), builder.pairs, builder.reference_outputs,
+                             src.task)
         _write_manifest(result, src)
         write_report(result)
         _commit(tmp, final)
@@ -323,10 +325,13 @@ def _with_latency(built: list[BuiltArtifact], builder: _Builder) -> list[BuiltAr
 
 
 def _calib_label(cfg: CalibConfig) -> str:
+    word = TASK_WORDS[cfg.task][0]
     if cfg.folder is None:
-        return f"{cfg.count} synthetic blurry crops (dead leaves + package photos, seed {cfg.seed})"
-    how = "as given" if cfg.blurred else "blurred with the training camera model"
-    return f"{cfg.count} crops of {cfg.folder} ({how})"
+        sources = "dead leaves + package photos" if cfg.task == "deblur" else "package photos"
+        return f"{cfg.count} synthetic {word} crops ({sources}, seed {cfg.seed})"
+    how = {"deblur": "blurred with the training camera model", "denoise": "noised like the training pairs",
+           "upscale": "downscaled x2 like the training pairs"}[cfg.task]
+    return f"{cfg.count} crops of {cfg.folder} ({'as given' if cfg.blurred else how})"
 
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

@@ -1,15 +1,18 @@
 """Calibration inputs for int8 and the held-out validation pairs for the quality gate.
 
-Calibration images are blurry inputs like the ones the model will see: the user's photos
-(``--calib DIR``) blurred with the training pipeline's camera model (or taken as they are
-with ``--calib-blurred``), else synthetic pairs from ``convert.data.PairSampler``
-(dead-leaves + ``TRAIN_IMAGES``). Validation pairs come from ``EVAL_IMAGES`` and
-dead-leaves images drawn with another seed, so no validation image was ever seen by
-calibration (nor by training).
+Calibration images are inputs like the ones the model will see: for the deblur nets, the
+user's photos (``--calib DIR``) blurred with the training pipeline's camera model (or taken
+as they are with ``--calib-blurred``), else synthetic pairs from ``convert.data.PairSampler``
+(dead-leaves + ``TRAIN_IMAGES``). The denoiser and the upscaler (``CalibConfig.task``), trained
+on real photos only, get photos only (``TRAIN_IMAGES``, or the folder's) noised or downscaled
+by their training degradations (``convert.task_data``). Validation pairs come from
+``EVAL_IMAGES`` (and, for the deblur nets, dead-leaves images drawn with another seed), so no
+validation image was ever seen by calibration (nor by training).
 
 Example:
     >>> calib = calibration_images(CalibConfig(count=16, size_hw=(128, 128)))
     >>> val = validation_pairs(8, (128, 128))
+    >>> x2 = validation_pairs(8, (128, 128), task="upscale")   # targets are 256x256
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from convert.task_data import TASK_SCALE, check_task, degrade_crops
 from runtime.errors import ConfigError
 from runtime.lab.degradations import NoiseConfig, degrade, random_kernel
 from runtime.lab.sample_images import EVAL_IMAGES, load_sample
@@ -36,11 +40,14 @@ class CalibConfig:
     """Where calibration images come from.
 
     Args:
-        folder: user photos (sharp unless ``blurred``), or None for synthetic data.
+        folder: user photos (clean unless ``blurred``), or None for synthetic data.
         count: number of calibration crops.
-        size_hw: crop (height, width) in pixels.
-        blurred: the folder's photos are already blurry: use them as they are.
-        seed: crop positions and synthetic blur.
+        size_hw: crop (height, width) in pixels: the model's input size.
+        blurred: the folder's photos are already degraded like the model's inputs (blurry,
+            noisy or low-res): use them as they are.
+        seed: crop positions and synthetic degradations.
+        task: what the model restores ('deblur', 'denoise', 'upscale'): how clean photos
+            are degraded into inputs.
     """
 
     folder: Path | None = None
@@ -48,27 +55,37 @@ class CalibConfig:
     size_hw: tuple[int, int] = (256, 256)
     blurred: bool = False
     seed: int = CALIB_SEED
+    task: str = "deblur"
 
     def __post_init__(self) -> None:
         if self.count < 1:
             raise ConfigError(f"--calib-count {self.count} must be >= 1")
         if min(self.size_hw) < 8:
             raise ConfigError(f"calibration size {self.size_hw} must be at least 8x8")
+        check_task(self.task)
 
 
 @dataclass(frozen=True, slots=True)
 class ImagePairs:
-    """Validation data: ``blurry`` and ``sharp`` are (N, H, W, 3) float32 sRGB in [0, 1]."""
+    """Validation data: ``inputs`` (N, H, W, 3) (blurry, noisy or low-res) and ``targets``
+    (N, H * s, W * s, 3) (the clean images; s = 2 for the upscaler, else 1), float32 sRGB in [0, 1]."""
 
-    blurry: NDArray[np.float32]
-    sharp: NDArray[np.float32]
+    inputs: NDArray[np.float32]
+    targets: NDArray[np.float32]
 
     def __post_init__(self) -> None:
-        if self.blurry.shape != self.sharp.shape or self.blurry.ndim != 4:
-            raise ConfigError(f"validation pairs differ in shape {self.blurry.shape} vs {self.sharp.shape}")
+        a, b = self.inputs.shape, self.targets.shape
+        s = b[1] // a[1] if len(a) == len(b) == 4 and a[1] else 0
+        if s < 1 or b != (a[0], a[1] * s, a[2] * s, a[3]):
+            raise ConfigError(f"validation targets {b} are not the inputs {a} at an integer scale")
 
     def __len__(self) -> int:
-        return len(self.blurry)
+        return len(self.inputs)
+
+    @property
+    def scale(self) -> int:
+        """Target size over input size."""
+        return self.targets.shape[1] // self.inputs.shape[1]
 
 
 def list_images(folder: Path) -> list[Path]:
@@ -115,12 +132,15 @@ def _blurred_crop(img: NDArray[np.float32], size_hw: tuple[int, int], rng: np.ra
 
 
 def calibration_images(config: CalibConfig) -> NDArray[np.float32]:
-    """Blurry calibration inputs, (count, H, W, 3) float32 sRGB in [0, 1].
+    """Calibration inputs (blurry, noisy or low-res by ``config.task``), (count, H, W, 3)
+    float32 sRGB in [0, 1].
 
     Raises:
         ConfigError: the folder is missing or empty.
         ImageError: a file in the folder cannot be decoded (the message names it).
     """
+    if config.task != "deblur":
+        return _task_calibration(config)
     rng = np.random.default_rng(config.seed)
     if config.folder is None:
         from convert.data import DataConfig, PairSampler
@@ -140,27 +160,53 @@ def calibration_images(config: CalibConfig) -> NDArray[np.float32]:
     return np.stack(out).astype(np.float32)
 
 
+def _task_calibration(config: CalibConfig) -> NDArray[np.float32]:
+    """Noisy or low-res calibration inputs for the denoiser or the upscaler."""
+    s = TASK_SCALE[config.task]
+    h, w = config.size_hw
+    if config.folder is None:
+        from convert.data import DataConfig, PairSampler
+
+        sampler = PairSampler(DataConfig(dead_leaves_fraction=0.0, pool_dead_leaves=0), config.seed)
+        clean = sampler.sharp_crops(config.count, max(h, w) * s)[:, :h * s, :w * s]
+        return degrade_crops(config.task, clean, config.seed)[0]
+    rng = np.random.default_rng(config.seed)
+    photos = [read_image(f).rgb for f in list_images(config.folder)]
+    size = config.size_hw if config.blurred else (h * s, w * s)
+    crops = np.stack([_crop(photos[i % len(photos)], size, rng) for i in range(config.count)]).astype(np.float32)
+    return crops if config.blurred else degrade_crops(config.task, crops, config.seed)[0]
+
+
 def _dead_leaves_pool(rng: np.random.Generator, n: int) -> list[NDArray[np.float32]]:
     from convert.data import dead_leaves
 
     return [dead_leaves(rng, size=320, n_discs=800) for _ in range(n)]
 
 
-def validation_pairs(count: int, size_hw: tuple[int, int], seed: int = VALIDATION_SEED) -> ImagePairs:
-    """Held-out (blurry, sharp) pairs: ``EVAL_IMAGES`` and fresh dead-leaves images, alternating.
+def validation_pairs(count: int, size_hw: tuple[int, int], seed: int = VALIDATION_SEED,
+                     task: str = "deblur") -> ImagePairs:
+    """Held-out (input, target) pairs: ``EVAL_IMAGES`` and fresh dead-leaves images, alternating
+    (photos only for 'denoise' and 'upscale': those nets never saw dead leaves).
 
     Args:
         count: number of pairs (>= 1).
-        size_hw: (height, width) of each pair in pixels.
-        seed: crops, blur kernels and dead-leaves images.
+        size_hw: (height, width) of each input in pixels (targets are 2x for 'upscale').
+        seed: crops, degradations and dead-leaves images.
+        task: 'deblur' (blur kernels), 'denoise' or 'upscale' (``convert.task_data``).
 
     Raises:
-        ConfigError: ``count`` < 1.
+        ConfigError: ``count`` < 1 or an unknown task.
     """
     if count < 1:
         raise ConfigError(f"--val-count {count} must be >= 1")
+    check_task(task)
     rng = np.random.default_rng(seed)
     photos = [load_sample(n).astype(np.float32) / 255 for n in EVAL_IMAGES]
+    if task != "deblur":
+        s = TASK_SCALE[task]
+        target_hw = (size_hw[0] * s, size_hw[1] * s)
+        crops = np.stack([_crop(photos[i % len(photos)], target_hw, rng) for i in range(count)]).astype(np.float32)
+        return ImagePairs(*degrade_crops(task, crops, seed))
     leaves = _dead_leaves_pool(rng, max(1, count // 2))
     pool = [img for pair in zip(photos * (count // len(photos) + 1), leaves * count) for img in pair]
     pairs = [_blurred_crop(pool[i], size_hw, rng) for i in range(count)]

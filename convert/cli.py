@@ -33,9 +33,11 @@ def _split(values: list[str] | None) -> list[str]:
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``convert`` subcommand."""
-    p = sub.add_parser("convert", help="convert a deblur model to validated fp32/fp16/int8 edge artifacts",
+    p = sub.add_parser("convert", help="convert a restoration model (deblur, denoise, x2 upscale) to validated "
+                       "fp32/fp16/int8 edge artifacts",
                        description=__doc__.split("\n\n")[0])
-    p.add_argument("model", nargs="?", help="zoo name (nano, small), PyTorch checkpoint (.pt) or ONNX file")
+    p.add_argument("model", nargs="?", help="zoo name (nano, small, denoise, x2), PyTorch checkpoint (.pt) or "
+                   "ONNX file")
     p.add_argument("-o", "--out", type=Path, default=Path("build"), help="output folder (default: build/)")
     p.add_argument("--target", action="append", metavar="NAME", help="edge target, repeatable (default: x86-cpu)")
     p.add_argument("--precision", action="append", metavar="P", help="fp32 | fp16 | int8 | int8-dynamic (repeatable)")
@@ -46,9 +48,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--arch-args", metavar="JSON", help="keyword arguments of an --arch class, e.g. '{\"width\": 16}'")
     p.add_argument("--checkpoint", type=Path, help="weights for a zoo name (default: the shipped ones) or an "
                    "--arch class")
-    p.add_argument("--calib", type=Path, metavar="DIR", help="calibration photos (default: synthetic blur over "
-                   "package photos)")
-    p.add_argument("--calib-blurred", action="store_true", help="the --calib photos are already blurry")
+    p.add_argument("--calib", type=Path, metavar="DIR", help="calibration photos, degraded like the model's inputs "
+                   "(blurred, noised or downscaled; default: synthetic over package photos)")
+    p.add_argument("--calib-blurred", action="store_true", help="the --calib photos are already degraded like "
+                   "the model's inputs (blurry, noisy or low-res): use them as they are")
     p.add_argument("--calib-count", type=int, default=32, help="calibration crops (default 32)")
     p.add_argument("--val-count", type=int, default=16, help="held-out validation pairs (default 16)")
     p.add_argument("--gate-db", type=float, default=None,
@@ -69,7 +72,7 @@ def register_train(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     """Add the ``train`` subcommand: a thin wrapper over ``python -m convert.train``."""
     p = sub.add_parser("train", help="train a zoo model (options: edgedeblur train nano --help)",
                        description="Train a zoo model; every option after MODEL goes to convert.train.")
-    p.add_argument("model", help="zoo architecture: nano | small")
+    p.add_argument("model", help="zoo architecture: nano | small (deblur), denoise, x2 (upscale)")
     p.add_argument("options", nargs=argparse.REMAINDER, help="options of convert.train (--steps, --device, ...)")
     p.set_defaults(handler=run_train)
 
@@ -138,7 +141,7 @@ def run_convert(args: argparse.Namespace) -> int:
     from convert.user_module import is_user_arch, parse_arch_args
 
     if not args.model and not is_user_arch(args.arch):
-        raise ConfigError("give a MODEL: a zoo name (nano, small), a .pt checkpoint, a .onnx file, or "
+        raise ConfigError("give a MODEL: a zoo name (nano, small, denoise, x2), a .pt checkpoint, a .onnx file, or "
                           "--arch module:Class --checkpoint weights.pth")
     arch_args = parse_arch_args(args.arch_args)
     if args.ship and (args.target or args.precision or args.format):
@@ -162,8 +165,8 @@ def run_convert(args: argparse.Namespace) -> int:
         from runtime.catalog import SHIPPED_DIR
 
         if src.kind is not SourceKind.ZOO:
-            raise ConfigError(f"--ship installs the zoo models (nano, small) into the package, not {args.model}; "
-                              "drop --ship")
+            raise ConfigError(f"--ship installs the zoo models (nano, small, denoise, x2) into the package, not "
+                              f"{args.model}; drop --ship")
         config = ship_config(config, args.gate_db)
     result = build(src, args.out, config)
     for b in result.artifacts:

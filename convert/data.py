@@ -122,6 +122,11 @@ class PairSampler:
                                      borderType=cv2.BORDER_REFLECT)
         return np.ascontiguousarray(np.clip(patch, 0, 1), dtype=np.float32)
 
+    def sharp_crops(self, n: int, side: int) -> NDArray[np.float32]:
+        """``n`` clean source crops, (n, side, side, 3) float32 sRGB (the denoiser's and the
+        upscaler's calibration images, before their degradations)."""
+        return np.stack([self._source(side) for _ in range(n)])
+
     def pair(self, max_extent_px: float | None = None) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         """One (blurry, sharp) pair, each crop x crop x 3 sRGB."""
         cfg, rng = self.config, self.rng

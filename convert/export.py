@@ -82,15 +82,19 @@ def _set_dims(vi: onnx.ValueInfoProto, dims: list[int | str]) -> None:
             d.dim_param = v
 
 
-def fix_size(model: onnx.ModelProto, layout: Layout, size_hw: tuple[int, int]) -> onnx.ModelProto:
-    """Make a dynamic image model static at batch 1 and ``size_hw`` (in place; returns it)."""
+def _image_dims(layout: Layout, h: int, w: int) -> list[int | str]:
+    return [1, 3, h, w] if layout is Layout.NCHW else [1, h, w, 3]
+
+
+def fix_size(model: onnx.ModelProto, layout: Layout, size_hw: tuple[int, int], scale: int = 1) -> onnx.ModelProto:
+    """Make a dynamic image model static at batch 1 and ``size_hw`` in, ``scale`` times that out
+    (in place; returns it)."""
     h, w = size_hw
-    dims: list[int | str] = [1, 3, h, w] if layout is Layout.NCHW else [1, h, w, 3]
     inits = {i.name for i in model.graph.initializer}
     for vi in model.graph.input:
         if vi.name not in inits:
-            _set_dims(vi, dims)
-    _set_dims(model.graph.output[0], dims)
+            _set_dims(vi, _image_dims(layout, h, w))
+    _set_dims(model.graph.output[0], _image_dims(layout, h * scale, w * scale))
     del model.graph.value_info[:]
     return shape_inference.infer_shapes(model)
 
@@ -109,7 +113,7 @@ def image_graph(src: SourceModel, size_hw: tuple[int, int] | None) -> onnx.Model
         del model.graph.output[:]
         model.graph.output.extend(keep)
     if size_hw is not None and src.size_hw is None:
-        model = fix_size(model, src.layout, size_hw)
+        model = fix_size(model, src.layout, size_hw, src.scale)
     return _slim(model, src.name)
 
 
@@ -121,8 +125,9 @@ def _torch_to_onnx(src: SourceModel, config: ExportConfig) -> onnx.ModelProto:
     sample_hw = config.size_hw or config.check_hw
     module = make_exportable(src.module, shuffle_as_conv=config.shuffle_as_conv,
                              sample_hw=sample_hw)
+    out_hw = ("height", "width") if src.scale == 1 else (f"height_x{src.scale}", f"width_x{src.scale}")
     dynamic = None if config.size_hw else {INPUT_NAME: {0: "batch", 2: "height", 3: "width"},
-                                            OUTPUT_NAME: {0: "batch", 2: "height", 3: "width"}}
+                                            OUTPUT_NAME: {0: "batch", 2: out_hw[0], 3: out_hw[1]}}
     buf = io.BytesIO()
     try:
         with torch.no_grad(), quiet_native(python_output=True), warnings.catch_warnings():
@@ -171,7 +176,8 @@ def export_onnx(src: SourceModel, out: Path, config: ExportConfig) -> Artifact:
         config: opset, static size and rewrites.
 
     Returns:
-        The fp32 ONNX artifact (NCHW float32 I/O for PyTorch sources; the user's layout for ONNX).
+        The fp32 ONNX artifact (NCHW float32 I/O for PyTorch sources; the user's layout for ONNX),
+        carrying the source's task and scale (also stamped into the file when not 'deblur', 1).
 
     Raises:
         ExportError: the exporter failed, or the export differs from its source by more
@@ -197,11 +203,12 @@ def export_onnx(src: SourceModel, out: Path, config: ExportConfig) -> Artifact:
     inits = {i.name for i in graph.initializer}
     in_name = next(i.name for i in graph.input if i.name not in inits)
     stamp_onnx(model, name=src.name, precision=Precision.FP32, multiple_of=multiple_of,
-               parent_sha256=None)  # nothing run-dependent: the same weights give the same bytes
+               parent_sha256=None, task=src.task, scale=src.scale)  # nothing run-dependent: same weights, same bytes
     save_onnx(model, out)
-    spec = dict(layout=src.layout, dtype=DType.FLOAT32, size_hw=size_hw)
+    out_hw = None if size_hw is None else (size_hw[0] * src.scale, size_hw[1] * src.scale)
     return Artifact(path=out, model=src.name, format=ArtifactFormat.ONNX, precision=Precision.FP32,
-                    input=TensorSpec(name=in_name, **spec),
-                    output=TensorSpec(name=graph.output[0].name, **spec),
-                    multiple_of=multiple_of,
+                    input=TensorSpec(name=in_name, layout=src.layout, dtype=DType.FLOAT32, size_hw=size_hw),
+                    output=TensorSpec(name=graph.output[0].name, layout=src.layout, dtype=DType.FLOAT32,
+                                      size_hw=out_hw),
+                    multiple_of=multiple_of, task=src.task, scale=src.scale,
                     provenance={"export_max_abs_error": f"{err:.3g}", "opset": str(_opset(model))})

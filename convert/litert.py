@@ -210,7 +210,7 @@ def export_tflite(src: SourceModel, out: Path, config: TfliteExportConfig) -> Ar
                           f"(> {EXPORT_TOLERANCE:g}); use --format onnx for this model")
     spec_in, spec_out = io_specs(out)
     return Artifact(path=out, model=src.name, format=ArtifactFormat.TFLITE, precision=Precision.FP32,
-                    input=spec_in, output=spec_out, multiple_of=src.multiple_of,
+                    input=spec_in, output=spec_out, multiple_of=src.multiple_of, task=src.task, scale=src.scale,
                     provenance={"export_max_abs_error": f"{err:.3g}",
                                 "shuffle_as_conv": str(config.shuffle_as_conv).lower()})
 

@@ -2,8 +2,8 @@
 
 The model is fine-tuned for a few hundred steps with int8 simulated in the forward pass
 (per-channel symmetric weights, per-tensor activations with moving min/max, straight-through
-gradients), distilled from the original float model and pulled towards the sharp
-targets. The float weights it ends with sit where rounding hurts least; they are then
+gradients), distilled from the original float model and pulled towards the clean
+targets (blur pairs for the deblur nets, the task's own pairs for the denoiser and upscaler). The float weights it ends with sit where rounding hurts least; they are then
 exported and quantised with the ordinary post-training pipeline.
 
 Example:
@@ -95,12 +95,13 @@ def _strip(model: nn.Module, handles: list[torch.utils.hooks.RemovableHandle]) -
             del mod.out_fq
 
 
-def finetune(model: nn.Module, config: QatConfig) -> nn.Module:
+def finetune(model: nn.Module, config: QatConfig, task: str = "deblur") -> nn.Module:
     """A copy of ``model`` fine-tuned with simulated int8 (the input is not modified).
 
     Args:
         model: NCHW float image model (zoo architecture or any conv net).
-        config: steps, batch, crop, learning rate.
+        config: steps, batch, crop (the input's side), learning rate.
+        task: 'deblur', 'denoise' or 'upscale': which (input, target) pairs it sees.
 
     Returns:
         The fine-tuned float model in eval mode.
@@ -108,7 +109,9 @@ def finetune(model: nn.Module, config: QatConfig) -> nn.Module:
     from tqdm import tqdm
 
     from convert.data import DataConfig, PairSampler
+    from convert.task_data import TASK_SCALE, check_task, degrade_crops
 
+    check_task(task)
     torch.manual_seed(config.seed)
     teacher = copy.deepcopy(model).eval()
     student = copy.deepcopy(model).train()
@@ -116,13 +119,17 @@ def finetune(model: nn.Module, config: QatConfig) -> nn.Module:
         p.requires_grad_(True)
     handles = _instrument(student)
     opt = torch.optim.Adam([p for p in student.parameters() if p.requires_grad], lr=config.lr)
-    sampler = PairSampler(DataConfig(crop=config.crop, pool_dead_leaves=8), config.seed)
-    for _ in tqdm(range(config.steps), desc="QAT fine-tune", unit="step", file=sys.stderr, leave=False):
-        blurry, sharp = (torch.from_numpy(a).permute(0, 3, 1, 2).contiguous() for a in sampler.batch(config.batch))
+    data = (DataConfig(crop=config.crop, pool_dead_leaves=8) if task == "deblur"  # photos only: as trained
+            else DataConfig(crop=config.crop, dead_leaves_fraction=0.0, pool_dead_leaves=0))
+    sampler = PairSampler(data, config.seed)
+    for step in tqdm(range(config.steps), desc="QAT fine-tune", unit="step", file=sys.stderr, leave=False):
+        pair = sampler.batch(config.batch) if task == "deblur" else degrade_crops(
+            task, sampler.sharp_crops(config.batch, config.crop * TASK_SCALE[task]), config.seed + step)
+        inp, clean = (torch.from_numpy(a).permute(0, 3, 1, 2).contiguous() for a in pair)
         with torch.no_grad():
-            target = teacher(blurry)
-        out = student(blurry)
-        loss = (out - target).abs().mean() + 0.5 * (out - sharp).abs().mean()
+            target = teacher(inp)
+        out = student(inp)
+        loss = (out - target).abs().mean() + 0.5 * (out - clean).abs().mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -139,7 +146,7 @@ def qat_quantize(src: SourceModel, spec: PlannedArtifact, size_hw: tuple[int, in
     """
     if not src.is_torch:
         raise ConfigError(f"{src.path} is an ONNX file: quantisation-aware fine-tuning needs the PyTorch model")
-    tuned = replace(src, module=finetune(src.module, config))  # type: ignore[arg-type]
+    tuned = replace(src, module=finetune(src.module, config, src.task))  # type: ignore[arg-type]
     work.mkdir(parents=True, exist_ok=True)
     if spec.format is ArtifactFormat.ONNX:
         from convert.export import ExportConfig, export_onnx

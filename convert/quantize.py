@@ -195,7 +195,8 @@ class OnnxQuantizer:
               provenance: dict[str, str]) -> Artifact:
         parent = self.fp32.sha256
         stamp_onnx(model, name=self.fp32.model, precision=precision, multiple_of=self.fp32.multiple_of,
-                   parent_sha256=parent, extra={k: v for k, v in provenance.items() if v})
+                   parent_sha256=parent, extra={k: v for k, v in provenance.items() if v},
+                   task=self.fp32.task, scale=self.fp32.scale)
         save_onnx(model, out)
         return self.fp32.derived(out, precision, **{k: v for k, v in provenance.items() if v})
 

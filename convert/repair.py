@@ -219,7 +219,7 @@ def quantize_with_gate(target: RepairTarget, out: Path, pairs: ImagePairs, refer
         target: the format's quantiser.
         out: where the chosen file goes.
         pairs: validation pairs for the gate.
-        reference: fp32 reference outputs on ``pairs.blurry``.
+        reference: fp32 reference outputs on ``pairs.inputs``.
         calib: calibration images (the sensitivity analysis uses a few of them).
         float_calib_out: the same-format float model's outputs on ``calib[:SENSITIVITY_IMAGES]``.
         vconfig: gate settings.

@@ -1,8 +1,8 @@
 """The build report: a Markdown page with the metrics table, repairs, op checks and image strips.
 
 Written into the build folder as ``report.md`` with ``strips/<artifact id>.png``: for one
-held-out validation image, blurry input | artifact output | fp32 output | |difference to
-fp32| x 20 | sharp ground truth.
+held-out validation image, input (blurry, noisy, or low-res shown at the output's size) |
+artifact output | fp32 output | |difference to fp32| x 20 | clean ground truth.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from convert.results import BuildResult, BuiltArtifact
+from convert.task_data import TASK_WORDS
 from runtime.manifest import Status
 
 DIFF_GAIN = 20.0
@@ -44,12 +45,18 @@ def _u8(img: NDArray[np.float32]) -> NDArray[np.uint8]:
     return (np.clip(np.nan_to_num(img), 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
-def strip(blurry: NDArray[np.float32], output: NDArray[np.float32], reference: NDArray[np.float32],
-          sharp: NDArray[np.float32], name: str) -> NDArray[np.uint8]:
-    """Five labelled HxWx3 RGB tiles side by side, as uint8 RGB (H, 5W, 3)."""
+def strip(inp: NDArray[np.float32], output: NDArray[np.float32], reference: NDArray[np.float32],
+          target: NDArray[np.float32], name: str, words: tuple[str, str] = TASK_WORDS["deblur"]
+          ) -> NDArray[np.uint8]:
+    """Five labelled HxWx3 RGB tiles side by side, as uint8 RGB (H, 5W, 3) at the output's size
+    (a smaller input is shown enlarged by nearest neighbour, pixels as the model saw them);
+    ``words`` name the input and the target."""
+    h, w = reference.shape[:2]
+    if inp.shape[:2] != (h, w):
+        inp = cv2.resize(inp, (w, h), interpolation=cv2.INTER_NEAREST)
     diff = np.abs(np.nan_to_num(output) - reference) * DIFF_GAIN
-    tiles = [(blurry, "blurry"), (output, name), (reference, "fp32"), (diff, f"|diff| x{DIFF_GAIN:g}"),
-             (sharp, "sharp")]
+    tiles = [(inp, words[0]), (output, name), (reference, "fp32"), (diff, f"|diff| x{DIFF_GAIN:g}"),
+             (target, words[1])]
     return np.concatenate([_label(_u8(t), text) for t, text in tiles], axis=1)
 
 
@@ -116,9 +123,14 @@ def write_report(result: BuildResult) -> Path:
     i = min(STRIP_IMAGE, len(pairs) - 1)
     gate = result.artifacts[0].report
     h, w = result.size_hw
+    s = pairs.scale
+    how = {"deblur": "package evaluation photos + dead-leaves images, synthetic camera blur",
+           "denoise": "package evaluation photos, noise and JPEG as in training",
+           "upscale": f"package evaluation photos downscaled x{s} as in training; targets {h * s}x{w * s}"}
     lines = [f"# edgedeblur convert: `{result.model}`", "",
-             f"- Input size: {h}x{w}; validation: {len(pairs)} held-out pairs (package evaluation photos + "
-             "dead-leaves images, synthetic camera blur), never used for calibration",
+             f"- Task: {result.task}" + (f" (x{s})" if s != 1 else ""),
+             f"- Input size: {h}x{w}; validation: {len(pairs)} held-out pairs ({how[result.task]}), never used "
+             "for calibration",
              f"- Calibration: {result.calibration}",
              f"- Gate: ground-truth PSNR at most {result.gate_db:g} dB below the fp32 reference's "
              f"({_fmt(gate.reference_psnr_db)} dB)",
@@ -133,7 +145,7 @@ def write_report(result: BuildResult) -> Path:
     lines += ["## Before / after", ""]
     for b in result.artifacts:
         png = folder / "strips" / f"{b.id}.png"
-        rgb = strip(pairs.blurry[i], b.report.outputs[i], ref[i], pairs.sharp[i], b.id)
+        rgb = strip(pairs.inputs[i], b.report.outputs[i], ref[i], pairs.targets[i], b.id, TASK_WORDS[result.task])
         ok, buf = cv2.imencode(".png", rgb[..., ::-1])
         if ok:
             png.write_bytes(buf.tobytes())

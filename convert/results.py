@@ -62,6 +62,8 @@ class BuildResult:
     artifacts: tuple[BuiltArtifact, ...]
     pairs: ImagePairs = field(repr=False)
     reference_outputs: NDArray[np.float32] = field(repr=False)
+    task: str = "deblur"
+    """What the model restores ('deblur', 'denoise', 'upscale')."""
 
     @property
     def ok(self) -> bool:

@@ -1,12 +1,13 @@
 """Ship a trained zoo model: frozen weights + fp32 ONNX + its manifest entry.
 
     .venv/bin/python -m convert.ship nano small [--run-dir train_runs]
+    .venv/bin/python -m convert.ship denoise x2 --run-dir train_runs_restore --checkpoint best
 
 For each model this takes the EMA weights from ``RUN/NAME/last.pt``, writes them (state
 dict + training config + last validation row) to ``convert/weights/NAME.pt`` (committed;
 ``edgedeblur convert NAME`` starts from it), exports ``runtime/models/NAME.fp32.onnx`` with
-dynamic H/W (multiples of 8) through ``convert.export``, and upserts its entry in
-``runtime/models/manifest.json``. The int8/fp16 artifacts are then rebuilt from it by
+dynamic H/W (multiples of the net's stride: 8, or 1 for x2) through ``convert.export``,
+and upserts its entry (with the net's task and scale) in ``runtime/models/manifest.json``. The int8/fp16 artifacts are then rebuilt from it by
 ``edgedeblur convert NAME --ship``.
 """
 from __future__ import annotations
@@ -19,8 +20,8 @@ from pathlib import Path
 import torch
 
 from convert.export import ExportConfig, export_onnx
-from convert.source import SourceKind, SourceModel
-from convert.zoo import MULTIPLE_OF, get_spec, load_checkpoint, load_torch_file
+from convert.source import SourceKind, zoo_source
+from convert.zoo import get_spec, load_torch_file
 from facemask.files import atomic_path
 from runtime.catalog import SHIPPED_DIR
 from runtime.errors import EdgeDeblurError, ModelLoadError
@@ -34,6 +35,8 @@ _REAL = ("; stage 5 (real photos, this trainer): python -m convert.train {name} 
          "convert/weights/{name}.pt --data ../shared/train_photos/general --face-data ../shared/train_photos/faces "
          "--face-fraction 0.3 --val-real ../shared/val_realblur --minutes 70 --lr 5e-4 --crop 192 --sharp-fraction 0.18 "
          "--threads 1 --run-dir train_runs_real, shipped with --checkpoint best")
+_PHOTOS = ("--data ../shared/train_photos/general --face-data ../shared/train_photos/faces --face-fraction 0.3 "
+           "--val-real ../shared/val_realblur")
 TRAINING: dict[str, str] = {
     "nano": "stages 1-4 with the trainer of commit fcb74da: python -m convert.train nano --steps 17000 --threads 1; fine-tune 1: python -m convert.train "
             "nano --steps 3000 --lr 5e-4 --sharp-fraction 0.15 --init convert/weights/nano.pt --run-dir train_runs_ft; "
@@ -51,6 +54,14 @@ TRAINING: dict[str, str] = {
              + "; fine-tune 4: python -m convert.train small --steps 2000 --lr 1e-4 --crop 256 --batch 2 "
              "--run-dir train_runs_ft4 " + _FT.format(sharp=0.2, extent=20, name="small")
              + _REAL.format(name="small", batch=4),
+    "denoise": "from scratch on real photos with synthesised noise (convert.degrade_restore): python -m convert.train "
+               "denoise --crop 96 --batch 16 --minutes 25 --threads 1 --run-dir train_runs_restore " + _PHOTOS
+               + " --val-every 400; fine-tune: python -m convert.train denoise --init train_runs_restore/denoise/best.pt "
+               "--lr 7e-4 --crop 96 --batch 16 --minutes 20 --threads 1 --run-dir train_runs_restore2 " + _PHOTOS
+               + " --val-every 400 --seed 1, shipped with --checkpoint best",
+    "x2": "from scratch on real photos downscaled x2 (convert.degrade_restore): python -m convert.train x2 --crop 64 "
+          "--batch 16 --minutes 35 --threads 1 --run-dir train_runs_restore " + _PHOTOS
+          + " --val-every 200, shipped with --checkpoint best",
 }
 """How the shipped weights were made (README: Training)."""
 
@@ -63,12 +74,31 @@ NOTES: dict[str, dict[str, str]] = {
         "good_at": "photos with moderate defocus and short motion blur; cleaner edges than nano",
         "fails_on": "severe camera shake and long (> ~20 px) motion: only partly restored; heavy noise is kept",
     },
+    "denoise": {
+        "good_at": "noise of sigma ~0.03 to 0.16 (8-40/255): +4 to +8 dB on the package evaluation photos "
+                   "(Gaussian noise test)",
+        "fails_on": "very light noise (sigma < ~0.015) and clean input are smoothed a little (a clean photo comes back "
+                    "at ~39 dB); JPEG blocking is barely reduced (+0.3 dB); fine regular texture under noise is flattened",
+    },
+    "x2": {
+        "good_at": "photos made small by cameras and resizers (area, bicubic, mild optical blur) with light noise and "
+                   "JPEG: +0.7 dB over bicubic on clean downscaled photos, +1.9 dB when they are also slightly soft; "
+                   "run twice for x4",
+        "fails_on": "noisy input (at sigma 0.03 only +0.4 dB over bicubic and the noise is enlarged: denoise first); "
+                    "strong blur (deblur first); detail finer than the low-res pixels (small text) is not invented",
+    },
 }
 
 
-DATA_NOTE = ("../shared/train_photos: 910 real photos (706 general: BSDS500, Urban100, Sun-Hays 80, Kodak24, "
-             "McMaster; 204 faces: CelebA-HQ, LFW, FFHQ, deepface/CompreFace/human/GPEN samples), on top of "
-             "stages 1-4 on procedural dead-leaves images and package photos")
+PHOTOS_NOTE = ("../shared/train_photos: 910 real photos (706 general: BSDS500, Urban100, Sun-Hays 80, Kodak24, "
+               "McMaster; 204 faces: CelebA-HQ, LFW, FFHQ, deepface/CompreFace/human/GPEN samples)")
+DATA_NOTES: dict[str, str] = {
+    "deblur": PHOTOS_NOTE + ", on top of stages 1-4 on procedural dead-leaves images and package photos",
+    "denoise": PHOTOS_NOTE + ", noised on the fly; checkpoint chosen on the sharp frames of ../shared/val_realblur",
+    "upscale": PHOTOS_NOTE + ", downscaled on the fly; checkpoint chosen on the sharp frames of "
+               "../shared/val_realblur",
+}
+"""Per task: deblur nets went through the earlier procedural stages, the others did not."""
 LICENCE_NOTE = ("mostly non-commercial research licences (BSDS500 Corel-derived, CelebA-HQ CC BY-NC, FFHQ "
                 "CC BY-NC-SA, LFW and sample photos of unknown copyright): research and evaluation use only")
 """What the shipped weights learned from, recorded in the manifest and shown by `edgedeblur models`."""
@@ -106,13 +136,12 @@ def ship_fp32(name: str, weights: Path, models_dir: Path = SHIPPED_DIR) -> str:
     """Export ``weights`` to ``models_dir/name.fp32.onnx`` and register it; returns the artifact id."""
     spec = get_spec(name)
     frozen = load_torch_file(weights)
-    src = SourceModel(name=name, kind=SourceKind.CHECKPOINT, path=weights, arch=name,
-                      module=load_checkpoint(name, weights), multiple_of=MULTIPLE_OF)
+    src = zoo_source(name, SourceKind.CHECKPOINT, name, weights)
     artifact = export_onnx(src, models_dir / f"{name}.fp32.onnx", ExportConfig(size_hw=None))
     val = frozen.get("validation", {})
-    notes = {"description": spec.description, "specialty": "general",
+    notes = {"description": spec.description, **({"specialty": "general"} if spec.task == "deblur" else {}),
              "trained_steps": str(frozen.get("step", "")),
-             "training": TRAINING.get(name, f"python -m convert.train {name}"), "data": DATA_NOTE,
+             "training": TRAINING.get(name, f"python -m convert.train {name}"), "data": DATA_NOTES[spec.task],
              "licence": LICENCE_NOTE, **NOTES.get(name, {})}
     metrics = {k: round(float(val[k]), 3) for k in ("psnr_input", "psnr_ema", "gain_real") if k in val}
     artifact_id = f"{name}.fp32.onnx"

@@ -2,8 +2,9 @@
 
 ``load_source`` checks everything that can be checked before any work starts: the file
 exists and is what it claims to be, an ONNX model is image to image (one NCHW or NHWC
-3-channel image in, one image of the same size out), and dynamic sizes come with
-``--input-size``.
+3-channel image in, one image of the same size, or twice the size for an x2 upscaler, out),
+and dynamic sizes come with ``--input-size``. Zoo models carry their task ('deblur',
+'denoise', 'upscale'), scale and stride from their ``convert.zoo.ModelSpec``.
 
 Example:
     >>> src = load_source("nano")  # the shipped weights in convert/weights/nano.pt
@@ -32,6 +33,9 @@ WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 ONNX_SUFFIXES = (".onnx",)
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
 _FLOAT_TYPES = {TensorProto.FLOAT: "float32", TensorProto.FLOAT16: "float16"}
+ONNX_SCALES = (1, 2)
+"""Output/input size ratios accepted from ONNX files: same-size restorers and x2 upscalers
+(the only scale the validation data can be made for)."""
 
 
 class SourceKind(str, enum.Enum):
@@ -58,6 +62,9 @@ class SourceModel:
         size_hw: static (height, width) of an ONNX model, or None if dynamic.
         multiple_of: H and W must be multiples of this.
         output: ONNX: the image output (others, e.g. coarser scales, are dropped).
+        task: what the model restores ('deblur', 'denoise', 'upscale'): picks the
+            calibration and validation data.
+        scale: output size over input size (2 for an x2 upscaler).
     """
 
     name: str
@@ -69,6 +76,8 @@ class SourceModel:
     size_hw: tuple[int, int] | None = None
     multiple_of: int = 1
     output: str | None = None
+    task: str = "deblur"
+    scale: int = 1
 
     @property
     def is_torch(self) -> bool:
@@ -120,7 +129,9 @@ class OnnxImage:
     layout: Layout
     size_hw: tuple[int, int] | None
     output: str
-    """The image output (multi-output nets: the first output the size of the input)."""
+    """The image output (multi-output nets: the first output the size of the input, else twice it)."""
+    scale: int = 1
+    """Output size over input size (``ONNX_SCALES``)."""
 
 
 def _model_error(path: Path, why: str) -> ModelLoadError:
@@ -131,7 +142,8 @@ def inspect_onnx(path: Path, input_size: tuple[int, int] | None) -> OnnxImage:
     """Check that an ONNX file is an image-to-image model and return its layout, static size and image output.
 
     Nets with several outputs (multi-scale or multi-stage) are accepted when at least one
-    output is an image of the input's size; that one is converted, the others are dropped.
+    output is an image of the input's size (or of twice its size: an x2 upscaler); that one
+    is converted, the others are dropped.
 
     Raises:
         ModelLoadError: not an ONNX file, or not image to image (the message says why).
@@ -142,11 +154,11 @@ def inspect_onnx(path: Path, input_size: tuple[int, int] | None) -> OnnxImage:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as e:  # protobuf raises DecodeError, RuntimeError, ...
         raise ModelLoadError(f"{path} is not an ONNX model ({type(e).__name__}); give a .onnx file "
-                             "exported with torch.onnx.export or a zoo name (nano, small)") from e
+                             "exported with torch.onnx.export or a zoo name (nano, small, denoise, x2)") from e
     graph = model.graph
     if not graph.node:
         raise ModelLoadError(f"{path} is not an ONNX model (no graph nodes); give a .onnx file "
-                             "exported with torch.onnx.export or a zoo name (nano, small)")
+                             "exported with torch.onnx.export or a zoo name (nano, small, denoise, x2)")
     inits = {i.name for i in graph.initializer}
     inputs = [i for i in graph.input if i.name not in inits]
     if len(inputs) != 1 or not graph.output:
@@ -170,12 +182,13 @@ def inspect_onnx(path: Path, input_size: tuple[int, int] | None) -> OnnxImage:
     if static is not None and input_size is not None and tuple(input_size) != static:
         raise ConfigError(f"--input-size {input_size[0]}x{input_size[1]} contradicts {path}'s static "
                           f"input size {static[0]}x{static[1]}; leave --input-size out or re-export the model")
-    output = _image_output(path, layout, static or input_size)
-    return OnnxImage(layout, static, output)
+    output, scale = _image_output(path, layout, static or input_size)
+    return OnnxImage(layout, static, output, scale)
 
 
-def _image_output(path: Path, layout: Layout, size_hw: tuple[int, int]) -> str:
-    """Run the model once on zeros; the first output that is a 3-channel image of the input's size."""
+def _image_output(path: Path, layout: Layout, size_hw: tuple[int, int]) -> tuple[str, int]:
+    """Run the model once on zeros; the first output that is a 3-channel image of the input's
+    size (else of ``s`` times it, s in ``ONNX_SCALES``) and that scale."""
     import onnxruntime as ort
 
     h, w = size_hw
@@ -192,19 +205,24 @@ def _image_output(path: Path, layout: Layout, size_hw: tuple[int, int]) -> str:
         raise ModelLoadError(f"{path} does not run on a {h}x{w} input in ONNX Runtime ({first[:200]}); "
                              "check --input-size") from e
     names = [o.name for o in sess.get_outputs()]
-    for name, out in zip(names, outs):
-        if out.shape == shape:
-            return name
+    for s in ONNX_SCALES:
+        want = (1, 3, h * s, w * s) if layout is Layout.NCHW else (1, h * s, w * s, 3)
+        for name, out in zip(names, outs):
+            if out.shape == want:
+                return name, s
     got = ", ".join(f"{n} {list(o.shape)}" for n, o in zip(names, outs))
-    raise _model_error(path, f"outputs {got} for a {list(shape)} input; expected one of the same shape")
+    raise _model_error(path, f"outputs {got} for a {list(shape)} input; expected one of the same shape "
+                       "(or twice the height and width: an x2 upscaler)")
 
 
-def _torch_source(name: str, kind: SourceKind, arch: str, checkpoint: Path) -> SourceModel:
-    from convert.zoo import MULTIPLE_OF, load_checkpoint
+def zoo_source(name: str, kind: SourceKind, arch: str, checkpoint: Path) -> SourceModel:
+    """A zoo architecture with weights from ``checkpoint``, carrying its spec's task, scale and stride."""
+    from convert.zoo import get_spec, load_checkpoint
 
+    spec = get_spec(arch)
     module = load_checkpoint(arch, checkpoint)
     return SourceModel(name=name, kind=kind, path=checkpoint, arch=arch, module=module,
-                       multiple_of=MULTIPLE_OF)
+                       multiple_of=spec.multiple_of, task=spec.task, scale=spec.scale)
 
 
 def _checkpoint_arch(path: Path) -> str | None:
@@ -257,7 +275,7 @@ def load_source(spec: str | None, *, arch: str | None = None, checkpoint: Path |
     if arch is not None and is_user_arch(arch):
         return _user_source(spec, arch, checkpoint, arch_args or {}, input_size)
     if spec is None:
-        raise ConfigError("give a MODEL: a zoo name (nano, small), a .pt checkpoint, a .onnx file, or "
+        raise ConfigError("give a MODEL: a zoo name (nano, small, denoise, x2), a .pt checkpoint, a .onnx file, or "
                           "--arch module:Class --checkpoint weights.pth")
     path = Path(spec).expanduser()
     suffix = path.suffix.lower()
@@ -268,7 +286,8 @@ def load_source(spec: str | None, *, arch: str | None = None, checkpoint: Path |
         image = inspect_onnx(path, input_size)
         return SourceModel(name=path.stem.split(".")[0], kind=SourceKind.ONNX, path=path, arch=None,
                            module=None, layout=image.layout, size_hw=image.size_hw, multiple_of=1,
-                           output=image.output)
+                           output=image.output, task="upscale" if image.scale > 1 else "deblur",
+                           scale=image.scale)
     if suffix in CHECKPOINT_SUFFIXES:
         if not path.is_file():
             raise ModelLoadError(f"cannot open checkpoint {spec}: not found")
@@ -277,11 +296,11 @@ def load_source(spec: str | None, *, arch: str | None = None, checkpoint: Path |
             raise ConfigError(f"{spec} does not record its architecture; pass --arch "
                               f"({' | '.join(MODELS)})")
         get_spec(arch)
-        return _torch_source(arch, SourceKind.CHECKPOINT, arch, path)
+        return zoo_source(arch, SourceKind.CHECKPOINT, arch, path)
     get_spec(spec)  # unknown names get a suggestion here
     if checkpoint is None:
         checkpoint = WEIGHTS_DIR / f"{spec}.pt"
         if not checkpoint.is_file():
             raise ModelLoadError(f"no weights for zoo model {spec!r} at {checkpoint}: pass --checkpoint PATH "
                                  f"(a .pt written by `edgedeblur train {spec}`)")
-    return _torch_source(spec, SourceKind.ZOO, spec, checkpoint)
+    return zoo_source(spec, SourceKind.ZOO, spec, checkpoint)

@@ -1,4 +1,4 @@
-"""``edgedeblur models``: what is shipped, how big, how costly, from the manifest."""
+"""``edgedeblur models``: what is shipped, what each restores, how big, how costly, from the manifest."""
 from __future__ import annotations
 
 import argparse
@@ -11,7 +11,7 @@ from runtime.catalog import MANIFEST_NAME, SHIPPED_DIR
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``models`` subcommand."""
-    p = subparsers.add_parser("models", help="list shipped models (size, params, MACs)",
+    p = subparsers.add_parser("models", help="list shipped models (task, size, params, MACs)",
                               description="List the model artifacts shipped with edgedeblur.")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--all", action="store_true", help="include artifacts that failed their quality gate")
@@ -27,6 +27,11 @@ def _count(n: float | None, unit: str = "") -> str:
         if n >= div:
             return f"{n / div:.2f}{suffix}{unit}"
     return f"{n:.0f}{unit}"
+
+
+def task_label(task: str, scale: int) -> str:
+    """``deblur``, ``denoise``, ``upscale x2``: the task, with the scale where it is not 1."""
+    return task if scale == 1 else f"{task} x{scale}"
 
 
 def _table(rows: list[list[str]]) -> str:
@@ -54,15 +59,26 @@ def run(args: argparse.Namespace) -> int:
         print(f"no models shipped yet: {args.models_dir / MANIFEST_NAME} is missing or lists none",
               file=sys.stderr)
         return 0
-    rows = [["id", "format", "precision", "size MB", "params", "MACs/256²", "status", "description"]]
+    rows = [["id", "task", "format", "precision", "size MB", "params", "MACs/256²", "status", "description"]]
     for e in entries:
         size = sizes[e.id]
-        rows.append([e.id, e.format.value, e.precision.value,
+        rows.append([e.id, task_label(e.task, e.scale), e.format.value, e.precision.value,
                      f"{size / 1e6:.2f}" if size is not None else "missing",
                      _count(e.params), _count(e.macs_256), e.status.value,
                      e.notes.get("description", "")])
     print(_table(rows))
-    for data, licence in dict.fromkeys((e.notes.get("data", ""), e.notes.get("licence", "")) for e in entries):
+    sources: dict[str, dict[str, list[str]]] = {}  # licence -> data -> models trained on it
+    for e in entries:
+        data, licence = e.notes.get("data", ""), e.notes.get("licence", "")
         if data or licence:
-            print(f"\nweights trained on: {data or 'unrecorded'}\nlicence of that data: {licence or 'unrecorded'}")
+            models = sources.setdefault(licence, {}).setdefault(data, [])
+            models += [] if e.model in models else [e.model]
+    for licence, datas in sources.items():
+        if len(datas) == 1:
+            print(f"\nweights trained on: {next(iter(datas)) or 'unrecorded'}")
+        else:
+            print("\nweights trained on:")
+            for data, models in datas.items():
+                print(f"  {', '.join(models)}: {data or 'unrecorded'}")
+        print(f"licence of that data: {licence or 'unrecorded'}")
     return 0

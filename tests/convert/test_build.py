@@ -46,10 +46,10 @@ def test_manifest_feeds_the_runtime(nano_build: BuildResult, nano_src: SourceMod
     assert tflite.parent_sha256 and tflite.parent_sha256 != fp32.sha256  # its parent is the fp32 .tflite
     assert manifest.find("nano.int8.onnx").parent_sha256 == fp32.sha256
     assert tflite.metrics["psnr_vs_float_db"] > 35 and tflite.notes["gate"] == "passed"
-    want = torch_nhwc(nano_src.module, pairs.blurry)
+    want = torch_nhwc(nano_src.module, pairs.inputs)
     for name in ("nano.int8", "nano.int8.tflite", "nano"):  # names resolve like shipped ones
         with create_engine(name, EngineConfig(), models_dir=nano_build.folder) as engine:
-            got = engine.run(pairs.blurry)
+            got = engine.run(pairs.inputs)
         assert np.percentile(np.abs(got - want), 99) < 0.03
 
 

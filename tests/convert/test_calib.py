@@ -38,14 +38,14 @@ def test_small_photos_are_upscaled_to_the_crop(tmp_path: Path) -> None:
 def test_synthetic_calibration_and_validation_are_disjoint() -> None:
     calib = calibration_images(CalibConfig(count=4, size_hw=(32, 32)))
     val = validation_pairs(4, (32, 32))
-    assert calib.shape == val.blurry.shape == val.sharp.shape == (4, 32, 32, 3)
-    assert not any(np.allclose(c, v, atol=1e-3) for c in calib for v in val.blurry)
-    assert np.abs(val.blurry - val.sharp).mean() > 0.005  # blurred, not identical
+    assert calib.shape == val.inputs.shape == val.targets.shape == (4, 32, 32, 3)
+    assert not any(np.allclose(c, v, atol=1e-3) for c in calib for v in val.inputs)
+    assert np.abs(val.inputs - val.targets).mean() > 0.005  # blurred, not identical
     eval_photo = load_sample(EVAL_IMAGES[0]).astype(np.float32) / 255  # pair 0 is a crop of a real eval photo
-    crop = val.sharp[0]
+    crop = val.targets[0]
     hits = cv2.matchTemplate(eval_photo, crop, cv2.TM_SQDIFF)
     assert hits.min() < 1e-3
-    assert validation_pairs(2, (32, 32)).sharp.tobytes() == validation_pairs(2, (32, 32)).sharp.tobytes()
+    assert validation_pairs(2, (32, 32)).targets.tobytes() == validation_pairs(2, (32, 32)).targets.tobytes()
 
 
 @pytest.mark.parametrize("make, match", [

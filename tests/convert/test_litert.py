@@ -47,8 +47,8 @@ def test_round_trip_against_pytorch(quantizer: TfliteQuantizer, nano_src: Source
                                     tmp_path: Path, precision: Precision) -> None:
     art = quantizer.fp32 if precision is Precision.FP32 else \
         quantizer.quantize(tmp_path / "q.tflite", TfliteQuantConfig(precision))
-    got, errors = run_artifact(scratch_entry(art), art.path, pairs.blurry)
-    want = torch_nhwc(nano_src.module, pairs.blurry)
+    got, errors = run_artifact(scratch_entry(art), art.path, pairs.inputs)
+    want = torch_nhwc(nano_src.module, pairs.inputs)
     assert not errors
     assert np.percentile(np.abs(got - want), 99) < TOLERANCE[precision]
     assert _psnr(got, want) > MIN_PSNR[precision]

@@ -34,6 +34,6 @@ def test_qat_quantize_makes_a_valid_int8_onnx(nano_src: SourceModel, calib: np.n
     art = qat_quantize(nano_src, spec, (32, 32), calib, QatConfig(steps=2, batch=2, crop=32), CalibMethod.MINMAX,
                        tmp_path / "qat.int8.onnx", tmp_path / "work")
     assert art.provenance["qat_steps"] == "2" and art.path.is_file()
-    out, errors = run_artifact(scratch_entry(art), art.path, pairs.blurry)
+    out, errors = run_artifact(scratch_entry(art), art.path, pairs.inputs)
     assert not errors
-    assert np.percentile(np.abs(out - torch_nhwc(nano_src.module, pairs.blurry)), 99) < 0.06
+    assert np.percentile(np.abs(out - torch_nhwc(nano_src.module, pairs.inputs)), 99) < 0.06

@@ -47,7 +47,7 @@ def test_round_trip_against_pytorch(quantizer: OnnxQuantizer, nano_src: SourceMo
                                     tmp_path: Path, precision: Precision, activations: DType) -> None:
     art = quantizer.quantize(tmp_path / "q.onnx", OnnxQuantConfig(precision, activation_dtype=activations))
     assert art.precision is precision and art.parent_sha256 == quantizer.fp32.sha256
-    got, want = _outputs(art, pairs.blurry), torch_nhwc(nano_src.module, pairs.blurry)
+    got, want = _outputs(art, pairs.inputs), torch_nhwc(nano_src.module, pairs.inputs)
     assert np.percentile(np.abs(got - want), 99) < TOLERANCE[precision]
     assert _psnr(got, want) > MIN_PSNR[precision]
     model = onnx.load(str(art.path))
