@@ -181,3 +181,26 @@ def test_upscale_memory_stays_near_one_output(restore_models: Path) -> None:
             tracemalloc.stop()
     assert out.shape == (1200, 1600, 3)
     assert peak < 1.5 * out.nbytes
+
+
+def test_shipped_denoiser_resolves_by_name(photo: np.ndarray) -> None:
+    """The defaults resolve the shipped 'denoise' from runtime/models: clean photo left alone,
+    noisy one cleaned (noise reading and error against the clean photo both drop)."""
+    np.testing.assert_array_equal(denoise_link(photo, "auto"), photo)
+    noisy = _noisy(photo, 24)
+    out = denoise_link(noisy, "auto")
+    assert noise_sigma(out) < 0.3 * noise_sigma(noisy)
+    assert np.abs(out - photo).mean() < 0.5 * np.abs(noisy - photo).mean()
+
+
+def test_shipped_upscaler_resolves_by_name(photo: np.ndarray) -> None:
+    """Once 'x2' ships: the default upscale link resolves it and beats Lanczos on a downscaled photo."""
+    from runtime.catalog import load_shipped_manifest
+
+    if "x2" not in {e.model for e in load_shipped_manifest().artifacts}:
+        pytest.skip("the x2 upscaler is not shipped in runtime/models yet")
+    small = cv2.resize(photo, (64, 48), interpolation=cv2.INTER_AREA)
+    up = upscale_link(small, 2)
+    lanczos = np.clip(cv2.resize(small, (128, 96), interpolation=cv2.INTER_LANCZOS4), 0, 1)
+    assert up.shape == photo.shape
+    assert np.abs(up - photo)[4:-4, 4:-4].mean() < np.abs(lanczos - photo)[4:-4, 4:-4].mean()
