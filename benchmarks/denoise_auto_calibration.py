@@ -21,7 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from convert.photos import list_photos
+from convert.photos import pick_photos
 from runtime.lab.degradations import blur, jpeg_roundtrip
 from runtime.photo.deblur import DeblurConfig, Deblurer
 from runtime.photo.gate import noise_sigma
@@ -52,8 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=OUT)
     a = ap.parse_args(argv)
     rng = np.random.default_rng(0)
-    files = list_photos([a.data])
-    picks = [files[i] for i in rng.choice(len(files), size=min(a.photos, len(files)), replace=False)]
+    picks = pick_photos(a.data, a.photos, rng)
     values: dict[str, list[tuple[float, float]]] = {}
     gains: list[tuple[float, ...]] = []          # (post-deblur reading, PSNR at each strength)
     with Deblurer(DeblurConfig()) as deblurer, create_engine("denoise") as denoiser:

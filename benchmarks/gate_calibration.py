@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from convert.photos import list_photos
+from convert.photos import pick_photos
 from runtime.lab.degradations import blur, jpeg_roundtrip
 from runtime.photo.gate import GateConfig, sharpness_map
 from runtime.photo.imageio import read_image
@@ -34,8 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=OUT)
     a = ap.parse_args(argv)
     rng = np.random.default_rng(0)
-    files = list_photos([a.data])
-    picks = [files[i] for i in rng.choice(len(files), size=min(a.photos, len(files)), replace=False)]
+    picks = pick_photos(a.data, a.photos, rng)
     values: dict[str, list[np.ndarray]] = {}
     for i, path in enumerate(picks):
         img = read_image(path).rgb

@@ -54,6 +54,12 @@ def list_photos(folders: list[Path]) -> list[Path]:
     return found
 
 
+def pick_photos(folder: Path, count: int, rng: np.random.Generator) -> list[Path]:
+    """``count`` photos under ``folder`` drawn by ``rng`` without replacement (all if fewer)."""
+    files = list_photos([folder])
+    return [files[i] for i in rng.choice(len(files), size=min(count, len(files)), replace=False)]
+
+
 def _resize_long(img: NDArray[np.uint8], long_side: int) -> NDArray[np.uint8]:
     scale = long_side / max(img.shape[:2])
     if scale >= 1:

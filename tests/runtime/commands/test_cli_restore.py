@@ -13,13 +13,7 @@ from runtime.cli import main
 from runtime.lab.sample_images import load_sample_scaled
 
 
-@pytest.fixture(autouse=True)
-def user_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "config" / "edgedeblur" / "presets"
-    folder.mkdir(parents=True)
-    monkeypatch.delenv("EDGEDEBLUR_PRESETS", raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    return folder
+pytestmark = pytest.mark.usefixtures("user_dir")     # every test: its own empty user presets folder
 
 
 def _photo(path: Path, seed: int) -> Path:

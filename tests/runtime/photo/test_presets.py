@@ -12,14 +12,7 @@ from runtime.photo.presets import (BUILTIN, Preset, build_config, load_preset, p
                                    read_preset, settings_of, settings_toml, user_presets)
 
 
-@pytest.fixture(autouse=True)
-def user_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Each test gets its own empty user presets folder."""
-    folder = tmp_path / "config" / "edgedeblur" / "presets"
-    folder.mkdir(parents=True)
-    monkeypatch.delenv("EDGEDEBLUR_PRESETS", raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    return folder
+pytestmark = pytest.mark.usefixtures("user_dir")     # every test: its own empty user presets folder
 
 
 def test_builtins_are_valid_and_match_their_purpose() -> None:
