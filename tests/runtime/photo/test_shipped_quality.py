@@ -18,7 +18,9 @@ from runtime.lab.sample_images import load_sample
 from runtime.manifest import Precision
 from runtime.photo.kernels import camera_shake_kernel
 
-MODELS = sorted({e.model for e in load_shipped_manifest().artifacts if e.precision is Precision.FP32})
+MODELS = sorted({e.model for e in load_shipped_manifest().artifacts
+                 if e.precision is Precision.FP32 and e.task == "deblur"})
+"""The shipped deblur nets (the denoiser and upscaler have their own tests in test_chain.py)."""
 FACE = (slice(50, 190), slice(70, 190))
 """The face inside the test crop (rows, columns): skin, eyes, mouth, some hair."""
 
