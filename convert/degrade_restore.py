@@ -97,6 +97,21 @@ def noisy_batch(clean: torch.Tensor, cfg: NoiseConfig, gen: torch.Generator,
     return codec_batch(noisy, cfg.jpeg_probability, 0.0, codec_rng, min_quality=40), clean
 
 
+def degrade_task(task: str, src: torch.Tensor, gen: torch.Generator, codec_rng: np.random.Generator,
+                 noise: NoiseConfig = NoiseConfig(), downscale: DownscaleConfig = DownscaleConfig()
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(inputs, targets) for the denoiser ('denoise') or the upscaler ('upscale') from clean crops.
+
+    Raises:
+        ConfigError: any other task (deblur pairs need a kernel bank: ``convert.degrade_torch``).
+    """
+    if task == "denoise":
+        return noisy_batch(src, noise, gen, codec_rng)
+    if task == "upscale":
+        return lowres_batch(src, downscale, gen, codec_rng)
+    raise ConfigError(f"task {task!r} has no restore degradations; use 'denoise' or 'upscale'")
+
+
 def lowres_batch(high: torch.Tensor, cfg: DownscaleConfig, gen: torch.Generator,
                  codec_rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """(B, 3, 2S, 2S) sharp sRGB crops -> (low (B, 3, S, S), high (B, 3, 2S, 2S)) in [0, 1]."""

@@ -16,11 +16,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from convert.degrade_restore import DownscaleConfig, NoiseConfig, lowres_batch, noisy_batch
+from convert.degrade_restore import DownscaleConfig, NoiseConfig, degrade_task
 from convert.degrade_torch import DegradeConfig, degrade_batch
 from convert.kernel_bank import BankConfig, make_bank
 from convert.photos import PoolConfig, crop_batch, load_folder_pool, pool_from_images
 from runtime.errors import ConfigError
+from runtime.manifest import TASKS
 from runtime.lab.sample_images import TRAIN_IMAGES, load_sample
 
 
@@ -47,8 +48,6 @@ class PairsConfig:
             raise ConfigError(f"task {self.task!r}: use one of {', '.join(TASKS)}")
 
 
-TASKS = ("deblur", "denoise", "upscale")
-
 
 class TrainPairs:
     """Draws degraded training pairs; deterministic for a seed (on one device kind)."""
@@ -62,34 +61,44 @@ class TrainPairs:
         self.general = general.to(device)
         self.faces = (load_folder_pool([Path(d) for d in cfg.face_data], cfg.pool).to(device)
                       if cfg.face_data else None)
-        self.bank = make_bank(cfg.bank, seed).to(device)
-        self.gen = torch.Generator(device=device)
-        self.gen.manual_seed(seed)
-        self.codec_rng = np.random.default_rng(seed + 7)
+        # the kernel bank (seconds to build) only where blur is made
+        self.bank = make_bank(cfg.bank, seed).to(device) if cfg.task == "deblur" else None
+        self.gen, self.codec_rng = self._generators(seed)
 
-    def batch(self, n: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def _generators(self, seed: int) -> tuple[torch.Generator, np.random.Generator]:
+        gen = torch.Generator(device=self.device)
+        gen.manual_seed(seed)
+        return gen, np.random.default_rng(seed + 7)
+
+    def batch(self, n: int, size: int, seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """``n`` (degraded, target) pairs with ``size`` x ``size`` inputs, NCHW float32 on the
-        device (targets are 2x larger for the upscaler)."""
+        device (targets are 2x larger for the upscaler). ``seed`` draws a fixed held-out set
+        from the same photos without touching the training draws."""
+        gen, codec_rng = (self.gen, self.codec_rng) if seed is None else self._generators(seed)
         task = self.cfg.task
-        src_size = {"deblur": size + self.bank.shape[-1] - 1, "denoise": size, "upscale": 2 * size}[task]
+        side = self.bank.shape[-1] if self.bank is not None else 1
+        src_size = {"deblur": size + side - 1, "denoise": size, "upscale": 2 * size}[task]
         n_face = 0
         if self.faces is not None:
-            n_face = int((torch.rand(n, generator=self.gen, device=self.device) < self.cfg.face_fraction).sum())
-        parts = [crop_batch(self.general, n - n_face, src_size, self.gen)]
+            n_face = int((torch.rand(n, generator=gen, device=self.device) < self.cfg.face_fraction).sum())
+        parts = [crop_batch(self.general, n - n_face, src_size, gen)]
         if n_face:
-            parts.append(crop_batch(self.faces, n_face, src_size, self.gen))
+            parts.append(crop_batch(self.faces, n_face, src_size, gen))
         src = torch.cat(parts)
-        jitter = 0.85 + 0.25 * torch.rand(n, 3, 1, 1, generator=self.gen, device=self.device)
-        return self.degrade((src * jitter).clamp(0, 1))
+        jitter = 0.85 + 0.25 * torch.rand(n, 3, 1, 1, generator=gen, device=self.device)
+        return self._degrade((src * jitter).clamp(0, 1), gen, codec_rng)
 
-    def degrade(self, src: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(degraded, target) from sharp NCHW crops on the device, by the task's degradations."""
-        task = self.cfg.task
-        if task == "denoise":
-            return noisy_batch(src, self.cfg.noise, self.gen, self.codec_rng)
-        if task == "upscale":
-            return lowres_batch(src, self.cfg.downscale, self.gen, self.codec_rng)
-        return degrade_batch(src, self.bank, self.cfg.degrade, self.gen, self.codec_rng)
+    def degrade(self, src: torch.Tensor, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(degraded, target) from given sharp NCHW crops on the device, with the task's
+        degradations drawn from ``seed`` (a fixed validation set)."""
+        return self._degrade(src, *self._generators(seed))
+
+    def _degrade(self, src: torch.Tensor, gen: torch.Generator, codec_rng: np.random.Generator
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+        cfg = self.cfg
+        if self.bank is not None:
+            return degrade_batch(src, self.bank, cfg.degrade, gen, codec_rng)
+        return degrade_task(cfg.task, src, gen, codec_rng, cfg.noise, cfg.downscale)
 
     def state(self) -> dict[str, Any]:
         return {"gen": self.gen.get_state(), "codec_rng": self.codec_rng.bit_generator.state}

@@ -55,7 +55,7 @@ def degrade_crops(task: str, clean: NDArray[np.float32], seed: int
     """
     import torch
 
-    from convert.degrade_restore import DownscaleConfig, NoiseConfig, lowres_batch, noisy_batch
+    from convert.degrade_restore import degrade_task
 
     check_task(task)
     if task == "deblur":
@@ -66,9 +66,6 @@ def degrade_crops(task: str, clean: NDArray[np.float32], seed: int
     codec_rng = np.random.default_rng(seed + 7)
     x = torch.from_numpy(np.ascontiguousarray(clean, dtype=np.float32)).permute(0, 3, 1, 2).contiguous()
     with torch.no_grad():
-        if task == "denoise":
-            inputs, targets = noisy_batch(x, NoiseConfig(), gen, codec_rng)
-        else:
-            inputs, targets = lowres_batch(x, DownscaleConfig(), gen, codec_rng)
+        inputs, targets = degrade_task(task, x, gen, codec_rng)
     return (np.ascontiguousarray(inputs.permute(0, 2, 3, 1).numpy(), dtype=np.float32),
             np.ascontiguousarray(targets.permute(0, 2, 3, 1).numpy(), dtype=np.float32))

@@ -81,9 +81,10 @@ class TrainConfig:
             raise ConfigError("--steps and --batch must be positive, --minutes >= 0")
         if self.crop % 8:
             raise ConfigError(f"--crop {self.crop} must be a multiple of 8")
-        if get_spec(self.model).scale * self.crop > 256:
+        scale = get_spec(self.model).scale
+        if scale * self.crop > 256:
             raise ConfigError(f"--crop {self.crop}: the {self.model} net's targets would exceed the 256 px "
-                              f"patches; use --crop <= {256 // get_spec(self.model).scale}")
+                              f"patches; use --crop <= {256 // scale}")
         if self.device not in ("cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ConfigError(f"--device {self.device!r}: use cpu or cuda[:N]")
 
@@ -157,10 +158,9 @@ class Trainer:
         cfg, scale = self.cfg, self.spec.scale
         size = 128 // scale
         if not cfg.val_real:
-            return TrainPairs(cfg.pairs(), cfg.seed + 1000, self.device).batch(32, size)
+            return self.pairs.batch(32, size, seed=cfg.seed + 1000)
         _, sharp = load_crops(Path(cfg.val_real), size=size * scale, per_pair=3)
-        fixed = TrainPairs(cfg.pairs(), cfg.seed + 1000, self.device)
-        return fixed.degrade(sharp.to(self.device))
+        return self.pairs.degrade(sharp.to(self.device), seed=cfg.seed + 1000)
 
     def progress(self) -> float:
         """Fraction of the budget (time with ``--minutes``, else steps) spent, in [0, 1]."""
