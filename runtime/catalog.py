@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from runtime.errors import ModelLoadError, closest
@@ -157,3 +158,12 @@ def _resolve_path(text: str) -> ResolvedModel:
         raise ModelLoadError(f"`model` {text} is a folder; give a .onnx or .tflite file")
     raise ModelLoadError(f"cannot open {text}: not found. Give an existing .onnx/.tflite file or "
                          "a shipped name (run `edgedeblur models` to list them)")
+
+
+def package_version() -> str:
+    """The installed edgedeblur version ('unknown' in a bare checkout), recorded next to
+    results with the models' ids so a run can be reproduced."""
+    try:
+        return version("edgedeblur")
+    except PackageNotFoundError:
+        return "unknown"

@@ -7,7 +7,6 @@ typed never overrides the preset).
 from __future__ import annotations
 
 import argparse
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -68,14 +67,6 @@ def refuse_with_faces(config: RestoreConfig) -> None:
                           "them) or drop --faces")
 
 
-def package_version() -> str:
-    """The installed edgedeblur version ('unknown' in a bare checkout)."""
-    try:
-        return version("edgedeblur")
-    except PackageNotFoundError:
-        return "unknown"
-
-
 def write_settings(folders: list[Path], config: RestoreConfig, preset: Preset | None) -> list[Path]:
     """Record the run's settings in each output folder (``SETTINGS_NAME``), atomically.
 
@@ -89,6 +80,7 @@ def write_settings(folders: list[Path], config: RestoreConfig, preset: Preset | 
         ModelLoadError: a model cannot be resolved.
         ImageError: a folder is not writable.
     """
+    from runtime.catalog import package_version
     from runtime.photo.imageio import atomic_write_bytes
     from runtime.photo.presets import SETTINGS_NAME, settings_toml
 

@@ -22,13 +22,12 @@ import json
 import logging
 import os
 from dataclasses import asdict, dataclass, fields, is_dataclass, replace
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import IO
 
 import numpy as np
 
-from runtime.catalog import resolve_model
+from runtime.catalog import package_version, resolve_model
 from runtime.errors import ImageError
 from runtime.photo.chain import RestoreConfig
 from runtime.photo.deblur import DeblurConfig
@@ -71,10 +70,7 @@ def config_fingerprint(config: DeblurConfig | RestoreConfig) -> str:
     Raises:
         ModelLoadError: a model cannot be found (the run would fail anyway).
     """
-    try:
-        package = version("edgedeblur")
-    except PackageNotFoundError:
-        package = "unknown"
+    package = package_version()
     chain = config if isinstance(config, RestoreConfig) else None
     deblur = chain.deblur if chain is not None else config
     model = resolve_model(deblur.model, models_dir=deblur.models_dir).path

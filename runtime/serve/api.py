@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import mimetypes
-from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from runtime.catalog import package_version
 from runtime.errors import ConfigError, ImageError
 from runtime.serve.album import list_folders, new_job, photos_in, queue_album, resolve_under
 from runtime.serve.jobs import Priority
@@ -68,7 +68,7 @@ def _preset(values: dict[str, Any]) -> Preset:
 
 async def health(request: Request) -> JSONResponse:
     state = _state(request)
-    return JSONResponse({"status": "ok", "version": version("edgedeblur"), "queued": state.queue.pending,
+    return JSONResponse({"status": "ok", "version": package_version(), "queued": state.queue.pending,
                          "model": str(state.config.model)})
 
 
