@@ -3,7 +3,8 @@
 They are the baselines of the quality benchmark and the deconvolution stage behind blind
 blur estimation (``runtime.photo.estimate``). Images are float32 HxWx3 sRGB in [0, 1], in and
 out; the work happens in linear light, where ``runtime.photo.kernels`` models blur, so a kernel
-known to that model is inverted exactly rather than approximately.
+known to that model is inverted exactly rather than approximately (``hyper_laplacian`` also
+inverts blur made on sRGB values: ``BlurSpace``).
 
 Boundaries: an FFT treats the image as periodic, so the jump between opposite borders
 would ring through the whole result. Wiener therefore reflects the image (reflect-101, the
@@ -28,7 +29,7 @@ from numpy.typing import NDArray
 
 from runtime.errors import ConfigError, parse_choice
 from runtime.photo.imageio import check_image
-from runtime.photo.kernels import linear_to_srgb, srgb_to_linear
+from runtime.photo.kernels import BlurSpace, from_space, linear_to_srgb, srgb_to_linear, to_space
 
 FloatImage = NDArray[np.float32]
 
@@ -257,8 +258,9 @@ def _shrink(d: FloatImage, alpha: float, beta: float) -> FloatImage:
 
 
 def hyper_laplacian(image: NDArray[np.floating], kernel: NDArray[np.floating], weight: float = 2000.0,
-                    alpha: float = 0.8, *, checked: bool = False) -> FloatImage:
-    """Deconvolution under a sparse (hyper-Laplacian) gradient prior, in linear light.
+                    alpha: float = 0.8, *, space: BlurSpace = BlurSpace.LINEAR, checked: bool = False) -> FloatImage:
+    """Deconvolution under a sparse (hyper-Laplacian) gradient prior, in linear light (or
+    in sRGB values, ``space``, for blur made after encoding).
 
     Minimises ``weight/2 |k * x - y|^2 + sum |grad x|^alpha`` by half-quadratic splitting
     (Krishnan & Fergus 2009, "Fast image deconvolution using hyper-Laplacian priors"):
@@ -275,6 +277,7 @@ def hyper_laplacian(image: NDArray[np.floating], kernel: NDArray[np.floating], w
             sRGB noise sigma ~0.01 (chosen on TRAIN_IMAGES, with ``alpha`` 0.8, over
             camera shake, linear motion and defocus).
         alpha: prior exponent in (0, 1]; 1 is total variation, 2/3 the paper's choice.
+        space: where the kernel acted (the blur estimates tell: ``BlurEstimate.space``).
 
     Returns:
         Deblurred float32 HxWx3 sRGB in [0, 1].
@@ -291,7 +294,7 @@ def hyper_laplacian(image: NDArray[np.floating], kernel: NDArray[np.floating], w
         raise ConfigError(f"hyper_laplacian weight={weight} must be > 0 (try 2000)")
     if not 0 < alpha <= 1:
         raise ConfigError(f"hyper_laplacian alpha={alpha} must lie in (0, 1] (try 0.8)")
-    lin = srgb_to_linear(img)
+    lin = to_space(img, space)
     observed, otf, crop = pad_tapered(lin, k)
     shape = (observed.shape[0], observed.shape[1])
     dx_otf, dy_otf = kernel_otf(np.float32([[1, -1, 0]]), shape), kernel_otf(np.float32([[1], [-1], [0]]), shape)
@@ -311,7 +314,7 @@ def hyper_laplacian(image: NDArray[np.floating], kernel: NDArray[np.floating], w
         observed = scipy.fft.irfft2(spec * otf[..., None], s=shape, axes=(0, 1)).astype(np.float32)
         observed[crop] = lin
         beta *= _HL_BETA_GROWTH
-    return linear_to_srgb(x[crop])
+    return from_space(x[crop], space)
 
 
 def unsharp_mask(image: NDArray[np.floating], amount: float, radius_px: float, *,

@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 from runtime.errors import ConfigError
 from runtime.photo.kernel_aware import BlurTarget, KernelAwareConfig, KernelAwareResult, KernelMethod, centre_crop
 from runtime.photo.gate import GateConfig, noise_sigma
-from runtime.photo.kernels import linear_to_srgb, srgb_to_linear
+from runtime.photo.kernels import BlurSpace, from_space, to_space
 
 REBLUR_CROP_PX = 768
 """The re-blur check compares the central crop of at most this side (bounded cost)."""
@@ -79,11 +79,12 @@ class AutoPolicy:
             return False
         if noise_sigma(centre_crop(image, REBLUR_CROP_PX)) > self.max_noise_sigma:
             return False
-        return reblur_ratio(result.image, result.kernel, image) <= self.max_reblur_ratio
+        return reblur_ratio(result.image, result.kernel, image, result.space) <= self.max_reblur_ratio
 
 
-def reblur_ratio(restored: NDArray[np.float32], kernel: NDArray[np.float32], observed: NDArray[np.float32]) -> float:
-    """RMS of (``restored`` blurred again by ``kernel`` in linear light - ``observed``) over
+def reblur_ratio(restored: NDArray[np.float32], kernel: NDArray[np.float32], observed: NDArray[np.float32],
+                 space: BlurSpace = BlurSpace.LINEAR) -> float:
+    """RMS of (``restored`` blurred again by ``kernel`` in ``space`` - ``observed``) over
     the observed photo's noise sigma (floored at 2/255 so clean photos are not held to 0).
 
     Both are float (H, W, 3) sRGB; the central crop (``REBLUR_CROP_PX``) minus a border of
@@ -94,6 +95,6 @@ def reblur_ratio(restored: NDArray[np.float32], kernel: NDArray[np.float32], obs
     if min(o.shape[:2]) <= 4 * m:
         return 0.0
     flipped = np.ascontiguousarray(kernel[::-1, ::-1], dtype=np.float32)
-    reblurred = linear_to_srgb(cv2.filter2D(srgb_to_linear(r), -1, flipped, borderType=cv2.BORDER_REFLECT_101))
+    reblurred = from_space(cv2.filter2D(to_space(r, space), -1, flipped, borderType=cv2.BORDER_REFLECT_101), space)
     rms = float(np.sqrt(np.mean((reblurred[m:-m, m:-m] - o[m:-m, m:-m]).astype(np.float64) ** 2)))
     return rms / max(noise_sigma(o), 2 / 255)

@@ -8,10 +8,10 @@ from runtime.errors import ConfigError, ImageError
 from runtime.photo.classical import wiener
 from runtime.photo.estimate import (BlurEstimate, EstimateConfig, classify_blur, estimate_defocus, estimate_motion,
                                     fit_kernels)
-from runtime.lab.degradations import degrade
+from runtime.lab.degradations import blur, convolve, degrade
 from runtime.lab.metrics import psnr
 from runtime.lab.sample_images import load_sample_scaled
-from runtime.photo.kernels import BlurFamily, camera_shake_kernel, defocus_kernel, linear_motion_kernel
+from runtime.photo.kernels import BlurFamily, BlurSpace, camera_shake_kernel, defocus_kernel, linear_motion_kernel
 
 
 def _photo(name: str, long_side: int = 320) -> np.ndarray:
@@ -155,3 +155,19 @@ def test_fit_kernels_prefers_no_blur_on_a_sharp_photo() -> None:
 def test_fit_kernels_rejects_a_kernel_larger_than_the_patch() -> None:
     with pytest.raises(ConfigError, match="exceeds the estimator patch 64 px"):
         fit_kernels(_photo("coins"), [np.ones((65, 65), np.float32)], EstimateConfig(patch_px=64))
+
+
+@pytest.mark.parametrize("space", list(BlurSpace))
+@pytest.mark.parametrize(("kernel", "family", "size"), [(defocus_kernel(3.5), BlurFamily.DEFOCUS, 3.5),
+                                                        (linear_motion_kernel(13, 30), BlurFamily.LINEAR_MOTION, 13)],
+                         ids=["disc", "streak"])
+@pytest.mark.parametrize("name", ["camera", "coins"])  # TRAIN_IMAGES
+def test_estimates_find_the_space_the_blur_happened_in(name: str, kernel: np.ndarray, family: BlurFamily,
+                                                       size: float, space: BlurSpace) -> None:
+    """A linear-light fit alone read sRGB-made r3.5 defocus on 'coins' as r1.7."""
+    sharp = _photo(name, 256)
+    blurred = blur(sharp, kernel) if space is BlurSpace.LINEAR else convolve(sharp, kernel)
+    noisy = np.clip(blurred + np.random.default_rng(0).normal(0, 0.005, sharp.shape), 0, 1).astype(np.float32)
+    est = classify_blur(noisy)
+    assert est.space is space and est.family is family
+    assert abs(est.size_px - size) <= 0.15 * size
