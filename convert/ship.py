@@ -35,6 +35,10 @@ _REAL = ("; stage 5 (real photos, this trainer): python -m convert.train {name} 
          "convert/weights/{name}.pt --data ../shared/train_photos/general --face-data ../shared/train_photos/faces "
          "--face-fraction 0.3 --val-real ../shared/val_realblur --minutes 70 --lr 5e-4 --crop 192 --sharp-fraction 0.18 "
          "--threads 1 --run-dir train_runs_real, shipped with --checkpoint best")
+_STAGE6 = ("; stage 6 (real photos, a fresh cosine schedule from the stage-5 weights): python -m convert.train {name} "
+           "--batch {batch} --init convert/weights/{name}.pt --data ../shared/train_photos/general --face-data "
+           "../shared/train_photos/faces --face-fraction 0.3 --val-real ../shared/val_realblur --minutes {minutes} --lr 3e-4 "
+           "--crop 192 --sharp-fraction 0.18 --threads 1 --val-every {every} --run-dir {run}{note}, shipped with --checkpoint best")
 _PHOTOS = ("--data ../shared/train_photos/general --face-data ../shared/train_photos/faces --face-fraction 0.3 "
            "--val-real ../shared/val_realblur")
 TRAINING: dict[str, str] = {
@@ -44,7 +48,8 @@ TRAINING: dict[str, str] = {
             + _FT.format(sharp=0.25, extent=12, name="nano")
             + "; fine-tune 3: python -m convert.train nano --steps 3000 --lr 3e-4 --crop 192 --batch 4 "
             "--run-dir train_runs_ft3 " + _FT.format(sharp=0.25, extent=12, name="nano")
-            + _REAL.format(name="nano", batch=8),
+            + _REAL.format(name="nano", batch=8)
+            + _STAGE6.format(name="nano", batch=8, minutes=90, every=200, run="train_runs_real7 --seed 7", note=""),
     "small": "stages 1-4 with the trainer of commit fcb74da: python -m convert.train small --steps 6500 --threads 1; fine-tune 1: python -m convert.train "
              "small --steps 1500 --lr 3e-4 --sharp-fraction 0.15 --init convert/weights/small.pt --run-dir train_runs_ft; "
              "fine-tune 2: python -m convert.train small --steps 3000 --lr 3e-4 --run-dir train_runs_ft2 "
@@ -53,7 +58,10 @@ TRAINING: dict[str, str] = {
              "--run-dir train_runs_ft3 " + _FT.format(sharp=0.2, extent=20, name="small")
              + "; fine-tune 4: python -m convert.train small --steps 2000 --lr 1e-4 --crop 256 --batch 2 "
              "--run-dir train_runs_ft4 " + _FT.format(sharp=0.2, extent=20, name="small")
-             + _REAL.format(name="small", batch=4),
+             + _REAL.format(name="small", batch=4)
+             + _STAGE6.format(name="small", batch=4, minutes=115, every=100, run="train_runs_real6 --seed 6",
+                              note=" (its first 5.4 minutes ran in an earlier session with a 65-minute "
+                                   "budget; the rerun resumed them)"),
     "denoise": "from scratch on real photos with synthesised noise (convert.degrade_restore): python -m convert.train "
                "denoise --crop 96 --batch 16 --minutes 25 --threads 1 --run-dir train_runs_restore " + _PHOTOS
                + " --val-every 400; fine-tune: python -m convert.train denoise --init train_runs_restore/denoise/best.pt "

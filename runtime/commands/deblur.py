@@ -94,7 +94,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         "unsharp (wiener and rl need --kernel); default auto")
     p.add_argument("--kernel", type=Path, metavar="K.png", help="blur kernel image for wiener/rl")
     add_chain_flags(p)
-    p.add_argument("--tile", type=int, default=None, help="tile size in pixels (default 256)")
+    p.add_argument("--tile", type=int, default=None, help="largest tile side in pixels (default 512; tiles shrink to fit the photo)")
     p.add_argument("--overlap", type=int, default=None, help="tile overlap in pixels (default 32)")
     p.add_argument("--backend", default="auto", help="auto | ort | litert")
     p.add_argument("--threads", type=int, default=2, help="CPU threads for the model (default 2)")

@@ -117,9 +117,17 @@ def plan_tiles(height: int, width: int, info: ModelInfo, config: TileConfig = Ti
     overlap = min(config.overlap, (tile - 1) // 2)
     margin = _margin(overlap, m)
     h, w = height + 2 * margin, width + 2 * margin
-    rows = _axis(h, min(tile, m * math.ceil(h / m)), overlap, m)
-    cols = _axis(w, min(tile, m * math.ceil(w / m)), overlap, m)
+    rows = _axis(h, _fitted(h, tile, overlap, m), overlap, m)
+    cols = _axis(w, _fitted(w, tile, overlap, m), overlap, m)
     return TilePlan(rows, cols, margin)
+
+
+def _fitted(length: int, tile: int, overlap: int, grid: int) -> int:
+    """The shortest tile (a multiple of ``grid``, at most ``tile``) that covers ``length`` with
+    as few tiles as ``tile`` would need: a 1280x720 photo in 256 px tiles computed 1.7x its
+    pixels with square tiles, 1.4x with fitted ones, at the same minimum overlap."""
+    n = max(1, math.ceil((length - overlap) / (tile - overlap)))
+    return min(tile, grid * math.ceil((length + (n - 1) * overlap) / n / grid))
 
 
 def _window(length: int, overlap: int, ramp_in: bool, ramp_out: bool) -> NDArray[np.float32]:

@@ -114,7 +114,7 @@ class DeblurConfig:
     mode: Mode = Mode.AUTO
     method: Method = Method.AUTO
     kernel: NDArray[np.float32] | None = None
-    tile: int = 256
+    tile: int = 512
     overlap: int = 32
     engine: EngineConfig = field(default_factory=EngineConfig)
     models_dir: Path = SHIPPED_DIR

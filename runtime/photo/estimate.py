@@ -213,11 +213,14 @@ def _fit(spectrum: _Spectrum, kernel_power: NDArray[np.float64]) -> _Fit:
     is the RMS of ``log(A g + N) - log S`` over the polar bins.
     """
     power = spectrum.power
-    g = kernel_power[:, None, :] * spectrum.radius[None, None, :] ** -_ALPHAS[None, :, None]  # (C, nA, B)
-    u = g / power
+    slope = spectrum.radius[None, :] ** -_ALPHAS[:, None]  # (nA, B)
+    # the least-squares sums over bins as (C, B) @ (B, nA) products: no (C, nA, B) temporaries
     v = 1.0 / power
-    suu, suv, svv = (u * u).sum(-1), (u * v).sum(-1), (v * v).sum(-1)
-    su, sv = u.sum(-1), v.sum(-1)
+    suu = (kernel_power ** 2) @ ((slope * v) ** 2).T
+    suv = kernel_power @ (slope * v * v).T
+    su = kernel_power @ (slope * v).T
+    svv, sv = float((v * v).sum()), float(v.sum())
+    g = kernel_power[:, None, :] * slope[None]  # (C, nA, B)
     det = suu * svv - suv * suv
     with np.errstate(divide="ignore", invalid="ignore"):
         a = (su * svv - sv * suv) / det

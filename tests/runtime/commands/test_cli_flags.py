@@ -21,8 +21,8 @@ def test_with_flags_maps_only_known_fields() -> None:
 
 @pytest.mark.parametrize("argv, line", [
     (["deblur", str(PHOTO), "--tile", "8"], "edgedeblur deblur: error: --tile 8 is too small; use at least 16 (256 is typical)"),
-    (["deblur", str(PHOTO), "--overlap", "200"],
-     "edgedeblur deblur: error: --overlap 200 must be in [0, 127] (under half of --tile 256)"),
+    (["deblur", str(PHOTO), "--overlap", "300"],
+     "edgedeblur deblur: error: --overlap 300 must be in [0, 255] (under half of --tile 512)"),
     (["deblur", str(PHOTO), "--strength", "2"], "edgedeblur deblur: error: --strength 2.0 is outside [0, 1]; "
      "use 0 (unchanged) to 1 (full deblur), e.g. --strength 0.7"),
     (["deblur", str(PHOTO), "--mode", "focs"],

@@ -92,7 +92,8 @@ def test_progress_reports_every_tile(identity_onnx: Path) -> None:
 
 
 @pytest.mark.parametrize("h, w, info, config, tile_hw, min_overlap", [
-    (301, 457, _info(), TileConfig(), (256, 256), 32),
+    (301, 457, _info(), TileConfig(), (192, 192), 32),           # 2 x 3 tiles, shrunk to fit
+    (720, 1280, _info(multiple=8), TileConfig(tile=512), (392, 464), 32),
     (100, 100, _info(), TileConfig(), (144, 144), 32),          # one tile: 100 + 2x16 margin, to x16
     (1000, 50, _info(multiple=8), TileConfig(tile=100, overlap=10), (96, 72), 10),
     (301, 457, _info(static=(64, 96)), TileConfig(), (64, 96), 16),
@@ -109,6 +110,13 @@ def test_plan_geometry(h: int, w: int, info: ModelInfo, config: TileConfig, tile
         assert all(s % info.multiple_of == 0 for s in axis.starts) and plan.margin % info.multiple_of == 0
         if info.input_size_hw is None:
             assert axis.tile % info.multiple_of == 0
+
+
+def test_fitted_tiles_compute_few_extra_pixels() -> None:
+    """The photo default: a 720p frame in at most 512 px tiles computes < 1.2x its pixels
+    (square 256 px tiles: 1.71x)."""
+    plan = plan_tiles(720, 1280, _info(multiple=8), TileConfig(tile=512))
+    assert plan.count == 6 and plan.count * plan.rows.tile * plan.cols.tile < 1.2 * 720 * 1280
 
 
 @pytest.mark.parametrize("kwargs, match", [
