@@ -8,8 +8,9 @@ the shipped weights are versioned with them, then plots every stored stage end t
 
     .venv/bin/python -m benchmarks.training --stage finetune2 --run-dir train_runs_ft2
 
-Stage ``real`` (real photos, camera-blur validation) also records ``gain_real``: the PSNR
-gain on crops of ``val_realblur``; it is plotted in a second panel.
+Stages ``real`` and ``real2`` (real photos, camera-blur validation: README stages 5 and 6)
+also record ``gain_real``: the PSNR gain on crops of ``val_realblur``; it is plotted in a
+second panel, those stages end to end.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "training"
-STAGES: tuple[str, ...] = ("base", "finetune", "finetune2", "finetune3", "finetune4", "real")
+STAGES: tuple[str, ...] = ("base", "finetune", "finetune2", "finetune3", "finetune4", "real", "real2")
 """In training order; 'base' curves are stored without a suffix."""
 
 
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
              "| model | stage | steps | input dB | model dB (gain) | mild: model dB (gain) | camera blur: gain (best) "
              "| steps/s (last) |", "|---|---|---|---|---|---|---|---|"]
     for name in models:
-        offset = 0
+        offset = real_offset = 0
         for stage in STAGES:
             path = _curve_path(name, stage)
             if not path.is_file():
@@ -75,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
             offset += int(last["step"])
             real = [r["gain_real"] for r in rows if "gain_real" in r]
             if real:
-                ax_real.plot([r["step"] for r in rows if "gain_real" in r], real, label=f"{name} {stage}")
+                ax_real.plot([real_offset + r["step"] for r in rows if "gain_real" in r], real, label=f"{name} {stage}")
+                real_offset += int(last["step"])
             real_cell = f"{real[-1]:+.2f} ({max(real):+.2f})" if real else "–"
             lines.append(f"| {name} | {stage} | {last['step']} | {last['psnr_input']:.2f} | "
                          f"{last['psnr_ema']:.2f} ({last['psnr_ema'] - last['psnr_input']:+.2f}) | "
@@ -84,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     ax.set_ylabel("validation PSNR gain over input (dB)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    ax_real.set_xlabel("step of stage 'real'")
+    ax_real.set_xlabel("step of the real-photo stages (end to end)")
     ax_real.set_ylabel("val_realblur crops: gain over input (dB)")
     ax_real.grid(alpha=0.3)
     ax_real.legend(fontsize=8)
