@@ -253,8 +253,14 @@ def _shrink_lut(alpha: float, beta: float, v_max: float) -> tuple[NDArray[np.flo
 def _shrink(d: FloatImage, alpha: float, beta: float) -> FloatImage:
     """Apply the hyper-Laplacian shrinkage to every gradient value of ``d`` (odd in d)."""
     mag = np.abs(d)
-    v, w = _shrink_lut(alpha, beta, float(mag.max()) + 1e-6)
-    return (np.sign(d) * np.interp(mag, v, w)).astype(np.float32)
+    v_max = float(mag.max()) + 1e-6
+    _, w = _shrink_lut(alpha, beta, v_max)
+    # the table's v grid is uniform, so index it directly (np.interp's binary search cost
+    # three quarters of the whole deconvolution)
+    pos = mag * np.float32((w.size - 1) / v_max)
+    i = np.minimum(pos.astype(np.intp), w.size - 2)
+    lo, step = w[:-1].astype(np.float32), np.diff(w).astype(np.float32)
+    return np.copysign(lo[i] + (pos - i) * step[i], d).astype(np.float32, copy=False)
 
 
 def hyper_laplacian(image: NDArray[np.floating], kernel: NDArray[np.floating], weight: float = 2000.0,
