@@ -220,16 +220,23 @@ def _fit(spectrum: _Spectrum, kernel_power: NDArray[np.float64]) -> _Fit:
     suv = kernel_power @ (slope * v * v).T
     su = kernel_power @ (slope * v).T
     svv, sv = float((v * v).sum()), float(v.sum())
-    g = kernel_power[:, None, :] * slope[None]  # (C, nA, B)
     det = suu * svv - suv * suv
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         a = (su * svv - sv * suv) / det
         n = (suu * sv - suv * su) / det
         no_noise = n < 0
         a = np.where(no_noise, su / suu, a)
         n = np.where(no_noise, 0.0, n)
-        model = a[..., None] * g + n[..., None]
-        resid = np.sqrt(np.mean((np.log(np.maximum(model, 1e-30)) - np.log(power)) ** 2, axis=-1))
+        # the log misfit of every (candidate, alpha) model, in place in float32 (half the
+        # memory traffic of the float64 temporaries; residuals agree to ~1e-6)
+        err = kernel_power.astype(np.float32)[:, None, :] * slope.astype(np.float32)[None]  # (C, nA, B)
+        err *= a.astype(np.float32)[..., None]
+        err += n.astype(np.float32)[..., None]
+        np.maximum(err, np.float32(1e-30), out=err)
+        np.log(err, out=err)
+        err -= np.log(power).astype(np.float32)
+        np.square(err, out=err)
+        resid = np.sqrt(err.mean(axis=-1, dtype=np.float64))
     resid = np.where((a > 0) & np.isfinite(resid), np.maximum(resid, 1e-9), np.inf)
     k = np.argmin(resid, axis=1)
     rows = np.arange(resid.shape[0])
