@@ -2,8 +2,8 @@
 
 Images are float32 HxWx3 sRGB in [0, 1]; a lens blurs in linear light, but many public blur
 sets and phone pipelines blur the encoded sRGB values, so the curve and the space a blur
-happened in (:class:`BlurSpace`) live beside the kernels. Kernels are float32, odd-sized, sum to 1, with their centroid at the
-centre pixel unless ``recentre=False``. The training-side camera pipeline that applies
+happened in (:class:`BlurSpace`) live beside the kernels. Kernels are float32, odd-sized,
+sum to 1, with their centroid at the centre pixel unless ``recentre=False``. The training-side camera pipeline that applies
 them (noise, JPEG, random sampling) is :mod:`runtime.lab.degradations`.
 """
 from __future__ import annotations
