@@ -47,11 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--run-dir", type=Path, default=Path("train_runs"))
     ap.add_argument("--stage", choices=STAGES, default="base", help="which stage --run-dir holds")
-    ap.add_argument("--models", default="nano,small")
+    ap.add_argument("--models", default="nano,small", help="whose curves to copy from --run-dir (all are plotted)")
     args = ap.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
-    models = args.models.split(",")
-    for name in models:
+    for name in args.models.split(","):
         src = args.run_dir / name / "curve.jsonl"
         if src.is_file():
             shutil.copyfile(src, _curve_path(name, args.stage))
@@ -63,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
              "gain over the blurry input in brackets. Steps count from the start of each stage.", "",
              "| model | stage | steps | input dB | model dB (gain) | mild: model dB (gain) | camera blur: gain (best) "
              "| steps/s (last) |", "|---|---|---|---|---|---|---|---|"]
-    for name in models:
+    for name in ("nano", "small"):
         offset = real_offset = 0
         for stage in STAGES:
             path = _curve_path(name, stage)

@@ -11,8 +11,9 @@ radius and the motion length/angle correctly where gradient-sparsity criteria fa
 A lens blurs linear light, but many public blur sets and phone pipelines blur the encoded
 sRGB values, and the sRGB curve between the two refills the kernel's zeros in the other
 space's spectrum. So every estimator fits both spaces and keeps the one its best kernel
-explains better relative to no blur (``BlurEstimate.space``): on sRGB-blurred training
-photos the linear-light fit alone halved defocus radii (1.7 px for 3.5).
+explains better relative to no blur, linear light unless sRGB is clearly better
+(``BlurEstimate.space``, ``_SRGB_MARGIN``): on a training photo blurred on its sRGB
+values the linear-light fit alone read a r3.5 disc as r1.7.
 
 Candidate kernels are the ones ``runtime.photo.kernels`` draws, so an estimate plugs straight
 into ``runtime.photo.classical.wiener``. Motion is searched coarse-to-fine (24 angles x 12
@@ -56,6 +57,12 @@ _BLUR_GAIN = 0.2        # ... and no-blur by 20 %
 _MIN_RADIUS_PX = 1.25
 _MIN_LENGTH_PX = 4.0
 _SHARP_CUTOFF = 0.4     # cycles/px where signal meets the noise floor; above = sharp
+_SRGB_MARGIN = 0.85
+"""Blur on sRGB values must explain the spectrum 15 % better than blur in linear light
+(what a lens does) to be chosen. On 16 training photos (8 blurs each, made both ways,
+noise 0.003-0.02) this named linear-made blur right in 95 % of cases (no margin: 75 %;
+mild blur, a Gaussian sigma 1, fits both spaces about alike and went to sRGB 88 % of the
+time) and sRGB-made discs r >= 3 and streaks in 88-100 %."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,15 +349,17 @@ def _motion_estimate(best: _Best, rival_residual: float) -> BlurEstimate:
 
 def _in_best_space(image_srgb: NDArray[np.floating], config: EstimateConfig,
                    judge: Callable[[_Spectrum], BlurEstimate]) -> BlurEstimate:
-    """``judge`` the linear-light and the sRGB spectrum; keep the estimate whose misfit is the
-    smaller fraction of its own space's no-blur misfit (linear on a tie)."""
+    """``judge`` the linear-light and the sRGB spectrum; keep the sRGB estimate only if its
+    misfit, as a fraction of its own space's no-blur misfit, beats linear light's by
+    ``_SRGB_MARGIN``."""
     def scored(space: BlurSpace) -> tuple[float, BlurEstimate]:
         spec = _welch_spectrum(image_srgb, config.patch_px, space)
         est = replace(judge(spec), space=space)
         none_residual = float(_fit(spec, np.ones((1, spec.power.size))).residual[0])
         return (est.residual / none_residual if none_residual > 0 else 1.0), est
 
-    return min((scored(space) for space in BlurSpace), key=lambda found: found[0])[1]
+    (linear_score, linear), (srgb_score, srgb) = scored(BlurSpace.LINEAR), scored(BlurSpace.SRGB)
+    return srgb if srgb_score < _SRGB_MARGIN * linear_score else linear
 
 
 def estimate_defocus(image_srgb: NDArray[np.floating], config: EstimateConfig = EstimateConfig()) -> BlurEstimate:
