@@ -59,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
              "Validation: 32 held-out 128x128 pairs (procedural + training photos, all blur families, "
              "extents up to the stage's max extent). 'mild': 32 more pairs that are sharp, softened or "
              "blurred <= 9 px, compressed (recorded from fine-tune 2 on). PSNR of the EMA weights, "
-             "gain over the blurry input in brackets. Steps count from the start of each stage.", "",
+             "gain over the blurry input in brackets. Steps count from the start of each stage. The synthetic "
+             "sets are drawn from each run's --seed, so compare those columns within a stage; 'camera blur' "
+             "(fixed val_realblur crops) is the same for every stage.", "",
              "| model | stage | steps | input dB | model dB (gain) | mild: model dB (gain) | camera blur: gain (best) "
              "| steps/s (last) |", "|---|---|---|---|---|---|---|---|"]
     for name in ("nano", "small"):

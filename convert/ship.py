@@ -49,7 +49,10 @@ TRAINING: dict[str, str] = {
             + "; fine-tune 3: python -m convert.train nano --steps 3000 --lr 3e-4 --crop 192 --batch 4 "
             "--run-dir train_runs_ft3 " + _FT.format(sharp=0.25, extent=12, name="nano")
             + _REAL.format(name="nano", batch=8)
-            + _STAGE6.format(name="nano", batch=8, minutes=90, every=200, run="train_runs_real7 --seed 7", note=""),
+            + _STAGE6.format(name="nano", batch=8, minutes=90, every=200, run="train_runs_real7 --seed 7", note="")
+            + "; int8 built with edgedeblur convert nano --ship --gate-db 0.03 (at the default 0.08 dB gate "
+            "its int8 LiteRT file amplified the noise of a real H.264 face clip 3x; two sensitive layers "
+            "in float fixed it)",
     "small": "stages 1-4 with the trainer of commit fcb74da: python -m convert.train small --steps 6500 --threads 1; fine-tune 1: python -m convert.train "
              "small --steps 1500 --lr 3e-4 --sharp-fraction 0.15 --init convert/weights/small.pt --run-dir train_runs_ft; "
              "fine-tune 2: python -m convert.train small --steps 3000 --lr 3e-4 --run-dir train_runs_ft2 "
