@@ -64,7 +64,8 @@ TRAINING: dict[str, str] = {
              + _REAL.format(name="small", batch=4)
              + _STAGE6.format(name="small", batch=4, minutes=115, every=100, run="train_runs_real6 --seed 6",
                               note=" (its first 5.4 minutes ran in an earlier session with a 65-minute "
-                                   "budget; the rerun resumed them)"),
+                                   "budget; the rerun resumed them; stopped after 101 of the 115 minutes to leave "
+                                   "the cores to the benchmarks)"),
     "denoise": "from scratch on real photos with synthesised noise (convert.degrade_restore): python -m convert.train "
                "denoise --crop 96 --batch 16 --minutes 25 --threads 1 --run-dir train_runs_restore " + _PHOTOS
                + " --val-every 400; fine-tune: python -m convert.train denoise --init train_runs_restore/denoise/best.pt "
