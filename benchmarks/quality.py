@@ -14,8 +14,8 @@ writes into ``benchmarks/results/quality/``:
 Metrics exclude a 20 px border. Unsharp-mask parameters are tuned on TRAIN_IMAGES only,
 and so were every setting and threshold of the kernel-aware path. Rows marked "true
 kernel" are given the kernel that made the blur (upper bounds); every other row is blind.
-Shipped models come from ``runtime/models/manifest.json`` (the fp32 artifact of every model
-name, ONNX preferred); each runs plain (``--method model``) and as ``--method auto``
+Shipped models come from ``runtime/models/manifest.json`` (the fp32 artifact of every deblur
+model, ONNX preferred); each runs plain (``--method model``) and as ``--method auto``
 (what ``edgedeblur deblur --model X`` does by default: the kernel-aware path, the model
 when that path is unsure). With no models there yet, the baselines still run.
 """
@@ -180,7 +180,7 @@ class LoadedModels:
 
 
 def load_models(names: tuple[str, ...] | None) -> LoadedModels:
-    """Engines for the requested (or all shipped fp32) models; failures are recorded, not fatal."""
+    """Engines for the requested (or all shipped fp32 deblur) models; failures are recorded, not fatal."""
     loaded = LoadedModels()
     try:
         from runtime.catalog import load_shipped_manifest, resolve_model
@@ -193,8 +193,8 @@ def load_models(names: tuple[str, ...] | None) -> LoadedModels:
         return loaded
     if names is None:
         manifest = load_shipped_manifest()
-        names = tuple(sorted({a.model for a in manifest.artifacts
-                              if a.status is Status.OK and a.precision is Precision.FP32}))
+        names = tuple(sorted({a.model for a in manifest.artifacts  # deblur nets: not the denoiser or upscaler
+                              if a.status is Status.OK and a.precision is Precision.FP32 and a.task == "deblur"}))
     for name in names:
         try:
             resolved = resolve_model(name)
@@ -430,7 +430,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     size.add_argument("--quick", action="store_true",
                       help="2 face images x 13 kernels at 320 px, speed at 256x256 only (a few minutes on 2 busy cores)")
     size.add_argument("--full", action="store_true", help="long side 512 px instead of 384")
-    parser.add_argument("--models", help="comma-separated model names (default: every shipped fp32 model)")
+    parser.add_argument("--models", help="comma-separated model names (default: every shipped fp32 deblur model)")
     parser.add_argument("--out", default=str(RESULTS_DIR), help="output folder (default: %(default)s)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
