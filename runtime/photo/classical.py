@@ -255,8 +255,8 @@ def _shrink(d: FloatImage, alpha: float, beta: float) -> FloatImage:
     mag = np.abs(d)
     v_max = float(mag.max()) + 1e-6
     _, w = _shrink_lut(alpha, beta, v_max)
-    # the table's v grid is uniform, so index it directly (np.interp's binary search cost
-    # three quarters of the whole deconvolution)
+    # the table's v grid is uniform, so index it directly (np.interp's binary search was the
+    # slowest step of the deconvolution)
     pos = mag * np.float32((w.size - 1) / v_max)
     i = np.minimum(pos.astype(np.intp), w.size - 2)
     lo, step = w[:-1].astype(np.float32), np.diff(w).astype(np.float32)

@@ -107,7 +107,7 @@ class BlurEstimate:
         residual: RMS log-power misfit of the chosen model (natural-log units).
         space: where the kernel acted: linear light, or the sRGB values (blur made after
             encoding, as in many public blur sets); the space whose spectrum the estimate
-            explains better relative to no blur.
+            explains better relative to no blur (sRGB only by ``_SRGB_MARGIN``).
     """
 
     family: BlurFamily
