@@ -33,16 +33,12 @@ from functools import lru_cache
 import numpy as np
 from numpy.typing import NDArray
 
-from runtime.errors import ConfigError, ImageError
-from runtime.photo.imageio import check_image
-from runtime.photo.kernels import BlurFamily, BlurSpace, defocus_kernel, linear_motion_kernel, to_space
+from runtime.errors import ConfigError
+from runtime.photo.kernels import BlurFamily, BlurSpace, defocus_kernel, linear_motion_kernel
+from runtime.photo.spectrum import Spectrum, fit_model, kernel_power, welch_spectrum
 
 FloatImage = NDArray[np.float32]
 
-_ALPHAS = np.arange(1.2, 3.61, 0.2)
-_N_ANGLE_BINS = 36
-_N_RADIUS_BINS = 32
-_LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)
 _FEATURELESS_POWER = 1e-12
 """Below this peak binned power the image has no texture to judge blur by."""
 _DEFOCUS_STEP_PX = 0.25
@@ -124,137 +120,11 @@ class BlurEstimate:
         return bool(self.size_px == 0.0)
 
 
-@dataclass(frozen=True, slots=True)
-class _Grid:
-    """Polar binning of the rFFT half-plane of a ``patch_px`` square."""
-
-    points: NDArray[np.intp]      # flat indices into (P, P//2+1) of the frequencies used
-    bins: NDArray[np.intp]        # polar bin of each used frequency
-    counts: NDArray[np.float64]   # (n_bins,)
-    radius: NDArray[np.float64]   # (n_bins,) mean |f| per bin, cycles/px
-    n_bins: int
-
-
-@lru_cache(maxsize=4)
-def _grid(patch_px: int) -> _Grid:
-    fy = np.fft.fftfreq(patch_px)[:, None]
-    fx = np.fft.rfftfreq(patch_px)[None, :]
-    r = np.hypot(fy, fx).ravel()
-    ang = np.mod(np.arctan2(fy, fx), np.pi).ravel()
-    r_lo = 3.0 / patch_px  # below: DC and the window's own leakage
-    ri = np.floor((r - r_lo) / (0.5 - r_lo) * _N_RADIUS_BINS).astype(np.intp)
-    ai = np.minimum((ang / np.pi * _N_ANGLE_BINS).astype(np.intp), _N_ANGLE_BINS - 1)
-    points = np.flatnonzero((ri >= 0) & (ri < _N_RADIUS_BINS))
-    _, bins = np.unique(ri[points] * _N_ANGLE_BINS + ai[points], return_inverse=True)
-    counts = np.bincount(bins).astype(np.float64)
-    radius = np.bincount(bins, weights=r[points]) / counts
-    return _Grid(points, bins, counts, radius, len(counts))
-
-
-def _bin(grid: _Grid, values: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Mean of per-frequency ``values`` (..., P, P//2+1) in each polar bin -> (..., n_bins)."""
-    lead = values.shape[:-2]
-    flat = values.reshape(-1, values.shape[-2] * values.shape[-1])[:, grid.points]
-    offsets = (np.arange(flat.shape[0])[:, None] * grid.n_bins + grid.bins[None, :]).ravel()
-    sums = np.bincount(offsets, weights=flat.ravel(), minlength=flat.shape[0] * grid.n_bins)
-    return sums.reshape(lead + (grid.n_bins,)) / grid.counts
-
-
-def _kernel_power(kernels: list[FloatImage], patch_px: int) -> NDArray[np.float64]:
-    """Bin-averaged |K(f)|^2 of each kernel on the polar grid -> (n_kernels, n_bins)."""
-    stack = np.zeros((len(kernels), patch_px, patch_px), np.float64)
-    for i, k in enumerate(kernels):
-        stack[i, : k.shape[0], : k.shape[1]] = k
-    otf = np.fft.rfft2(stack)
-    return _bin(_grid(patch_px), otf.real ** 2 + otf.imag ** 2)
-
-
-@dataclass(frozen=True, slots=True)
-class _Spectrum:
-    """Welch power of one image in the polar bins of ``_grid(patch_px)``."""
-
-    power: NDArray[np.float64]   # (n_bins,)
-    radius: NDArray[np.float64]  # (n_bins,) cycles/px
-    patch_px: int
-
-
-def _welch_spectrum(image_srgb: NDArray[np.floating], patch_px: int,
-                    space: BlurSpace = BlurSpace.LINEAR) -> _Spectrum:
-    """Welch-averaged power spectrum of the luminance (linear light, or the sRGB values),
-    polar-binned.
-
-    Raises:
-        ImageError: not an HxWx3 float image, NaN/Inf, or smaller than the patch.
-    """
-    image_srgb = check_image(image_srgb)
-    gray = to_space(image_srgb, space) @ _LUMA
-    h, w = gray.shape
-    if min(h, w) < patch_px:
-        raise ImageError(f"image {h}x{w} is smaller than the estimator patch {patch_px} px; "
-                         "pass a larger image or set EstimateConfig(patch_px=64)")
-    step = patch_px // 2
-    ys = np.linspace(0, h - patch_px, max(1, (h - patch_px) // step + 1)).astype(int)
-    xs = np.linspace(0, w - patch_px, max(1, (w - patch_px) // step + 1)).astype(int)
-    win = np.outer(np.hanning(patch_px), np.hanning(patch_px))
-    patches = np.stack([gray[y: y + patch_px, x: x + patch_px] for y in ys for x in xs]).astype(np.float64)
-    patches -= (patches * win).sum(axis=(1, 2), keepdims=True) / win.sum()
-    spec = np.fft.rfft2(patches * win)
-    power = (spec.real ** 2 + spec.imag ** 2).mean(axis=0) / (win ** 2).sum()
-    grid = _grid(patch_px)
-    return _Spectrum(np.maximum(_bin(grid, power), 1e-30), grid.radius, patch_px)
-
-
-@dataclass(frozen=True, slots=True)
-class _Fit:
-    residual: NDArray[np.float64]  # (n_candidates,) RMS log misfit at the best alpha
-    alpha: NDArray[np.float64]     # (n_candidates,) that alpha
-    amplitude: NDArray[np.float64]  # (n_candidates,) A
-    noise: NDArray[np.float64]     # (n_candidates,) N
-
-
-def _fit(spectrum: _Spectrum, kernel_power: NDArray[np.float64]) -> _Fit:
-    """Fit ``A g + N`` with ``g = |K|^2 |f|^-alpha`` per candidate and alpha; keep the best alpha.
-
-    The amplitudes come from a linear least-squares fit of the relative error
-    ``(A g + N) / S - 1`` (close to the log error near the optimum); the returned residual
-    is the RMS of ``log(A g + N) - log S`` over the polar bins.
-    """
-    power = spectrum.power
-    slope = spectrum.radius[None, :] ** -_ALPHAS[:, None]  # (nA, B)
-    # the least-squares sums over bins as (C, B) @ (B, nA) products: no (C, nA, B) temporaries
-    v = 1.0 / power
-    suu = (kernel_power ** 2) @ ((slope * v) ** 2).T
-    suv = kernel_power @ (slope * v * v).T
-    su = kernel_power @ (slope * v).T
-    svv, sv = float((v * v).sum()), float(v.sum())
-    det = suu * svv - suv * suv
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        a = (su * svv - sv * suv) / det
-        n = (suu * sv - suv * su) / det
-        no_noise = n < 0
-        a = np.where(no_noise, su / suu, a)
-        n = np.where(no_noise, 0.0, n)
-        # the log misfit of every (candidate, alpha) model, in place in float32 (half the
-        # memory traffic of the float64 temporaries; residuals agree to ~1e-6)
-        err = kernel_power.astype(np.float32)[:, None, :] * slope.astype(np.float32)[None]  # (C, nA, B)
-        err *= a.astype(np.float32)[..., None]
-        err += n.astype(np.float32)[..., None]
-        np.maximum(err, np.float32(1e-30), out=err)
-        np.log(err, out=err)
-        err -= np.log(power).astype(np.float32)
-        np.square(err, out=err)
-        resid = np.sqrt(err.mean(axis=-1, dtype=np.float64))
-    resid = np.where((a > 0) & np.isfinite(resid), np.maximum(resid, 1e-9), np.inf)
-    k = np.argmin(resid, axis=1)
-    rows = np.arange(resid.shape[0])
-    return _Fit(resid[rows, k], _ALPHAS[k], a[rows, k], n[rows, k])
-
-
 @lru_cache(maxsize=4)
 def _defocus_bank(patch_px: int, max_radius_px: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Radii (0 = no blur) and their binned kernel power."""
     radii = np.arange(2 * _DEFOCUS_STEP_PX, max_radius_px + 1e-9, _DEFOCUS_STEP_PX)
-    power = _kernel_power([defocus_kernel(r) for r in radii], patch_px)
+    power = kernel_power([defocus_kernel(r) for r in radii], patch_px)
     return np.r_[0.0, radii], np.vstack([np.ones((1, power.shape[1])), power])
 
 
@@ -264,7 +134,7 @@ def _motion_bank(patch_px: int, max_length_px: float
     """Coarse (length, angle) grid and its binned kernel power."""
     lengths = _MOTION_LENGTHS_PX[_MOTION_LENGTHS_PX <= max_length_px]
     ll, aa = (g.ravel() for g in np.meshgrid(lengths, _MOTION_ANGLES_DEG, indexing="ij"))
-    power = _kernel_power([linear_motion_kernel(l, a) for l, a in zip(ll, aa)], patch_px)
+    power = kernel_power([linear_motion_kernel(l, a) for l, a in zip(ll, aa)], patch_px)
     return ll, aa, power
 
 
@@ -275,34 +145,34 @@ class _Best:
     residual: float
 
 
-def _best_defocus(spec: _Spectrum, cfg: EstimateConfig) -> tuple[_Best, float]:
+def _best_defocus(spec: Spectrum, cfg: EstimateConfig) -> tuple[_Best, float]:
     """Best radius (coarse grid, then a 0.05 px refinement) and the no-blur residual."""
     radii, bank = _defocus_bank(cfg.patch_px, cfg.max_radius_px)
-    res = _fit(spec, bank).residual
+    res = fit_model(spec, bank).residual
     i = int(np.argmin(res))
     if radii[i] == 0:
         return _Best(0.0, 0.0, float(res[0])), float(res[0])
     fine = np.arange(radii[i] - 0.2, radii[i] + 0.21, 0.05)
     fine = fine[fine > 0.3]
-    res_fine = _fit(spec, _kernel_power([defocus_kernel(r) for r in fine], cfg.patch_px)).residual
+    res_fine = fit_model(spec, kernel_power([defocus_kernel(r) for r in fine], cfg.patch_px)).residual
     j = int(np.argmin(res_fine))
     if res_fine[j] < res[i]:
         return _Best(float(fine[j]), 0.0, float(res_fine[j])), float(res[0])
     return _Best(float(radii[i]), 0.0, float(res[i])), float(res[0])
 
 
-def _best_motion(spec: _Spectrum, cfg: EstimateConfig) -> _Best:
+def _best_motion(spec: Spectrum, cfg: EstimateConfig) -> _Best:
     """Coarse 7.5 degree x ~25 % length grid, then two local refinements."""
     lengths, angles, bank = _motion_bank(cfg.patch_px, cfg.max_length_px)
-    res = _fit(spec, bank).residual
+    res = fit_model(spec, bank).residual
     i = int(np.argmin(res))
     length, angle, best = float(lengths[i]), float(angles[i]), float(res[i])
     for half_len, n_len, half_ang, n_ang in ((0.25 * length, 7, 6.0, 7), (0.6, 5, 1.5, 5)):
         cand = [(l, a % 180.0) for l in np.linspace(length - half_len, length + half_len, n_len)
                 if 2.0 <= l <= cfg.max_length_px
                 for a in np.linspace(angle - half_ang, angle + half_ang, n_ang)]
-        bank_fine = _kernel_power([linear_motion_kernel(l, a) for l, a in cand], cfg.patch_px)
-        res_fine = _fit(spec, bank_fine).residual
+        bank_fine = kernel_power([linear_motion_kernel(l, a) for l, a in cand], cfg.patch_px)
+        res_fine = fit_model(spec, bank_fine).residual
         j = int(np.argmin(res_fine))
         if res_fine[j] < best:
             (length, angle), best = cand[j], float(res_fine[j])
@@ -314,21 +184,21 @@ def _margin_confidence(margin: float, threshold: float) -> float:
     return float(max(margin, 0.0) / (max(margin, 0.0) + threshold))
 
 
-def _noise_cutoff(spec: _Spectrum) -> float:
+def _noise_cutoff(spec: Spectrum) -> float:
     """Frequency (cycles/px) where the no-blur power law meets the fitted noise floor."""
-    fit = _fit(spec, np.ones((1, spec.power.size)))
+    fit = fit_model(spec, np.ones((1, spec.power.size)))
     if fit.noise[0] <= 0:
         return float("inf")
     return float((fit.amplitude[0] / fit.noise[0]) ** (1.0 / fit.alpha[0]))
 
 
-def _sharp_estimate(spec: _Spectrum, none_residual: float) -> BlurEstimate:
+def _sharp_estimate(spec: Spectrum, none_residual: float) -> BlurEstimate:
     """No blur found; confidence from how far the noise cutoff lies above the threshold."""
     conf = float(np.clip(1.0 - 0.5 * _SHARP_CUTOFF / _noise_cutoff(spec), 0.0, 1.0))
     return BlurEstimate(BlurFamily.DEFOCUS, 0.0, None, np.ones((1, 1), np.float32), conf, none_residual)
 
 
-def _featureless(spec: _Spectrum, family: BlurFamily) -> BlurEstimate | None:
+def _featureless(spec: Spectrum, family: BlurFamily) -> BlurEstimate | None:
     """A no-blur, zero-confidence estimate when the image has no texture to judge by."""
     if spec.power.max() >= _FEATURELESS_POWER:
         return None
@@ -348,14 +218,14 @@ def _motion_estimate(best: _Best, rival_residual: float) -> BlurEstimate:
 
 
 def _in_best_space(image_srgb: NDArray[np.floating], config: EstimateConfig,
-                   judge: Callable[[_Spectrum], BlurEstimate]) -> BlurEstimate:
+                   judge: Callable[[Spectrum], BlurEstimate]) -> BlurEstimate:
     """``judge`` the linear-light and the sRGB spectrum; keep the sRGB estimate only if its
     misfit, as a fraction of its own space's no-blur misfit, beats linear light's by
     ``_SRGB_MARGIN``."""
     def scored(space: BlurSpace) -> tuple[float, BlurEstimate]:
-        spec = _welch_spectrum(image_srgb, config.patch_px, space)
+        spec = welch_spectrum(image_srgb, config.patch_px, space)
         est = replace(judge(spec), space=space)
-        none_residual = float(_fit(spec, np.ones((1, spec.power.size))).residual[0])
+        none_residual = float(fit_model(spec, np.ones((1, spec.power.size))).residual[0])
         return (est.residual / none_residual if none_residual > 0 else 1.0), est
 
     (linear_score, linear), (srgb_score, srgb) = scored(BlurSpace.LINEAR), scored(BlurSpace.SRGB)
@@ -380,7 +250,7 @@ def estimate_defocus(image_srgb: NDArray[np.floating], config: EstimateConfig = 
     return _in_best_space(image_srgb, config, lambda spec: _judge_defocus(spec, config))
 
 
-def _judge_defocus(spec: _Spectrum, config: EstimateConfig) -> BlurEstimate:
+def _judge_defocus(spec: Spectrum, config: EstimateConfig) -> BlurEstimate:
     flat = _featureless(spec, BlurFamily.DEFOCUS)
     if flat is not None:
         return flat
@@ -406,7 +276,7 @@ def estimate_motion(image_srgb: NDArray[np.floating], config: EstimateConfig = E
     return _in_best_space(image_srgb, config, lambda spec: _judge_motion(spec, config))
 
 
-def _judge_motion(spec: _Spectrum, config: EstimateConfig) -> BlurEstimate:
+def _judge_motion(spec: Spectrum, config: EstimateConfig) -> BlurEstimate:
     flat = _featureless(spec, BlurFamily.LINEAR_MOTION)
     if flat is not None:
         return flat
@@ -439,9 +309,9 @@ def fit_kernels(image_srgb: NDArray[np.floating], kernels: list[NDArray[np.float
     if too_big:
         raise ConfigError(f"kernel {too_big[0]} exceeds the estimator patch {config.patch_px} px; "
                           "raise EstimateConfig(patch_px=...)")
-    spec = _welch_spectrum(image_srgb, config.patch_px)
-    bank = _kernel_power([np.asarray(k, np.float32) for k in kernels], config.patch_px)
-    return _fit(spec, bank).residual
+    spec = welch_spectrum(image_srgb, config.patch_px)
+    bank = kernel_power([np.asarray(k, np.float32) for k in kernels], config.patch_px)
+    return fit_model(spec, bank).residual
 
 
 def classify_blur(image_srgb: NDArray[np.floating], config: EstimateConfig = EstimateConfig()) -> BlurEstimate:
@@ -463,7 +333,7 @@ def classify_blur(image_srgb: NDArray[np.floating], config: EstimateConfig = Est
     return _in_best_space(image_srgb, config, lambda spec: _judge_any(spec, config))
 
 
-def _judge_any(spec: _Spectrum, config: EstimateConfig) -> BlurEstimate:
+def _judge_any(spec: Spectrum, config: EstimateConfig) -> BlurEstimate:
     """``classify_blur``'s rules on one space's spectrum."""
     flat = _featureless(spec, BlurFamily.DEFOCUS)
     if flat is not None:
