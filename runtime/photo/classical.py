@@ -230,8 +230,9 @@ _HL_BETA_STOP = 256.0
 _HL_LUT_SIZE = 4096
 
 
-def _shrink_lut(alpha: float, beta: float, v_max: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Table of ``w*(v) = argmin_w |w|^alpha + beta/2 (w - v)^2`` for v in [0, v_max].
+def _shrink_lut(alpha: float, beta: float, v_max: float) -> NDArray[np.float64]:
+    """Table of ``w*(v) = argmin_w |w|^alpha + beta/2 (w - v)^2`` on ``_HL_LUT_SIZE`` evenly
+    spaced v in [0, v_max].
 
     For alpha < 1 the minimiser is 0 or the larger root of ``alpha w^(alpha-1) + beta (w - v)``;
     Newton from w = v finds that root, and the energy decides between the two
@@ -239,7 +240,7 @@ def _shrink_lut(alpha: float, beta: float, v_max: float) -> tuple[NDArray[np.flo
     """
     v = np.linspace(0.0, v_max, _HL_LUT_SIZE)
     if alpha >= 1.0:                      # alpha == 1: soft threshold (total variation)
-        return v, np.maximum(v - 1.0 / beta, 0.0)
+        return np.maximum(v - 1.0 / beta, 0.0)
     w = v.copy()
     for _ in range(12):
         wp = np.maximum(w, 1e-12)
@@ -247,14 +248,14 @@ def _shrink_lut(alpha: float, beta: float, v_max: float) -> tuple[NDArray[np.flo
         df = alpha * (alpha - 1) * wp ** (alpha - 2) + beta
         w = np.clip(wp - f / df, 1e-12, v)
     keep = w ** alpha + 0.5 * beta * (w - v) ** 2 < 0.5 * beta * v ** 2
-    return v, np.where(keep & (v > 0), w, 0.0)
+    return np.where(keep & (v > 0), w, 0.0)
 
 
 def _shrink(d: FloatImage, alpha: float, beta: float) -> FloatImage:
     """Apply the hyper-Laplacian shrinkage to every gradient value of ``d`` (odd in d)."""
     mag = np.abs(d)
     v_max = float(mag.max()) + 1e-6
-    _, w = _shrink_lut(alpha, beta, v_max)
+    w = _shrink_lut(alpha, beta, v_max)
     # the table's v grid is uniform, so index it directly (np.interp's binary search was the
     # slowest step of the deconvolution)
     pos = mag * np.float32((w.size - 1) / v_max)
