@@ -18,10 +18,9 @@ import argparse
 import json
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from convert.photos import pick_photos
+from convert.photos import pick_photos, shrink_to_long_side
 from runtime.lab.degradations import blur, jpeg_roundtrip
 from runtime.photo.deblur import DeblurConfig, Deblurer
 from runtime.photo.gate import noise_sigma
@@ -38,13 +37,6 @@ STRENGTHS = (0.0, 0.5, 1.0)
 BINS_255 = (0.0, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 99.0)
 
 
-def _fit(img: np.ndarray, long_side: int = 768) -> np.ndarray:
-    s = long_side / max(img.shape[:2])
-    if s >= 1:
-        return img
-    return cv2.resize(img, (round(img.shape[1] * s), round(img.shape[0] * s)), interpolation=cv2.INTER_AREA)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "train_photos")
@@ -57,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     gains: list[tuple[float, ...]] = []          # (post-deblur reading, PSNR at each strength)
     with Deblurer(DeblurConfig()) as deblurer, create_engine("denoise") as denoiser:
         for i, path in enumerate(picks):
-            img = _fit(read_image(path).rgb)
+            img = shrink_to_long_side(read_image(path).rgb, 768)
             for name, k in BLURS.items():
                 for n in NOISE_255:
                     x = img if k is None else blur(img, k)

@@ -19,11 +19,10 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from benchmarks.run_meta import finish, header, run_meta
-from convert.photos import list_photos
+from convert.photos import list_photos, shrink_to_long_side
 from runtime import DeblurConfig, Deblurer
 from runtime.lab.degradations import blur, convolve
 from runtime.lab.metrics import psnr
@@ -78,8 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     with Deblurer(DeblurConfig(method="model", model=a.model)) as model:
         for i, path in enumerate(picks):
             img = read_image(path).rgb
-            s = 512 / max(img.shape[:2])
-            sharp = cv2.resize(img, None, fx=s, fy=s, interpolation=cv2.INTER_AREA) if s < 1 else img
+            sharp = shrink_to_long_side(img, 512)
             for j, (family, k) in enumerate(cases(rng)):
                 sigma = NOISE_SIGMAS[(i + j) % len(NOISE_SIGMAS)]
                 noise = rng.normal(0, sigma, sharp.shape).astype(np.float32)

@@ -60,7 +60,8 @@ def pick_photos(folder: Path, count: int, rng: np.random.Generator) -> list[Path
     return [files[i] for i in rng.choice(len(files), size=min(count, len(files)), replace=False)]
 
 
-def _resize_long(img: NDArray[np.uint8], long_side: int) -> NDArray[np.uint8]:
+def shrink_to_long_side(img: NDArray[np.generic], long_side: int) -> NDArray[np.generic]:
+    """``img`` area-downscaled so its long side is ``long_side``; never enlarged."""
     scale = long_side / max(img.shape[:2])
     if scale >= 1:
         return img
@@ -85,9 +86,9 @@ def pool_from_images(images: list[NDArray[np.uint8]], cfg: PoolConfig) -> torch.
     """
     out: list[NDArray[np.uint8]] = []
     for img in images:
-        big = _resize_long(img, cfg.long_side)
+        big = shrink_to_long_side(img, cfg.long_side)
         out += _patches(big, cfg)
-        out += _patches(_resize_long(big, max(cfg.patch, cfg.long_side // 2)), cfg)
+        out += _patches(shrink_to_long_side(big, max(cfg.patch, cfg.long_side // 2)), cfg)
     if not out:
         raise ConfigError(f"no training photo has a short side >= {cfg.patch} px; lower --crop")
     return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).contiguous()
