@@ -24,7 +24,7 @@ from runtime.manifest import Manifest
 OUT = Path(__file__).parent / "results" / "arm64" / "pi_estimate.md"
 GMAC_PER_S = {"pi4": 569e6 / 0.024 / 1e9, "pi5": 2.5 * 569e6 / 0.024 / 1e9}
 WORKLOADS = (  # (label, artifact, 256x256-tile equivalents per call)
-    ("one face crop, 256x256 (`run` default)", "nano.int8.tflite", 1.0),
+    ("one face crop, 256x256 (`run` camera default)", "nano.int8.tflite", 1.0),
     ("one photo tile, 256x256", "small.int8.tflite", 1.0),
     ("full 640x480 frame (`run --faces none --background full`)", "small.int8.tflite", 640 * 480 / 256**2),
     ("12 MP photo, model only (`deblur --method model`)", "small.int8.tflite", 4056 * 3040 / 256**2),

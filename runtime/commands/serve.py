@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from runtime.catalog import DEFAULT_MODEL, SHIPPED_DIR, VIDEO_DEFAULT_MODEL
+from runtime.catalog import DEFAULT_MODEL, SHIPPED_DIR, LIVE_VIDEO_MODEL
 from runtime.errors import ConfigError
 
 EXAMPLES = """examples:
@@ -24,8 +24,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
     p.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME|PATH",
                    help=f"model for photos and albums: shipped name or file (default {DEFAULT_MODEL})")
-    p.add_argument("--live-model", default=VIDEO_DEFAULT_MODEL, metavar="NAME|PATH",
-                   help=f"model for the live page (default {VIDEO_DEFAULT_MODEL})")
+    p.add_argument("--live-model", default=LIVE_VIDEO_MODEL, metavar="NAME|PATH",
+                   help=f"model for the live page (default {LIVE_VIDEO_MODEL})")
     p.add_argument("--models-dir", type=Path, default=SHIPPED_DIR, metavar="DIR",
                    help="folder holding manifest.json (default: the shipped models)")
     p.add_argument("--threads", type=int, default=2, help="CPU threads for the model (default 2)")

@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runtime.catalog import DEFAULT_MODEL, SHIPPED_DIR, VIDEO_DEFAULT_MODEL
+from runtime.catalog import DEFAULT_MODEL, SHIPPED_DIR, LIVE_VIDEO_MODEL
 from runtime.errors import ConfigError
 
 LOOPBACK_NAMES = ("localhost",)
@@ -45,7 +45,7 @@ class ServeConfig:
     host: str = "127.0.0.1"
     port: int = 8000
     model: str | Path = DEFAULT_MODEL
-    live_model: str | Path = VIDEO_DEFAULT_MODEL
+    live_model: str | Path = LIVE_VIDEO_MODEL
     models_dir: Path = SHIPPED_DIR
     threads: int = 2
     album_root: Path | None = None

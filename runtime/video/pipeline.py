@@ -38,7 +38,7 @@ from facemask.options import DetectorModel, FaceDetectorOptions, RunningMode
 from facemask.regions import FaceRegions, RegionConfig, build_regions
 from facemask.result import FaceResult
 from facemask.tracking import FaceTracker, TrackerConfig
-from runtime.catalog import VIDEO_DEFAULT_MODEL
+from runtime.catalog import LIVE_VIDEO_MODEL
 from runtime.engines import Engine, EngineConfig, create_engine
 from runtime.engines.tiling import TileConfig, plan_tiles, run_tiled
 from runtime.errors import ConfigError, parse_choice
@@ -103,7 +103,7 @@ class PipelineConfig:
     background: Treatment = Treatment.NONE
     faces_strength: float | str = 1.0
     background_strength: float = 1.0
-    model: str | Path = VIDEO_DEFAULT_MODEL
+    model: str | Path = LIVE_VIDEO_MODEL
     engine: EngineConfig = field(default_factory=EngineConfig)
     detector: FaceDetectorOptions = DEFAULT_DETECTOR
     regions: RegionConfig = DEFAULT_REGIONS

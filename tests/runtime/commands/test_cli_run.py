@@ -12,6 +12,7 @@ import pytest
 from model_fixtures import build_onnx
 
 from benchmarks.videos import FaceVideo, make_face_video, truncate_file
+from runtime.catalog import FILE_VIDEO_MODEL, LIVE_VIDEO_MODEL
 from runtime.cli import main
 from runtime.lab.metrics import psnr
 from runtime.video.sources import open_source
@@ -81,6 +82,12 @@ def test_background_none_leaves_the_background_untouched(video: FaceVideo, sharp
         changed[max(y0 - 150, 0):y1 + 150, max(x0 - 150, 0):x1 + 150] = False
         assert not changed.any(), f"frame {i}: background pixels changed"
         assert np.any(a[y0:y1, x0:x1] != b[y0:y1, x0:x1]) or i < 2  # faces fade in over the first frames
+
+
+def test_a_video_file_gets_the_quality_model_by_default(video: FaceVideo, tmp_path: Path) -> None:
+    stats = tmp_path / "stats.json"
+    assert _run("--source", video.path, "-o", tmp_path / "out.mp4", "--max-frames", "3", "--stats-json", stats) == 0
+    assert json.loads(stats.read_text())["model"] == FILE_VIDEO_MODEL != LIVE_VIDEO_MODEL
 
 
 def test_background_light_changes_the_background(video: FaceVideo, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ through real PyAV decoding and a real ``edgedeblur run`` process."""
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 from benchmarks.videos import make_face_video, write_raw_h264
+from runtime.catalog import LIVE_VIDEO_MODEL
 from runtime.errors import SourceError
 from runtime.video.pipe import PipeSource
 from runtime.video.frames import SourceEnd, SourceKind
@@ -52,10 +54,10 @@ def test_garbage_on_stdin_is_one_clear_error() -> None:
 
 
 def test_run_reads_stdin_end_to_end(h264: bytes, tmp_path: Path) -> None:
-    out = tmp_path / "sharp.mp4"
+    out, stats = tmp_path / "sharp.mp4", tmp_path / "stats.json"
     cli = Path(sys.executable).with_name("edgedeblur")
     done = subprocess.run([str(cli), "run", "--source", "-", "-o", str(out), "--no-progress",
-                           "--faces", "full", "--background", "light"],
+                           "--faces", "full", "--background", "light", "--stats-json", str(stats)],
                           input=h264, capture_output=True, timeout=300)
     assert done.returncode == 0, done.stderr.decode()
     assert b"wrote" in done.stderr
@@ -63,3 +65,4 @@ def test_run_reads_stdin_end_to_end(h264: bytes, tmp_path: Path) -> None:
         frames = [f.image_rgb for f in source]
     assert frames and frames[0].shape == (SIZE_WH[1], SIZE_WH[0], 3)
     assert np.ptp(frames[-1]) > 50   # a picture, not a blank frame
+    assert json.loads(stats.read_text())["model"] == LIVE_VIDEO_MODEL   # a camera keeps up: the fast model
