@@ -7,12 +7,13 @@ Hopper when that folder is absent) is scaled so the face's landmark box covers ~
 1280x720 frame (a webcam at arm's length), set in a defocused "room" (its own edges
 stretched and blurred) that fills the frame, and moved
 gently (a few pixels of sway and a 1 % breathing zoom). The sharp variant is those frames;
-the blurred one adds a camera-shake kernel and sensor noise. ``RealClip`` has the accessors
+the blurred ones add one kernel (``BLURS``: camera shake, a defocus disc or the Gaussian of
+a soft-focus lens, in linear light) and sensor noise. ``RealClip`` has the accessors
 of ``benchmarks.videos.FaceVideo`` (``sharp_frame``, ``face_boxes``), so the benchmark's
 ground-truth and probes work on it unchanged.
 
 Example:
-    >>> clip = make_real_clip(tmp / "real.sharp.mp4", blur=False)
+    >>> clip = make_real_clip(tmp / "real.sharp.mp4", blur=None)
 """
 from __future__ import annotations
 
@@ -29,14 +30,15 @@ from runtime.lab.sample_images import load_sample
 from runtime.video.sinks import VideoFileSink, VideoSinkConfig
 from runtime.video.frames import Frame
 from runtime.lab.degradations import degrade
-from runtime.photo.kernels import camera_shake_kernel
+from runtime.photo.kernels import camera_shake_kernel, defocus_kernel, gaussian_kernel
 
 DEFAULT_PHOTOS = Path("/work/shared/train_photos/faces")
 FACE_AREA_FRAC = 0.07
 """Landmark-box area as a fraction of the frame: ~254 px square at 720p."""
 SIZE_WH = (1280, 720)
-BLUR_EXTENT_PX = 9.0
-"""Camera-shake extent of the blurred variant (as the generated benchmark videos at 720p)."""
+BLURS = ("shake", "defocus", "soft")
+"""Blurred variants: 9-px camera shake (as the generated benchmark videos at 720p), a
+radius-3 defocus disc, a sigma-2 Gaussian (soft focus)."""
 _MIN_SOURCE_FACE_PX = 320
 """Photos whose face is smaller would be upscaled (soft): skipped."""
 
@@ -109,7 +111,7 @@ class RealClip:
     photos: Path | None
     n_frames: int
     fps: float
-    blur: bool
+    blur: str | None
     seed: int
     size_wh: tuple[int, int] = SIZE_WH
 
@@ -149,19 +151,30 @@ class RealClip:
         return pts.reshape(1, 4).astype(np.float32)
 
     def input_frame(self, i: int) -> NDArray[np.uint8]:
-        """Frame ``i`` as encoded: sharp, or camera shake plus noise."""
+        """Frame ``i`` as encoded: sharp, or blurred by ``blur`` plus noise."""
         sharp = self._render(i)
-        if not self.blur:
+        if self.blur is None:
             return _to_u8(sharp)
-        kernel = camera_shake_kernel(np.random.default_rng([self.seed, 1]), BLUR_EXTENT_PX)
+        kernel = _kernel(self.blur, self.seed)
         return _to_u8(degrade(sharp, kernel, np.random.default_rng([self.seed, 2, i]), srgb_noise_sigma=0.01))
+
+
+def _kernel(blur: str, seed: int) -> NDArray[np.float32]:
+    """The kernel of one of ``BLURS``."""
+    if blur == "shake":
+        return camera_shake_kernel(np.random.default_rng([seed, 1]), 9.0)
+    if blur == "defocus":
+        return defocus_kernel(3.0)
+    if blur == "soft":
+        return gaussian_kernel(2.0)
+    raise ValueError(f"blur {blur!r} is not one of {BLURS} or None")
 
 
 def _to_u8(img: NDArray[np.float32]) -> NDArray[np.uint8]:
     return (np.clip(img, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
-def make_real_clip(path: Path, *, photos: Path | None = DEFAULT_PHOTOS, blur: bool, n_frames: int = 60,
+def make_real_clip(path: Path, *, photos: Path | None = DEFAULT_PHOTOS, blur: str | None, n_frames: int = 60,
                    fps: float = 30.0, seed: int = 0, crf: int = 18) -> RealClip:
     """Render and encode the clip (H.264 at ``crf``, a typical webcam bitrate)."""
     clip = RealClip(path, photos, n_frames, fps, blur, seed)

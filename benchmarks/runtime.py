@@ -2,6 +2,7 @@
 
     .venv/bin/python -m benchmarks.runtime                       # shipped models
     .venv/bin/python -m benchmarks.runtime --model int8-ort=/path/nano.int8.onnx --soak-frames 0
+    .venv/bin/python -m benchmarks.runtime --only-real    # real-face clips, camera vs file default
 
 For each video (one face, three faces) and model (fp32/int8, ONNX Runtime/LiteRT) it runs
 the real ``edgedeblur run`` path (decode -> faces -> model -> blend -> H.264 encode) in
@@ -10,7 +11,8 @@ per frame, PSNR inside the true face boxes against the sharp source, and a tempo
 flicker measure. A before/after strip of consecutive frames shows the blend, and a long
 run on a generated video tracks the process RSS. Real-clip rows: a 720p "video call" clip
 built at run time from a real face photo outside the repository (``benchmarks.real_clip``;
-``--real-photos``), sharp and blurred, through full frame, faces at strength 1 and the
+``--real-photos``), sharp and blurred three ways (shake, defocus, soft focus), through full
+frame, faces at strength 1 and the
 default ``run`` (``--faces-strength auto``, with and without its temporal rules): model
 pixels, FPS, face PSNR gain, the sharp clip's PSNR against itself and its detail ratio,
 flicker. Writes JSON, Markdown and PNGs into ``benchmarks/results/runtime/``. CI never runs this.
@@ -30,8 +32,9 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from benchmarks.real_clip import DEFAULT_PHOTOS, RealClip, make_real_clip
+from benchmarks.real_clip import BLURS, DEFAULT_PHOTOS, RealClip, make_real_clip
 from benchmarks.videos import FaceVideo, make_face_video
+from runtime.catalog import FILE_VIDEO_MODEL, LIVE_VIDEO_MODEL
 from runtime.engines import EngineConfig
 from runtime.video.face_strength import StrengthConfig
 from runtime.video.pipeline import AUTO, FacePriorityPipeline, FrameResult, PipelineConfig
@@ -44,6 +47,8 @@ OUT_DIR = Path(__file__).resolve().parent / "results" / "runtime"
 DEFAULT_MODELS = ("fp32-ort=small", "fp16-litert=small.fp16.tflite", "int8-ort=small.int8",
                   "int8-litert=small.int8.tflite", "int8-litert-nano=nano.int8.tflite")
 """The last one is the headline: nano is the face-crop model (README: Shipped models)."""
+REAL_DEFAULT_MODELS = (f"camera-default={LIVE_VIDEO_MODEL}", f"file-default={FILE_VIDEO_MODEL}")
+"""``--only-real`` compares what ``edgedeblur run`` picks for a camera and for a file."""
 MODES: dict[str, tuple[str, str, int | None, float | str]] = {
     "full-frame": ("full", "full", None, 1.0), "faces": ("full", "none", None, 1.0),
     "faces+light": ("full", "light", None, 1.0), "faces 1-thread": ("full", "none", 1, 1.0),
@@ -303,8 +308,9 @@ def _real_section(results: list[CaseResult], meta: dict[str, object]) -> list[st
     full = {r.video: r for r in rows if r.mode == "full-frame"}
     lines = ["", f"## Real clip: a webcam-size face at 720p ({meta.get('real_source', '?')})", "",
              "Built at run time from a real face photo outside the repository (`benchmarks/real_clip.py`): "
-             "face box ~7 % of the frame, gentle sway and zoom, H.264 crf 18; the blurred clip adds a 9-px "
-             "camera shake and noise. `faces auto` is the default `edgedeblur run`. Gain: face PSNR against the "
+             "face box ~7 % of the frame, gentle sway and zoom, H.264 crf 18; the blurred clips add a 9-px "
+             "camera shake, a radius-3 defocus disc or a sigma-2 Gaussian (soft focus), each with noise. "
+             "`faces auto` is the default `edgedeblur run`. Gain: face PSNR against the "
              "sharp frames minus the input's. vs input / detail: the output against the input itself "
              "(what a sharp face must keep: >= 45 dB, >= 0.97 of its Laplacian variance).", "",
              "| clip | model | mode | FPS | CPU ms/frame | model px/frame | x fewer than full frame | "
@@ -370,7 +376,7 @@ def _plots(results: list[CaseResult], soak_doc: dict[str, object] | None, out: P
 
 def _run_real(clips: list[RealClip], model: tuple[str, str], args: argparse.Namespace,
               work: Path) -> list[CaseResult]:
-    """The real-clip rows (headline model), and one strip per clip: input, full frame, default run."""
+    """The real-clip rows of one model, and one strip per clip: input, full frame, default run."""
     label, name = model
     results = []
     for clip in clips:
@@ -389,7 +395,7 @@ def _run_real(clips: list[RealClip], model: tuple[str, str], args: argparse.Name
                   for a, b in zip(outputs["faces auto"], inputs)]
         save_strip({"input": inputs, f"full-frame ({label})": outputs["full-frame"],
                     f"faces, strength 1": outputs["faces"], "faces auto (default run)": outputs["faces auto"],
-                    "|auto - input| x4": change}, args.out / f"strip-{clip.path.stem}.png")
+                    "|auto - input| x4": change}, args.out / f"strip-{clip.path.stem}-{label}.png")
     return results
 
 
@@ -411,9 +417,11 @@ def main(argv: list[str] | None = None) -> int:
                    help=f"folder of real face photos for the real-clip rows, read at run time and never "
                         f"copied (default {DEFAULT_PHOTOS}; the package photo of Grace Hopper when absent)")
     p.add_argument("--only-real", action="store_true",
-                   help="only the real-clip rows (headline model), into OUT/real/; no soak")
+                   help="only the real-clip rows, for every --model (default: the camera and the file "
+                        "defaults of `run`), into OUT/real/; no soak")
     args = p.parse_args(argv)
-    models = [tuple(m.split("=", 1)) for m in (args.model or DEFAULT_MODELS)]
+    defaults = REAL_DEFAULT_MODELS if args.only_real else DEFAULT_MODELS
+    models = [tuple(m.split("=", 1)) for m in (args.model or defaults)]
     if args.only_real:
         args.out, args.soak_frames = args.out / "real", 0
     args.out.mkdir(parents=True, exist_ok=True)
@@ -438,10 +446,11 @@ def main(argv: list[str] | None = None) -> int:
             for n in (1, 3)]
         headline = models[-1][0]
         print("real clips ...", file=sys.stderr, flush=True)
-        real = [make_real_clip(work / f"real-{tag}.mp4", photos=args.real_photos, blur=tag == "blurred",
-                               n_frames=args.frames + 1, crf=VIDEO_CRF) for tag in ("sharp", "blurred")]
+        real = [make_real_clip(work / f"real-{blur or 'sharp'}.mp4", photos=args.real_photos, blur=blur,
+                               n_frames=args.frames + 1, crf=VIDEO_CRF) for blur in (None, *BLURS)]
         meta["real_source"] = real[0].source
-        results += _run_real(real, models[-1], args, work)
+        for model in models if args.only_real else models[-1:]:
+            results += _run_real(real, model, args, work)
         for video in videos:
             gt = _ground_truth(video, args.frames)
             box = _strip_box(video, _strip_start(args.frames))

@@ -292,5 +292,5 @@ def _finish(args: argparse.Namespace, report: StreamReport, config: PipelineConf
               "up to there", file=sys.stderr)
         return 1
     if saved:
-        print(f"edgedeblur run: wrote {where}", file=sys.stderr)
+        print(f"edgedeblur run: wrote {where} with {config.model}", file=sys.stderr)
     return 0
