@@ -48,9 +48,10 @@ def _case(model: Deblurer, sharp: np.ndarray, blurry: np.ndarray, space: BlurSpa
     """One blurred photo through the kernel path (both ways) and the model alone."""
     ka = kernel_aware_deblur(blurry, KernelAwareConfig(target=BlurTarget.ANY, blind=None))
     row = {"space": space.value, "noise_est": noise_sigma(blurry), "verdict": ka.method.value,
+           "confidence": ka.estimate.confidence if ka.estimate is not None else None,
            "input": psnr(blurry, sharp), "model": psnr(model.deblur_image(blurry).image, sharp)}
     if ka.kernel is None:
-        return row
+        return row | {"accepted": False}
 
     def cleaned(deconvolved: np.ndarray) -> float:
         clean = model.deblur_image(deconvolved).image
@@ -59,7 +60,8 @@ def _case(model: Deblurer, sharp: np.ndarray, blurry: np.ndarray, space: BlurSpa
     chosen = cleaned(ka.image)
     in_linear = chosen if ka.space is BlurSpace.LINEAR else cleaned(hyper_laplacian(blurry, ka.kernel))
     return row | {"chosen_space": ka.space.value, "kernel_cleanup": chosen, "kernel_cleanup_linear": in_linear,
-                  "reblur_ratio": reblur_ratio(ka.image, ka.kernel, blurry, ka.space)}
+                  "reblur_ratio": reblur_ratio(ka.image, ka.kernel, blurry, ka.space),
+                  "accepted": AutoPolicy().accepts(ka, blurry)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,10 +97,13 @@ def main(argv: list[str] | None = None) -> int:
     lines = ["# Auto-policy evidence (training photos, known kernels, sRGB noise 0.003-0.02)", "",
              f"{header(meta)}. {len(picks)} photos from `{a.data.name}`, long side 512; model `{a.model}`; each blur made in "
              "linear light and on the sRGB values. Gains in dB over the blurry input. 'kernel + cleanup, "
-             "linear': the deconvolution always in linear light (the path before it chose a space).", "",
+             "linear': the deconvolution always in linear light (the path before it chose a space). 'policy': "
+             "kernel + cleanup where `AutoPolicy().accepts` it (family, noise, streak confidence, re-blur check), "
+             "else the model alone (the gate left out); 'used' counts the accepted cases.", "",
              "| true blur | blurred in | verdict | cases | input dB | model alone | kernel + cleanup, linear | "
-             "kernel + cleanup, chosen space | space right | re-blur ratio min / median / max |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "kernel + cleanup, chosen space | space right | re-blur ratio min / median / max | "
+             "confidence min / median / max | policy | used |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for (fam, space, verdict), rs in sorted(groups.items()):
         k = [r for r in rs if "kernel_cleanup" in r]
         rb = [r["reblur_ratio"] for r in k]
@@ -106,10 +111,14 @@ def main(argv: list[str] | None = None) -> int:
         def gain(key: str) -> str:
             return f"{np.mean([r[key] - r['input'] for r in k]):+.2f}" if k else "-"
         right = f"{sum(r['chosen_space'] == space for r in k)}/{len(k)}" if k else "-"
+        conf = [r["confidence"] for r in rs if r["confidence"] is not None]
+        policy = np.mean([(r["kernel_cleanup"] if r["accepted"] else r["model"]) - r["input"] for r in rs])
         lines.append(f"| {fam} | {space} | {verdict} | {len(rs)} | {np.mean([r['input'] for r in rs]):.2f} | "
                      f"{np.mean([r['model'] - r['input'] for r in rs]):+.2f} | {gain('kernel_cleanup_linear')} | "
                      f"{gain('kernel_cleanup')} | {right} | "
-                     f"{f'{min(rb):.2f} / {np.median(rb):.2f} / {max(rb):.2f}' if rb else '-'} |")
+                     f"{f'{min(rb):.2f} / {np.median(rb):.2f} / {max(rb):.2f}' if rb else '-'} | "
+                     f"{f'{min(conf):.2f} / {np.median(conf):.2f} / {max(conf):.2f}' if conf else '-'} | "
+                     f"{policy:+.2f} | {sum(r['accepted'] for r in rs)}/{len(rs)} |")
     (a.out / "policy.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

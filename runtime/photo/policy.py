@@ -54,6 +54,12 @@ class AutoPolicy:
     """Grey-level noise sigma (``noise_sigma``) above which the model alone runs
     (``benchmarks/results/policy``: at sRGB noise 0.02, sigma ~0.0115, kernel + clean-up
     lost to the model alone in 11 of 18 cases; at 0.01, sigma ~0.006, it won all 17)."""
+    min_motion_confidence: float = 0.75
+    """Straight-streak estimates less sure than this (``BlurEstimate.confidence``) are
+    refused: camera shake read as a streak passes the re-blur check and loses up to 3 dB
+    to the model alone. On 24 training photos (16 faces) at sRGB noise 0.01, blurred in
+    either space, shake read as a streak came at 0.50-0.83 (9 of 11 below 0.75), true
+    streaks at 0.64-0.95 (121 of 125 at or above); ``benchmarks/results/policy``."""
     max_reblur_ratio: float = 2.0
     """Re-blur residual RMS over the noise sigma above which a kernel is rejected: right
     kernels on the training photos reached 1.97 (at sRGB noise 0.02), so only kernels that
@@ -64,6 +70,8 @@ class AutoPolicy:
         if bad:
             raise ConfigError(f"AutoPolicy.kernel_families holds {sorted(m.value for m in bad)}; "
                               "use defocus, linear_motion and/or shake")
+        if not 0 <= self.min_motion_confidence <= 1:
+            raise ConfigError(f"AutoPolicy.min_motion_confidence={self.min_motion_confidence} must lie in [0, 1]")
         if not 0 <= self.cleanup_strength <= 1:
             raise ConfigError(f"AutoPolicy.cleanup_strength={self.cleanup_strength} must lie in [0, 1]")
 
@@ -76,6 +84,9 @@ class AutoPolicy:
     def accepts(self, result: KernelAwareResult, image: NDArray[np.float32]) -> bool:
         """Use this deconvolution? Its family must be allowed and it must pass the re-blur check."""
         if result.method not in self.kernel_families or result.kernel is None:
+            return False
+        if (result.method is KernelMethod.LINEAR_MOTION and result.estimate is not None
+                and result.estimate.confidence < self.min_motion_confidence):
             return False
         if noise_sigma(centre_crop(image, REBLUR_CROP_PX)) > self.max_noise_sigma:
             return False
