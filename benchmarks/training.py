@@ -8,7 +8,7 @@ the shipped weights are versioned with them, then plots every stored stage end t
 
     .venv/bin/python -m benchmarks.training --stage finetune2 --run-dir train_runs_ft2
 
-Stages ``real`` and ``real2`` (real photos, camera-blur validation: README stages 5 and 6)
+Stages ``real``, ``real2`` and ``real3`` (real photos, camera-blur validation: README stages 5-7)
 also record ``gain_real``: the PSNR gain on crops of ``val_realblur``; it is plotted in a
 second panel, those stages end to end.
 """
@@ -25,7 +25,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "training"
-STAGES: tuple[str, ...] = ("base", "finetune", "finetune2", "finetune3", "finetune4", "real", "real2")
+STAGES: tuple[str, ...] = ("base", "finetune", "finetune2", "finetune3", "finetune4", "real", "real2",
+                          "real3")
 """In training order; 'base' curves are stored without a suffix."""
 
 
