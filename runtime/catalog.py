@@ -32,15 +32,15 @@ FILE_VIDEO_MODEL = "small.int8"
 """Video files and image folders: nothing is dropped while the model runs, so quality comes
 first. On the real-face clip of ``benchmarks/results/runtime/real`` it gained +0.66 dB on the
 blurred faces where ``nano.int8.tflite`` gained +0.38 (fp32 ``small``: +0.75 at half its speed)."""
+MODEL_SUFFIXES: tuple[str, ...] = (".onnx", ".tflite")
+
+_FORMAT_ORDER = {ArtifactFormat.ONNX: 0, ArtifactFormat.TFLITE: 1}
+_verified: dict[tuple[Path, int, int], str] = {}
 
 
 def video_model(live: bool) -> str:
     """The default model of ``run`` for a live source (camera, stream) or a recorded one."""
     return LIVE_VIDEO_MODEL if live else FILE_VIDEO_MODEL
-MODEL_SUFFIXES: tuple[str, ...] = (".onnx", ".tflite")
-
-_FORMAT_ORDER = {ArtifactFormat.ONNX: 0, ArtifactFormat.TFLITE: 1}
-_verified: dict[tuple[Path, int, int], str] = {}
 
 
 @dataclass(frozen=True, slots=True)
