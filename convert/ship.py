@@ -35,7 +35,7 @@ _REAL = ("; stage 5 (real photos, this trainer): python -m convert.train {name} 
          "convert/weights/{name}.pt --data ../shared/train_photos/general --face-data ../shared/train_photos/faces "
          "--face-fraction 0.3 --val-real ../shared/val_realblur --minutes 70 --lr 5e-4 --crop 192 --sharp-fraction 0.18 "
          "--threads 1 --run-dir train_runs_real, shipped with --checkpoint best")
-_STAGE6 = ("; stage 6 (real photos, a fresh cosine schedule from the stage-5 weights): python -m convert.train {name} "
+_RESTART = ("; stage {stage} (real photos, a fresh cosine schedule from the stage-{prev} weights): python -m convert.train {name} "
            "--batch {batch} --init convert/weights/{name}.pt --data ../shared/train_photos/general --face-data "
            "../shared/train_photos/faces --face-fraction 0.3 --val-real ../shared/val_realblur --minutes {minutes} --lr 3e-4 "
            "--crop 192 --sharp-fraction 0.18 --threads 1 --val-every {every} --run-dir {run}{note}, shipped with --checkpoint best")
@@ -49,7 +49,10 @@ TRAINING: dict[str, str] = {
             + "; fine-tune 3: python -m convert.train nano --steps 3000 --lr 3e-4 --crop 192 --batch 4 "
             "--run-dir train_runs_ft3 " + _FT.format(sharp=0.25, extent=12, name="nano")
             + _REAL.format(name="nano", batch=8)
-            + _STAGE6.format(name="nano", batch=8, minutes=90, every=200, run="train_runs_real7 --seed 7", note="")
+            + _RESTART.format(stage=6, prev=5, name="nano", batch=8, minutes=90, every=200, run="train_runs_real7 --seed 7",
+                              note="")
+            + _RESTART.format(stage=7, prev=6, name="nano", batch=8, minutes=100, every=200, run="train_runs_real9 --seed 9",
+                              note="")
             + "; int8 built with edgedeblur convert nano --ship --gate-db 0.03 (at the default 0.08 dB gate "
             "its int8 LiteRT file amplified the noise of a real H.264 face clip 3x; two sensitive layers "
             "in float fixed it)",
@@ -62,7 +65,7 @@ TRAINING: dict[str, str] = {
              + "; fine-tune 4: python -m convert.train small --steps 2000 --lr 1e-4 --crop 256 --batch 2 "
              "--run-dir train_runs_ft4 " + _FT.format(sharp=0.2, extent=20, name="small")
              + _REAL.format(name="small", batch=4)
-             + _STAGE6.format(name="small", batch=4, minutes=115, every=100, run="train_runs_real6 --seed 6",
+             + _RESTART.format(stage=6, prev=5, name="small", batch=4, minutes=115, every=100, run="train_runs_real6 --seed 6",
                               note=" (its first 5.4 minutes ran in an earlier session with a 65-minute "
                                    "budget; the rerun resumed them; stopped after 101 of the 115 minutes to leave "
                                    "the cores to the benchmarks)"),
