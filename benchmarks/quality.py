@@ -97,6 +97,7 @@ QUICK_KERNELS: tuple[str, ...] = ("shake1", "shake4", "motion11", "motion21", "d
                                   "mild_none", "mild_gauss1", "mild_shake5", "mild_defocus1", "srgb_shake13",
                                   "srgb_defocus4")
 RESULTS_DIR = Path(__file__).resolve().parent / "results" / "quality"
+QUICK_DIR = RESULTS_DIR.with_name("quality_quick")
 
 
 @dataclass(frozen=True, slots=True)
@@ -431,8 +432,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                       help="2 face images x 13 kernels at 320 px, speed at 256x256 only (a few minutes on 2 busy cores)")
     size.add_argument("--full", action="store_true", help="long side 512 px instead of 384")
     parser.add_argument("--models", help="comma-separated model names (default: every shipped fp32 deblur model)")
-    parser.add_argument("--out", default=str(RESULTS_DIR), help="output folder (default: %(default)s)")
+    parser.add_argument("--out", default=None,
+                        help=f"output folder (default: {RESULTS_DIR}, or {QUICK_DIR} with --quick, so a quick look "
+                             "never replaces the full tables)")
     args = parser.parse_args(argv)
+    args.out = args.out or str(QUICK_DIR if args.quick else RESULTS_DIR)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     try:
         report = run(BenchConfig.from_args(args))
