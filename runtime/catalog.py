@@ -30,8 +30,9 @@ LIVE_VIDEO_MODEL = "nano.int8.tflite"
 end to end for one 720p face here, within 0.1 dB of full-frame processing)."""
 FILE_VIDEO_MODEL = "small.int8"
 """Video files and image folders: nothing is dropped while the model runs, so quality comes
-first. On the real-face clip of ``benchmarks/results/runtime/real`` it gained +0.66 dB on the
-blurred faces where ``nano.int8.tflite`` gained +0.38 (fp32 ``small``: +0.75 at half its speed)."""
+first. On the real-face clips of ``benchmarks/results/runtime/real`` it gained +0.66 / +0.62 /
++0.78 dB on shaken / defocused / soft faces where ``nano.int8.tflite`` gained +0.32 / +0.36 /
++0.58 (fp32 ``small``: +0.75 on the shaken clip at half its speed)."""
 MODEL_SUFFIXES: tuple[str, ...] = (".onnx", ".tflite")
 
 _FORMAT_ORDER = {ArtifactFormat.ONNX: 0, ArtifactFormat.TFLITE: 1}
