@@ -1,6 +1,6 @@
 """Evidence for the auto policy (``runtime.photo.policy``), measured on TRAINING photos only.
 
-Run ``python -m benchmarks.policy [--data ../shared/train_photos] [--photos 12]``.
+Run ``python -m benchmarks.policy [--data ../shared/train_photos] [--photos 24]``.
 Sharp training photos (never the eval photos, never val_realblur) are blurred with known
 kernels of each family, once in linear light and once on the sRGB values, plus sRGB noise
 of sigma 0.003, 0.01 or 0.02. For every case the kernel path's verdict (no blind search),
@@ -40,8 +40,7 @@ def cases(rng: np.random.Generator) -> list[tuple[str, np.ndarray]]:
     return [("defocus", defocus_kernel(2.0)), ("defocus", defocus_kernel(3.5)), ("defocus", defocus_kernel(5.0)),
             ("motion", linear_motion_kernel(9, rng.uniform(0, 180))),
             ("motion", linear_motion_kernel(17, rng.uniform(0, 180))),
-            ("shake", camera_shake_kernel(rng, 11)), ("shake", camera_shake_kernel(rng, 19)),
-            ("shake", camera_shake_kernel(rng, 27))]
+            *(("shake", camera_shake_kernel(rng, extent)) for extent in (11, 15, 19, 23, 27))]
 
 
 def _case(model: Deblurer, sharp: np.ndarray, blurry: np.ndarray, space: BlurSpace) -> dict:
@@ -67,7 +66,7 @@ def _case(model: Deblurer, sharp: np.ndarray, blurry: np.ndarray, space: BlurSpa
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "train_photos")
-    ap.add_argument("--photos", type=int, default=12)
+    ap.add_argument("--photos", type=int, default=24)
     ap.add_argument("--model", default="small")
     ap.add_argument("--out", type=Path, default=OUT)
     a = ap.parse_args(argv)

@@ -10,7 +10,9 @@ never lost more than 0.85 dB with the retrained weights. So:
    the gate made 12 of 21 photos worse, worst -0.85 dB, with it 5, worst -0.31 dB, and
    the gains on camera shake stayed);
 2. a kernel result is used only for the families in ``kernel_families`` (default: defocus
-   discs and straight streaks, which the spectral fits find reliably), only on photos whose
+   discs and straight streaks, which the spectral fits find reliably), only when the
+   estimate is sure of itself (``min_defocus_confidence``, ``min_motion_confidence``:
+   camera shake misread as a disc or a streak comes with less confidence), only on photos whose
    noise sigma is at most ``max_noise_sigma`` (noisier photos lost with the kernel even
    when it was right), and only if it passes the re-blur check: the deconvolved photo,
    blurred again with the estimated kernel, must reproduce the input to within
@@ -60,6 +62,11 @@ class AutoPolicy:
     to the model alone. On 24 training photos (16 faces) at sRGB noise 0.01, blurred in
     either space, shake read as a streak came at 0.50-0.83 (9 of 11 below 0.75), true
     streaks at 0.64-0.95 (121 of 125 at or above); ``benchmarks/results/policy``."""
+    min_defocus_confidence: float = 0.7
+    """Defocus-disc estimates less sure than this are refused, for the same reason: on 36
+    training photos (24 faces) at sRGB noise 0.003-0.01, shake read as a disc came at
+    0.51-0.82 (12 of 20 below 0.7; kernel + clean-up lost up to 3.1 dB to the model alone),
+    true discs (r 2-5) at 0.64-0.97 (1 of 173 below); ``benchmarks/results/policy``."""
     max_reblur_ratio: float = 2.0
     """Re-blur residual RMS over the noise sigma above which a kernel is rejected: right
     kernels on the training photos reached 1.97 (at sRGB noise 0.02), so only kernels that
@@ -70,8 +77,9 @@ class AutoPolicy:
         if bad:
             raise ConfigError(f"AutoPolicy.kernel_families holds {sorted(m.value for m in bad)}; "
                               "use defocus, linear_motion and/or shake")
-        if not 0 <= self.min_motion_confidence <= 1:
-            raise ConfigError(f"AutoPolicy.min_motion_confidence={self.min_motion_confidence} must lie in [0, 1]")
+        for name in ("min_motion_confidence", "min_defocus_confidence"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ConfigError(f"AutoPolicy.{name}={getattr(self, name)} must lie in [0, 1]")
         if not 0 <= self.cleanup_strength <= 1:
             raise ConfigError(f"AutoPolicy.cleanup_strength={self.cleanup_strength} must lie in [0, 1]")
 
@@ -85,8 +93,9 @@ class AutoPolicy:
         """Use this deconvolution? Its family must be allowed and it must pass the re-blur check."""
         if result.method not in self.kernel_families or result.kernel is None:
             return False
-        if (result.method is KernelMethod.LINEAR_MOTION and result.estimate is not None
-                and result.estimate.confidence < self.min_motion_confidence):
+        least = {KernelMethod.LINEAR_MOTION: self.min_motion_confidence,
+                 KernelMethod.DEFOCUS: self.min_defocus_confidence}.get(result.method, 0.0)
+        if result.estimate is not None and result.estimate.confidence < least:
             return False
         if noise_sigma(centre_crop(image, REBLUR_CROP_PX)) > self.max_noise_sigma:
             return False

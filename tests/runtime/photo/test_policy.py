@@ -71,17 +71,21 @@ def test_auto_skips_the_blind_shake_search_unless_shake_is_allowed(identity_onnx
     assert with_shake.kernel_config(BlurTarget.ANY).blind is not None
 
 
-def test_streak_estimates_must_be_sure_of_themselves(coins: np.ndarray) -> None:
-    """A true streak comes with high confidence; shake read as a streak, with less: a policy
+@pytest.mark.parametrize(("kernel", "method", "field"), [
+    (synth.linear_motion_kernel(13, 30), KernelMethod.LINEAR_MOTION, "min_motion_confidence"),
+    (synth.defocus_kernel(3.5), KernelMethod.DEFOCUS, "min_defocus_confidence"),
+])
+def test_kernel_estimates_must_be_sure_of_themselves(coins: np.ndarray, kernel: np.ndarray, method: KernelMethod,
+                                                     field: str) -> None:
+    """A true streak or disc comes with high confidence; shake read as one, with less: a policy
     asking for more than an estimate's confidence refuses it, whatever its re-blur check says."""
-    streaked = synth.degrade(coins, synth.linear_motion_kernel(13, 30), np.random.default_rng(0),
-                             srgb_noise_sigma=0.005)
-    ka = kernel_aware_deblur(streaked, KernelAwareConfig(target=BlurTarget.ANY, blind=None))
-    assert ka.method is KernelMethod.LINEAR_MOTION and ka.estimate is not None
-    assert ka.estimate.confidence >= AutoPolicy().min_motion_confidence and AutoPolicy().accepts(ka, streaked)
-    assert not AutoPolicy(min_motion_confidence=ka.estimate.confidence + 0.01).accepts(ka, streaked)
-    with pytest.raises(ConfigError, match="min_motion_confidence"):
-        AutoPolicy(min_motion_confidence=1.5)
+    blurry = synth.degrade(coins, kernel, np.random.default_rng(0), srgb_noise_sigma=0.005)
+    ka = kernel_aware_deblur(blurry, KernelAwareConfig(target=BlurTarget.ANY, blind=None))
+    assert ka.method is method and ka.estimate is not None
+    assert ka.estimate.confidence >= getattr(AutoPolicy(), field) and AutoPolicy().accepts(ka, blurry)
+    assert not AutoPolicy(**{field: ka.estimate.confidence + 0.01}).accepts(ka, blurry)
+    with pytest.raises(ConfigError, match=field):
+        AutoPolicy(**{field: 1.5})
 
 
 def test_policy_rejects_unknown_families() -> None:
