@@ -63,10 +63,11 @@ class AutoPolicy:
     either space, shake read as a streak came at 0.50-0.83 (9 of 11 below 0.75), true
     streaks at 0.64-0.95 (121 of 125 at or above); ``benchmarks/results/policy``."""
     min_defocus_confidence: float = 0.7
-    """Defocus-disc estimates less sure than this are refused, for the same reason: on 36
-    training photos (24 faces) at sRGB noise 0.003-0.01, shake read as a disc came at
-    0.51-0.82 (12 of 20 below 0.7; kernel + clean-up lost up to 3.1 dB to the model alone),
-    true discs (r 2-5) at 0.64-0.97 (1 of 173 below); ``benchmarks/results/policy``."""
+    """Defocus-disc estimates less sure than this are refused, for the same reason. In
+    ``benchmarks/results/policy`` (24 training photos, 240 shake cases) shake read as a disc
+    came at 0.51-0.73 (7 of 8 below 0.7, where kernel + clean-up lost 0.2-6.5 dB to the
+    model alone), true discs (r 2-5) at 0.60-0.98 (5 of 135 below, 4 of them at a noise
+    level the noise gate refuses anyway)."""
     max_reblur_ratio: float = 2.0
     """Re-blur residual RMS over the noise sigma above which a kernel is rejected: right
     kernels on the training photos reached 1.97 (at sRGB noise 0.02), so only kernels that
