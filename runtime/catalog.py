@@ -28,11 +28,12 @@ DEFAULT_MODEL = "small"
 LIVE_VIDEO_MODEL = "nano.int8.tflite"
 """Cameras and streams: the int8 face-crop model, at camera rate on a Pi-class CPU (91 FPS
 end to end for one 720p face here, within 0.1 dB of full-frame processing)."""
-FILE_VIDEO_MODEL = "small.int8"
+FILE_VIDEO_MODEL = "small"
 """Video files and image folders: nothing is dropped while the model runs, so quality comes
-first. On the real-face clips of ``benchmarks/results/runtime/real`` it gained +0.66 / +0.62 /
-+0.78 dB on shaken / defocused / soft faces where ``nano.int8.tflite`` gained +0.32 / +0.36 /
-+0.58 (fp32 ``small``: +0.75 on the shaken clip at half its speed)."""
+first, as for photos (the same fp32 ``small``). On the real-face clips of
+``benchmarks/results/runtime/real`` it gained +0.75 / +0.71 / +0.87 dB on shaken / defocused /
+soft faces, ``small.int8`` +0.66 / +0.62 / +0.78 at about twice the speed (with a quarter more
+frame-to-frame flicker) and ``nano.int8.tflite`` +0.32 / +0.36 / +0.58."""
 MODEL_SUFFIXES: tuple[str, ...] = (".onnx", ".tflite")
 
 _FORMAT_ORDER = {ArtifactFormat.ONNX: 0, ArtifactFormat.TFLITE: 1}
