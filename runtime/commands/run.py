@@ -111,7 +111,8 @@ def pipeline_config(args: argparse.Namespace, info: SourceInfo) -> PipelineConfi
         faces_strength=args.faces_strength, background_strength=args.background_strength,
         model=args.model or video_model(info.live),
         engine=EngineConfig(backend=args.backend, threads=args.threads),
-        detector=replace(DEFAULT_DETECTOR, running_mode=mode, max_faces=args.max_faces))
+        detector=replace(DEFAULT_DETECTOR, running_mode=mode, max_faces=args.max_faces),
+        reuse_crops=info.live)
 
 
 def _check_paths(args: argparse.Namespace) -> None:
@@ -272,7 +273,8 @@ def _finish(args: argparse.Namespace, report: StreamReport, config: PipelineConf
         write_stats_json(report.stats, args.stats_json, extra={
             "source": args.source, "model": str(config.model), "faces": config.faces.value,
             "background": config.background.value, "faces_strength": config.faces_strength,
-            "background_strength": config.background_strength, "end": report.end.value})
+            "background_strength": config.background_strength, "reuse_crops": config.reuse_crops,
+            "end": report.end.value})
     if args.stats:
         print(report.stats.line(), file=sys.stderr)
     saved = [r for r in report.outputs if r.path is not None]

@@ -92,7 +92,9 @@ class PipelineConfig:
             ``None`` uses the detector's raw faces.
         light: the unsharp mask used by ``light``.
         strength: how ``auto`` turns blur estimates into strengths along face tracks.
-        reuse_crops: reuse the model output of a face crop that barely changed (video).
+        reuse_crops: reuse the model output of a face crop that barely changed (video): half
+            the model time, for 0.04-0.08 dB on a moving face; ``run`` does it for live
+            sources only (``benchmarks/results/runtime/real``).
         tiles: tiling of the whole frame for ``--background full``. 256-px tiles, the
             size the models are trained at: a dynamic-size model run over a whole 720p frame
             in one pass scored 0.4-0.9 dB lower on faces than the same model on tiles

@@ -84,10 +84,12 @@ def test_background_none_leaves_the_background_untouched(video: FaceVideo, sharp
         assert np.any(a[y0:y1, x0:x1] != b[y0:y1, x0:x1]) or i < 2  # faces fade in over the first frames
 
 
-def test_a_video_file_gets_the_quality_model_by_default(video: FaceVideo, tmp_path: Path) -> None:
+def test_a_video_file_gets_the_quality_model_on_every_crop_by_default(video: FaceVideo, tmp_path: Path) -> None:
     stats = tmp_path / "stats.json"
     assert _run("--source", video.path, "-o", tmp_path / "out.mp4", "--max-frames", "3", "--stats-json", stats) == 0
-    assert json.loads(stats.read_text())["model"] == FILE_VIDEO_MODEL != LIVE_VIDEO_MODEL
+    doc = json.loads(stats.read_text())
+    assert doc["model"] == FILE_VIDEO_MODEL != LIVE_VIDEO_MODEL
+    assert doc["reuse_crops"] is False          # nothing is dropped on a file: no output is reused
 
 
 def test_background_light_changes_the_background(video: FaceVideo, tmp_path: Path) -> None:

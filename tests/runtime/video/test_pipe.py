@@ -65,4 +65,5 @@ def test_run_reads_stdin_end_to_end(h264: bytes, tmp_path: Path) -> None:
         frames = [f.image_rgb for f in source]
     assert frames and frames[0].shape == (SIZE_WH[1], SIZE_WH[0], 3)
     assert np.ptp(frames[-1]) > 50   # a picture, not a blank frame
-    assert json.loads(stats.read_text())["model"] == LIVE_VIDEO_MODEL   # a camera keeps up: the fast model
+    doc = json.loads(stats.read_text())
+    assert (doc["model"], doc["reuse_crops"]) == (LIVE_VIDEO_MODEL, True)   # a camera keeps up: the fast model, reused crops
