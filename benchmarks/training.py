@@ -8,9 +8,10 @@ the shipped weights are versioned with them, then plots every stored stage end t
 
     .venv/bin/python -m benchmarks.training --stage finetune2 --run-dir train_runs_ft2
 
-Stages ``real``, ``real2`` and ``real3`` (real photos, camera-blur validation: README stages 5-7)
+Stages ``real`` to ``real4`` (real photos, camera-blur validation: README stages 5-8)
 also record ``gain_real``: the PSNR gain on crops of ``val_realblur``; it is plotted in a
-second panel, those stages end to end.
+second panel, those stages end to end. A variant (``VARIANT_OF``) is a second run from the
+same weights with one setting changed, plotted from where its sibling starts.
 """
 from __future__ import annotations
 
@@ -26,8 +27,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "training"
 STAGES: tuple[str, ...] = ("base", "finetune", "finetune2", "finetune3", "finetune4", "real", "real2",
-                          "real3")
+                          "real3", "real4", "real4-ext25")
 """In training order; 'base' curves are stored without a suffix."""
+VARIANT_OF: dict[str, str] = {"real4-ext25": "real4"}
 
 
 def _rows(path: Path) -> list[dict[str, float]]:
@@ -42,6 +44,25 @@ def _mild(row: dict[str, float]) -> str:
     if "psnr_ema_mild" not in row:
         return "–"
     return f"{row['psnr_ema_mild']:.2f} ({row['psnr_ema_mild'] - row['psnr_input_mild']:+.2f})"
+
+
+def _table_row(name: str, stage: str, rows: list[dict[str, float]]) -> str:
+    last = rows[-1]
+    real = [r["gain_real"] for r in rows if "gain_real" in r]
+    real_cell = f"{real[-1]:+.2f} ({max(real):+.2f})" if real else "–"
+    return (f"| {name} | {stage} | {last['step']} | {last['psnr_input']:.2f} | "
+            f"{last['psnr_ema']:.2f} ({last['psnr_ema'] - last['psnr_input']:+.2f}) | "
+            f"{_mild(last)} | {real_cell} | {last['steps_per_s']:.2f} |")
+
+
+def _plot_variant(ax: plt.Axes, ax_real: plt.Axes, rows: list[dict[str, float]], start: tuple[int, int],
+                  label: str) -> None:
+    """A variant run's curves from its sibling's start, dashed."""
+    offset, real_offset = start
+    ax.plot([offset + r["step"] for r in rows], [r["psnr_ema"] - r["psnr_input"] for r in rows], "--", label=label)
+    real = [r for r in rows if "gain_real" in r]
+    if real:
+        ax_real.plot([real_offset + r["step"] for r in real], [r["gain_real"] for r in real], "--", label=label)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,11 +88,18 @@ def main(argv: list[str] | None = None) -> int:
              "| steps/s (last) |", "|---|---|---|---|---|---|---|---|"]
     for name in ("nano", "small"):
         offset = real_offset = 0
+        starts: dict[str, tuple[int, int]] = {}
         for stage in STAGES:
             path = _curve_path(name, stage)
             if not path.is_file():
                 continue
             rows = _rows(path)
+            sibling = VARIANT_OF.get(stage)
+            if sibling is not None and sibling in starts:
+                _plot_variant(ax, ax_real, rows, starts[sibling], f"{name} {stage}")
+                lines.append(_table_row(name, stage, rows))
+                continue
+            starts[stage] = (offset, real_offset)
             ax.plot([offset + r["step"] for r in rows], [r["psnr_ema"] - r["psnr_input"] for r in rows],
                     label=f"{name} {stage}")
             last = rows[-1]
@@ -80,10 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             if real:
                 ax_real.plot([real_offset + r["step"] for r in rows if "gain_real" in r], real, label=f"{name} {stage}")
                 real_offset += int(last["step"])
-            real_cell = f"{real[-1]:+.2f} ({max(real):+.2f})" if real else "–"
-            lines.append(f"| {name} | {stage} | {last['step']} | {last['psnr_input']:.2f} | "
-                         f"{last['psnr_ema']:.2f} ({last['psnr_ema'] - last['psnr_input']:+.2f}) | "
-                         f"{_mild(last)} | {real_cell} | {last['steps_per_s']:.2f} |")
+            lines.append(_table_row(name, stage, rows))
     ax.set_xlabel("step (stages end to end)")
     ax.set_ylabel("validation PSNR gain over input (dB)")
     ax.grid(alpha=0.3)
