@@ -55,14 +55,14 @@ def _table_row(name: str, stage: str, rows: list[dict[str, float]]) -> str:
             f"{_mild(last)} | {real_cell} | {last['steps_per_s']:.2f} |")
 
 
-def _plot_variant(ax: plt.Axes, ax_real: plt.Axes, rows: list[dict[str, float]], start: tuple[int, int],
-                  label: str) -> None:
-    """A variant run's curves from its sibling's start, dashed."""
+def _plot_stage(ax: plt.Axes, ax_real: plt.Axes, rows: list[dict[str, float]], start: tuple[int, int],
+                label: str, style: str) -> None:
+    """One run's synthetic and camera-blur curves, from ``start`` (step offsets of the two panels)."""
     offset, real_offset = start
-    ax.plot([offset + r["step"] for r in rows], [r["psnr_ema"] - r["psnr_input"] for r in rows], "--", label=label)
+    ax.plot([offset + r["step"] for r in rows], [r["psnr_ema"] - r["psnr_input"] for r in rows], style, label=label)
     real = [r for r in rows if "gain_real" in r]
     if real:
-        ax_real.plot([real_offset + r["step"] for r in real], [r["gain_real"] for r in real], "--", label=label)
+        ax_real.plot([real_offset + r["step"] for r in real], [r["gain_real"] for r in real], style, label=label)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,19 +95,14 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             rows = _rows(path)
             sibling = VARIANT_OF.get(stage)
-            if sibling is not None and sibling in starts:
-                _plot_variant(ax, ax_real, rows, starts[sibling], f"{name} {stage}")
-                lines.append(_table_row(name, stage, rows))
-                continue
-            starts[stage] = (offset, real_offset)
-            ax.plot([offset + r["step"] for r in rows], [r["psnr_ema"] - r["psnr_input"] for r in rows],
-                    label=f"{name} {stage}")
-            last = rows[-1]
-            offset += int(last["step"])
-            real = [r["gain_real"] for r in rows if "gain_real" in r]
-            if real:
-                ax_real.plot([real_offset + r["step"] for r in rows if "gain_real" in r], real, label=f"{name} {stage}")
-                real_offset += int(last["step"])
+            variant = sibling is not None and sibling in starts
+            start = starts[sibling] if variant else (offset, real_offset)
+            _plot_stage(ax, ax_real, rows, start, f"{name} {stage}", "--" if variant else "-")
+            if not variant:           # a variant runs beside its sibling: the next stage starts after the sibling
+                starts[stage] = start
+                steps = int(rows[-1]["step"])
+                offset += steps
+                real_offset += steps if any("gain_real" in r for r in rows) else 0
             lines.append(_table_row(name, stage, rows))
     ax.set_xlabel("step (stages end to end)")
     ax.set_ylabel("validation PSNR gain over input (dB)")
