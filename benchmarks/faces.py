@@ -7,7 +7,7 @@ coffee photo, with sensor noise). Every number that is compared is measured side
 in one run: per frame, each configuration processes the same frame in turn, so load from
 other processes on this shared machine hits all of them alike. Writes
 ``benchmarks/results/faces/``: ``faces.json``, ``faces.md``, ``timing.png`` and
-``overlay_strip.png`` (what face-priority deblurring will touch, frame by frame).
+``overlay_strip.jpg`` (what face-priority deblurring will touch, frame by frame).
 """
 from __future__ import annotations
 
@@ -25,10 +25,10 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from benchmarks.pictures import write_picture
 from facemask.detector import FaceDetector
 from facemask.draw import draw_faces
 from facemask.files import atomic_path, atomic_write
-from facemask.image import write_image_rgb
 from facemask.masks import region_masks
 from facemask.options import Backend, DetectorModel, FaceDetectorOptions, RunningMode
 from facemask.regions import RegionConfig, build_regions
@@ -258,7 +258,7 @@ def _markdown(doc: dict[str, Any]) -> str:
                      f"{r['tracker_regions_masks_ms']['median_ms']:.2f} | {jit} | {lag} |")
     lines += ["", "Faces are 32% of the frame height (26% in `crowd`), so coverage is similar across "
               "resolutions; what changes is how many 256-px tiles a region needs.", "",
-              "![overlay strip](overlay_strip.png)", "",
+              "![overlay strip](overlay_strip.jpg)", "",
               "Overlay strip (1280x720 `exit_reenter` then `crowd`, every 10th frame): green = blend mask, "
               "yellow = region crops, blue = tracked face boxes.", "",
               "## Detector range and false positives", "",
@@ -297,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     _plot(doc["timing"], OUT / "timing.png")
     strip += [np.zeros_like(strip[0])] * (-len(strip) % 6)
     rows = [np.concatenate(strip[i:i + 6], axis=1) for i in range(0, len(strip), 6)]
-    write_image_rgb(OUT / "overlay_strip.png", np.concatenate(rows, axis=0))
+    write_picture(OUT / "overlay_strip.jpg", np.concatenate(rows, axis=0))
     for name, text in (("faces.json", json.dumps(doc, indent=2)), ("faces.md", _markdown(doc))):
         atomic_write(OUT / name, text)
     print(f"wrote {OUT}")

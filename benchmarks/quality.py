@@ -7,7 +7,7 @@ writes into ``benchmarks/results/quality/``:
 
 - ``quality.json``: per method x family means (PSNR, SSIM, shift-aligned PSNR, gain over
   the blurry input), blind-estimation accuracy, per-case rows, run metadata;
-- ``quality.md``: the same as tables; ``strip.png``: face crops before/after;
+- ``quality.md``: the same as tables; ``strip.jpg``: face crops before/after;
 - ``speed.json`` / ``speed.md``: milliseconds per 256x256 and per 1280x720 image;
 - ``kernels.npz``: the exact kernels used.
 
@@ -386,7 +386,7 @@ def _run(cfg: BenchConfig, unsharp: UnsharpParams, models: LoadedModels, start: 
             strip[case.case_id] = {"sharp": case.sharp[crop], **{m: o[crop] for m, o in outs.items()}}
     columns = ["sharp", INPUT, UNSHARP, RL_TRUE, HL_TRUE, KERNEL_AWARE, *models.restore, *models.auto]
     if strip:
-        render_strip(strip, columns, cfg.out / "strip.png")
+        render_strip(strip, columns, cfg.out / "strip.jpg")
     kernels = benchmark_kernels()
     np.savez_compressed(cfg.out / "kernels.npz", **{k.kernel_id: k.kernel for k in kernels})
     report: dict[str, object] = {

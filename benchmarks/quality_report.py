@@ -1,4 +1,4 @@
-"""Renders the quality benchmark's outputs: quality.md, speed.json/speed.md and the strip.png face crops.
+"""Renders the quality benchmark's outputs: quality.md, speed.json/speed.md and the strip.jpg face crops.
 
 Kept apart from ``benchmarks.quality`` (which measures) so quality.md and speed.md can be
 regenerated from the committed JSON without rerunning the benchmark.
@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from benchmarks.pictures import write_picture
 from benchmarks.evalset import DEFOCUS_RADII_PX, NOISE_SIGMA
 from benchmarks.quality_settings import (
     AUTO_MIN_CONFIDENCE,
@@ -63,7 +64,7 @@ def render_strip(cells: dict[str, dict[str, NDArray[np.float32]]], columns: list
                 _label(tile, f"{psnr(sharp, outs[name], 0):.1f} dB", size - 8)
             tiles.append(tile)
         rows.append(np.hstack(tiles))
-    cv2.imwrite(str(path), np.vstack(rows)[..., ::-1], [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    write_picture(path, np.vstack(rows))
 
 
 def _fmt(cell: dict[str, float] | None, key: str, digits: int = 2) -> str:
@@ -135,7 +136,7 @@ def write_markdown(path: Path, report: dict[str, object]) -> None:
               f"- Blind (classify_blur) applies Wiener only to confident (>= {AUTO_MIN_CONFIDENCE}) defocus/motion "
               "estimates and leaves other photos unchanged, like a classical `--mode auto`.",
               f"- Models: {', '.join(m.get('id', m['name']) + ' (' + m['status'] + ')' for m in report['models']) or 'none shipped yet'}.",  # type: ignore[attr-defined]
-              "", "Files: quality.json (all numbers and per-case rows), strip.png, speed.md, kernels.npz.", ""]
+              "", "Files: quality.json (all numbers and per-case rows), strip.jpg, speed.md, kernels.npz.", ""]
     path.write_text("\n".join(lines), encoding="utf-8")
 
 

@@ -8,7 +8,7 @@ uses, with each configuration ``METHOD:MODEL[:no-keep-sharp]`` (e.g. ``auto:smal
 calls sharp unchanged; ``no-gate`` applies the model's correction everywhere). ``--models-dir`` points at another folder of exported models
 (candidate weights before they ship). Writes ``benchmarks/results/realblur/``: ``realblur.json`` (per
 pair and mean PSNR/SSIM gain over the input, seconds per megapixel, run metadata),
-``realblur.md`` and ``strip.png`` (crops of pairs with people: input | each config | sharp).
+``realblur.md`` and ``strip.jpg`` (crops of pairs with people: input | each config | sharp).
 
 These pairs choose checkpoints and nothing else: no setting is tuned on them per image.
 """
@@ -20,9 +20,9 @@ import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-import cv2
 import numpy as np
 
+from benchmarks.pictures import write_picture
 from benchmarks.run_meta import finish, header, run_meta
 from convert.realval import read_pairs
 from runtime import DeblurConfig, Deblurer
@@ -135,7 +135,7 @@ def write(rows: list[Row], crops: dict[str, list[np.ndarray]], folder: Path, out
     n = min(len(crops[k]) for k in order)
     if n:
         grid = np.concatenate([np.concatenate([crops[k][i] for k in order], axis=1) for i in range(n)], axis=0)
-        cv2.imwrite(str(out / "strip.png"), (np.clip(grid, 0, 1)[..., ::-1] * 255 + 0.5).astype(np.uint8))
+        write_picture(out / "strip.jpg", grid)
         (out / "strip.txt").write_text("columns: " + " | ".join(order) + "\n")
 
 

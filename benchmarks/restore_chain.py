@@ -12,7 +12,7 @@ U = x2 upscale) and bicubic / Lanczos upscaling of the degraded photo. A second 
 the upscaler alone on clean photos made small three common ways; a third times each link
 in ms per input megapixel, fp32 and int8, side by side in one run.
 
-Writes ``benchmarks/results/restore/``: ``restore.json``, ``restore.md`` and ``strip.png``
+Writes ``benchmarks/results/restore/``: ``restore.json``, ``restore.md`` and ``strip.jpg``
 (a small, soft, noisy portrait: Lanczos | chain | original, with 100 % crops of the eyes).
 """
 from __future__ import annotations
@@ -29,6 +29,7 @@ import numpy as np
 import PIL.Image
 from numpy.typing import NDArray
 
+from benchmarks.pictures import write_picture
 from benchmarks.run_meta import finish, header, run_meta
 from convert.realval import read_pairs
 from facemask.detector import FaceDetector
@@ -229,7 +230,7 @@ def strip(out: Path, long_side: int = 512) -> None:
     width = max(row.shape[1] for row in rows)
     grid = np.concatenate([np.pad(row, ((0, 0), (0, width - row.shape[1]), (0, 0)), constant_values=1.0)
                            for row in rows], 0)
-    cv2.imwrite(str(out / "strip.png"), (np.clip(grid, 0, 1)[..., ::-1] * 255 + 0.5).astype(np.uint8))
+    write_picture(out / "strip.jpg", grid)
 
 
 def write(rows: list[Row], alone: dict[str, dict[str, float]], speed: list[dict[str, object]], out: Path,

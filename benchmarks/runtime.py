@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from benchmarks.pictures import write_picture
 from benchmarks.real_clip import BLURS, DEFAULT_PHOTOS, RealClip, make_real_clip
 from benchmarks.videos import FaceVideo, make_face_video
 from runtime.catalog import FILE_VIDEO_MODEL, LIVE_VIDEO_MODEL
@@ -224,7 +225,7 @@ def _strip_rows(gt: GroundTruth, box: tuple[int, int, int, int], at: int,
 
 
 def save_strip(rows: dict[str, list[NDArray[np.uint8]]], path: Path) -> None:
-    """Rows of consecutive crops (input, outputs, amplified differences) as one PNG."""
+    """Rows of consecutive crops (input, outputs, amplified differences) as one picture."""
     from PIL import Image, ImageDraw
 
     tiles = [np.concatenate(r, axis=1) for r in rows.values()]
@@ -238,7 +239,7 @@ def save_strip(rows: dict[str, list[NDArray[np.uint8]]], path: Path) -> None:
     draw = ImageDraw.Draw(img)
     for k, name in enumerate(rows):
         draw.text((6, k * tiles[0].shape[0] + tiles[0].shape[0] // 2), name, fill=(0, 0, 0))
-    img.save(path)
+    write_picture(path, np.asarray(img))
 
 
 def soak(frames: int, model: str, threads: int, workdir: Path, preset: str) -> dict[str, object]:
@@ -299,7 +300,7 @@ def _markdown(results: list[CaseResult], soak_doc: dict[str, object] | None, met
                   f"at the end (growth {soak_doc['rss_growth_mb']:+.1f} MB, max {soak_doc['rss_max_mb']:.0f} MB), "
                   f"{soak_doc['fps']:.1f} FPS. See `rss.png`."]
     lines += _real_section(results, meta)
-    lines += ["", "`strip.png`: consecutive frames around the face: input, face-priority output, full-frame "
+    lines += ["", "`strip.jpg`: consecutive frames around the face: input, face-priority output, full-frame "
               "output, and |face-priority - input| x4 (the blend footprint: it should fade smoothly, no edge)."]
     return "\n".join(lines) + "\n"
 
@@ -402,7 +403,7 @@ def _run_real(clips: list[RealClip], model: tuple[str, str], args: argparse.Name
                   for a, b in zip(outputs[default], inputs)]
         save_strip({"input": inputs, f"full-frame ({label})": outputs["full-frame"],
                     f"faces, strength 1": outputs["faces"], f"{default} (default run)": outputs[default],
-                    "|auto - input| x4": change}, args.out / f"strip-{clip.path.stem}-{label}.png")
+                    "|auto - input| x4": change}, args.out / f"strip-{clip.path.stem}-{label}.jpg")
     return results
 
 
@@ -474,7 +475,7 @@ def main(argv: list[str] | None = None) -> int:
                         outputs[mode] = probe.strip
             if video is videos[0]:
                 save_strip(_strip_rows(gt, box, _strip_start(args.frames), outputs, headline),
-                           args.out / "strip.png")
+                           args.out / "strip.jpg")
         soak_doc = None
         if args.soak_frames > 0:
             soak_model = args.soak_model or models[-1][1]
