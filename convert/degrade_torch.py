@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import av
 import cv2
 import numpy as np
 import torch
@@ -90,6 +89,7 @@ def _codec_roundtrip(img: np.ndarray, rng: np.random.Generator, h264: bool, min_
         quality = int(rng.integers(min_quality, 96))
         ok, buf = cv2.imencode(".jpg", img[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
         return cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1] if ok else img
+    import av  # only H.264 needs PyAV (checked by convert.train): a machine without it trains with h264 off
     enc = av.CodecContext.create("libx264", "w")
     enc.width, enc.height, enc.pix_fmt = img.shape[1], img.shape[0], "yuv420p"
     enc.options = {"crf": str(int(rng.integers(20, 37))), "preset": "ultrafast", "tune": "zerolatency"}

@@ -11,12 +11,12 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 from torch import nn
 
 from runtime.errors import ConfigError
-from runtime.photo.imageio import read_image
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +46,25 @@ def read_pairs(folder: Path) -> list[ValPair]:
     return pairs
 
 
+def _read_rgb(path: Path) -> np.ndarray:
+    """float32 RGB [0, 1] through OpenCV alone (8- or 16-bit; EXIF orientation applied), so
+    training runs where only PyTorch, OpenCV and NumPy are installed.
+
+    Raises:
+        ConfigError: the file cannot be decoded.
+    """
+    img = cv2.imread(str(path), cv2.IMREAD_ANYDEPTH | cv2.IMREAD_COLOR)
+    if img is None:
+        raise ConfigError(f"{path}: cannot be decoded; re-save it as PNG")
+    scale = 65535.0 if img.dtype == np.uint16 else 255.0
+    return np.ascontiguousarray(img[..., ::-1], dtype=np.float32) / np.float32(scale)
+
+
 def load_crops(folder: Path, size: int = 256, per_pair: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
     """(blurry, sharp) NCHW crops: ``per_pair`` fixed, evenly spaced ``size`` squares per pair."""
     blurry, sharp = [], []
     for pair in read_pairs(folder):
-        b, s = read_image(pair.blur).rgb, read_image(pair.sharp).rgb
+        b, s = _read_rgb(pair.blur), _read_rgb(pair.sharp)
         h, w = b.shape[:2]
         y = (h - size) // 2
         for i in range(per_pair):

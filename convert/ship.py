@@ -13,21 +13,16 @@ and upserts its entry (with the net's task and scale) in ``runtime/models/manife
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-import torch
-
 from convert.export import ExportConfig, export_onnx
+from convert.freeze import freeze_weights
 from convert.source import SourceKind, zoo_source
 from convert.zoo import get_spec, load_torch_file
-from facemask.files import atomic_path
 from runtime.catalog import SHIPPED_DIR
-from runtime.errors import EdgeDeblurError, ModelLoadError
+from runtime.errors import EdgeDeblurError
 from runtime.manifest import Manifest, Status
-
-WEIGHTS_DIR = Path(__file__).parent / "weights"
 
 _FT = ("--sharp-fraction {sharp} --dead-leaves-fraction 0.2 --jpeg-probability 0.5 --max-scale 1.5 "
        "--soft-fraction 0.3 --max-extent-px {extent} --init convert/weights/{name}.pt")
@@ -121,34 +116,6 @@ DATA_NOTES: dict[str, str] = {
 LICENCE_NOTE = ("mostly non-commercial research licences (BSDS500 Corel-derived, CelebA-HQ CC BY-NC, FFHQ "
                 "CC BY-NC-SA, LFW and sample photos of unknown copyright): research and evaluation use only")
 """What the shipped weights learned from, recorded in the manifest and shown by `edgedeblur models`."""
-
-
-def _validation(run: Path, step: int) -> dict[str, float]:
-    """The curve row of ``step`` (the checkpoint's own validation), else the last row."""
-    curve = run / "curve.jsonl"
-    if not curve.is_file():
-        return {}
-    rows = [json.loads(s) for s in curve.read_text().splitlines() if s.strip()]
-    mine = [r for r in rows if r.get("step") == step]
-    return mine[-1] if mine else (rows[-1] if rows else {})
-
-
-def freeze_weights(name: str, run_dir: Path, checkpoint: str = "last") -> Path:
-    """Copy the EMA weights of ``run_dir/name/CHECKPOINT.pt`` (``last`` or ``best``, the one
-    that gained most on camera-made blur) to ``convert/weights/name.pt`` (atomic)."""
-    src = run_dir / name / f"{checkpoint}.pt"
-    if not src.is_file():
-        raise ModelLoadError(f"no checkpoint at {src}; train first: python -m convert.train {name}")
-    ck = load_torch_file(src)
-    if not isinstance(ck, dict) or not {"ema", "config", "step"} <= set(ck):
-        raise ModelLoadError(f"{src} is not a training checkpoint (needs ema, config and step); "
-                             f"train with: python -m convert.train {name}")
-    frozen = {"model": ck["ema"], "ema": None, "config": ck["config"], "step": ck["step"],
-              "validation": _validation(run_dir / name, int(ck["step"]))}
-    dst = WEIGHTS_DIR / f"{name}.pt"
-    with atomic_path(dst, parents=True) as tmp:
-        torch.save(frozen, tmp)
-    return dst
 
 
 def ship_fp32(name: str, weights: Path, models_dir: Path = SHIPPED_DIR) -> str:

@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib.util
 import json
 import logging
 import math
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -42,7 +44,7 @@ from convert.pairs import PairsConfig, TrainPairs
 from convert.photos import PoolConfig
 from convert.realval import gain_db, load_crops, psnr_each
 from convert.zoo import create_model, get_spec, load_torch_file
-from runtime.errors import ConfigError
+from runtime.errors import ConfigError, EdgeDeblurError
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +67,13 @@ class TrainConfig:
     bank_size: int = 4000
     sharp_fraction: float = 0.10
     jpeg_probability: float = 0.35
+    h264_probability: float = 0.08
     data: tuple[str, ...] = ()
     face_data: tuple[str, ...] = ()
     face_fraction: float = 0.3
     val_real: str = ""
+    synthetic_val: bool = True
+    """Validate on package photos blurred by our generator too (they need scikit-image)."""
     seed: int = 0
     device: str = "cpu"
     threads: int = 2
@@ -87,6 +92,9 @@ class TrainConfig:
                               f"patches; use --crop <= {256 // scale}")
         if self.device not in ("cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ConfigError(f"--device {self.device!r}: use cpu or cuda[:N]")
+        if self.h264_probability > 0 and importlib.util.find_spec("av") is None:
+            raise ConfigError("H.264 round trips need PyAV (pip install av); without it train with "
+                              "--h264-probability 0")
 
     def pairs(self) -> PairsConfig:
         bank = BankConfig(size=self.bank_size, max_extent_px=self.max_extent_px)
@@ -95,7 +103,8 @@ class TrainConfig:
                            pool=PoolConfig(patch=patch, long_side=max(512, patch)), bank=bank,
                            task=get_spec(self.model).task,
                            degrade=DegradeConfig(sharp_fraction=self.sharp_fraction,
-                                                 jpeg_probability=self.jpeg_probability))
+                                                 jpeg_probability=self.jpeg_probability,
+                                                 h264_probability=self.h264_probability))
 
 
 MILD_VALIDATION = DataConfig(crop=128, max_extent_px=9.0, sharp_fraction=0.25, dead_leaves_fraction=0.2,
@@ -143,13 +152,14 @@ class Trainer:
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.spec = get_spec(cfg.model)
         self.pairs = TrainPairs(cfg.pairs(), cfg.seed, self.device)
-        if self.spec.task == "deblur":
+        self.val = self.val_mild = None
+        if self.spec.task == "deblur" and cfg.synthetic_val:
             val = PairSampler(DataConfig(crop=128, max_extent_px=min(cfg.max_extent_px, 25)), cfg.seed + 1000)
             self.val = tuple(_to_tensor(a, self.device) for a in val.batch(32))
             self.val_mild = tuple(_to_tensor(a, self.device) for a in PairSampler(MILD_VALIDATION, cfg.seed + 2000).batch(32))
-            self.val_real = load_crops(Path(cfg.val_real)) if cfg.val_real else None
-        else:
+        elif self.spec.task != "deblur":
             self.val = self._restore_validation()
+        self.val_real = load_crops(Path(cfg.val_real)) if cfg.val_real and self.spec.task == "deblur" else None
         self.step, self.elapsed_s, self.best_real = 0, 0.0, float("-inf")
 
     def _restore_validation(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -223,7 +233,7 @@ class Trainer:
         row: dict[str, float] = {"step": self.step, "minutes": round(self.elapsed_s / 60, 2)}
         if self.spec.task != "deblur":
             return row | self._validate_restore()
-        for suffix, (blurry, sharp) in (("", self.val), ("_mild", self.val_mild)):
+        for suffix, (blurry, sharp) in (("", self.val), ("_mild", self.val_mild)) if self.val else ():
             out = torch.cat([self.ema(blurry[i:i + 8]) for i in range(0, len(blurry), 8)])
             row |= {f"psnr_input{suffix}": _psnr(blurry, sharp), f"psnr_ema{suffix}": _psnr(out, sharp)}
         if self.val_real is not None:
@@ -282,12 +292,12 @@ class Trainer:
                                          "steps_per_s": len(losses) / (time.time() - t0)}
                 with curve.open("a") as f:
                     f.write(json.dumps(row) + "\n")
+                val = f" val {row['psnr_ema']:.2f} dB (input {row['psnr_input']:.2f})" if "psnr_ema" in row else ""
                 real = f", real {row['gain_real']:+.3f} dB" if "gain_real" in row else ""
                 mild = (f", mild {row['psnr_ema_mild']:.2f} dB (input {row['psnr_input_mild']:.2f})"
                         if "psnr_ema_mild" in row else "")
-                log.warning("%s step %d (%.1f min) loss %.4f val %.2f dB (input %.2f)%s%s, %.1f steps/s",
-                            self.cfg.model, self.step, row["minutes"], row["loss"], row["psnr_ema"],
-                            row["psnr_input"], mild, real, row["steps_per_s"])
+                log.warning("%s step %d (%.1f min) loss %.4f%s%s%s, %.1f steps/s", self.cfg.model, self.step,
+                            row["minutes"], row["loss"], val, mild, real, row["steps_per_s"])
                 t0, losses = time.time(), []
             if self.step % self.cfg.ckpt_every == 0 or last:
                 self.checkpoint()
@@ -297,15 +307,17 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, Path, Path |
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model", help="zoo architecture: nano | small (deblur), denoise, x2 (upscale)")
     ap.add_argument("--run-dir", type=Path, default=Path("train_runs"))
-    d = TrainConfig()
+    d = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
     for f in ("steps", "batch", "crop", "bank_size", "seed", "threads", "ckpt_every", "val_every"):
-        ap.add_argument("--" + f.replace("_", "-"), type=int, default=getattr(d, f))
+        ap.add_argument("--" + f.replace("_", "-"), type=int, default=d[f])
     for f in ("minutes", "lr", "ema_decay", "fft_weight", "max_extent_px", "sharp_fraction",
-              "jpeg_probability", "face_fraction"):
-        ap.add_argument("--" + f.replace("_", "-"), type=float, default=getattr(d, f))
+              "jpeg_probability", "h264_probability", "face_fraction"):
+        ap.add_argument("--" + f.replace("_", "-"), type=float, default=d[f])
     ap.add_argument("--data", action="append", default=[], help="folder tree of training photos (repeatable)")
     ap.add_argument("--face-data", action="append", default=[], help="folder of face photos (repeatable)")
     ap.add_argument("--val-real", default="", help="folder of camera-blur pairs (PAIRS.tsv): picks best.pt")
+    ap.add_argument("--no-synthetic-val", dest="synthetic_val", action="store_false",
+                    help="skip the validation on package photos (where scikit-image is not installed)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--init", type=Path, default=None,
                     help="fine-tune: start from these weights (ignored when resuming)")
@@ -318,10 +330,14 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, Path, Path |
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
-    cfg, run_dir, init = parse_args(argv)
-    trainer = Trainer(cfg, run_dir)
-    if not trainer.resume() and init is not None:
-        trainer.init_from(init)
+    try:
+        cfg, run_dir, init = parse_args(argv)
+        trainer = Trainer(cfg, run_dir)
+        if not trainer.resume() and init is not None:
+            trainer.init_from(init)
+    except EdgeDeblurError as e:
+        print(f"convert.train: error: {e}", file=sys.stderr)
+        return 1
     trainer.run()
     return 0
 
