@@ -36,6 +36,9 @@ _RESTART = ("; stage {stage} (real photos, a fresh cosine schedule from the stag
            "--crop 192 --sharp-fraction 0.18 --threads 1 --val-every {every} --run-dir {run}{note}, shipped with --checkpoint best")
 _PHOTOS = ("--data ../shared/train_photos/general --face-data ../shared/train_photos/faces --face-fraction 0.3 "
            "--val-real ../shared/val_realblur")
+_INT8 = ("; int8 and fp16 files built with edgedeblur convert {name} --ship --calib ../shared/train_photos/general "
+         "--calib-count 48 --gate-db 0.05 (calibrated on 48 training photos, a fifth of them left sharp: calibrated "
+         "and gated on blurry synthetic inputs only, the int8 files lost 0.4-0.6 dB on val_realblur crops)")
 TRAINING: dict[str, str] = {
     "nano": "stages 1-4 with the trainer of commit fcb74da: python -m convert.train nano --steps 17000 --threads 1; fine-tune 1: python -m convert.train "
             "nano --steps 3000 --lr 5e-4 --sharp-fraction 0.15 --init convert/weights/nano.pt --run-dir train_runs_ft; "
@@ -48,9 +51,7 @@ TRAINING: dict[str, str] = {
                               note="")
             + _RESTART.format(stage=7, prev=6, name="nano", batch=8, minutes=100, every=200, run="train_runs_real9 --seed 9",
                               note="")
-            + "; int8 built with edgedeblur convert nano --ship --gate-db 0.03 (at the default 0.08 dB gate "
-            "its int8 LiteRT file amplified the noise of a real H.264 face clip 3x; two sensitive layers "
-            "in float fixed it)",
+            + _INT8.format(name="nano"),
     "small": "stages 1-4 with the trainer of commit fcb74da: python -m convert.train small --steps 6500 --threads 1; fine-tune 1: python -m convert.train "
              "small --steps 1500 --lr 3e-4 --sharp-fraction 0.15 --init convert/weights/small.pt --run-dir train_runs_ft; "
              "fine-tune 2: python -m convert.train small --steps 3000 --lr 3e-4 --run-dir train_runs_ft2 "
@@ -63,7 +64,8 @@ TRAINING: dict[str, str] = {
              + _RESTART.format(stage=6, prev=5, name="small", batch=4, minutes=115, every=100, run="train_runs_real6 --seed 6",
                               note=" (its first 5.4 minutes ran in an earlier session with a 65-minute "
                                    "budget; the rerun resumed them; stopped after 101 of the 115 minutes to leave "
-                                   "the cores to the benchmarks)"),
+                                   "the cores to the benchmarks)")
+             + _INT8.format(name="small"),
     "denoise": "from scratch on real photos with synthesised noise (convert.degrade_restore): python -m convert.train "
                "denoise --crop 96 --batch 16 --minutes 25 --threads 1 --run-dir train_runs_restore " + _PHOTOS
                + " --val-every 400; fine-tune: python -m convert.train denoise --init train_runs_restore/denoise/best.pt "

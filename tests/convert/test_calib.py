@@ -55,3 +55,13 @@ def test_synthetic_calibration_and_validation_are_disjoint() -> None:
 def test_bad_calibration_folders(tmp_path: Path, make, match: str) -> None:  # noqa: ANN001
     with pytest.raises(ConfigError, match=match):
         list_images(make(tmp_path / "calib"))
+
+
+def test_a_fifth_of_the_deblur_inputs_stay_sharp(tmp_path: Path) -> None:
+    """int8's noise floor hides under blur: calibration and the gate must see sharp photos too."""
+    val = validation_pairs(20, (64, 64))
+    sharp = [i for i in range(20) if np.abs(val.inputs[i] - val.targets[i]).mean() < 0.02]
+    assert sharp == [4, 14]                            # photos (even indices), one in five of them
+    calib = calibration_images(CalibConfig(folder=_photos(tmp_path / "photos"), count=10, size_hw=(16, 24)))
+    grad = np.abs(np.diff(calib, axis=2)).mean(axis=(1, 2, 3))
+    assert set(np.argsort(grad)[-2:]) == {2, 7}        # the noise photos left unblurred keep their detail
