@@ -56,12 +56,17 @@ def freeze_weights(name: str, run_dir: Path, checkpoint: str = "last", out_dir: 
     return dst
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m convert.freeze", description=__doc__.splitlines()[0])
+def add_checkpoint_arguments(ap: argparse.ArgumentParser) -> None:
+    """MODELS, ``--run-dir`` and ``--checkpoint``: which training checkpoints to take (``convert.ship`` too)."""
     ap.add_argument("models", nargs="+")
     ap.add_argument("--run-dir", type=Path, default=Path("train_runs"))
     ap.add_argument("--checkpoint", choices=("last", "best"), default="last",
                     help="best: the EMA weights that gained most on --val-real during training")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m convert.freeze", description=__doc__.splitlines()[0])
+    add_checkpoint_arguments(ap)
     ap.add_argument("--out", type=Path, default=WEIGHTS_DIR, help=f"folder for NAME.pt (default {WEIGHTS_DIR})")
     args = ap.parse_args(argv)
     try:

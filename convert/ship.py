@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from convert.export import ExportConfig, export_onnx
-from convert.freeze import freeze_weights
+from convert.freeze import add_checkpoint_arguments, freeze_weights
 from convert.source import SourceKind, zoo_source
 from convert.zoo import get_spec, load_torch_file
 from runtime.catalog import SHIPPED_DIR
@@ -144,10 +144,7 @@ def ship_fp32(name: str, weights: Path, models_dir: Path = SHIPPED_DIR) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("models", nargs="+")
-    ap.add_argument("--run-dir", type=Path, default=Path("train_runs"))
-    ap.add_argument("--checkpoint", choices=("last", "best"), default="last",
-                    help="best: the EMA weights that gained most on --val-real during training")
+    add_checkpoint_arguments(ap)
     args = ap.parse_args(argv)
     try:
         for name in args.models:
