@@ -13,7 +13,7 @@ benchmark (``benchmarks/results/quality/quality.md``):
   (``runtime.photo.kernel_aware``) only where it measurably beats the model on
   camera-made blur and passes per-photo checks (``runtime.photo.policy``: a confident
   defocus disc or straight streak on a quiet photo whose deconvolution re-blurs back to
-  the input, then the model cleans up at half strength). The model's correction is applied
+  the input, then the model cleans up at three-quarter strength). The model's correction is applied
   only where the photo is locally blurry (``runtime.photo.gate``), so sharp regions keep
   their pixels. Real camera shake goes to the model: blind shake kernels lost up to 7 dB
   on ``val_realblur``.

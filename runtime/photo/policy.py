@@ -51,7 +51,10 @@ class AutoPolicy:
     gate: GateConfig | None = GateConfig()
     """Apply the model's correction only where the photo is locally blurry
     (``runtime.photo.gate``); None applies it everywhere."""
-    cleanup_strength: float = 0.5
+    cleanup_strength: float = 0.75
+    """How much of the model's clean-up of a kernel deconvolution is kept: 0.75 beat 0.5 by
+    0.08-0.16 dB on every family and photo set of ``benchmarks/results/policy/cleanup.md``
+    (training photos); 1.0 is no better on faces."""
     max_noise_sigma: float = 0.008
     """Grey-level noise sigma (``noise_sigma``) above which the model alone runs
     (``benchmarks/results/policy``: at sRGB noise 0.02, sigma ~0.0115, kernel + clean-up
