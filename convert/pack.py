@@ -4,8 +4,9 @@ A device call carries the working tree plus the folders it names, 64 MiB in all,
 tracked files already take about 41 of it (``tests/test_repository_size.py``). This writes
 ``DEST/general`` and ``DEST/faces`` (the trainer's ``--data`` and ``--face-data``) as JPEGs
 shrunk to ``--long-side`` but never below the trainer's 256 px patch on the short side
-(smaller photos give the trainer no patch, so they are skipped), in a seeded order that keeps
-the mix of faces and general photos, until ``--max-mib`` is spent; it says how many fit.
+(photos too small even to pad up to a patch give the trainer nothing and are skipped), in a
+seeded order that keeps the mix of faces and general photos, until ``--max-mib`` is spent;
+it says how many fit.
 
     python -m convert.pack device_pack --data ../shared/train_photos/general \\
         --face-data ../shared/train_photos/faces --max-mib 21
@@ -23,7 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from convert.photos import list_photos
+from convert.photos import MIN_PAD_FRACTION, list_photos
 from facemask.files import atomic_path
 from runtime.errors import ConfigError, EdgeDeblurError
 
@@ -62,7 +63,7 @@ class PackResult:
 def _shrunk(bgr: np.ndarray, cfg: PackConfig) -> np.ndarray | None:
     """The photo at ``long_side`` (short side kept >= the patch), or None if it is too small."""
     h, w = bgr.shape[:2]
-    if min(h, w) < MIN_SHORT_PX:
+    if min(h, w) < MIN_PAD_FRACTION * MIN_SHORT_PX:
         return None
     scale = min(1.0, max(cfg.long_side / max(h, w), MIN_SHORT_PX / min(h, w)))
     if scale >= 1.0:

@@ -22,6 +22,10 @@ from numpy.typing import NDArray
 from runtime.errors import ConfigError
 
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
+MIN_PAD_FRACTION = 0.9
+"""A photo whose short side is at least this share of the patch is reflect-padded up to it:
+mirrored borders keep every pixel sharp, where an upscale would soften the targets. Without
+it the 73 LFW faces of ``train_photos`` (250 x 250, patches of 256) never gave a patch."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +75,11 @@ def shrink_to_long_side(img: NDArray[np.generic], long_side: int) -> NDArray[np.
 def _patches(img: NDArray[np.uint8], cfg: PoolConfig) -> list[NDArray[np.uint8]]:
     h, w = img.shape[:2]
     if min(h, w) < cfg.patch:
-        return []
+        if min(h, w) < MIN_PAD_FRACTION * cfg.patch:
+            return []
+        ph, pw = max(0, cfg.patch - h), max(0, cfg.patch - w)
+        img = cv2.copyMakeBorder(img, ph // 2, ph - ph // 2, pw // 2, pw - pw // 2, cv2.BORDER_REFLECT_101)
+        h, w = img.shape[:2]
     step = max(1, int(cfg.patch * cfg.stride_fraction))
     ys = sorted({*range(0, h - cfg.patch + 1, step), h - cfg.patch})
     xs = sorted({*range(0, w - cfg.patch + 1, step), w - cfg.patch})
@@ -88,9 +96,12 @@ def pool_from_images(images: list[NDArray[np.uint8]], cfg: PoolConfig) -> torch.
     for img in images:
         big = shrink_to_long_side(img, cfg.long_side)
         out += _patches(big, cfg)
-        out += _patches(shrink_to_long_side(big, max(cfg.patch, cfg.long_side // 2)), cfg)
+        half = shrink_to_long_side(big, max(cfg.patch, cfg.long_side // 2))
+        if half.shape != big.shape:              # a small photo has no second scale
+            out += _patches(half, cfg)
     if not out:
-        raise ConfigError(f"no training photo has a short side >= {cfg.patch} px; lower --crop")
+        raise ConfigError(f"no training photo has a short side >= {int(MIN_PAD_FRACTION * cfg.patch)} px; "
+                          "lower --crop")
     return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).contiguous()
 
 

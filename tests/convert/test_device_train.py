@@ -13,6 +13,7 @@ import pytest
 
 from convert.freeze import freeze_weights
 from convert.pack import MIN_SHORT_PX, PackConfig, main as pack_main, pack
+from convert.photos import MIN_PAD_FRACTION
 from convert.zoo import load_torch_file
 from runtime.errors import ConfigError, ModelLoadError
 from runtime.lab.sample_images import TRAIN_IMAGES, load_sample
@@ -35,12 +36,12 @@ def _photos(root: Path, sizes: list[tuple[int, int]]) -> list[Path]:
 
 def test_pack_shrinks_photos_but_keeps_a_training_patch(tmp_path: Path) -> None:
     general = _photos(tmp_path / "src" / "general", [(600, 900), (900, 300), (200, 640), (300, 380)])
-    faces = _photos(tmp_path / "src" / "faces", [(1024, 1024), (250, 250)])
+    faces = _photos(tmp_path / "src" / "faces", [(1024, 1024), (250, 250), (220, 220)])
     res = pack(tmp_path / "pack", {"general": general, "faces": faces}, PackConfig(long_side=384))
-    assert res.packed == {"general": 3, "faces": 1} and res.skipped_small == 2
+    assert res.packed == {"general": 3, "faces": 2} and res.skipped_small == 2
     shapes = sorted(cv2.imread(str(p)).shape[:2] for p in (tmp_path / "pack").rglob("*.jpg"))
-    assert shapes == [(256, 384), (300, 380), (384, 384), (768, 256)]   # a tall photo keeps its 256 px side
-    assert all(min(s) >= MIN_SHORT_PX for s in shapes)
+    assert shapes == [(250, 250), (256, 384), (300, 380), (384, 384), (768, 256)]   # a tall photo keeps 256 px
+    assert all(min(s) >= MIN_PAD_FRACTION * MIN_SHORT_PX for s in shapes)           # the trainer pads 250 to 256
     assert res.bytes == sum(p.stat().st_size for p in (tmp_path / "pack").rglob("*.jpg"))
 
 

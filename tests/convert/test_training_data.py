@@ -48,6 +48,16 @@ def test_photo_folders_are_listed_and_pooled(tmp_path: Path) -> None:
         load_folder_pool([folder], PoolConfig(patch=128, long_side=256))
 
 
+def test_photos_a_little_under_the_patch_are_padded_not_dropped() -> None:
+    """LFW's 250 px faces and 256 px patches: mirrored borders, the photo itself untouched."""
+    face = cv2.resize(load_sample("astronaut"), (250, 250), interpolation=cv2.INTER_AREA)
+    pool = pool_from_images([face], PoolConfig(patch=256, long_side=512))
+    assert pool.shape == (1, 3, 256, 256)                       # one scale only: no duplicate patch
+    assert torch.equal(pool[0, :, 3:253, 3:253], torch.from_numpy(face).permute(2, 0, 1))
+    with pytest.raises(ConfigError, match="short side >= 230"):
+        pool_from_images([face[:220, :220]], PoolConfig(patch=256, long_side=512))
+
+
 def test_crop_batch_is_deterministic_and_in_range() -> None:
     pool = pool_from_images([load_sample("rocket")], PoolConfig(patch=96, long_side=192))
     g1, g2 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
