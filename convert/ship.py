@@ -9,6 +9,12 @@ dict + training config + last validation row) to ``convert/weights/NAME.pt`` (co
 dynamic H/W (multiples of the net's stride: 8, or 1 for x2) through ``convert.export``,
 and upserts its entry (with the net's task and scale) in ``runtime/models/manifest.json``. The int8/fp16 artifacts are then rebuilt from it by
 ``edgedeblur convert NAME --ship``.
+
+A candidate is judged before it ships: ``--models-dir DIR`` puts the weights, the ONNX file
+and a manifest in DIR instead (``python -m benchmarks.realblur --models-dir DIR``), and
+``--weights DIR`` takes weights already frozen (``tools/device_train.sh`` brings them back):
+
+    .venv/bin/python -m convert.ship small nano --weights gpu_out --models-dir /tmp/candidate
 """
 from __future__ import annotations
 
@@ -17,11 +23,11 @@ import sys
 from pathlib import Path
 
 from convert.export import ExportConfig, export_onnx
-from convert.freeze import add_checkpoint_arguments, freeze_weights
+from convert.freeze import WEIGHTS_DIR, add_checkpoint_arguments, freeze_weights
 from convert.source import SourceKind, zoo_source
 from convert.zoo import get_spec, load_torch_file
 from runtime.catalog import SHIPPED_DIR
-from runtime.errors import EdgeDeblurError
+from runtime.errors import EdgeDeblurError, ModelLoadError
 from runtime.manifest import Manifest, Status
 
 _FT = ("--sharp-fraction {sharp} --dead-leaves-fraction 0.2 --jpeg-probability 0.5 --max-scale 1.5 "
@@ -145,11 +151,19 @@ def ship_fp32(name: str, weights: Path, models_dir: Path = SHIPPED_DIR) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_checkpoint_arguments(ap)
+    ap.add_argument("--weights", type=Path, metavar="DIR", help="take frozen DIR/NAME.pt (what tools/device_train.sh "
+                    "brings back) instead of a training checkpoint")
+    ap.add_argument("--models-dir", type=Path, default=SHIPPED_DIR, help="where the fp32 ONNX and its manifest go "
+                    "(default: the shipped models; another folder holds a candidate, and its weights, to judge first)")
     args = ap.parse_args(argv)
+    weights_dir = WEIGHTS_DIR if args.models_dir.resolve() == SHIPPED_DIR.resolve() else args.models_dir
     try:
         for name in args.models:
-            weights = freeze_weights(name, args.run_dir, args.checkpoint)
-            print(f"{name}: weights -> {weights}; shipped {ship_fp32(name, weights)}")
+            if args.weights is None:
+                weights = freeze_weights(name, args.run_dir, args.checkpoint, weights_dir)
+            elif not (weights := args.weights / f"{name}.pt").is_file():
+                raise ModelLoadError(f"--weights {args.weights} has no {name}.pt; freeze one with python -m convert.freeze")
+            print(f"{name}: weights {weights}; shipped {ship_fp32(name, weights, args.models_dir)} into {args.models_dir}")
     except EdgeDeblurError as e:
         print(f"convert.ship: error: {e}", file=sys.stderr)
         return 1

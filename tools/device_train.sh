@@ -5,8 +5,8 @@
 #   here:   .venv/bin/python -m convert.pack device_pack --data ../shared/train_photos/general \
 #               --face-data ../shared/train_photos/faces --max-mib 21
 #   device: run(command="MINUTES=7 bash tools/device_train.sh", carry=["device_pack"], timeout_s=600)
-#   here:   copy $OUT/NAME.pt over convert/weights/NAME.pt, then python -m benchmarks.realblur
-#           with a candidate --models-dir, and ship only what gains on camera blur.
+#   here:   python -m convert.ship small nano --weights gpu_out --models-dir /tmp/candidate
+#           python -m benchmarks.realblur --models-dir /tmp/candidate, and ship only what gains.
 #
 # The machine has PyTorch, OpenCV and NumPy and nothing else of ours: convert.train and
 # convert.freeze need no more (tests/convert/test_device_train.py checks it), and H.264

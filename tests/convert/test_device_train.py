@@ -14,9 +14,11 @@ import pytest
 from convert.freeze import freeze_weights
 from convert.pack import MIN_SHORT_PX, PackConfig, main as pack_main, pack
 from convert.photos import MIN_PAD_FRACTION
+from convert.ship import main as ship_main
 from convert.zoo import load_torch_file
 from runtime.errors import ConfigError, ModelLoadError
 from runtime.lab.sample_images import TRAIN_IMAGES, load_sample
+from runtime.manifest import Manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "tools" / "device_train.sh"
@@ -97,6 +99,11 @@ def test_the_device_script_trains_and_brings_back_slim_weights(tmp_path: Path) -
     frozen = load_torch_file(out / "nano.pt")
     assert frozen["ema"] is None and frozen["step"] > 0 and frozen["config"]["synthetic_val"] is False
     assert (out / "nano.pt").stat().st_size < 0.5 * (tmp_path / "run" / "nano" / "last.pt").stat().st_size
+    shipped = (ROOT / "convert" / "weights" / "nano.pt").read_bytes()
+    assert ship_main(["nano", "--weights", str(out), "--models-dir", str(tmp_path / "candidate")]) == 0
+    entry = Manifest.load(tmp_path / "candidate" / "manifest.json").find("nano.fp32.onnx")
+    assert entry.notes["trained_steps"] == str(frozen["step"]) and (tmp_path / "candidate" / "nano.fp32.onnx").is_file()
+    assert (ROOT / "convert" / "weights" / "nano.pt").read_bytes() == shipped          # a candidate ships nothing
 
 
 def test_the_device_script_names_a_missing_pack(tmp_path: Path) -> None:
