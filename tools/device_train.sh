@@ -8,9 +8,9 @@
 #   here:   python -m convert.ship small nano --weights gpu_out --models-dir /tmp/candidate
 #           python -m benchmarks.realblur --models-dir /tmp/candidate, and ship only what gains.
 #
-# The machine has PyTorch, OpenCV and NumPy and nothing else of ours: convert.train and
-# convert.freeze need no more (tests/convert/test_device_train.py checks it), and H.264
-# round trips switch off where PyAV is missing. The checkpoints are picked back here: the
+# The machine has only PyTorch, OpenCV and NumPy: convert.train and convert.freeze need no
+# more (tests/convert/test_device_train.py checks it), and H.264 round trips switch off where
+# PyAV is missing. Start-up (photos, kernel bank) takes about a minute: keep MINUTES <= 8. The checkpoints are picked back here: the
 # camera-blur pairs do not fit the call's 64 MiB beside the photos.
 #
 # Environment: OUT (required), PACK=device_pack, MINUTES=7 (the LR schedule spans it),
