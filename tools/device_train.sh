@@ -3,7 +3,7 @@
 # folder, then put their EMA weights, curves and logs in $OUT (what the device tool brings back).
 #
 #   here:   .venv/bin/python -m convert.pack device_pack --data ../shared/train_photos/general \
-#               --face-data ../shared/train_photos/faces --max-mib 21
+#               --face-data ../shared/train_photos/faces --max-mib 21    # 684 of the 910 photos
 #   device: run(command="MINUTES=7 bash tools/device_train.sh", carry=["device_pack"], timeout_s=600)
 #   here:   python -m convert.ship small nano --weights gpu_out --models-dir /tmp/candidate
 #           python -m benchmarks.realblur --models-dir /tmp/candidate, and ship only what gains.
