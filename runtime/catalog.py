@@ -32,9 +32,10 @@ FILE_VIDEO_MODEL = "small"
 """Video files and image folders: nothing is dropped while the model runs, so quality comes
 first, as for photos (the same fp32 ``small``, run on every face crop). On the real-face clips
 of ``benchmarks/results/runtime/real`` it gained +0.79 / +0.78 / +0.95 dB on shaken /
-defocused / soft faces; with reused crops +0.75 / +0.71 / +0.87, and ``small.int8`` with reused
-crops +0.66 / +0.62 / +0.78 (twice as fast again, a third more frame-to-frame flicker); the camera default
-``nano.int8.tflite`` +0.32 / +0.36 / +0.58, about five times as fast."""
+defocused / soft faces; with reused crops +0.75 / +0.71 / +0.87, and the ``small.int8`` of
+2026-12-04 with reused crops +0.66 / +0.62 / +0.78 (twice as fast again, a third more frame-to-frame
+flicker); the camera default ``nano.int8.tflite`` +0.42 / +0.49 / +0.71 (its file of 2026-12-05,
+calibrated with sharp photos), four to six times as fast."""
 MODEL_SUFFIXES: tuple[str, ...] = (".onnx", ".tflite")
 
 _FORMAT_ORDER = {ArtifactFormat.ONNX: 0, ArtifactFormat.TFLITE: 1}
