@@ -223,5 +223,6 @@ def validation_pairs(count: int, size_hw: tuple[int, int], seed: int = VALIDATIO
         return ImagePairs(*degrade_crops(task, crops, seed))
     leaves = _dead_leaves_pool(rng, max(1, count // 2))
     pool = [img for pair in zip(photos * (count // len(photos) + 1), leaves * count) for img in pair]
+    # photos sit at even indices: a fifth of them stay sharp, dead leaves are always blurred
     pairs = [_blurred_crop(pool[i], size_hw, rng, sharp=i % 2 == 0 and _is_sharp(i // 2)) for i in range(count)]
     return ImagePairs(np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs]))

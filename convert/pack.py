@@ -24,12 +24,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from convert.photos import MIN_PAD_FRACTION, list_photos
+from convert.photos import MIN_PAD_FRACTION, PoolConfig, list_photos
 from facemask.files import atomic_path
 from runtime.errors import ConfigError, EdgeDeblurError
 
-MIN_SHORT_PX = 256
-"""The trainer cuts 256 px patches (``convert.photos.PoolConfig``): no photo is packed smaller."""
+MIN_SHORT_PX = PoolConfig().patch
+"""The trainer's patch side (256 px): no photo is packed smaller."""
 
 
 @dataclass(frozen=True, slots=True)

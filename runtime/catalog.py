@@ -35,7 +35,7 @@ of ``benchmarks/results/runtime/real`` it gained +0.79 / +0.78 / +0.95 dB on sha
 defocused / soft faces; with reused crops +0.75 / +0.71 / +0.87, and the ``small.int8`` of
 2026-12-04 with reused crops +0.66 / +0.62 / +0.78 (twice as fast again, a third more frame-to-frame
 flicker); the camera default ``nano.int8.tflite`` +0.42 / +0.49 / +0.71 (its file of 2026-12-05,
-calibrated with sharp photos), four to six times as fast."""
+calibrated with sharp photos), four to five times as fast."""
 MODEL_SUFFIXES: tuple[str, ...] = (".onnx", ".tflite")
 
 _FORMAT_ORDER = {ArtifactFormat.ONNX: 0, ArtifactFormat.TFLITE: 1}

@@ -55,8 +55,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help="video file (.mp4/.mov/.mkv) or image folder; omit to only preview/measure")
     p.add_argument("--model", default=None, help="shipped model name (nano.int8.tflite, small.int8...) or a "
                    f"model file (default {LIVE_VIDEO_MODEL} for cameras and streams, to keep up in real time; "
-                   f"{FILE_VIDEO_MODEL} on every face crop for files and folders, 0.35-0.5 dB more on blurry faces "
-                   "at about a fifth of the speed; small.int8 sits between them)")
+                   f"{FILE_VIDEO_MODEL} on every face crop for files and folders, 0.25-0.4 dB more on blurry faces "
+                   "at a quarter to a fifth of the speed; small.int8 sits between them)")
     p.add_argument("--backend", default="auto", help="auto, ort or litert (default auto: by file type)")
     p.add_argument("--threads", type=int, default=2, help="model CPU threads (default 2)")
     p.add_argument("--faces", default="full", choices=_TREATMENTS, help="treatment of faces (default full)")
