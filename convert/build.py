@@ -30,7 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from convert.artifact import Artifact, umask
-from convert.calib import CalibConfig, calibration_images, validation_pairs
+from convert.calib import CalibConfig, calibration_images, validation_pairs, validation_photos
 from convert.export import ExportConfig, export_onnx
 from convert.opcheck import check_ops
 from convert.quantize import CalibMethod, OnnxQuantConfig, OnnxQuantizer, OnnxRepairTarget
@@ -134,7 +134,8 @@ class _Builder:
         self._tflite_fp32: dict[bool, Artifact] = {}
         self._float_calib: dict[Path, NDArray[np.float32]] = {}
         self.calib = calibration_images(self.calib_config)
-        self.pairs = validation_pairs(config.val_count, self.size_hw, task=src.task)
+        self.pairs = validation_pairs(config.val_count, self.size_hw, task=src.task,
+                                      photos=validation_photos(self.calib_config, config.val_count))
         self.reference = self.onnx_fp32(REFERENCE, reference_path)
         self.reference_outputs, _ = run_artifact(scratch_entry(self.reference), reference_path, self.pairs.inputs,
                                                  config.validation.threads)

@@ -5,9 +5,12 @@ user's photos (``--calib DIR``) blurred with the training pipeline's camera mode
 as they are with ``--calib-blurred``), else synthetic pairs from ``convert.data.PairSampler``
 (dead-leaves + ``TRAIN_IMAGES``). The denoiser and the upscaler (``CalibConfig.task``), trained
 on real photos only, get photos only (``TRAIN_IMAGES``, or the folder's) noised or downscaled
-by their training degradations (``convert.task_data``). Validation pairs come from
-``EVAL_IMAGES`` (and, for the deblur nets, dead-leaves images drawn with another seed), so no
-validation image was ever seen by calibration (nor by training). For the deblur nets a fifth
+by their training degradations (``convert.task_data``). The gate's validation pairs
+(``validation_pairs``; for the deblur nets, alternating with dead-leaves images drawn with
+another seed) come from the calibration folder's photos that calibration did not use, else
+from ``TRAIN_IMAGES`` (other crops and degradations than the synthetic calibration's). Never
+from ``EVAL_IMAGES``: the repair loop decides on this gate, and the evaluation photos stay out
+of every decision. For the deblur nets a fifth
 of the calibration inputs and of the validation photos stay unblurred (``SHARP_FRACTION``):
 int8 must keep sharp detail too, and only sharp inputs show its noise floor.
 
@@ -15,6 +18,7 @@ Example:
     >>> calib = calibration_images(CalibConfig(count=16, size_hw=(128, 128)))
     >>> val = validation_pairs(8, (128, 128))
     >>> x2 = validation_pairs(8, (128, 128), task="upscale")   # targets are 256x256
+    >>> held_out = validation_pairs(8, (128, 128), photos=validation_photos(CalibConfig(Path("photos")), 8))
 """
 from __future__ import annotations
 
@@ -28,7 +32,7 @@ from numpy.typing import NDArray
 from convert.task_data import TASK_SCALE, check_task, degrade_crops
 from runtime.errors import ConfigError
 from runtime.lab.degradations import NoiseConfig, degrade, random_kernel
-from runtime.lab.sample_images import EVAL_IMAGES, load_sample
+from runtime.lab.sample_images import TRAIN_IMAGES, load_sample
 from runtime.photo.imageio import READ_SUFFIXES, read_image
 
 CALIB_SEED = 1
@@ -75,10 +79,12 @@ class CalibConfig:
 @dataclass(frozen=True, slots=True)
 class ImagePairs:
     """Validation data: ``inputs`` (N, H, W, 3) (blurry, noisy or low-res) and ``targets``
-    (N, H * s, W * s, 3) (the clean images; s = 2 for the upscaler, else 1), float32 sRGB in [0, 1]."""
+    (N, H * s, W * s, 3) (the clean images; s = 2 for the upscaler, else 1), float32 sRGB in
+    [0, 1]; ``source`` says where the clean images came from (for the report)."""
 
     inputs: NDArray[np.float32]
     targets: NDArray[np.float32]
+    source: str = ""
 
     def __post_init__(self) -> None:
         a, b = self.inputs.shape, self.targets.shape
@@ -191,6 +197,33 @@ def _task_calibration(config: CalibConfig) -> NDArray[np.float32]:
     return crops if config.blurred else degrade_crops(config.task, crops, config.seed)[0]
 
 
+@dataclass(frozen=True, slots=True)
+class ValidationPhotos:
+    """Clean photos for the gate's validation pairs, float32 sRGB in [0, 1], and where they came from."""
+
+    images: list[NDArray[np.float32]]
+    source: str
+
+
+def validation_photos(config: CalibConfig, count: int) -> ValidationPhotos:
+    """Up to ``count`` photos of ``config.folder`` that calibration did not use (those after
+    its first ``config.count``): real photos like the user's, never seen by calibration. The
+    package's ``TRAIN_IMAGES`` when there is no folder, it holds no more photos, or its
+    photos are already degraded (``blurred``: no clean targets).
+
+    Raises:
+        ConfigError: the folder is missing or empty.
+        ImageError: a held-out file cannot be decoded (the message names it).
+    """
+    if config.folder is not None and not config.blurred:
+        rest = list_images(config.folder)[config.count:config.count + count]
+        if rest:
+            return ValidationPhotos([read_image(f).rgb for f in rest],
+                                    f"{len(rest)} photos of {config.folder} held out from calibration")
+    return ValidationPhotos([load_sample(n).astype(np.float32) / 255 for n in TRAIN_IMAGES],
+                            "package training photos (never the evaluation photos)")
+
+
 def _dead_leaves_pool(rng: np.random.Generator, n: int) -> list[NDArray[np.float32]]:
     from convert.data import dead_leaves
 
@@ -198,8 +231,8 @@ def _dead_leaves_pool(rng: np.random.Generator, n: int) -> list[NDArray[np.float
 
 
 def validation_pairs(count: int, size_hw: tuple[int, int], seed: int = VALIDATION_SEED,
-                     task: str = "deblur") -> ImagePairs:
-    """Held-out (input, target) pairs: ``EVAL_IMAGES`` and fresh dead-leaves images, alternating
+                     task: str = "deblur", photos: ValidationPhotos | None = None) -> ImagePairs:
+    """Held-out (input, target) pairs: ``photos`` and fresh dead-leaves images, alternating
     (photos only for 'denoise' and 'upscale': those nets never saw dead leaves).
 
     Args:
@@ -207,6 +240,7 @@ def validation_pairs(count: int, size_hw: tuple[int, int], seed: int = VALIDATIO
         size_hw: (height, width) of each input in pixels (targets are 2x for 'upscale').
         seed: crops, degradations and dead-leaves images.
         task: 'deblur' (blur kernels), 'denoise' or 'upscale' (``convert.task_data``).
+        photos: the clean photos (``validation_photos``; default: the package's training photos).
 
     Raises:
         ConfigError: ``count`` < 1 or an unknown task.
@@ -215,14 +249,16 @@ def validation_pairs(count: int, size_hw: tuple[int, int], seed: int = VALIDATIO
         raise ConfigError(f"--val-count {count} must be >= 1")
     check_task(task)
     rng = np.random.default_rng(seed)
-    photos = [load_sample(n).astype(np.float32) / 255 for n in EVAL_IMAGES]
+    chosen = photos or validation_photos(CalibConfig(), count)
+    images = chosen.images
     if task != "deblur":
         s = TASK_SCALE[task]
         target_hw = (size_hw[0] * s, size_hw[1] * s)
-        crops = np.stack([_crop(photos[i % len(photos)], target_hw, rng) for i in range(count)]).astype(np.float32)
-        return ImagePairs(*degrade_crops(task, crops, seed))
+        crops = np.stack([_crop(images[i % len(images)], target_hw, rng) for i in range(count)]).astype(np.float32)
+        return ImagePairs(*degrade_crops(task, crops, seed), source=chosen.source)
     leaves = _dead_leaves_pool(rng, max(1, count // 2))
-    pool = [img for pair in zip(photos * (count // len(photos) + 1), leaves * count) for img in pair]
+    pool = [img for pair in zip(images * (count // len(images) + 1), leaves * count) for img in pair]
     # photos sit at even indices: a fifth of them stay sharp, dead leaves are always blurred
     pairs = [_blurred_crop(pool[i], size_hw, rng, sharp=i % 2 == 0 and _is_sharp(i // 2)) for i in range(count)]
-    return ImagePairs(np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs]))
+    return ImagePairs(np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs]),
+                      source=chosen.source + " + dead-leaves images")

@@ -78,10 +78,12 @@ def register_train(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 
 
 def run_train(args: argparse.Namespace) -> int:
-    """Delegate to ``convert.train.main``."""
-    from convert.train import main
+    """Delegate to ``convert.train.train``; its errors reach the CLI's one-line handler (or
+    a traceback with ``--debug``)."""
+    from convert.train import train
 
-    return main([args.model, *args.options])
+    train([args.model, *args.options])
+    return 0
 
 
 def _list_targets() -> int:

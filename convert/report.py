@@ -124,13 +124,13 @@ def write_report(result: BuildResult) -> Path:
     gate = result.artifacts[0].report
     h, w = result.size_hw
     s = pairs.scale
-    how = {"deblur": "package evaluation photos + dead-leaves images, synthetic camera blur",
-           "denoise": "package evaluation photos, noise and JPEG as in training",
-           "upscale": f"package evaluation photos downscaled x{s} as in training; targets {h * s}x{w * s}"}
+    how = {"deblur": "synthetic camera blur",
+           "denoise": "noise and JPEG as in training",
+           "upscale": f"downscaled x{s} as in training; targets {h * s}x{w * s}"}
     lines = [f"# edgedeblur convert: `{result.model}`", "",
              f"- Task: {result.task}" + (f" (x{s})" if s != 1 else ""),
-             f"- Input size: {h}x{w}; validation: {len(pairs)} held-out pairs ({how[result.task]}), never used "
-             "for calibration",
+             f"- Input size: {h}x{w}; validation: {len(pairs)} held-out pairs ({pairs.source}; "
+             f"{how[result.task]}), never used for calibration",
              f"- Calibration: {result.calibration}",
              f"- Gate: ground-truth PSNR at most {result.gate_db:g} dB below the fp32 reference's "
              f"({_fmt(gate.reference_psnr_db)} dB)",

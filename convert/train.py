@@ -328,17 +328,27 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, Path, Path |
     return cfg, a.run_dir, a.init
 
 
+def train(argv: list[str] | None = None) -> None:
+    """Parse the options, resume ``RUN/NAME/last.pt`` or start (from ``--init``), and train.
+
+    Raises:
+        EdgeDeblurError: bad options or data; the caller prints it (``edgedeblur --debug``
+            shows the traceback).
+    """
+    cfg, run_dir, init = parse_args(argv)
+    trainer = Trainer(cfg, run_dir)
+    if not trainer.resume() and init is not None:
+        trainer.init_from(init)
+    trainer.run()
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
     try:
-        cfg, run_dir, init = parse_args(argv)
-        trainer = Trainer(cfg, run_dir)
-        if not trainer.resume() and init is not None:
-            trainer.init_from(init)
+        train(argv)
     except EdgeDeblurError as e:
         print(f"convert.train: error: {e}", file=sys.stderr)
         return 1
-    trainer.run()
     return 0
 
 

@@ -93,6 +93,21 @@ def test_bundle_refuses_rejected_artifacts(tmp_path: Path) -> None:
     assert not any(models.iterdir())
 
 
+def test_bundle_refuses_a_float_stand_in_for_int8(tmp_path: Path) -> None:
+    """An int8 that missed the gate and fell back to float must not ship: the old int8 files
+    would stay beside the stand-in."""
+    from convert.repair import RepairConfig
+
+    src = load_source(str(hostile_onnx(tmp_path / "hostile.onnx")))
+    result = build(src, tmp_path / "b", BuildConfig(targets=("x86-cpu",), calib=CalibConfig(count=8), val_count=4,
+                                                      latency_rounds=0, repair=RepairConfig(max_float_fraction=0.0)))
+    models = tmp_path / "models"
+    models.mkdir()
+    with pytest.raises(ValidationFailed, match="hostile.fp32-fallback.onnx stand in.*--calib DIR"):
+        bundle(result, models)
+    assert not any(models.iterdir())
+
+
 def test_ship_config_plans_onnx_and_litert_at_int8_and_fp16() -> None:
     config = ship_config(BuildConfig())
     plans = config.plans()

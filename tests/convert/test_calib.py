@@ -7,9 +7,9 @@ import cv2
 import numpy as np
 import pytest
 
-from convert.calib import CalibConfig, calibration_images, list_images, validation_pairs
+from convert.calib import CalibConfig, calibration_images, list_images, validation_pairs, validation_photos
 from runtime.errors import ConfigError
-from runtime.lab.sample_images import EVAL_IMAGES, load_sample
+from runtime.lab.sample_images import EVAL_IMAGES, TRAIN_IMAGES, load_sample
 
 
 def _photos(folder: Path, n: int = 2) -> Path:
@@ -41,11 +41,31 @@ def test_synthetic_calibration_and_validation_are_disjoint() -> None:
     assert calib.shape == val.inputs.shape == val.targets.shape == (4, 32, 32, 3)
     assert not any(np.allclose(c, v, atol=1e-3) for c in calib for v in val.inputs)
     assert np.abs(val.inputs - val.targets).mean() > 0.005  # blurred, not identical
-    eval_photo = load_sample(EVAL_IMAGES[0]).astype(np.float32) / 255  # pair 0 is a crop of a real eval photo
-    crop = val.targets[0]
-    hits = cv2.matchTemplate(eval_photo, crop, cv2.TM_SQDIFF)
-    assert hits.min() < 1e-3
+    first = load_sample(TRAIN_IMAGES[0]).astype(np.float32) / 255  # pair 0 is a crop of a package training photo
+    assert cv2.matchTemplate(first, val.targets[0], cv2.TM_SQDIFF).min() < 1e-3
+    assert "training photos" in val.source
     assert validation_pairs(2, (32, 32)).targets.tobytes() == validation_pairs(2, (32, 32)).targets.tobytes()
+
+
+def test_the_gate_never_sees_the_evaluation_photos() -> None:
+    """The repair loop decides on the gate, so its photos must not be the evaluation photos."""
+    val = validation_pairs(16, (32, 32))
+    for name in EVAL_IMAGES:
+        photo = load_sample(name).astype(np.float32) / 255
+        assert all(cv2.matchTemplate(photo, t, cv2.TM_SQDIFF).min() > 1e-2 for t in val.targets[::2])
+
+
+def test_a_calibration_folder_lends_the_gate_the_photos_calibration_left(tmp_path: Path) -> None:
+    folder = _photos(tmp_path / "photos", n=5)
+    held = validation_photos(CalibConfig(folder=folder, count=3), 8)
+    files = sorted(folder.iterdir())
+    assert len(held.images) == 2 and f"2 photos of {folder}" in held.source
+    assert np.array_equal(held.images[0], cv2.imread(str(files[3]))[..., ::-1].astype(np.float32) / 255)
+    pairs = validation_pairs(4, (16, 16), photos=held)
+    assert pairs.source.startswith(held.source)
+    everything_used = validation_photos(CalibConfig(folder=folder, count=5), 8)
+    already_blurry = validation_photos(CalibConfig(folder=folder, count=1, blurred=True), 8)
+    assert "package training photos" in everything_used.source == already_blurry.source
 
 
 @pytest.mark.parametrize("make, match", [

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from runtime.cli import main
+from runtime.errors import EdgeDeblurError
 from runtime.manifest import Manifest
 from tests.convert.conftest import SIZE, classifier_onnx, hostile_onnx, sharpen_onnx
 
@@ -107,3 +108,12 @@ def test_train_is_a_thin_wrapper(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as stop:
         main(["train", "nano", "--help"])
     assert stop.value.code == 0 and "--steps" in capsys.readouterr().out
+
+
+def test_train_errors_are_one_line_unless_debug(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["train", "nano", "--data", str(tmp_path / "nowhere"), "--run-dir", str(tmp_path / "run")]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("edgedeblur train: error: ") and err.count("\n") == 1 and "nowhere" in err
+    with pytest.raises(EdgeDeblurError, match="nowhere"):
+        main(["--debug", *argv])
