@@ -1,13 +1,17 @@
 """ESTIMATED model speed and energy on a Raspberry Pi 4 / Pi 5 (LiteRT int8, XNNPACK, 4 threads).
 
 Nothing here was measured on a Pi (none was available; the arm64 check runs emulated, whose
-timings mean nothing). The estimate is: MACs from the shipped manifest / an int8
-throughput per board, then watts from the energy profile's power models (all 4 cores busy).
+timings mean nothing). The estimate is: the shipped file's MACs over a throughput per board,
+int8 for the int8 layers and float for the layers the conversion kept in float (the
+manifest's ``kept_in_float``; their MACs counted on the PyTorch net), then watts from the
+energy profile's power models (all 4 cores busy).
 
 Throughput basis:
-- Pi 4: XNNPACK's README (benchmarked Feb 2022, 64-bit Raspbian, all cores): INT8
+- Pi 4 int8: XNNPACK's README (benchmarked Feb 2022, 64-bit Raspbian, all cores): INT8
   MobileNet v1 1.0 (569 M MACs at 224x224) in 24 ms -> about 24 GMAC/s. Our nets (dense
   3x3 convs) are assumed to run at the same MACs per second.
+- Pi 4 float: XNNPACK's README (benchmarked December 2019, Raspbian Buster, all cores): FP32
+  MobileNet v1 1.0 in 79 ms -> about 7.2 GMAC/s (a 32-bit build: a 64-bit one is likely faster).
 - Pi 5: Raspberry Pi's launch figure of 2-3x the Pi 4's CPU speed, taken at 2.5x; its
   Cortex-A76 also has the dot-product instructions XNNPACK's int8 kernels use (the A72 has not).
 
@@ -17,12 +21,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
+from torch import nn
+
+from convert.zoo import create_model
 from facemask.files import atomic_write
 from runtime.energy.power_models import BUILTIN_MODELS
-from runtime.manifest import Manifest
+from runtime.manifest import ArtifactEntry, Manifest
 
 OUT = Path(__file__).parent / "results" / "arm64" / "pi_estimate.md"
-GMAC_PER_S = {"pi4": 569e6 / 0.024 / 1e9, "pi5": 2.5 * 569e6 / 0.024 / 1e9}
+PI5_OVER_PI4 = 2.5
+GMAC_PER_S = {"pi4": 569e6 / 0.024 / 1e9, "pi5": PI5_OVER_PI4 * 569e6 / 0.024 / 1e9}
+FLOAT_GMAC_PER_S = {"pi4": 569e6 / 0.079 / 1e9, "pi5": PI5_OVER_PI4 * 569e6 / 0.079 / 1e9}
 WORKLOADS = (  # (label, artifact, 256x256-tile equivalents per call)
     ("one face crop, 256x256 (`run` camera default)", "nano.int8.tflite", 1.0),
     ("one photo tile, 256x256", "small.int8.tflite", 1.0),
@@ -31,18 +41,43 @@ WORKLOADS = (  # (label, artifact, 256x256-tile equivalents per call)
 )
 
 
+def float_macs(entry: ArtifactEntry) -> float:
+    """MACs per 256x256 input of the conv layers ``entry`` keeps in float (its ``kept_in_float``
+    note names them as the PyTorch modules, e.g. ``dec1.0.c1``; other listed ops are not convs)."""
+    kept = set(entry.notes.get("kept_in_float", "").split(","))
+    total = 0
+
+    def hook(mod: nn.Conv2d, _inp: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
+        nonlocal total
+        total += out.numel() * (mod.in_channels // mod.groups) * mod.kernel_size[0] * mod.kernel_size[1]
+
+    net = create_model(entry.model).eval()
+    handles = [m.register_forward_hook(hook) for name, m in net.named_modules()
+               if isinstance(m, nn.Conv2d) and name in kept]
+    try:
+        with torch.no_grad():
+            net(torch.zeros(1, 3, 256, 256))
+    finally:
+        for h in handles:
+            h.remove()
+    return float(total)
+
+
 def main() -> None:
     manifest = Manifest.load(Path(__file__).parents[1] / "runtime" / "models" / "manifest.json")
-    macs = {a.id: a.macs_256 for a in manifest.artifacts}
+    entries = {a.id: a for a in manifest.artifacts}
     lines = ["# Raspberry Pi speed and energy: ESTIMATES, not measurements", "",
              (__doc__ or "").split("\n\n    ")[0].strip(), "",
-             "| workload | model | Pi 4 ms | Pi 4 FPS | Pi 4 mJ | Pi 5 ms | Pi 5 FPS | Pi 5 mJ |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| workload | model | MACs in float | Pi 4 ms | Pi 4 FPS | Pi 4 mJ | Pi 5 ms | Pi 5 FPS | Pi 5 mJ |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for label, artifact, tiles in WORKLOADS:
-        row = [label, f"`{artifact}`"]
+        entry = entries[artifact]
+        kept = float_macs(entry)
+        row = [label, f"`{artifact}`", f"{kept / entry.macs_256:.0%}"]
         for board in ("pi4", "pi5"):
             model = BUILTIN_MODELS[board]
-            seconds = macs[artifact] * tiles / (GMAC_PER_S[board] * 1e9)
+            seconds = tiles * ((entry.macs_256 - kept) / (GMAC_PER_S[board] * 1e9)
+                               + kept / (FLOAT_GMAC_PER_S[board] * 1e9))
             watts = model.idle_w + sum(c.busy_w * c.count for c in model.cores)
             row += [f"{seconds * 1000:.0f}", f"{1 / seconds:.2g}", f"{watts * seconds * 1000:.0f}"]
         lines.append("| " + " | ".join(row) + " |")
