@@ -50,12 +50,35 @@ DEFAULT_MODELS = ("fp32-ort=small", "fp16-litert=small.fp16.tflite", "int8-ort=s
 """The last one is the headline: nano is the face-crop model (README: Shipped models)."""
 REAL_DEFAULT_MODELS = (f"camera-default={LIVE_VIDEO_MODEL}", f"file-default={FILE_VIDEO_MODEL}")
 """``--only-real`` compares what ``edgedeblur run`` picks for a camera and for a file."""
-MODES: dict[str, tuple[str, str, int | None, float | str]] = {
-    "full-frame": ("full", "full", None, 1.0), "faces": ("full", "none", None, 1.0),
-    "faces+light": ("full", "light", None, 1.0), "faces 1-thread": ("full", "none", 1, 1.0),
-    "faces auto": ("full", "none", None, AUTO), "faces auto, every crop": ("full", "none", None, AUTO),
-    "faces auto, no temporal": ("full", "none", None, AUTO)}
-"""mode -> (faces, background, model threads or None for --threads, faces strength). The last
+
+
+@dataclass(frozen=True, slots=True)
+class RunMode:
+    """How one benchmark row runs the pipeline.
+
+    Attributes:
+        faces, background: treatments (``PipelineConfig``).
+        threads: model threads, or None for ``--threads``.
+        strength: faces strength (a number or ``AUTO``).
+        temporal: strengths follow each face track (False: every frame judged on its own).
+        reuse: a crop that barely changed reuses its last output (what ``run`` does on a camera).
+    """
+
+    faces: str
+    background: str
+    threads: int | None = None
+    strength: float | str = 1.0
+    temporal: bool = True
+    reuse: bool = True
+
+
+MODES: dict[str, RunMode] = {
+    "full-frame": RunMode("full", "full"), "faces": RunMode("full", "none"),
+    "faces+light": RunMode("full", "light"), "faces 1-thread": RunMode("full", "none", threads=1),
+    "faces auto": RunMode("full", "none", strength=AUTO),
+    "faces auto, every crop": RunMode("full", "none", strength=AUTO, reuse=False),
+    "faces auto, no temporal": RunMode("full", "none", strength=AUTO, temporal=False, reuse=False)}
+"""The rows a model can get. The last
 --model (the headline) also runs faces+light, faces 1-thread and the auto-strength modes: with
 one model thread ORT does not spin-wait, so CPU ms per frame is the real work, a
 load-independent bound on FPS. ``faces auto`` is the default ``edgedeblur run`` on a camera
@@ -173,12 +196,10 @@ def run_case(video: FaceVideo | RealClip, gt: GroundTruth, label: str, model: st
              threads: int, workdir: Path, strip_box: tuple[int, int, int, int],
              preset: str = "ultrafast") -> tuple[CaseResult, _Probe]:
     """Run one configuration end to end (file in, H.264 file out) and measure it."""
-    faces, background, mode_threads, strength = MODES[mode]
-    temporal = mode != "faces auto, no temporal"
-    reuse = temporal and mode != "faces auto, every crop"
-    config = PipelineConfig(faces=faces, background=background, model=model, faces_strength=strength,
-                            engine=EngineConfig(threads=mode_threads or threads),
-                            strength=StrengthConfig() if temporal else NO_TEMPORAL, reuse_crops=reuse)
+    m = MODES[mode]
+    config = PipelineConfig(faces=m.faces, background=m.background, model=model, faces_strength=m.strength,
+                            engine=EngineConfig(threads=m.threads or threads),
+                            strength=StrengthConfig() if m.temporal else NO_TEMPORAL, reuse_crops=m.reuse)
     probe = _Probe(gt, strip_at=_strip_start(frames), strip_box=strip_box)
     out = workdir / f"{video.path.stem}.{label}.{mode}.mp4"
     with open_source(str(video.path)) as source, FacePriorityPipeline(config) as pipe:
