@@ -21,10 +21,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-from torch import nn
-
-from convert.zoo import create_model
+from convert.zoo import count_macs, create_model
 from facemask.files import atomic_write
 from runtime.energy.power_models import BUILTIN_MODELS
 from runtime.manifest import ArtifactEntry, Manifest
@@ -45,22 +42,7 @@ def float_macs(entry: ArtifactEntry) -> float:
     """MACs per 256x256 input of the conv layers ``entry`` keeps in float (its ``kept_in_float``
     note names them as the PyTorch modules, e.g. ``dec1.0.c1``; other listed ops are not convs)."""
     kept = set(entry.notes.get("kept_in_float", "").split(","))
-    total = 0
-
-    def hook(mod: nn.Conv2d, _inp: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
-        nonlocal total
-        total += out.numel() * (mod.in_channels // mod.groups) * mod.kernel_size[0] * mod.kernel_size[1]
-
-    net = create_model(entry.model).eval()
-    handles = [m.register_forward_hook(hook) for name, m in net.named_modules()
-               if isinstance(m, nn.Conv2d) and name in kept]
-    try:
-        with torch.no_grad():
-            net(torch.zeros(1, 3, 256, 256))
-    finally:
-        for h in handles:
-            h.remove()
-    return float(total)
+    return float(count_macs(create_model(entry.model).eval(), only=kept))
 
 
 def main() -> None:

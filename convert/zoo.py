@@ -157,8 +157,9 @@ def _build(spec: ModelSpec) -> nn.Module:
     return EdgeUNet(spec.widths, spec.blocks, spec.dilations)  # type: ignore[arg-type]
 
 
-def count_macs(model: nn.Module, size_hw: tuple[int, int] = (256, 256)) -> int:
-    """Multiply-accumulates of every conv for one NCHW input of ``size_hw`` (adds ignored)."""
+def count_macs(model: nn.Module, size_hw: tuple[int, int] = (256, 256), only: set[str] | None = None) -> int:
+    """Multiply-accumulates of every conv (or of the convs whose module names are in ``only``)
+    for one NCHW input of ``size_hw`` (adds ignored)."""
     total = 0
 
     def hook(mod: nn.Conv2d, _inp: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
@@ -166,7 +167,8 @@ def count_macs(model: nn.Module, size_hw: tuple[int, int] = (256, 256)) -> int:
         kh, kw = mod.kernel_size
         total += out.numel() * (mod.in_channels // mod.groups) * kh * kw
 
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, nn.Conv2d)]
+    handles = [m.register_forward_hook(hook) for name, m in model.named_modules()
+               if isinstance(m, nn.Conv2d) and (only is None or name in only)]
     try:
         with torch.no_grad():
             model(torch.zeros(1, 3, *size_hw))
