@@ -27,9 +27,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "training"
 STAGES: tuple[str, ...] = ("base", "finetune", "finetune2", "finetune3", "finetune4", "real", "real2",
-                          "real3", "real4", "real4-ext25")
-"""In training order; 'base' curves are stored without a suffix."""
-VARIANT_OF: dict[str, str] = {"real4-ext25": "real4"}
+                          "real3", "real3-isp", "real4", "real4-ext25")
+"""In training order; 'base' curves are stored without a suffix. ``real3-isp``: small's stage
+7 again with camera-ISP sharpening of input and target (lost on camera blur; stopped, code removed)."""
+VARIANT_OF: dict[str, str] = {"real3-isp": "real3", "real4-ext25": "real4"}
 
 
 def _rows(path: Path) -> list[dict[str, float]]:
