@@ -4,6 +4,9 @@ Kept out of ``runtime.errors``: the runtime never exports, quantises or gates a 
 """
 from __future__ import annotations
 
+import sys
+from typing import Callable
+
 from runtime.errors import EdgeDeblurError
 
 
@@ -17,3 +20,14 @@ class QuantizationError(EdgeDeblurError):
 
 class ValidationFailed(EdgeDeblurError):
     """An artifact failed its quality gate."""
+
+
+def report_errors(prog: str, work: Callable[[], object]) -> int:
+    """Exit code of one ``python -m convert.X`` entry point: 0 when ``work`` returns; on an
+    ``EdgeDeblurError``, its message as one line on stderr (``PROG: error: ...``) and 1."""
+    try:
+        work()
+    except EdgeDeblurError as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 1
+    return 0

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import torch
 
+from convert.errors import report_errors
 from convert.zoo import load_torch_file
 from facemask.files import atomic_path
-from runtime.errors import EdgeDeblurError, ModelLoadError
+from runtime.errors import ModelLoadError
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 """Where shipped weights live (committed; ``edgedeblur convert NAME`` starts from them)."""
@@ -69,13 +69,12 @@ def main(argv: list[str] | None = None) -> int:
     add_checkpoint_arguments(ap)
     ap.add_argument("--out", type=Path, default=WEIGHTS_DIR, help=f"folder for NAME.pt (default {WEIGHTS_DIR})")
     args = ap.parse_args(argv)
-    try:
+
+    def freeze_all() -> None:
         for name in args.models:
             print(f"{name}: {freeze_weights(name, args.run_dir, args.checkpoint, args.out)}")
-    except EdgeDeblurError as e:
-        print(f"convert.freeze: error: {e}", file=sys.stderr)
-        return 1
-    return 0
+
+    return report_errors("convert.freeze", freeze_all)
 
 
 if __name__ == "__main__":

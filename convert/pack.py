@@ -17,16 +17,16 @@ the repository (``/device_pack/`` is git-ignored).
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from convert.errors import report_errors
 from convert.photos import MIN_PAD_FRACTION, PoolConfig, list_photos
 from facemask.files import atomic_path
-from runtime.errors import ConfigError, EdgeDeblurError
+from runtime.errors import ConfigError
 
 MIN_SHORT_PX = PoolConfig().patch
 """The trainer's patch side (256 px): no photo is packed smaller."""
@@ -122,18 +122,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-mib", type=float, default=d.max_mib, help=f"size budget (default {d.max_mib})")
     ap.add_argument("--seed", type=int, default=d.seed)
     args = ap.parse_args(argv)
-    try:
+
+    def pack_all() -> None:
         if not args.data:
             raise ConfigError("--data DIR is required (a folder tree of training photos)")
         cfg = PackConfig(args.long_side, args.quality, args.max_mib, args.seed)
         sets = {"general": list_photos(args.data), **({"faces": list_photos(args.face_data)} if args.face_data else {})}
         res = pack(args.dest, sets, cfg)
-    except EdgeDeblurError as e:
-        print(f"convert.pack: error: {e}", file=sys.stderr)
-        return 1
-    fit = ", ".join(f"{name} {res.packed[name]}/{res.offered[name]}" for name in sets)
-    print(f"{args.dest}: {fit} photos, {res.bytes / 2**20:.1f} MiB ({res.skipped_small} too small to train on)")
-    return 0
+        fit = ", ".join(f"{name} {res.packed[name]}/{res.offered[name]}" for name in sets)
+        print(f"{args.dest}: {fit} photos, {res.bytes / 2**20:.1f} MiB ({res.skipped_small} too small to train on)")
+
+    return report_errors("convert.pack", pack_all)
 
 
 if __name__ == "__main__":

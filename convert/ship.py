@@ -19,15 +19,15 @@ and a manifest in DIR instead (``python -m benchmarks.realblur --models-dir DIR`
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
+from convert.errors import report_errors
 from convert.export import ExportConfig, export_onnx
 from convert.freeze import WEIGHTS_DIR, add_checkpoint_arguments, freeze_weights
 from convert.source import SourceKind, zoo_source
 from convert.zoo import get_spec, load_torch_file
 from runtime.catalog import SHIPPED_DIR
-from runtime.errors import EdgeDeblurError, ModelLoadError
+from runtime.errors import ModelLoadError
 from runtime.manifest import Manifest, Status
 
 _FT = ("--sharp-fraction {sharp} --dead-leaves-fraction 0.2 --jpeg-probability 0.5 --max-scale 1.5 "
@@ -163,17 +163,16 @@ def main(argv: list[str] | None = None) -> int:
                     "(default: the shipped models; another folder holds a candidate, and its weights, to judge first)")
     args = ap.parse_args(argv)
     weights_dir = WEIGHTS_DIR if args.models_dir.resolve() == SHIPPED_DIR.resolve() else args.models_dir
-    try:
+
+    def ship_all() -> None:
         for name in args.models:
             if args.weights is None:
                 weights = freeze_weights(name, args.run_dir, args.checkpoint, weights_dir)
             elif not (weights := args.weights / f"{name}.pt").is_file():
                 raise ModelLoadError(f"--weights {args.weights} has no {name}.pt; freeze one with python -m convert.freeze")
             print(f"{name}: weights {weights}; shipped {ship_fp32(name, weights, args.models_dir)} into {args.models_dir}")
-    except EdgeDeblurError as e:
-        print(f"convert.ship: error: {e}", file=sys.stderr)
-        return 1
-    return 0
+
+    return report_errors("convert.ship", ship_all)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ import importlib.util
 import json
 import logging
 import math
-import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -39,12 +38,13 @@ from torch.nn import functional as F
 from facemask.files import atomic_path
 from convert.data import DataConfig, PairSampler
 from convert.degrade_torch import DegradeConfig
+from convert.errors import report_errors
 from convert.kernel_bank import BankConfig
 from convert.pairs import PairsConfig, TrainPairs
 from convert.photos import PoolConfig
 from convert.realval import gain_db, load_crops, psnr_each
 from convert.zoo import create_model, get_spec, load_torch_file
-from runtime.errors import ConfigError, EdgeDeblurError
+from runtime.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -344,12 +344,7 @@ def train(argv: list[str] | None = None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
-    try:
-        train(argv)
-    except EdgeDeblurError as e:
-        print(f"convert.train: error: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return report_errors("convert.train", lambda: train(argv))
 
 
 if __name__ == "__main__":
