@@ -38,6 +38,7 @@ NOISE_SIGMAS = (0.003, 0.01, 0.02)
 
 def cases(rng: np.random.Generator) -> list[tuple[str, np.ndarray]]:
     return [("defocus", defocus_kernel(2.0)), ("defocus", defocus_kernel(3.5)), ("defocus", defocus_kernel(5.0)),
+            ("motion", linear_motion_kernel(5, rng.uniform(0, 180))),
             ("motion", linear_motion_kernel(9, rng.uniform(0, 180))),
             ("motion", linear_motion_kernel(17, rng.uniform(0, 180))),
             *(("shake", camera_shake_kernel(rng, extent)) for extent in (11, 15, 19, 23, 27))]
@@ -48,6 +49,7 @@ def _case(model: Deblurer, sharp: np.ndarray, blurry: np.ndarray, space: BlurSpa
     ka = kernel_aware_deblur(blurry, KernelAwareConfig(target=BlurTarget.ANY, blind=None))
     row = {"space": space.value, "noise_est": noise_sigma(blurry), "verdict": ka.method.value,
            "confidence": ka.estimate.confidence if ka.estimate is not None else None,
+           "size_px": ka.estimate.size_px if ka.estimate is not None else None,
            "input": psnr(blurry, sharp), "model": psnr(model.deblur_image(blurry).image, sharp)}
     if ka.kernel is None:
         return row | {"accepted": False}

@@ -35,7 +35,8 @@ def test_small_photos_are_upscaled_to_the_crop(tmp_path: Path) -> None:
     assert calibration_images(CalibConfig(folder=folder, count=2, size_hw=(64, 64), blurred=True)).shape[1:3] == (64, 64)
 
 
-def test_synthetic_calibration_and_validation_are_disjoint() -> None:
+def test_synthetic_calibration_and_validation_use_different_crops() -> None:
+    """Without a folder both draw on the package training photos: other crops, other blur."""
     calib = calibration_images(CalibConfig(count=4, size_hw=(32, 32)))
     val = validation_pairs(4, (32, 32))
     assert calib.shape == val.inputs.shape == val.targets.shape == (4, 32, 32, 3)
