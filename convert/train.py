@@ -39,12 +39,13 @@ from facemask.files import atomic_path
 from convert.data import DataConfig, PairSampler
 from convert.degrade_torch import DegradeConfig
 from convert.errors import report_errors
+from convert.grow import grow_state
 from convert.kernel_bank import BankConfig
 from convert.pairs import PairsConfig, TrainPairs
 from convert.photos import PoolConfig
 from convert.realval import gain_db, load_crops, psnr_each
-from convert.zoo import create_model, get_spec, load_torch_file
-from runtime.errors import ConfigError
+from convert.zoo import create_model, get_spec, load_checkpoint, load_torch_file
+from runtime.errors import ConfigError, ModelLoadError
 
 log = logging.getLogger(__name__)
 
@@ -189,10 +190,15 @@ class Trainer:
         return 1e-5 + 0.5 * (self.cfg.lr - 1e-5) * (1 + math.cos(math.pi * (t - warm) / (1 - warm)))
 
     def init_from(self, weights: Path) -> None:
-        """Start from trained weights (fine-tuning): model and EMA both take them."""
-        from convert.zoo import load_checkpoint
-
-        state = load_checkpoint(self.cfg.model, weights).state_dict()
+        """Start from trained weights (fine-tuning): model and EMA both take them. Weights of
+        the net this one ``grows_from`` are grown into it (``convert.grow``)."""
+        try:
+            state = load_checkpoint(self.cfg.model, weights).state_dict()
+        except ModelLoadError:
+            if not self.spec.grows_from:
+                raise
+            state = grow_state(load_checkpoint(self.spec.grows_from, weights), self.model)
+            log.info("grew %s weights from %s into %s", self.spec.grows_from, weights, self.cfg.model)
         self.model.load_state_dict(state)
         self.ema.load_state_dict(state)
 
@@ -305,7 +311,8 @@ class Trainer:
 
 def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, Path, Path | None]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("model", help="zoo architecture: nano | small (deblur), denoise, x2 (upscale)")
+    ap.add_argument("model", help="zoo architecture: nano | small (deblur), denoise, x2 (upscale); "
+                                  "small-wide | small-deep (capacity variants: --init small's weights)")
     ap.add_argument("--run-dir", type=Path, default=Path("train_runs"))
     d = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
     for f in ("steps", "batch", "crop", "bank_size", "seed", "threads", "ckpt_every", "val_every"):
@@ -320,7 +327,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, Path, Path |
                     help="skip the validation on package photos (where scikit-image is not installed)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--init", type=Path, default=None,
-                    help="fine-tune: start from these weights (ignored when resuming)")
+                    help="fine-tune: start from these weights (ignored when resuming); a variant also "
+                         "takes those of the net it grows from")
     a = ap.parse_args(argv)
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     values = {k: v for k, v in vars(a).items() if k in names}

@@ -44,6 +44,8 @@ class ModelSpec:
     """Output size / input size (2 for the upscaler)."""
     multiple_of: int = MULTIPLE_OF
     """Input height and width must be multiples of this (the net's total stride)."""
+    grows_from: str = ""
+    """A smaller registered net whose trained weights can start this one (``convert.grow``)."""
     params: int = field(default=0)
     macs_256: float = field(default=0.0)
 
@@ -137,6 +139,16 @@ _SPECS: dict[str, ModelSpec] = {
         name="small",
         description="quality: photos and face crops where a few more ms are fine",
         widths=(24, 48, 96), blocks=(1, 2, 2), dilations=(1, 2, 4, 8, 1, 2),
+    ),
+    "small-wide": ModelSpec(
+        name="small-wide",
+        description="capacity variant: small with 4/3 the channels at every level; trained from small's weights",
+        widths=(32, 64, 128), blocks=(1, 2, 2), dilations=(1, 2, 4, 8, 1, 2), grows_from="small",
+    ),
+    "small-deep": ModelSpec(
+        name="small-deep",
+        description="capacity variant: small with 5 more residual blocks (2 more dilated); trained from small's weights",
+        widths=(24, 48, 96), blocks=(2, 3, 3), dilations=(1, 2, 4, 8, 1, 2, 4, 8), grows_from="small",
     ),
     "denoise": ModelSpec(
         name="denoise",

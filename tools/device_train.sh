@@ -13,6 +13,9 @@
 # PyAV is missing. Start-up (photos, kernel bank) takes about a minute: keep MINUTES <= 8. The checkpoints are picked back here: the
 # camera-blur pairs do not fit the call's 64 MiB beside the photos.
 #
+# Capacity at equal training (issue item 4): MODELS="small small-wide small-deep" trains the
+# variants from small's weights (convert.grow) beside small itself, the same minutes each.
+#
 # Environment: OUT (required), PACK=device_pack, MINUTES=7 (the LR schedule spans it),
 # MODELS="small nano", DEVICE=cuda, BATCH=64, LR=5e-4, THREADS=4, BANK=4000,
 # RUN=train_runs_device, PYTHON=python.
@@ -40,8 +43,10 @@ echo "h264_probability $H264" >> "$OUT/env.txt"
 
 pids=()
 for m in $MODELS; do
+    init="convert/weights/$m.pt"   # a capacity variant starts from the net it grows from
+    [ -f "$init" ] || init="convert/weights/$("$PYTHON" -c "from convert.zoo import get_spec; print(get_spec('$m').grows_from)").pt"
     "$PYTHON" -m convert.train "$m" --device "$DEVICE" --batch "$BATCH" --lr "$LR" --minutes "$MINUTES" \
-        --init "convert/weights/$m.pt" --data "$PACK/general" --face-data "$PACK/faces" --face-fraction 0.3 \
+        --init "$init" --data "$PACK/general" --face-data "$PACK/faces" --face-fraction 0.3 \
         --crop 192 --sharp-fraction 0.18 --h264-probability "$H264" --no-synthetic-val --bank-size "$BANK" \
         --threads "$THREADS" \
         --ckpt-every 500 --val-every 500 --run-dir "$RUN" > "$OUT/$m.log" 2>&1 &

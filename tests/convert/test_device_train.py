@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from convert.freeze import freeze_weights
 from convert.pack import MIN_SHORT_PX, PackConfig, main as pack_main, pack
@@ -104,6 +105,26 @@ def test_the_device_script_trains_and_brings_back_slim_weights(tmp_path: Path) -
     entry = Manifest.load(tmp_path / "candidate" / "manifest.json").find("nano.fp32.onnx")
     assert entry.notes["trained_steps"] == str(frozen["step"]) and (tmp_path / "candidate" / "nano.fp32.onnx").is_file()
     assert (ROOT / "convert" / "weights" / "nano.pt").read_bytes() == shipped          # a candidate ships nothing
+
+
+@pytest.mark.slow
+def test_the_device_script_grows_a_capacity_variant_from_small(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    for i, name in enumerate(TRAIN_IMAGES[:2]):
+        folder = src / ("faces" if i == 0 else "general")
+        folder.mkdir(parents=True)
+        cv2.imwrite(str(folder / f"{name}.png"), load_sample(name)[..., ::-1])
+    pack(tmp_path / "pack", {"general": sorted((src / "general").iterdir()), "faces": sorted((src / "faces").iterdir())})
+    out = tmp_path / "out"
+    out.mkdir()
+    env = _device_env(tmp_path, OUT=str(out), PACK=str(tmp_path / "pack"), RUN=str(tmp_path / "run"),
+                      MINUTES="0.02", MODELS="small-deep", BATCH="1", BANK="20", THREADS="1")
+    done = subprocess.run(["bash", str(SCRIPT)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr + "".join(p.read_text() for p in out.glob("*.log"))
+    grown = load_torch_file(out / "small-deep.pt")["model"]
+    small = load_torch_file(ROOT / "convert" / "weights" / "small.pt")["model"]
+    # a few warm-up steps move weights by ~1e-4: the stem still holds small's
+    torch.testing.assert_close(grown["stem.0.weight"], small["stem.0.weight"], atol=0.01, rtol=0)
 
 
 def test_the_device_script_names_a_missing_pack(tmp_path: Path) -> None:
