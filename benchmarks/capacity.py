@@ -6,7 +6,7 @@ Each variant starts from small's shipped weights, grown so that it computes exac
 small does (``convert.grow``), and every net, small included, is then fine-tuned with the
 same recipe, seed and number of steps (README stage 7: real training photos, lr 3e-4,
 192 px crops, batch 4, one thread). What differs at the end is what the extra capacity
-learned from the same training. The runs go one after the other (one thread each, ~2 h
+learned from the same training. The runs go one after the other (one thread each, about an hour
 on this CPU for the three); rerunning resumes them, and finished runs are only read.
 The table also times each net on a 256x256 crop with PyTorch, the nets in turn in one loop.
 Writes ``benchmarks/results/capacity/``: ``capacity.md``, ``capacity.json``, ``curve.png``.

@@ -147,7 +147,8 @@ _SPECS: dict[str, ModelSpec] = {
     ),
     "small-deep": ModelSpec(
         name="small-deep",
-        description="capacity variant: small with 5 more residual blocks (2 more dilated); trained from small's weights",
+        description="capacity variant: small with 6 more residual blocks (2 of them dilated, at 1/8 resolution); "
+                    "trained from small's weights",
         widths=(24, 48, 96), blocks=(2, 3, 3), dilations=(1, 2, 4, 8, 1, 2, 4, 8), grows_from="small",
     ),
     "denoise": ModelSpec(

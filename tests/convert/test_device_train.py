@@ -80,20 +80,27 @@ def _device_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(site), "PYTHON": sys.executable, "DEVICE": "cpu", **extra}
 
 
-@pytest.mark.slow
-def test_the_device_script_trains_and_brings_back_slim_weights(tmp_path: Path) -> None:
+def _run_device_script(tmp_path: Path, photos: int, **env: str) -> Path:
+    """Pack ``photos`` package photos (the first as a face), run the script on them; its $OUT."""
     src = tmp_path / "src"
-    for i, name in enumerate(TRAIN_IMAGES[:4]):
+    for i, name in enumerate(TRAIN_IMAGES[:photos]):
         folder = src / ("faces" if i == 0 else "general")
         folder.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(folder / f"{name}.png"), load_sample(name)[..., ::-1])
     pack(tmp_path / "pack", {"general": sorted((src / "general").iterdir()), "faces": sorted((src / "faces").iterdir())})
     out = tmp_path / "out"
     out.mkdir()
-    env = _device_env(tmp_path, OUT=str(out), PACK=str(tmp_path / "pack"), RUN=str(tmp_path / "run"),
-                      MINUTES="0.05", MODELS="nano", BATCH="2", BANK="40", THREADS="1")
-    done = subprocess.run(["bash", str(SCRIPT)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    settings = {"OUT": str(out), "PACK": str(tmp_path / "pack"), "RUN": str(tmp_path / "run"), "BATCH": "1",
+                "THREADS": "1"} | env
+    done = subprocess.run(["bash", str(SCRIPT)], cwd=ROOT, env=_device_env(tmp_path, **settings),
+                          capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr + "".join(p.read_text() for p in out.glob("*.log"))
+    return out
+
+
+@pytest.mark.slow
+def test_the_device_script_trains_and_brings_back_slim_weights(tmp_path: Path) -> None:
+    out = _run_device_script(tmp_path, 4, MINUTES="0.05", MODELS="nano", BATCH="2", BANK="40")
     names = sorted(p.name for p in out.iterdir())
     assert names == ["env.txt", "nano.curve.jsonl", "nano.log", "nano.pt"]    # the tool brings back <= 8 files
     assert "h264_probability 0" in (out / "env.txt").read_text()               # PyAV hidden: H.264 off
@@ -109,18 +116,7 @@ def test_the_device_script_trains_and_brings_back_slim_weights(tmp_path: Path) -
 
 @pytest.mark.slow
 def test_the_device_script_grows_a_capacity_variant_from_small(tmp_path: Path) -> None:
-    src = tmp_path / "src"
-    for i, name in enumerate(TRAIN_IMAGES[:2]):
-        folder = src / ("faces" if i == 0 else "general")
-        folder.mkdir(parents=True)
-        cv2.imwrite(str(folder / f"{name}.png"), load_sample(name)[..., ::-1])
-    pack(tmp_path / "pack", {"general": sorted((src / "general").iterdir()), "faces": sorted((src / "faces").iterdir())})
-    out = tmp_path / "out"
-    out.mkdir()
-    env = _device_env(tmp_path, OUT=str(out), PACK=str(tmp_path / "pack"), RUN=str(tmp_path / "run"),
-                      MINUTES="0.02", MODELS="small-deep", BATCH="1", BANK="20", THREADS="1")
-    done = subprocess.run(["bash", str(SCRIPT)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr + "".join(p.read_text() for p in out.glob("*.log"))
+    out = _run_device_script(tmp_path, 2, MINUTES="0.02", MODELS="small-deep", BANK="20")
     grown = load_torch_file(out / "small-deep.pt")["model"]
     small = load_torch_file(ROOT / "convert" / "weights" / "small.pt")["model"]
     # a few warm-up steps move weights by ~1e-4: the stem still holds small's
