@@ -68,16 +68,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(handler=run_convert)
 
 
-TRAIN_MODEL_HELP = ("zoo architecture: nano | small (deblur), denoise, x2 (upscale); small-wide | small-deep "
-                    "(capacity variants: --init small's weights)")
-"""What MODEL may be, for ``edgedeblur train`` and ``python -m convert.train`` alike."""
-
-
 def register_train(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``train`` subcommand: a thin wrapper over ``python -m convert.train``."""
     p = sub.add_parser("train", help="train a zoo model (options: edgedeblur train nano --help)",
                        description="Train a zoo model; every option after MODEL goes to convert.train.")
-    p.add_argument("model", help=TRAIN_MODEL_HELP)
+    p.add_argument("model", help="zoo architecture (all of them: edgedeblur train nano --help)")
     p.add_argument("options", nargs=argparse.REMAINDER, help="options of convert.train (--steps, --device, ...)")
     p.set_defaults(handler=run_train)
 

@@ -36,7 +36,6 @@ from torch import nn
 from torch.nn import functional as F
 
 from facemask.files import atomic_path
-from convert.cli import TRAIN_MODEL_HELP
 from convert.data import DataConfig, PairSampler
 from convert.degrade_torch import DegradeConfig
 from convert.errors import report_errors
@@ -312,7 +311,8 @@ class Trainer:
 
 def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, Path, Path | None]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("model", help=TRAIN_MODEL_HELP)
+    ap.add_argument("model", help="zoo architecture: nano | small (deblur), denoise, x2 (upscale); "
+                                  "small-wide | small-deep (capacity variants: --init small's weights)")
     ap.add_argument("--run-dir", type=Path, default=Path("train_runs"))
     d = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
     for f in ("steps", "batch", "crop", "bank_size", "seed", "threads", "ckpt_every", "val_every"):
