@@ -67,9 +67,10 @@ class AutoPolicy:
     0.50-0.78, and the two cases quiet enough for the noise gate at >= 0.6 sat just under
     0.7 (and beat the model by 0.4-0.5 dB); true streaks came at 0.57-0.95. At 0.75 (the
     earlier setting) the policy row rose 0.11 dB less on streaks, and the restore chain, whose
-    streaks a downscale halves (confidence 0.66-0.74), lost 0.2 dB on motion; faces with
-    shake and ``val_realblur`` came out the same at both. An earlier run of the benchmark
-    had 3 quiet shake-as-streak cases at 0.73-0.74 (-0.9 to +0.1 dB)."""
+    streaks a downscale halves (confidence 0.66-0.74), lost 0.2 dB on motion; ``val_realblur``
+    came out the same at both, and of 216 shaken training faces (sRGB blur, noise 0.01) one
+    fell between 0.7 and 0.75 and lost 0.41 dB. An earlier run of the benchmark had 3 quiet
+    shake-as-streak cases at 0.73-0.74 (-0.9 to +0.1 dB)."""
     min_defocus_confidence: float = 0.7
     """Defocus-disc estimates less sure than this are refused, for the same reason. In
     ``benchmarks/results/policy`` (24 training photos, 240 shake cases) shake read as a disc
