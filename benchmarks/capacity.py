@@ -28,6 +28,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from benchmarks.run_meta import ROOT, finish, header, run_meta  # noqa: E402
+from benchmarks.training import read_curve  # noqa: E402
 from convert.zoo import create_model, get_spec  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "capacity"
@@ -40,15 +41,13 @@ RECIPE = ("--lr", "3e-4", "--crop", "192", "--sharp-fraction", "0.18", "--batch"
 def train(name: str, steps: int, run_dir: Path, data: Path, val_real: Path) -> list[dict[str, float]]:
     """Run (or resume, or just read) one net's fine-tune; its validation curve."""
     curve = run_dir / name / "curve.jsonl"
-    rows = [json.loads(x) for x in curve.read_text().splitlines()] if curve.is_file() else []
-    if not rows or rows[-1]["step"] < steps:
+    if not curve.is_file() or read_curve(curve)[-1]["step"] < steps:
         cmd = [sys.executable, "-m", "convert.train", name, "--init", str(ROOT / "convert" / "weights" / "small.pt"),
                "--data", str(data / "general"), "--face-data", str(data / "faces"), "--val-real", str(val_real),
                "--steps", str(steps), "--ckpt-every", "250", "--val-every", "250", "--run-dir", str(run_dir), *RECIPE]
         print(f"{name}: training {steps} steps ...", file=sys.stderr, flush=True)
         subprocess.run(cmd, cwd=ROOT, check=True)
-        rows = [json.loads(x) for x in curve.read_text().splitlines()]
-    return rows
+    return read_curve(curve)
 
 
 def crop_ms(rounds: int = 5) -> dict[str, float]:

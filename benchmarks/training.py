@@ -33,7 +33,8 @@ STAGES: tuple[str, ...] = ("base", "finetune", "finetune2", "finetune3", "finetu
 VARIANT_OF: dict[str, str] = {"real3-isp": "real3", "real4-ext25": "real4"}
 
 
-def _rows(path: Path) -> list[dict[str, float]]:
+def read_curve(path: Path) -> list[dict[str, float]]:
+    """The rows of a trainer's ``curve.jsonl``."""
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
             path = _curve_path(name, stage)
             if not path.is_file():
                 continue
-            rows = _rows(path)
+            rows = read_curve(path)
             sibling = VARIANT_OF.get(stage)
             variant = sibling is not None and sibling in starts
             start = starts[sibling] if variant else (offset, real_offset)
