@@ -194,10 +194,15 @@ class Trainer:
         the net this one ``grows_from`` are grown into it (``convert.grow``)."""
         try:
             state = load_checkpoint(self.cfg.model, weights).state_dict()
-        except ModelLoadError:
-            if not self.spec.grows_from:
+        except ModelLoadError as own:
+            if not self.spec.grows_from or not weights.is_file():
                 raise
-            state = grow_state(load_checkpoint(self.spec.grows_from, weights), self.model)
+            try:
+                source = load_checkpoint(self.spec.grows_from, weights)
+            except ModelLoadError:
+                raise ModelLoadError(f"{weights} holds weights of neither {self.cfg.model!r} nor "
+                                     f"{self.spec.grows_from!r} (which it grows from); pass one of those") from own
+            state = grow_state(source, self.model)
             log.info("grew %s weights from %s into %s", self.spec.grows_from, weights, self.cfg.model)
         self.model.load_state_dict(state)
         self.ema.load_state_dict(state)

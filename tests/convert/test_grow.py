@@ -44,8 +44,10 @@ def test_a_variant_trains_from_the_weights_of_the_net_it_grows_from(tmp_path: Pa
     x = torch.rand(1, 3, 32, 32)
     with torch.no_grad():
         torch.testing.assert_close(trainer.ema(x), load_checkpoint("small", WEIGHTS_DIR / "small.pt")(x))
-    with pytest.raises(ModelLoadError, match="architecture 'small'"):
-        trainer.init_from(WEIGHTS_DIR / "nano.pt")        # neither its own weights nor small's
+    with pytest.raises(ModelLoadError, match="nano.pt holds weights of neither 'small-deep' nor 'small'"):
+        trainer.init_from(WEIGHTS_DIR / "nano.pt")
+    with pytest.raises(ModelLoadError, match="missing.pt: not found"):
+        trainer.init_from(tmp_path / "missing.pt")
     with pytest.raises(ModelLoadError, match="architecture 'nano'"):
         Trainer(TrainConfig(model="nano", steps=1, batch=1, crop=32, bank_size=8, threads=1,
                             synthetic_val=False), tmp_path).init_from(WEIGHTS_DIR / "small.pt")
