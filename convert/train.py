@@ -138,8 +138,7 @@ class Trainer:
 
     def __init__(self, cfg: TrainConfig, run_dir: Path) -> None:
         self.cfg = cfg
-        self.dir = run_dir / cfg.model
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir = run_dir / cfg.model   # created at the first write: a refused start leaves nothing
         torch.manual_seed(cfg.seed)
         torch.set_num_threads(cfg.threads)
         self.device = torch.device(cfg.device)
@@ -236,7 +235,7 @@ class Trainer:
                 "pairs": self.pairs.state(), "torch_rng": torch.get_rng_state()}
 
     def checkpoint(self, name: str = "last.pt") -> None:
-        with atomic_path(self.dir / name) as tmp:
+        with atomic_path(self.dir / name, parents=True) as tmp:
             torch.save(self._state(), tmp)
 
     @torch.no_grad()
@@ -291,6 +290,7 @@ class Trainer:
         return float(loss.detach())
 
     def run(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
         curve = self.dir / "curve.jsonl"
         t0, losses = time.time(), []
         while not self.done():

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from convert.grow import grow_state
-from convert.train import Trainer, TrainConfig
+from convert.train import Trainer, TrainConfig, train
 from convert.freeze import WEIGHTS_DIR
 from convert.zoo import create_model, get_spec, load_checkpoint
 from runtime.errors import ConfigError, ModelLoadError
@@ -51,3 +51,11 @@ def test_a_variant_trains_from_the_weights_of_the_net_it_grows_from(tmp_path: Pa
     with pytest.raises(ModelLoadError, match="architecture 'nano'"):
         Trainer(TrainConfig(model="nano", steps=1, batch=1, crop=32, bank_size=8, threads=1,
                             synthetic_val=False), tmp_path).init_from(WEIGHTS_DIR / "small.pt")
+
+
+def test_a_refused_init_leaves_no_run_folder(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    with pytest.raises(ModelLoadError, match="architecture 'nano'"):
+        train(["nano", "--init", str(WEIGHTS_DIR / "small.pt"), "--run-dir", str(runs), "--steps", "1",
+               "--batch", "1", "--crop", "32", "--bank-size", "8", "--threads", "1", "--no-synthetic-val"])
+    assert not runs.exists()
