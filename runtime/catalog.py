@@ -37,6 +37,8 @@ defocused / soft faces; with reused crops +0.75 / +0.71 / +0.87, and the ``small
 flicker); the camera default ``nano.int8.tflite`` +0.42 / +0.49 / +0.71 (its file of 2026-12-05,
 calibrated with sharp photos), four to five times as fast."""
 MODEL_SUFFIXES: tuple[str, ...] = (".onnx", ".tflite")
+ENSEMBLE_SEPARATOR = "+"
+"""Joins the names of an ensemble's members (``small.int8+nano.int8``, ``runtime.engines.ensemble``)."""
 
 _FORMAT_ORDER = {ArtifactFormat.ONNX: 0, ArtifactFormat.TFLITE: 1}
 _verified: dict[tuple[Path, int, int], str] = {}
@@ -161,6 +163,39 @@ def resolve_model(name_or_path: str | Path, *, models_dir: Path = SHIPPED_DIR) -
     hint = f"did you mean {near!r}? " if near else ""
     raise ModelLoadError(f"unknown model {text!r}; {hint}known: {', '.join(names)}. "
                          "Run `edgedeblur models` for details or pass a .onnx/.tflite file path")
+
+
+def member_names(model: str) -> list[str]:
+    """The members of an ensemble name, in order (a single name is a one-member list).
+
+    Raises:
+        ModelLoadError: an empty member (``small+``) or a repeated one.
+    """
+    names = [n.strip() for n in model.split(ENSEMBLE_SEPARATOR)]
+    if not all(names):
+        raise ModelLoadError(f"model {model!r} has an empty member; join model names with "
+                             f"{ENSEMBLE_SEPARATOR!r}, e.g. small.int8+nano.int8")
+    if len(set(names)) < len(names):
+        raise ModelLoadError(f"model {model!r} names a member twice; an ensemble needs different models")
+    return names
+
+
+def resolve_members(name_or_path: str | Path, *, models_dir: Path = SHIPPED_DIR) -> list[ResolvedModel]:
+    """The file of a model, or the files of an ensemble's members (names joined by ``+``);
+    an existing file whose name holds a ``+`` is one model.
+
+    Raises:
+        ModelLoadError: as :func:`resolve_model`, for any member; members of different tasks.
+    """
+    text = str(name_or_path)
+    if isinstance(name_or_path, Path) or ENSEMBLE_SEPARATOR not in text or Path(text).expanduser().is_file():
+        return [resolve_model(name_or_path, models_dir=models_dir)]
+    members = [resolve_model(n, models_dir=models_dir) for n in member_names(text)]
+    tasks = {m.entry.task for m in members if m.entry is not None}
+    if len(tasks) > 1:
+        raise ModelLoadError(f"model {text!r} mixes tasks ({', '.join(sorted(tasks))}); an ensemble's members "
+                             "must do one job, e.g. small.int8+nano.int8")
+    return members
 
 
 def _resolve_path(text: str) -> ResolvedModel:

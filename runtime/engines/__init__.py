@@ -13,12 +13,13 @@ import importlib
 from pathlib import Path
 from typing import Callable
 
-from runtime.catalog import SHIPPED_DIR, ResolvedModel, resolve_model
+from runtime.catalog import SHIPPED_DIR, ResolvedModel, resolve_members
 from runtime.engines.base import Backend, Engine, EngineConfig, ModelInfo
+from runtime.engines.ensemble import EnsembleEngine
 from runtime.errors import ConfigError
 from runtime.manifest import ArtifactFormat
 
-__all__ = ["Backend", "Engine", "EngineConfig", "ModelInfo", "BACKENDS", "create_engine",
+__all__ = ["Backend", "Engine", "EngineConfig", "EnsembleEngine", "ModelInfo", "BACKENDS", "create_engine",
            "backend_for", "open_engine"]
 
 BACKENDS: dict[Backend, tuple[str, str, ArtifactFormat]] = {
@@ -56,10 +57,12 @@ def open_engine(model: ResolvedModel, config: EngineConfig = EngineConfig()) -> 
 
 def create_engine(model: str | Path, config: EngineConfig = EngineConfig(), *,
                   models_dir: Path = SHIPPED_DIR) -> Engine:
-    """Resolve a shipped model name or a model file path and load it.
+    """Resolve a shipped model name, a model file path or an ensemble of them and load it.
 
     Args:
-        model: a shipped name ('small', 'small.int8', 'small.int8.tflite') or a path.
+        model: a shipped name ('small', 'small.int8', 'small.int8.tflite'), a path, or
+            names joined by '+' ('small.int8+nano.int8': the mean of their outputs,
+            ``runtime.engines.ensemble``).
         config: backend, threads, providers, delegate.
         models_dir: where shipped models and their manifest live.
 
@@ -70,4 +73,15 @@ def create_engine(model: str | Path, config: EngineConfig = EngineConfig(), *,
         ModelLoadError: unknown name, missing/corrupt file, not an image-to-image model.
         ConfigError: the backend or delegate does not fit the file.
     """
-    return open_engine(resolve_model(model, models_dir=models_dir), config)
+    resolved = resolve_members(model, models_dir=models_dir)
+    if len(resolved) == 1:
+        return open_engine(resolved[0], config)
+    members: list[Engine] = []
+    try:
+        for r in resolved:
+            members.append(open_engine(r, config))
+    except BaseException:
+        for m in members:
+            m.close()
+        raise
+    return EnsembleEngine(members)   # it closes them itself if they do not fit together

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from runtime.catalog import DEFAULT_MODEL, SHIPPED_DIR, load_shipped_manifest, resolve_model
+from runtime.catalog import DEFAULT_MODEL, SHIPPED_DIR, load_shipped_manifest, resolve_members
 from runtime.engines import create_engine
 from runtime.engines.base import Engine, EngineConfig
 from runtime.engines.tiling import Progress, TileConfig, run_tiled
@@ -97,7 +97,8 @@ class DeblurConfig:
     """What to run on each photo.
 
     Args:
-        model: shipped name ('small', 'small.int8') or a .onnx/.tflite path.
+        model: shipped name ('small', 'small.int8'), a .onnx/.tflite path, or names joined
+            by '+' (an ensemble: the mean of the members' outputs, ``runtime.engines.ensemble``).
         strength: 0 (unchanged) to 1 (full result), a linear blend in sRGB.
         mode: which blur to target: 'motion', 'focus' or 'auto' (see the module notes).
         method: 'auto' (kernel-aware path, learned model when unsure), 'model',
@@ -235,14 +236,15 @@ def choose_model(mode: Mode, image: NDArray[np.float32], config: DeblurConfig, *
                  estimate: BlurEstimate | None = None) -> ModelChoice:
     """Pick the model for one image: the one policy for --mode (the lead refines it here).
 
-    A model file given by path is used as is. Otherwise 'motion'/'focus' take a shipped
+    A model file given by path, or an ensemble, is used as is. Otherwise 'motion'/'focus' take a shipped
     model whose ``notes['specialty']`` matches (same format and precision as the
     configured one) and fall back to the configured model; 'auto' estimates the blur
     (only when a specialist exists to choose; ``estimate`` reuses one already made) and
     then does the same.
     """
-    resolved = resolve_model(config.model, models_dir=config.models_dir)
-    if resolved.entry is None:
+    members = resolve_members(config.model, models_dir=config.models_dir)
+    resolved = members[0]
+    if len(members) > 1 or resolved.entry is None:
         return ModelChoice(config.model, mode)
     entries = load_shipped_manifest(config.models_dir).artifacts
     estimate = None
@@ -302,8 +304,9 @@ class Deblurer:
         """
         if self._given is not None or self.config.method not in (Method.AUTO, Method.MODEL):
             return
-        resolved = resolve_model(self.config.model, models_dir=self.config.models_dir)
-        self._engine(resolved.entry.id if resolved.entry is not None else self.config.model)
+        members = resolve_members(self.config.model, models_dir=self.config.models_dir)
+        one = members[0] if len(members) == 1 else None
+        self._engine(one.entry.id if one is not None and one.entry is not None else self.config.model)
 
     def deblur_image(self, image_rgb: NDArray[np.float32], progress: Progress | None = None) -> DeblurResult:
         """Deblur one (H, W, 3) float32 RGB [0, 1] image.

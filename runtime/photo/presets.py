@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from runtime.catalog import SHIPPED_DIR, resolve_model
+from runtime.catalog import SHIPPED_DIR, resolve_members
 from runtime.engines.base import EngineConfig
 from runtime.errors import ConfigError, EdgeDeblurError, closest
 from runtime.photo.chain import RestoreConfig
@@ -246,16 +246,17 @@ def preset_toml(preset: Preset) -> str:
 
 
 def model_record(config: RestoreConfig) -> dict[str, str]:
-    """The model files the config's links use, as ``<link>_model = 'id sha256:...'``; deblur's
+    """The model files the config's links use, as ``<link>_model = 'id sha256:...'`` (an
+    ensemble's members joined by ' + '); deblur's
     ``mode`` may pick shipped specialists per photo, so the manifest's own hash is recorded too."""
     d = config.deblur
     runs_model = d.strength > 0 and d.method in (Method.AUTO, Method.MODEL, Method.KERNEL)
     used = {**({"deblur": d.model} if runs_model else {}), **config.chain_models()}
     out: dict[str, str] = {}
     for link, model in used.items():
-        resolved = resolve_model(model, models_dir=d.models_dir)
-        digest = resolved.entry.sha256 if resolved.entry is not None else sha256_file(resolved.path)
-        out[f"{link}_model"] = f"{resolved.id} sha256:{digest}"
+        files = [f"{r.id} sha256:{r.entry.sha256 if r.entry is not None else sha256_file(r.path)}"
+                 for r in resolve_members(model, models_dir=d.models_dir)]
+        out[f"{link}_model"] = " + ".join(files)
     manifest = Path(d.models_dir) / "manifest.json"
     if used and manifest.is_file():
         out["models_manifest"] = f"{manifest.name} sha256:{sha256_file(manifest)}"

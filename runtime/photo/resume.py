@@ -27,7 +27,7 @@ from typing import IO
 
 import numpy as np
 
-from runtime.catalog import package_version, resolve_model
+from runtime.catalog import package_version, resolve_members
 from runtime.errors import ImageError
 from runtime.photo.chain import RestoreConfig
 from runtime.photo.deblur import DeblurConfig
@@ -60,7 +60,7 @@ def _file_id(path: Path) -> tuple[int, int] | None:
 
 
 def config_fingerprint(config: DeblurConfig | RestoreConfig) -> str:
-    """A short hash of every ``DeblurConfig`` field (a kernel by its bytes), the model file's
+    """A short hash of every ``DeblurConfig`` field (a kernel by its bytes), the model files'
     identity and the manifest's: whatever may change the output pixels. Thread count and
     spinning only change speed (a 2-thread local run and 1-thread Ray workers wrote the same
     bytes, ``benchmarks/results/ray``), so a rerun with other ``--threads`` still resumes.
@@ -73,14 +73,14 @@ def config_fingerprint(config: DeblurConfig | RestoreConfig) -> str:
     package = package_version()
     chain = config if isinstance(config, RestoreConfig) else None
     deblur = chain.deblur if chain is not None else config
-    model = resolve_model(deblur.model, models_dir=deblur.models_dir).path
+    models = [[str(m.path.resolve()), _file_id(m.path)] for m in resolve_members(deblur.model, models_dir=deblur.models_dir)]
     manifest = Path(deblur.models_dir) / "manifest.json"   # specialists are chosen from it
     speed_only = replace(deblur, engine=replace(deblur.engine, threads=1, spin=False))
-    parts = {"version": package, "config": _plain(speed_only), "model_file": [str(model.resolve()), _file_id(model)],
+    parts = {"version": package, "config": _plain(speed_only), "model_file": models[0] if len(models) == 1 else models,
              "manifest": _file_id(manifest)}
     if chain is not None and chain.chained:
         parts["chain"] = {f.name: _plain(getattr(chain, f.name)) for f in fields(chain) if f.name != "deblur"}
-        files = [resolve_model(m, models_dir=deblur.models_dir).path for m in chain.chain_models().values()]
+        files = [r.path for m in chain.chain_models().values() for r in resolve_members(m, models_dir=deblur.models_dir)]
         parts["chain_files"] = [[str(f.resolve()), _file_id(f)] for f in files]
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
