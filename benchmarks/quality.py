@@ -184,7 +184,7 @@ def load_models(names: tuple[str, ...] | None) -> LoadedModels:
     """Engines for the requested (or all shipped fp32 deblur) models; failures are recorded, not fatal."""
     loaded = LoadedModels()
     try:
-        from runtime.catalog import load_shipped_manifest, resolve_model
+        from runtime.catalog import DEFAULT_MODEL, load_shipped_manifest
         from runtime.photo.deblur import DeblurConfig, Method, deblur_image
         from runtime.engines import create_engine
         from runtime.engines.base import EngineConfig
@@ -194,19 +194,19 @@ def load_models(names: tuple[str, ...] | None) -> LoadedModels:
         return loaded
     if names is None:
         manifest = load_shipped_manifest()
-        names = tuple(sorted({a.model for a in manifest.artifacts  # deblur nets: not the denoiser or upscaler
-                              if a.status is Status.OK and a.precision is Precision.FP32 and a.task == "deblur"}))
+        nets = sorted({a.model for a in manifest.artifacts  # deblur nets: not the denoiser or upscaler
+                       if a.status is Status.OK and a.precision is Precision.FP32 and a.task == "deblur"})
+        names = (DEFAULT_MODEL, *(n for n in nets if n != DEFAULT_MODEL))   # the photo default first
     for name in names:
         try:
-            resolved = resolve_model(name)
             engine = create_engine(name, EngineConfig(threads=2))
         except EdgeDeblurError as e:
             loaded.info.append({"name": name, "status": "skipped", "reason": str(e)})
             log.warning("model %s skipped: %s", name, e)
             continue
-        label = f"model {resolved.id}"
-        plain = DeblurConfig(model=resolved.id, method=Method.MODEL)
-        auto = DeblurConfig(model=resolved.id, method=Method.AUTO)
+        label = f"model {engine.info.id}"
+        plain = DeblurConfig(model=name, method=Method.MODEL)
+        auto = DeblurConfig(model=name, method=Method.AUTO)
 
         def run(case: Case, engine: Engine = engine, config: DeblurConfig = plain) -> FloatImage:
             return deblur_image(case.blurry, config, engine=engine).image
@@ -217,7 +217,7 @@ def load_models(names: tuple[str, ...] | None) -> LoadedModels:
         loaded.restore[label] = run
         loaded.auto[f"{name} (auto)"] = run_auto
         loaded.engines[label] = engine
-        loaded.info.append({"name": name, "id": resolved.id, "path": str(resolved.path), "status": "ok"})
+        loaded.info.append({"name": name, "id": engine.info.id, "path": str(engine.info.path), "status": "ok"})
     return loaded
 
 

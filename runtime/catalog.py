@@ -23,8 +23,12 @@ SHIPPED_DIR = Path(__file__).resolve().parent / "models"
 """The folder of shipped models and their manifest."""
 
 MANIFEST_NAME = "manifest.json"
-DEFAULT_MODEL = "small"
-"""Photos: quality first (the kernel-aware path does most of the work)."""
+DEFAULT_MODEL = "small.int8+nano.int8"
+"""Photos: the mean of the int8 small and nano nets (``runtime.engines.ensemble``). Side by
+side on camera-made blur (``val_realblur``, 2026-12-05, the auto path) it gained +0.13 dB where
+fp32 small gained +0.12 (GoPro +0.41 / +0.37, worst pair -0.07 / -0.10), on 27 training faces
+with shake and defocus +2.35 / +2.30, and it ran faster (0.81 against 0.98-1.38 s/MP in
+those runs): int8 costs each net a little, the pair's independent mistakes average out."""
 LIVE_VIDEO_MODEL = "nano.int8.tflite"
 """Cameras and streams: the int8 face-crop model, at camera rate on a Pi-class CPU (91 FPS
 end to end for one 720p face here, within 0.1 dB of full-frame processing)."""

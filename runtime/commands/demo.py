@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                               description="Deblur the bundled example photo and write a before/after image.")
     p.add_argument("-o", "--output", type=Path, default=Path("edgedeblur_demo"), metavar="DIR",
                    help="output folder (default ./edgedeblur_demo)")
-    p.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME|PATH", help="model to run (default small)")
+    p.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME|PATH", help=f"model to run (default {DEFAULT_MODEL})")
     p.add_argument("--threads", type=int, default=2, help="CPU threads for the model (default 2)")
     p.set_defaults(handler=run, flags=FLAGS)
 

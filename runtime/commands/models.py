@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from runtime.catalog import MANIFEST_NAME, SHIPPED_DIR
+from runtime.catalog import DEFAULT_MODEL, ENSEMBLE_SEPARATOR, FILE_VIDEO_MODEL, LIVE_VIDEO_MODEL, MANIFEST_NAME, SHIPPED_DIR
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -67,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
                      _count(e.params), _count(e.macs_256), e.status.value,
                      e.notes.get("description", "")])
     print(_table(rows))
+    print(f"\ndefaults: photos {DEFAULT_MODEL}, video files {FILE_VIDEO_MODEL}, cameras {LIVE_VIDEO_MODEL}. "
+          f"Names joined by {ENSEMBLE_SEPARATOR!r} run as one model, the mean of their outputs.")
     sources: dict[str, dict[str, list[str]]] = {}  # licence -> data -> models trained on it
     for e in entries:
         data, licence = e.notes.get("data", ""), e.notes.get("licence", "")

@@ -24,6 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from facemask.options import RunningMode
+from runtime.catalog import DEFAULT_MODEL
 from runtime.engines import EngineConfig
 from runtime.video.pipeline import DEFAULT_DETECTOR, FacePriorityPipeline, PipelineConfig, Treatment
 from runtime.video.frames import Frame
@@ -52,7 +53,7 @@ class PhotoFacesConfig:
     background: Treatment | str = Treatment.LIGHT
     faces_strength: float | str = 1.0
     background_strength: float = 1.0
-    model: str | Path = "small"
+    model: str | Path = DEFAULT_MODEL
     engine: EngineConfig = field(default_factory=EngineConfig)
     tiles: TileConfig = field(default_factory=TileConfig)
     max_faces: int = 16

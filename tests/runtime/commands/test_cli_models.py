@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from model_fixtures import build_onnx, build_tflite, write_manifest
+from runtime.catalog import DEFAULT_MODEL, FILE_VIDEO_MODEL, LIVE_VIDEO_MODEL
 from runtime.cli import main
 from runtime.manifest import sha256_file
 
@@ -46,6 +47,8 @@ def test_table(models: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert next(line for line in out if line.startswith("denoise.fp32.onnx")).split()[1:3] == ["denoise", "onnx"]
     assert any(line.startswith("gone.fp32.onnx") and "missing" in line for line in out)
     assert not any("small.int8.tflite" in line for line in out)       # rejected: hidden
+    assert any(line.startswith(f"defaults: photos {DEFAULT_MODEL}, video files {FILE_VIDEO_MODEL}, "
+                               f"cameras {LIVE_VIDEO_MODEL}.") for line in out)
 
 
 def test_training_data_is_listed_once_per_licence(models: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -85,7 +85,7 @@ def test_strength_blends_linearly(models: Path, photo: np.ndarray, strength: flo
 
 
 def test_identity_model_returns_input(models: Path, photo: np.ndarray) -> None:
-    r = deblur_image(photo, DeblurConfig(models_dir=models, mode="auto"))
+    r = deblur_image(photo, DeblurConfig(model="small", models_dir=models, mode="auto"))
     np.testing.assert_allclose(r.image, photo, atol=1e-6)
     assert r.model_id == "small.fp32.onnx" and r.method is Method.MODEL
     assert set(r.timings_ms) >= {"run", "total"} and all(v >= 0 for v in r.timings_ms.values())
@@ -110,13 +110,13 @@ def test_mode_picks_specialist(models: Path, photo: np.ndarray, model: str, mode
 ])
 def test_model_auto_mode_follows_blur_estimate(models: Path, kernel: np.ndarray, mode: Mode, expected: str) -> None:
     blurry = blur(load_sample("chelsea").astype(np.float32) / 255.0, kernel)
-    r = deblur_image(blurry, DeblurConfig(models_dir=models, mode="auto", method="model"))
+    r = deblur_image(blurry, DeblurConfig(model="small", models_dir=models, mode="auto", method="model"))
     assert (r.mode_used, r.model_id) == (mode, expected)
     assert r.blur_estimate is not None and r.blur_estimate.confidence >= 0.5
 
 
 def test_auto_on_tiny_image_keeps_general_model(models: Path, photo: np.ndarray) -> None:
-    choice = choose_model(Mode.AUTO, photo[:64, :64], DeblurConfig(models_dir=models))
+    choice = choose_model(Mode.AUTO, photo[:64, :64], DeblurConfig(model="small", models_dir=models))
     assert (choice.model, choice.mode_used, choice.estimate) == ("small.fp32.onnx", Mode.AUTO, None)
 
 
@@ -126,7 +126,7 @@ def test_auto_without_specialists_skips_estimate(tmp_path: Path, photo: np.ndarr
     p = build_onnx(d / "small.fp32.onnx")
     write_manifest(d, [{"id": p.name, "model": "small", "path": p.name, "format": "onnx", "precision": "fp32",
                         "sha256": sha256_file(p), "input": {"name": "x"}, "output": {"name": "out"}}])
-    choice = choose_model(Mode.AUTO, photo, DeblurConfig(models_dir=d))
+    choice = choose_model(Mode.AUTO, photo, DeblurConfig(model="small", models_dir=d))
     assert (choice.model, choice.mode_used, choice.estimate) == ("small.fp32.onnx", Mode.AUTO, None)
 
 
@@ -220,7 +220,7 @@ def test_bad_arrays(image: np.ndarray, match: str) -> None:
 
 
 def test_deblurer_reuses_engines(models: Path, photo: np.ndarray) -> None:
-    with Deblurer(DeblurConfig(models_dir=models, mode="focus")) as d:
+    with Deblurer(DeblurConfig(model="small", models_dir=models, mode="focus")) as d:
         a = d.deblur_image(photo)
         b = d.deblur_image(photo[:50])
     assert a.model_id == b.model_id == "small_focus.fp32.onnx"
@@ -255,7 +255,7 @@ def test_auto_deconvolves_a_confident_blur_and_lets_the_model_clean_up(identity_
 
 
 def test_auto_uses_the_model_where_the_kernel_path_is_unsure(models: Path, photo: np.ndarray) -> None:
-    r = deblur_image(photo[:60, :90], DeblurConfig(models_dir=models))   # too small to estimate
+    r = deblur_image(photo[:60, :90], DeblurConfig(model="small", models_dir=models))   # too small to estimate
     assert (r.method, r.kernel_aware and r.kernel_aware.method, r.model_id) == (Method.MODEL, KernelMethod.UNSURE, "small.fp32.onnx")
 
 

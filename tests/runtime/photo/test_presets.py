@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from runtime.catalog import DEFAULT_MODEL
 from runtime.errors import ConfigError
 from runtime.photo.deblur import Mode
 from runtime.photo.presets import (BUILTIN, Preset, build_config, load_preset, parse_preset, preset_toml,
@@ -29,7 +30,7 @@ def test_builtins_are_valid_and_match_their_purpose() -> None:
 def test_overrides_win_and_defaults_fill_in() -> None:
     cfg = load_preset("portrait").config({"upscale": 1, "strength": 0.3}, tile=128)
     assert cfg.upscale == 1 and cfg.deblur.strength == 0.3 and cfg.deblur.mode is Mode.FOCUS
-    assert cfg.deblur.tile == 128 and str(cfg.deblur.model) == "small" and cfg.upscale_model == "x2"
+    assert cfg.deblur.tile == 128 and str(cfg.deblur.model) == DEFAULT_MODEL and cfg.upscale_model == "x2"
 
 
 def test_user_presets_by_name_and_replacing_a_builtin(user_dir: Path) -> None:
@@ -94,7 +95,8 @@ def test_settings_record_is_a_preset_that_repeats_the_run(tmp_path: Path, restor
     text = settings_toml(config, preset=load_preset("old-scan"), version="9.9")
     recorded = tomllib.loads(text)["recorded"]
     assert recorded["edgedeblur"] == "9.9" and recorded["preset"] == "old-scan (built-in)"
-    assert recorded["deblur_model"].startswith("small.fp32.onnx sha256:")
+    assert recorded["deblur_model"].startswith("small.int8.onnx sha256:")     # the default ensemble's members
+    assert " + nano.int8.onnx sha256:" in recorded["deblur_model"]
     assert recorded["denoise_model"].startswith("denoise.fp32.onnx sha256:")
     assert recorded["upscale_model"].startswith("x2.fp32.onnx sha256:")
     assert "models_manifest" in recorded
