@@ -34,6 +34,7 @@ from benchmarks.run_meta import finish, header, run_meta
 from convert.realval import read_pairs
 from facemask.detector import FaceDetector
 from facemask.options import FaceDetectorOptions
+from runtime.catalog import DEFAULT_MODEL
 from runtime.engines import EngineConfig, create_engine
 from runtime.engines.tiling import run_tiled
 from runtime.lab.degradations import convolve, jpeg_roundtrip
@@ -161,21 +162,25 @@ def upscaler_alone(folder: Path, limit: int) -> dict[str, dict[str, float]]:
                    "worst_over_lanczos_db": float(min(g[0] for g in pairs))} for name, pairs in gains.items()}
 
 
+LINK_MODELS = (("deblur", "small.fp32"), ("deblur", "small.int8"), ("deblur", DEFAULT_MODEL),
+               ("denoise", "denoise.fp32"), ("denoise", "denoise.int8"), ("upscale", "x2.fp32"), ("upscale", "x2.int8"))
+"""Each link's fp32 and int8 files, and the photo default the deblur link runs."""
+
+
 def link_speed(side: int = 1024, rounds: int = 3) -> list[dict[str, object]]:
-    """Milliseconds per input megapixel of each link, fp32 and int8, measured side by side."""
+    """Milliseconds per input megapixel of each of ``LINK_MODELS``, measured side by side."""
     img = np.random.default_rng(0).random((side, side, 3), dtype=np.float32)
     out = []
-    for link, model in (("deblur", "small"), ("denoise", "denoise"), ("upscale", "x2")):
-        for precision in ("fp32", "int8"):
-            with create_engine(f"{model}.{precision}", EngineConfig(threads=2)) as engine:
-                run_tiled(engine, img[:256, :256])
-                times = []
-                for _ in range(rounds):
-                    t = time.perf_counter()
-                    run_tiled(engine, img)
-                    times.append(time.perf_counter() - t)
-            out.append({"link": link, "model": f"{model}.{precision}",
-                        "ms_per_mp": round(1e3 * float(np.median(times)) / (side * side / 1e6))})
+    for link, model in LINK_MODELS:
+        with create_engine(model, EngineConfig(threads=2)) as engine:
+            run_tiled(engine, img[:256, :256])
+            times = []
+            for _ in range(rounds):
+                t = time.perf_counter()
+                run_tiled(engine, img)
+                times.append(time.perf_counter() - t)
+        out.append({"link": link, "model": model,
+                    "ms_per_mp": round(1e3 * float(np.median(times)) / (side * side / 1e6))})
     return out
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from runtime.catalog import load_shipped_manifest
+from runtime.catalog import DEFAULT_MODEL, load_shipped_manifest
 from runtime.engines import EngineConfig, create_engine
 from runtime.lab.degradations import degrade
 from runtime.lab.metrics import psnr
@@ -18,9 +18,10 @@ from runtime.lab.sample_images import load_sample
 from runtime.manifest import Precision
 from runtime.photo.kernels import camera_shake_kernel
 
-MODELS = sorted({e.model for e in load_shipped_manifest().artifacts
-                 if e.precision is Precision.FP32 and e.task == "deblur"})
-"""The shipped deblur nets (the denoiser and upscaler have their own tests in test_chain.py)."""
+MODELS = [*sorted({e.model for e in load_shipped_manifest().artifacts
+                   if e.precision is Precision.FP32 and e.task == "deblur"}), DEFAULT_MODEL]
+"""The shipped deblur nets and the photo default (an ensemble of their int8 files); the
+denoiser and upscaler have their own tests in test_chain.py."""
 FACE = (slice(50, 190), slice(70, 190))
 """The face inside the test crop (rows, columns): skin, eyes, mouth, some hair."""
 
