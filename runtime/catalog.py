@@ -34,12 +34,15 @@ LIVE_VIDEO_MODEL = "nano.int8.tflite"
 end to end for one 720p face here, within 0.1 dB of full-frame processing)."""
 FILE_VIDEO_MODEL = "small"
 """Video files and image folders: nothing is dropped while the model runs, so quality comes
-first, as for photos (the same fp32 ``small``, run on every face crop). On the real-face clips
+first (fp32 ``small``, run on every face crop). On the real-face clips
 of ``benchmarks/results/runtime/real`` it gained +0.79 / +0.78 / +0.95 dB on shaken /
 defocused / soft faces; with reused crops +0.75 / +0.71 / +0.87, and the ``small.int8`` of
 2026-12-04 with reused crops +0.66 / +0.62 / +0.78 (twice as fast again, a third more frame-to-frame
 flicker); the camera default ``nano.int8.tflite`` +0.42 / +0.49 / +0.71 (its file of 2026-12-05,
-calibrated with sharp photos), four to five times as fast."""
+calibrated with sharp photos), four to five times as fast. The photo default's ensemble with
+nano lost there (2026-12-05, side by side: +0.65 / +0.69 / +0.97 for ``small.int8+nano.int8``,
++0.64 / +0.70 / +0.99 for ``small+nano``, +0.80 / +0.78 / +0.95 for ``small``): on these H.264
+face crops nano alone gains about half what small does, so averaging it in dilutes small."""
 MODEL_SUFFIXES: tuple[str, ...] = (".onnx", ".tflite")
 ENSEMBLE_SEPARATOR = "+"
 """Joins the names of an ensemble's members (``small.int8+nano.int8``, ``runtime.engines.ensemble``)."""
