@@ -28,13 +28,15 @@ from benchmarks.pictures import write_picture
 from benchmarks.run_meta import finish, header, run_meta
 from convert.realval import read_pairs
 from runtime import DeblurConfig, Deblurer
+from runtime.catalog import DEFAULT_MODEL
 from runtime.photo.imageio import read_image
 from runtime.lab.metrics import psnr, ssim
 from runtime.photo.gate import GateConfig
 from runtime.photo.policy import AutoPolicy
 
 OUT = Path(__file__).parent / "results" / "realblur"
-DEFAULT_CONFIGS = ("auto:small", "model:small", "model:nano")
+DEFAULT_CONFIGS = (f"auto:{DEFAULT_MODEL}", "auto:small", f"model:{DEFAULT_MODEL}", "model:small", "model:nano")
+"""The photo default and fp32 small, each through the auto path and alone, and nano alone."""
 BORDER_PX = 20
 
 

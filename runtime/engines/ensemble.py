@@ -4,8 +4,10 @@ Two nets of different architecture make partly independent mistakes, so their me
 either one. Measured on the shipped small and nano (2026-12-05, models alone): camera-made
 blur (``val_realblur``) +0.08 / +0.06 dB alone, +0.10 for the mean of their int8 files;
 shaken and defocused training faces +1.38 / +1.34 alone, +1.51 for the mean. The int8 pair
-costs less than fp32 small alone (0.53 against 0.59 s/MP). Flipped copies of one net (test-time augmentation) gained nothing: one
-net's mistakes repeat under a flip.
+costs less than fp32 small alone (0.53 against 0.59 s/MP). Flipped copies of one net
+(test-time augmentation) gained nothing: one net's mistakes repeat under a flip. A weak
+member dilutes a strong one: on H.264 face crops, where nano gains half what small does,
+the pair lost to small alone (``runtime.catalog.FILE_VIDEO_MODEL``).
 
 An ensemble is named by joining model names with ``+`` (``small.int8+nano.int8``); every
 member must take the same input sizes (see :func:`combined_info`).
@@ -21,6 +23,7 @@ from numpy.typing import NDArray
 from runtime.catalog import ENSEMBLE_SEPARATOR
 from runtime.engines.base import Engine, ModelInfo
 from runtime.errors import EngineError, ModelLoadError
+
 
 def combined_info(infos: list[ModelInfo]) -> ModelInfo:
     """What the ensemble accepts: every member's constraint at once.
@@ -69,6 +72,7 @@ class EnsembleEngine:
 
     @property
     def members(self) -> list[ModelInfo]:
+        """Each member's own identity, in order."""
         return [m.info for m in self._members]
 
     def run(self, batch: NDArray[np.float32]) -> NDArray[np.float32]:
