@@ -30,11 +30,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from benchmarks.pictures import write_picture
-from benchmarks.realblur import parse_config
+from benchmarks.realblur import DEFAULT_CONFIGS, parse_config
 from benchmarks.run_meta import ROOT, finish, header, run_meta
 from convert.photos import pick_photos, shrink_to_long_side
 from runtime import Deblurer
-from runtime.catalog import DEFAULT_MODEL
 from runtime.errors import ConfigError
 from runtime.lab.degradations import convolve
 from runtime.lab.metrics import psnr
@@ -43,8 +42,6 @@ from runtime.photo.kernels import camera_shake_kernel, defocus_kernel
 
 OUT = Path(__file__).parent / "results" / "face_photos"
 DEFAULT_DATA = ROOT.parent / "shared" / "train_photos" / "faces"
-DEFAULT_CONFIGS = (f"auto:{DEFAULT_MODEL}", "auto:small", f"model:{DEFAULT_MODEL}", "model:small", "model:nano")
-"""The photo default and fp32 small, each through the auto path and alone, and nano alone."""
 SHAKE_PX = (13, 19, 27)
 DISC_RADII_PX = (3.0, 5.0)
 NOISE_SIGMA = 0.01
