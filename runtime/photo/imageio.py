@@ -381,6 +381,15 @@ def write_image(path: Path, rgb: NDArray[np.float32], alpha: NDArray[np.float32]
     return atomic_write_bytes(Path(path), encode_image(path, rgb, alpha, meta, quality=quality), exclusive=exclusive)
 
 
+def _label_scale(label: str, size_wh: tuple[int, int]) -> float:
+    """Font scale of a caption: by the panel's height, shrunk until the caption fits its
+    width (a long model name such as an ensemble's would run off the panel)."""
+    scale = max(0.4, size_wh[1] / 600)
+    (width, _), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, max(1, int(4 * scale)))
+    room = size_wh[0] - 2 * (int(8 * scale) + 2)
+    return scale if width <= room else max(0.2, scale * room / max(width, 1))
+
+
 def side_by_side(images: Sequence[NDArray[np.float32]], labels: Sequence[str],
                  max_height_px: int = 1024, gap_px: int = 8) -> NDArray[np.float32]:
     """Images of equal size next to each other with a label on each: a before/after strip.
@@ -400,8 +409,8 @@ def side_by_side(images: Sequence[NDArray[np.float32]], labels: Sequence[str],
     panels: list[NDArray[np.float32]] = [
         np.asarray(cv2.resize(np.asarray(im, np.float32), size, interpolation=cv2.INTER_AREA), np.float32)
         if s < 1 else np.array(im, np.float32) for im in images]
-    scale = max(0.4, size[1] / 600)
     for panel, label in zip(panels, labels):
+        scale = _label_scale(label, size)
         org = (int(8 * scale) + 2, int(28 * scale) + 2)
         cv2.putText(panel, label, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), max(1, int(4 * scale)),
                     cv2.LINE_AA)

@@ -166,3 +166,11 @@ def test_side_by_side() -> None:
     assert strip.shape == (100, 124, 3)
     assert side_by_side([a, b], ["x", "y"], max_height_px=50).shape == (50, 68, 3)
     assert strip[:, 64:].mean() > 0.9 and strip[50:, :60].mean() < 0.1
+
+
+def test_a_long_caption_shrinks_to_fit_its_panel() -> None:
+    grey = np.full((120, 160, 3), 0.5, np.float32)
+    strip = side_by_side([grey, grey], ["before", "after (small.int8.onnx+nano.int8.onnx)"], gap_px=4)
+    after = strip[:, 164:]
+    assert not np.allclose(after[:, :80], 0.5)                 # the caption is drawn...
+    np.testing.assert_array_equal(after[:, -4:], 0.5)          # ...and stops short of the edge
