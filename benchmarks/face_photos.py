@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from benchmarks.pictures import write_picture
+from benchmarks.pictures import write_comparison_strip
 from benchmarks.realblur import DEFAULT_CONFIGS, parse_config
 from benchmarks.run_meta import ROOT, finish, header, run_meta
 from convert.photos import pick_photos, shrink_to_long_side
@@ -168,13 +168,7 @@ def write(rows: list[Row], crops: dict[str, list[NDArray[np.float32]]], data: Pa
                      f"{s['families_mean_db']:+.2f} | {s['cases_mean_db']:+.2f} | {s['worst_db']:+.2f} | "
                      f"{s['cases_worse']} |")
     (out / "face_photos.md").write_text("\n".join(lines) + "\n")
-    order = ["input", *[k for k in crops if k not in ("input", "sharp")], "sharp"]
-    if crops["input"]:
-        grid = np.concatenate([np.concatenate([crops[k][i] for k in order], axis=1)
-                               for i in range(len(crops["input"]))], axis=0)
-        write_picture(out / "strip.jpg", grid)
-        (out / "strip.txt").write_text("columns: " + " | ".join(order) + "\nrows: "
-                                       + ", ".join(STRIP_CASES) + " for each of the first photos\n")
+    write_comparison_strip(out, crops, ", ".join(STRIP_CASES) + " for each of the first photos")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -38,3 +38,17 @@ def write_picture(path: Path, rgb: NDArray[np.uint8] | NDArray[np.floating]) -> 
     with atomic_path(path, suffix=SUFFIX) as tmp:
         tmp.write_bytes(data.tobytes())
     return path
+
+
+def write_comparison_strip(folder: Path, crops: dict[str, list[NDArray[np.floating]]], rows_note: str = "") -> None:
+    """``folder/strip.jpg``: one row per example, columns input | each config | sharp (in
+    ``crops``' order), and ``strip.txt`` naming the columns (and the rows, ``rows_note``).
+    Rows stop at the shortest column; nothing is written when a column is empty."""
+    order = ["input", *[k for k in crops if k not in ("input", "sharp")], "sharp"]
+    n = min(len(crops[k]) for k in order)
+    if not n:
+        return
+    write_picture(folder / "strip.jpg", np.concatenate(
+        [np.concatenate([crops[k][i] for k in order], axis=1) for i in range(n)], axis=0))
+    rows = f"rows: {rows_note}\n" if rows_note else ""
+    (folder / "strip.txt").write_text("columns: " + " | ".join(order) + "\n" + rows)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.pictures import write_picture
+from benchmarks.pictures import write_comparison_strip
 from benchmarks.run_meta import finish, header, run_meta
 from convert.realval import read_pairs
 from runtime import DeblurConfig, Deblurer
@@ -145,13 +145,7 @@ def write(rows: list[Row], crops: dict[str, list[np.ndarray]], folder: Path, out
         lines.append(f"| {name} | {s['gain_db']:+.2f} | {s['gain_people_db']:+.2f} | {by_source} | "
                      f"{s['worst_db']:+.2f} | {s['pairs_worse']} | {s['ssim_gain']:+.4f} | {s['s_per_mp']:.2f} |")
     (out / "realblur.md").write_text("\n".join(lines) + "\n")
-    cols = [k for k in crops if k not in ("input", "sharp")]
-    order = ["input", *cols, "sharp"]
-    n = min(len(crops[k]) for k in order)
-    if n:
-        grid = np.concatenate([np.concatenate([crops[k][i] for k in order], axis=1) for i in range(n)], axis=0)
-        write_picture(out / "strip.jpg", grid)
-        (out / "strip.txt").write_text("columns: " + " | ".join(order) + "\n")
+    write_comparison_strip(out, crops)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,8 @@ import json
 import sys
 from pathlib import Path
 
-from runtime.catalog import DEFAULT_MODEL, ENSEMBLE_SEPARATOR, FILE_VIDEO_MODEL, LIVE_VIDEO_MODEL, MANIFEST_NAME, SHIPPED_DIR
+from runtime.catalog import (DEFAULT_MODEL, ENSEMBLE_SEPARATOR, FILE_VIDEO_MODEL, LIVE_VIDEO_MODEL, MANIFEST_NAME,
+                             SHIPPED_DIR)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from benchmarks.pictures import write_picture
+from benchmarks.pictures import write_comparison_strip, write_picture
 from runtime.lab.metrics import psnr
 from runtime.lab.sample_images import EVAL_IMAGES, load_sample
 
@@ -33,3 +33,15 @@ def test_other_formats_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"\.jpg"):
         write_picture(tmp_path / "strip.png", np.zeros((4, 4, 3), np.uint8))
     assert not list(tmp_path.iterdir())
+
+
+def test_a_comparison_strip_puts_input_first_and_sharp_last(tmp_path: Path) -> None:
+    cell = {k: np.full((16, 16, 3), v, np.float32) for k, v in (("input", 0.0), ("a", 0.5), ("sharp", 1.0))}
+    crops = {"input": [cell["input"]] * 2, "sharp": [cell["sharp"]] * 2, "a": [cell["a"]] * 3}
+    write_comparison_strip(tmp_path, crops, "two examples")
+    strip = cv2.imread(str(tmp_path / "strip.jpg"), cv2.IMREAD_GRAYSCALE).astype(int)
+    assert strip.shape == (32, 48)                       # rows stop at the shortest column
+    assert strip[8, 8] <= 2 and abs(strip[8, 24] - 128) <= 2 and strip[8, 40] >= 253
+    assert (tmp_path / "strip.txt").read_text() == "columns: input | a | sharp\nrows: two examples\n"
+    write_comparison_strip(tmp_path / "none", {"input": [], "sharp": [], "a": []})
+    assert not (tmp_path / "none").exists()
