@@ -47,11 +47,11 @@ def chain_config(args: argparse.Namespace, engine: EngineConfig) -> tuple[Restor
         ConfigError: a bad preset or setting (one line naming it).
     """
     from runtime.photo.deblur import DeblurConfig, load_kernel
-    from runtime.photo.presets import KEYS, build_config, load_preset
+    from runtime.photo.presets import KEYS, build_config, load_preset, merge_settings
 
     preset = load_preset(args.preset) if args.preset else None
     given = {k: v for k in KEYS if (v := getattr(args, k, None)) is not None}
-    settings = {**(preset.settings if preset else {}), **given}
+    settings = merge_settings(preset.settings if preset else {}, given)
     defaults = DeblurConfig()
     for key in DEBLUR_FLAGS:
         default = getattr(defaults, key)

@@ -39,6 +39,7 @@ from runtime.catalog import SHIPPED_DIR, resolve_members
 from runtime.engines.base import EngineConfig
 from runtime.errors import ConfigError, EdgeDeblurError, closest
 from runtime.photo.chain import RestoreConfig
+from runtime.photo.links import parse_denoise
 from runtime.manifest import sha256_file
 from runtime.photo.deblur import DeblurConfig, Method
 
@@ -75,7 +76,24 @@ class Preset:
         Raises:
             ConfigError: a setting is invalid (naming it).
         """
-        return build_config({**self.settings, **(overrides or {})}, engine=engine, models_dir=models_dir, **deblur)
+        return build_config(merge_settings(self.settings, overrides or {}), engine=engine, models_dir=models_dir,
+                            **deblur)
+
+
+def merge_settings(base: Mapping[str, object], overrides: Mapping[str, object]) -> dict[str, object]:
+    """``overrides`` (explicit flags or fields) over ``base`` (a preset's settings).
+
+    ``denoise_strength`` only scales 'auto', so a fixed ``denoise`` given over a preset's
+    'auto' drops the preset's strength instead of failing on it.
+
+    Raises:
+        ConfigError: an overriding ``denoise`` is not off, auto or a strength.
+    """
+    merged = {**base, **overrides}
+    if "denoise" in overrides and "denoise_strength" not in overrides \
+            and parse_denoise(overrides["denoise"]) != "auto":
+        merged.pop("denoise_strength", None)
+    return merged
 
 
 def build_config(settings: Mapping[str, object], *, engine: EngineConfig = EngineConfig(),

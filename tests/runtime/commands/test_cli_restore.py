@@ -88,12 +88,13 @@ def test_album_with_preset_records_settings_and_repeats(tmp_path: Path, album: P
 def test_flags_override_the_preset(tmp_path: Path, album: Path, restore_models: Path) -> None:
     (album / "broken.jpg").unlink()
     out = tmp_path / "out"
-    assert main(["deblur", str(album), "--preset", "portrait", "--upscale", "1", "--strength", "0.5", "-o", str(out),
-                 "--models-dir", str(restore_models), "-q"]) == 0
+    assert main(["deblur", str(album), "--preset", "portrait", "--upscale", "1", "--strength", "0.5",
+                 "--denoise", "0.5", "-o", str(out), "--models-dir", str(restore_models), "-q"]) == 0
     with Image.open(out / "p0.png") as im:
         assert im.size == (80, 64)
     record = tomllib.loads((out / "edgedeblur-settings.toml").read_text())
     assert record["upscale"] == 1 and record["strength"] == 0.5 and record["mode"] == "focus"
+    assert record["denoise"] == 0.5 and record["denoise_strength"] == 1   # the preset's auto strength is dropped
 
 
 def test_rerun_with_same_settings_keeps_one_record_other_settings_add_one(tmp_path: Path, album: Path,

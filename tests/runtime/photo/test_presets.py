@@ -9,8 +9,8 @@ import pytest
 from runtime.catalog import DEFAULT_MODEL
 from runtime.errors import ConfigError
 from runtime.photo.deblur import Mode
-from runtime.photo.presets import (BUILTIN, Preset, build_config, load_preset, parse_preset, preset_toml,
-                                   read_preset, settings_of, settings_toml, user_presets)
+from runtime.photo.presets import (BUILTIN, Preset, build_config, load_preset, merge_settings, parse_preset,
+                                   preset_toml, read_preset, settings_of, settings_toml, user_presets)
 
 
 pytestmark = pytest.mark.usefixtures("user_dir")     # every test: its own empty user presets folder
@@ -31,6 +31,19 @@ def test_overrides_win_and_defaults_fill_in() -> None:
     cfg = load_preset("portrait").config({"upscale": 1, "strength": 0.3}, tile=128)
     assert cfg.upscale == 1 and cfg.deblur.strength == 0.3 and cfg.deblur.mode is Mode.FOCUS
     assert cfg.deblur.tile == 128 and str(cfg.deblur.model) == DEFAULT_MODEL and cfg.upscale_model == "x2"
+
+
+def test_a_fixed_denoise_over_an_auto_preset_drops_its_auto_strength() -> None:
+    portrait = load_preset("portrait")                  # denoise auto at strength 0.6
+    assert portrait.config({"denoise": 0.5}).denoise == 0.5
+    assert portrait.config({"denoise": "off"}).denoise == "off"
+    kept = portrait.config({"denoise": "AUTO"})
+    assert kept.denoise == "auto" and kept.denoise_strength == 0.6
+    assert merge_settings({"denoise": "auto", "denoise_strength": 0.6}, {"denoise": 0.5}) == {"denoise": 0.5}
+    with pytest.raises(ConfigError, match="denoise_strength"):         # given together, they still conflict
+        portrait.config({"denoise": 0.5, "denoise_strength": 0.3})
+    with pytest.raises(ConfigError, match="must be off, auto"):
+        portrait.config({"denoise": "lots"})
 
 
 def test_user_presets_by_name_and_replacing_a_builtin(user_dir: Path) -> None:
