@@ -2,12 +2,13 @@
 
 Runs a real server (uvicorn on a free localhost port) and talks to it over HTTP, as the page
 does. Latency: upload, first preview at screen size (deblurred once per mode), slider moves
-(re-blend only), full-resolution download; for Auto and for face priority. Screenshots:
+(re-blend only), full-resolution download; for Auto, face priority and the portrait preset
+(the restore chain: deblur, auto denoise, x2). Screenshots:
 the photo, album and live pages at phone (390x844) and desktop (1280x800) width in Debian's
 Chromium (``--screenshots``). The photo is coffee + grace_hopper's face tiled up to 4000x3000
 and defocused (sigma 2 px): content matters little for time.
 
-    .venv/bin/python -m benchmarks.serve [--model small] [--skip-full] [--screenshots]
+    .venv/bin/python -m benchmarks.serve [--model NAME] [--skip-full] [--screenshots]
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import json
 import statistics
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -23,6 +25,7 @@ import cv2
 import numpy as np
 
 from benchmarks.run_meta import finish, run_meta
+from runtime.catalog import DEFAULT_MODEL
 from runtime.lab.face_clips import Motion, make_clip, write_mp4
 from runtime.lab.sample_images import load_sample
 from runtime.serve.config import ServeConfig
@@ -64,6 +67,13 @@ def _upload(base: str, path: Path) -> tuple[float, str]:
     return ms, json.loads(out)["id"]
 
 
+SETTINGS = {"auto": {"mode": "auto"}, "faces": {"faces": "true"}, "portrait": {"preset": "portrait"}}
+"""What is timed: Auto, face priority, and the portrait preset (focus 0.8, auto denoise, x2)."""
+PREVIEWS = [(1280, name, SETTINGS[name]) for name in SETTINGS] + \
+    [(1170, name, SETTINGS[name]) for name in ("auto", "faces")]
+"""(screen side, name, settings): desktop 1280 px, phone 1170 px (390 px x 3)."""
+
+
 def latency(model: str, skip_full: bool, work: Path) -> dict[str, object]:
     photo = make_photo(work / "photo12mp.jpg")
     rows: dict[str, object] = {}
@@ -71,27 +81,27 @@ def latency(model: str, skip_full: bool, work: Path) -> dict[str, object]:
     with running_server(config) as base:
         up_ms, uid = _upload(base, photo)
         rows["upload_ms"] = round(up_ms)
-        for side in (1280, 1170):
-            for faces in (False, True):
-                key = f"side{side}_{'faces' if faces else 'auto'}"
-                body = {"mode": "auto", "strength": 1.0, "faces": faces, "side": side}
-                first, out = _call(f"{base}/api/uploads/{uid}/preview", json.dumps(body).encode(), "application/json")
-                info = json.loads(out)
-                moves = []
-                for s in (0.8, 0.6, 0.4, 0.2, 0.5):
-                    ms, _ = _call(f"{base}/api/uploads/{uid}/preview",
-                                  json.dumps(body | {"strength": s}).encode(), "application/json")
-                    moves.append(ms)
-                rows[key] = {"first_preview_ms": round(first), "slider_ms_median": round(statistics.median(moves), 1),
-                             "slider_ms_max": round(max(moves), 1), "server_compute_ms": info["compute_ms"],
-                             "preview_wh": [info["width"], info["height"]], "label": info["label"],
-                             "faces_zoomed": len(info["faces"])}
-                print(key, rows[key], flush=True)
+        for side, name, settings in PREVIEWS:
+            key = f"side{side}_{name}"
+            body = {"strength": 1.0, "side": side, **settings}
+            first, out = _call(f"{base}/api/uploads/{uid}/preview", json.dumps(body).encode(), "application/json")
+            info = json.loads(out)
+            moves = []
+            for s in (0.8, 0.6, 0.4, 0.2, 0.5):
+                ms, _ = _call(f"{base}/api/uploads/{uid}/preview",
+                              json.dumps(body | {"strength": s}).encode(), "application/json")
+                moves.append(ms)
+            rows[key] = {"first_preview_ms": round(first), "slider_ms_median": round(statistics.median(moves), 1),
+                         "slider_ms_max": round(max(moves), 1), "server_compute_ms": info["compute_ms"],
+                         "preview_wh": [info["width"], info["height"]], "label": info["label"],
+                         "faces_zoomed": len(info["faces"])}
+            print(key, rows[key], flush=True)
         if not skip_full:
-            for faces in (False, True):
-                ms, data = _call(f"{base}/api/uploads/{uid}/download?mode=auto&strength=1&faces={str(faces).lower()}")
-                rows[f"full_res_{'faces' if faces else 'auto'}_s"] = round(ms / 1e3, 1)
-                print("full", faces, ms / 1e3, len(data), flush=True)
+            for name, settings in SETTINGS.items():
+                ms, data = _call(f"{base}/api/uploads/{uid}/download?{urllib.parse.urlencode(settings)}")
+                size = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_REDUCED_COLOR_8).shape[1::-1]
+                rows[f"full_res_{name}_s"] = round(ms / 1e3, 1)
+                print("full", name, ms / 1e3, len(data), "bytes, 1/8 size", size, flush=True)
     return rows
 
 
@@ -114,6 +124,9 @@ def screenshots(model: str, work: Path) -> list[str]:
             page.goto(base + "/")
             page.set_input_files("#file", str(photo))
             page.wait_for_function("document.getElementById('after').src.startsWith('data:')", timeout=600_000)
+            page.wait_for_function("document.getElementById('preset').options.length > 1")
+            page.select_option("#preset", "portrait")
+            page.wait_for_function("document.getElementById('status').textContent.includes('zoom x2')", timeout=600_000)
             page.fill("#strength", "70")
             page.wait_for_timeout(1500)
             page.wait_for_function("!document.getElementById('compare').classList.contains('busy')", timeout=600_000)
@@ -140,7 +153,7 @@ def _shot(page, name: str) -> str:  # noqa: ANN001
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default="small")
+    ap.add_argument("--model", default=DEFAULT_MODEL)
     ap.add_argument("--skip-full", action="store_true", help="skip the full-resolution downloads")
     ap.add_argument("--screenshots", action="store_true", help="only take the page screenshots")
     args = ap.parse_args()

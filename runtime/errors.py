@@ -62,6 +62,11 @@ def parse_choice(cls: type[E], value: object, field: str) -> E:
         raise ConfigError(f"{field} {value!r} is not one of {', '.join(names)}{hint}") from e
 
 
+def plain_fields(message: str) -> str:
+    """A library message as a preset file or a web form shows it: 'strength', not `strength`."""
+    return re.sub(r"`(\w+)`", r"\1", message)
+
+
 def with_flags(message: str, flags: Mapping[str, str]) -> str:
     """A library message as a subcommand shows it: each `field` it takes as a flag becomes the flag.
 

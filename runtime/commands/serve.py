@@ -36,6 +36,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    "(default: a temporary folder removed on exit)")
     p.add_argument("--max-upload-mb", type=float, default=50.0, help="largest photo upload (default 50)")
     p.add_argument("--max-megapixels", type=float, default=48.0, help="largest photo (default 48 MP)")
+    p.add_argument("--max-output-megapixels", type=float, default=100.0,
+                   help="largest result after upscaling (default 100 MP: a 12 MP photo x2, not x4)")
     p.add_argument("--keep-minutes", type=float, default=60.0,
                    help="delete uploads and results after this long (default 60)")
     p.set_defaults(handler=run)
@@ -56,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
         host=args.host, port=args.port, model=args.model, live_model=args.live_model, models_dir=args.models_dir, threads=args.threads,
         album_root=args.album_root.expanduser() if args.album_root else None, live_source=args.live,
         work_dir=args.work_dir, max_upload_mb=args.max_upload_mb, max_megapixels=args.max_megapixels,
+        max_output_megapixels=args.max_output_megapixels,
         keep_s=args.keep_minutes * 60))
     shown = "localhost" if config.host in ("127.0.0.1", "::1") else config.host
     url = f"http://{shown}:{config.port}/"

@@ -205,27 +205,10 @@ class Restorer:
         deblurred = self.deblurer.deblur_image(image_rgb, step("deblur"))
         links = [LinkReport("deblur", deblurred.label if cfg.deblur.strength > 0 else "deblur off",
                             cfg.deblur.strength, (time.perf_counter() - t) * 1e3)]
-        image, sigma = deblurred.image, None
+        image = deblurred.image
         del deblurred
-        if cfg.denoise != "off":
-            t = time.perf_counter()
-            if cfg.denoise == "auto":
-                sigma = noise_sigma(image)
-                s = cfg.denoise_strength * cfg.auto_denoise.strength(sigma)
-            else:
-                s = float(cfg.denoise)
-            image = self.denoise(image, s, step("denoise"))
-            label = f"{self.engine(cfg.denoise_model).info.id} {s:.2f}" if s > 0 else "denoise skipped"
-            if sigma is not None:
-                label += f" (noise {sigma * 255:.1f}/255)"
-            links.append(LinkReport("denoise", label, s, (time.perf_counter() - t) * 1e3))
-        if cfg.upscale > 1:
-            t = time.perf_counter()
-            image = self.upscale(image, cfg.upscale, cfg.upscale_strength, step("upscale"))
-            name = self.engine(cfg.upscale_model).info.id if cfg.upscale_strength > 0 else "lanczos"
-            links.append(LinkReport("upscale", f"{name} x{cfg.upscale}", cfg.upscale_strength,
-                                    (time.perf_counter() - t) * 1e3))
-        return RestoreResult(image, tuple(links), sigma)
+        image, more, sigma = finish(image, cfg, self.engine, progress)
+        return RestoreResult(image, tuple(links + more), sigma)
 
     def restore_file(self, src: Path, dst: Path, overwrite: bool = False, progress: ChainProgress | None = None,
                      *, exclusive: bool = False) -> RestoreResult:
@@ -253,6 +236,46 @@ class Restorer:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+
+
+def finish(image_rgb: NDArray[np.float32], config: RestoreConfig, engine: Callable[[str | Path], Engine],
+           progress: ChainProgress | None = None) -> tuple[NDArray[np.float32], list[LinkReport], float | None]:
+    """The links after deblurring, denoise then upscale, as ``config`` sets them.
+
+    ``engine`` returns a loaded engine for a model name, so a caller that keeps engines over
+    many photos (``Restorer``, the web app) keeps them here too.
+
+    Returns:
+        the image, a report per link configured, and the noise read after deblurring (None
+        unless ``denoise`` is 'auto').
+    """
+    step = (lambda link: partial(progress, link)) if progress is not None else (lambda link: None)
+    image, sigma, links = image_rgb, None, []
+    if config.denoise != "off":
+        t = time.perf_counter()
+        if config.denoise == "auto":
+            sigma = noise_sigma(image)
+            s = config.denoise_strength * config.auto_denoise.strength(sigma)
+        else:
+            s = float(config.denoise)
+        label = "denoise skipped"
+        if s > 0:
+            model = engine(config.denoise_model)
+            image = denoise_link(image, s, model, tiles=config.tiles, progress=step("denoise"))
+            label = f"{model.info.id} {s:.2f}"
+        if sigma is not None:
+            label += f" (noise {sigma * 255:.1f}/255)"
+        links.append(LinkReport("denoise", label, s, (time.perf_counter() - t) * 1e3))
+    if config.upscale > 1:
+        t = time.perf_counter()
+        runs = config.upscale_strength > 0
+        model_ref = engine(config.upscale_model) if runs else config.upscale_model
+        image = upscale_link(image, config.upscale, config.upscale_strength, model_ref, tiles=config.tiles,
+                             progress=step("upscale"))
+        name = model_ref.info.id if isinstance(model_ref, Engine) else "lanczos"
+        links.append(LinkReport("upscale", f"{name} x{config.upscale}", config.upscale_strength,
+                                (time.perf_counter() - t) * 1e3))
+    return image, links, sigma
 
 
 def restore(image_rgb: NDArray[np.float32], config: RestoreConfig = RestoreConfig(),

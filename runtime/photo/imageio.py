@@ -352,10 +352,14 @@ def read_for(src: Path, dst: Path, *, overwrite: bool = False) -> LoadedImage:
 def write_like(dst: Path, rgb: NDArray[np.float32], source: LoadedImage, *, exclusive: bool = False) -> Path:
     """Write ``rgb`` stored as ``source`` was (bit depth, grey, ICC, alpha); an alpha of another
     size (the result was upscaled) is resized to it with Lanczos. See ``write_image``."""
-    alpha = source.alpha
-    if alpha is not None and alpha.shape != rgb.shape[:2]:
-        alpha = np.clip(cv2.resize(alpha, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LANCZOS4), 0, 1)
-    return write_image(dst, rgb, alpha=alpha, meta=source.meta, exclusive=exclusive)
+    return write_image(dst, rgb, alpha=alpha_for(rgb, source.alpha), meta=source.meta, exclusive=exclusive)
+
+
+def alpha_for(rgb: NDArray[np.float32], alpha: NDArray[np.float32] | None) -> NDArray[np.float32] | None:
+    """``alpha`` at ``rgb``'s size (an upscaled photo keeps its transparency), or None."""
+    if alpha is None or alpha.shape == rgb.shape[:2]:
+        return alpha
+    return np.clip(cv2.resize(alpha, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LANCZOS4), 0, 1)
 
 
 def write_image(path: Path, rgb: NDArray[np.float32], alpha: NDArray[np.float32] | None = None,

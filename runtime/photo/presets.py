@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +36,7 @@ from typing import Any, Mapping
 
 from runtime.catalog import SHIPPED_DIR, resolve_members
 from runtime.engines.base import EngineConfig
-from runtime.errors import ConfigError, EdgeDeblurError, closest
+from runtime.errors import ConfigError, EdgeDeblurError, closest, plain_fields
 from runtime.photo.chain import RestoreConfig
 from runtime.photo.links import parse_denoise
 from runtime.manifest import sha256_file
@@ -54,6 +53,17 @@ _INFO_KEYS = ("description", "recorded")
 SUFFIX = ".toml"
 SETTINGS_NAME = "edgedeblur-settings.toml"
 """What a folder run writes next to its outputs."""
+
+
+class UnknownPreset(ConfigError):
+    """No preset has this name; ``names`` are the ones there are."""
+
+    def __init__(self, name: str, names: list[str], how: str = "Give a name from `edgedeblur presets` or a "
+                                                                 ".toml file") -> None:
+        near = closest(name, names)
+        hint = f"did you mean {near!r}? " if near else ""
+        super().__init__(f"unknown preset {name!r}; {hint}presets: {', '.join(names)}. {how}")
+        self.name, self.names = name, names
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -137,11 +147,6 @@ def presets_dir() -> Path:
     return Path(config).expanduser() / "edgedeblur" / "presets"
 
 
-def _plain(message: str) -> str:
-    """A library message about a setting as a preset file shows it: 'strength', not `strength`."""
-    return re.sub(r"`(\w+)`", r"\1", message)
-
-
 def _check_types(data: dict[str, Any], where: str) -> None:
     for key, value in data.items():
         if key in _INFO_KEYS:
@@ -177,7 +182,7 @@ def parse_preset(text: str, name: str, source: str) -> Preset:
     try:
         build_config(settings)
     except ConfigError as e:
-        raise ConfigError(f"preset {source}: {_plain(str(e))}; fix the file") from e
+        raise ConfigError(f"preset {source}: {plain_fields(str(e))}; fix the file") from e
     return Preset(name, str(data.get("description", "")), settings, source)
 
 
@@ -230,11 +235,7 @@ def load_preset(name_or_path: str | Path) -> Preset:
         return read_preset(user)
     if text in BUILTIN:
         return BUILTIN[text]
-    names = sorted({*BUILTIN, *(p.name for p in user_presets()[0])})
-    near = closest(text, names)
-    hint = f"did you mean {near!r}? " if near else ""
-    raise ConfigError(f"unknown preset {text!r}; {hint}presets: {', '.join(names)}. Give a name from "
-                      "`edgedeblur presets` or a .toml file")
+    raise UnknownPreset(text, sorted({*BUILTIN, *(p.name for p in user_presets()[0])}))
 
 
 def settings_of(config: RestoreConfig) -> dict[str, object]:

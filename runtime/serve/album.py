@@ -1,5 +1,6 @@
 """Albums: a folder of photos (uploaded, or server-side under ``--album-root``) through one
-preset on the job queue, with progress and a zip of the results."""
+set of settings (a preset, or the page's choices) on the job queue, with progress and a zip
+of the results."""
 from __future__ import annotations
 
 import secrets
@@ -12,7 +13,8 @@ from runtime.errors import ConfigError, EdgeDeblurError
 from facemask.files import atomic_write
 from runtime.photo.imageio import READ_SUFFIXES
 from runtime.serve.jobs import JobQueue, Priority
-from runtime.serve.photo import PhotoWorker, Preset
+from runtime.serve.photo import PhotoWorker
+from runtime.serve.settings import PhotoSettings
 from runtime.serve.uploads import Upload
 
 
@@ -53,7 +55,7 @@ class AlbumJob:
     """Progress of one album; updated by the job thread, read by the page."""
 
     id: str
-    preset: Preset
+    settings: PhotoSettings
     sources: list[Path]
     names: list[str]
     out_dir: Path
@@ -73,13 +75,13 @@ class AlbumJob:
                     "errors": list(self.errors), "zip": f"/api/albums/{self.id}/zip" if self.state == "done" else None}
 
 
-def new_job(preset: Preset, sources: list[Path], names: list[str], work_dir: Path) -> AlbumJob:
+def new_job(settings: PhotoSettings, sources: list[Path], names: list[str], work_dir: Path) -> AlbumJob:
     if not sources:
         raise ConfigError("the album holds no photos; supported: " + ", ".join(READ_SUFFIXES))
     job_id = secrets.token_hex(8)
     out = work_dir / "albums" / job_id
     out.mkdir(parents=True)
-    return AlbumJob(job_id, preset, sources, names, out)
+    return AlbumJob(job_id, settings, sources, names, out)
 
 
 def queue_album(job: AlbumJob, worker: PhotoWorker, queue: JobQueue) -> None:
@@ -96,7 +98,7 @@ def _one_photo(job: AlbumJob, worker: PhotoWorker, src: Path, name: str) -> None
         used = {p.name for p in job.written}
     try:
         upload = Upload(f"album-{job.id}-{name}", name, src, (0, 0), 0.0)
-        data, out_name = worker.render(upload, job.preset)
+        data, out_name = worker.render(upload, job.settings)
         while out_name in used:
             out_name = f"_{out_name}"
         dst = job.out_dir / out_name

@@ -2,12 +2,17 @@
 
     GET  /api/health                      status, version, queued jobs
     GET  /api/models                      shipped models
-    POST /api/deblur                      multipart file (+ mode, strength, faces) -> image
+    GET  /api/presets                     restore presets (built-in and the server user's)
+    POST /api/deblur                      multipart file (+ settings) -> image
     POST /api/uploads                     multipart file -> {id, name, width, height}
-    POST /api/uploads/{id}/preview        {mode, strength, faces, side} -> screen-size preview
-    GET  /api/uploads/{id}/download       ?mode&strength&faces -> full-resolution file
+    POST /api/uploads/{id}/preview        {settings..., side} -> screen-size preview
+    GET  /api/uploads/{id}/download       ?settings -> full-resolution file
     GET  /api/albums/folders              folders under --album-root
-    POST /api/albums                      multipart files, or folder=... (+ preset) -> job
+    POST /api/albums                      multipart files, or folder=... (+ settings) -> job
+
+Settings (form, JSON or query fields, all optional): ``preset`` (a name), ``mode``,
+``strength``, ``faces``, ``denoise``, ``denoise_strength``, ``upscale``, ``upscale_strength``
+(``runtime.serve.settings``; fields win over the preset).
     GET  /api/albums/{id}  /zip           progress; the results as a zip
     GET  /api/live/stats  stream.mjpg  frame.jpg;  POST /api/live/settings
 """
@@ -28,7 +33,7 @@ from runtime.errors import ConfigError, ImageError
 from runtime.serve.album import list_folders, new_job, photos_in, queue_album, resolve_under
 from runtime.serve.jobs import Priority
 from runtime.serve.live import BOUNDARY
-from runtime.serve.photo import Preset
+from runtime.serve.settings import FIELDS, PhotoSettings
 from runtime.serve.uploads import Upload, UnknownUpload, safe_name
 
 if TYPE_CHECKING:
@@ -62,8 +67,8 @@ async def _files(request: Request, field: str) -> tuple[list[tuple[str, bytes]],
     return files, fields
 
 
-def _preset(values: dict[str, Any]) -> Preset:
-    return Preset.parse(values.get("mode"), values.get("strength"), values.get("faces"))
+def _settings(request: Request, values: dict[str, Any]) -> PhotoSettings:
+    return _state(request).worker.settings(values)
 
 
 async def health(request: Request) -> JSONResponse:
@@ -81,6 +86,17 @@ async def models(request: Request) -> JSONResponse:
     return JSONResponse({"default": str(_state(request).config.model), "models": rows})
 
 
+async def presets(request: Request) -> JSONResponse:
+    from runtime.photo.presets import BUILTIN, user_presets
+
+    mine, broken = user_presets()
+    shown = {**BUILTIN, **{p.name: p for p in mine}}
+    rows = [{"name": p.name, "description": p.description, "source": p.source,
+             "settings": {k: v for k, v in p.settings.items() if k in FIELDS},
+             "others": sorted(k for k in p.settings if k not in FIELDS)} for p in shown.values()]
+    return JSONResponse({"presets": rows, "broken": [f"{path.name}: {why}" for path, why in broken]})
+
+
 def _file_response(data: bytes, name: str, label: str = "") -> Response:
     kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
     return Response(data, media_type=kind, headers={
@@ -92,9 +108,9 @@ async def deblur(request: Request) -> Response:
     files, fields = await _files(request, "file")
     if len(files) != 1:
         raise ConfigError(f"send exactly one photo in the field 'file' (got {len(files)})")
-    preset = _preset(fields)
+    settings = _settings(request, fields)
     upload = state.uploads.add(*files[0])
-    data, name = await state.queue.run(state.worker.render, upload, preset)
+    data, name = await state.queue.run(state.worker.render, upload, settings)
     return _file_response(data, name)
 
 
@@ -115,20 +131,20 @@ async def preview(request: Request) -> JSONResponse:
     state = _state(request)
     u = _upload(request)
     body = await _json(request)
-    preset = _preset(body)
+    settings = _settings(request, body)
     try:
         side = int(body.get("side", state.config.preview_side_px))
     except (TypeError, ValueError) as e:
         raise ConfigError("side must be a whole number of pixels") from e
     side = min(max(side, 64), MAX_PREVIEW_SIDE)
-    result = await state.queue.run(state.worker.preview, u, preset, side, priority=Priority.INTERACTIVE)
+    result = await state.queue.run(state.worker.preview, u, settings, side, priority=Priority.INTERACTIVE)
     return JSONResponse(result.to_json())
 
 
 async def download(request: Request) -> Response:
     state = _state(request)
     u = _upload(request)
-    data, name = await state.queue.run(state.worker.render, u, _preset(dict(request.query_params)))
+    data, name = await state.queue.run(state.worker.render, u, _settings(request, dict(request.query_params)))
     return _file_response(data, name)
 
 
@@ -147,11 +163,11 @@ async def album_start(request: Request) -> JSONResponse:
         folder = resolve_under(state.config.album_root, str(body.get("folder", "")))
         sources = photos_in(folder)
         names = [p.name for p in sources]
-        preset = _preset(body)
+        settings = _settings(request, body)
         rejected: list[str] = []
     else:
         files, fields = await _files(request, "files")
-        preset = _preset(fields)
+        settings = _settings(request, fields)
         stored, rejected = [], []
         for name, data in files:              # a bad photo is reported; the others go ahead
             try:
@@ -161,7 +177,7 @@ async def album_start(request: Request) -> JSONResponse:
         sources, names = [u.path for u in stored], [u.name for u in stored]
         if not sources and rejected:
             raise ImageError(rejected[0])
-    job = new_job(preset, sources, names, state.work_dir)
+    job = new_job(settings, sources, names, state.work_dir)
     job.errors.extend(rejected)
     state.albums[job.id] = job
     queue_album(job, state.worker, state.queue)
@@ -218,6 +234,7 @@ async def live_frame(request: Request) -> Response:
 ROUTES = [
     Route("/api/health", health),
     Route("/api/models", models),
+    Route("/api/presets", presets),
     Route("/api/deblur", deblur, methods=["POST"]),
     Route("/api/uploads", upload, methods=["POST"]),
     Route("/api/uploads/{upload_id}/preview", preview, methods=["POST"]),

@@ -56,19 +56,24 @@ class ServeClient:
     def models(self) -> dict[str, Any]:
         return json.loads(self._call("/api/models")[0])
 
-    def deblur_bytes(self, data: bytes, name: str, *, mode: str = "auto", strength: float = 1.0,
-                     faces: bool = False) -> bytes:
-        """The full-resolution result of one photo's file bytes, in the same format."""
+    def deblur_bytes(self, data: bytes, name: str, *, preset: str | None = None, mode: str | None = None,
+                     strength: float | None = None, faces: bool = False, denoise: str | float | None = None,
+                     upscale: int | None = None) -> bytes:
+        """The full-resolution result of one photo's file bytes, in the same format. Settings
+        left out come from ``preset`` (a name), else the server's defaults."""
         boundary = secrets.token_hex(12)
+        fields = {"preset": preset, "mode": mode, "strength": strength, "faces": str(faces).lower(),
+                  "denoise": denoise, "upscale": upscale}
         parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-                 for k, v in (("mode", mode), ("strength", strength), ("faces", str(faces).lower()))]
+                 for k, v in fields.items() if v is not None]
         parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
                      "Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n")
         body = b"".join(parts) + f"--{boundary}--\r\n".encode()
         return self._call("/api/deblur", body, f"multipart/form-data; boundary={boundary}")[0]
 
-    def deblur_file(self, src: Path, dst: Path, **preset: Any) -> Path:
-        """Deblur ``src`` on the server and write the result to ``dst`` atomically."""
+    def deblur_file(self, src: Path, dst: Path, **settings: Any) -> Path:
+        """Deblur ``src`` on the server (``settings`` as ``deblur_bytes``) and write the result
+        to ``dst`` atomically."""
         src = Path(src)
-        atomic_write(Path(dst), self.deblur_bytes(src.read_bytes(), src.name, **preset))
+        atomic_write(Path(dst), self.deblur_bytes(src.read_bytes(), src.name, **settings))
         return Path(dst)

@@ -37,6 +37,7 @@ class ServeConfig:
         work_dir: where uploads and results live until they expire (None: a temp folder).
         max_upload_mb: largest accepted upload (one request).
         max_megapixels: largest accepted photo.
+        max_output_megapixels: largest result, after upscaling.
         keep_s: seconds an upload and its results are kept.
         preview_side_px: default long side of previews (the page asks for its screen's).
         token: required by every request when set; None on loopback.
@@ -53,6 +54,7 @@ class ServeConfig:
     work_dir: Path | None = None
     max_upload_mb: float = 50.0
     max_megapixels: float = 48.0
+    max_output_megapixels: float = 100.0
     keep_s: float = 3600.0
     preview_side_px: int = 1280
     token: str | None = field(default=None)
@@ -60,7 +62,7 @@ class ServeConfig:
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
             raise ConfigError(f"--port {self.port} is not a TCP port; use 1-65535, e.g. --port 8000")
-        for name in ("max_upload_mb", "max_megapixels", "keep_s"):
+        for name in ("max_upload_mb", "max_megapixels", "max_output_megapixels", "keep_s"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"--{name.replace('_', '-')} must be > 0")
         if self.album_root is not None and not Path(self.album_root).is_dir():
@@ -73,6 +75,10 @@ class ServeConfig:
     @property
     def max_pixels(self) -> int:
         return int(self.max_megapixels * 1e6)
+
+    @property
+    def max_output_pixels(self) -> int:
+        return int(self.max_output_megapixels * 1e6)
 
 
 def with_token(config: ServeConfig) -> ServeConfig:

@@ -51,5 +51,6 @@ def make_state(config: ServeConfig) -> ServeState:
     work_dir.mkdir(parents=True, exist_ok=True)
     return ServeState(config, work_dir,
                       UploadStore(work_dir, config.max_upload_bytes, config.max_pixels, config.keep_s),
-                      JobQueue(), PhotoWorker(config.model, config.models_dir, config.threads),
+                      JobQueue(),
+                      PhotoWorker(config.model, config.models_dir, config.threads, config.max_output_pixels),
                       LiveHub(config.live_source, config.live_model, config.threads), own_work_dir=own)

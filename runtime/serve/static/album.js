@@ -1,7 +1,10 @@
-// Album page: uploaded photos or a server-side folder, one preset, progress, zip.
+// Album page: uploaded photos or a server-side folder, one setting (or preset) for all, progress, zip.
 "use strict";
 const $ = (id) => document.getElementById(id);
 const mode = segmented($("mode"), () => {});
+const strengthShown = () => { $("strength-out").textContent = `${$("strength").value}%`; };
+const chain = chainControls({ preset: $("preset"), note: $("preset-note"), denoise: $("denoise"), upscale: $("upscale"),
+  mode: $("mode"), strength: $("strength"), fieldset: $("chain"), error: $("error") }, strengthShown);
 let files = [];
 
 function ready() { $("start").disabled = !(files.length || $("folder").value); }
@@ -15,15 +18,16 @@ function pick(list) {
 async function start() {
   showError($("error"), "");
   $("errors").innerHTML = ""; $("zip").classList.add("off");
-  const preset = { mode: mode(), strength: $("strength").value / 100, faces: $("faces").checked };
+  const faces = $("faces").checked;
+  const chosen = { mode: mode(), strength: $("strength").value / 100, faces, ...chain(faces) };
   $("start").disabled = true;
   try {
     let job;
     if ($("folder").value) {
-      job = await postJSON("/api/albums", { ...preset, folder: $("folder").value });
+      job = await postJSON("/api/albums", { ...chosen, folder: $("folder").value });
     } else {
       const form = new FormData();
-      for (const [k, v] of Object.entries(preset)) form.append(k, String(v));
+      for (const [k, v] of Object.entries(chosen)) form.append(k, String(v));
       files.forEach((f) => form.append("files", f, f.name));
       $("status").textContent = `Uploading ${files.length} photo(s)…`;
       job = await api("/api/albums", { method: "POST", body: form });
@@ -55,7 +59,8 @@ async function folders() {
   } catch (e) { showError($("error"), e.message); }
 }
 
-$("strength").addEventListener("input", () => { $("strength-out").textContent = `${$("strength").value}%`; });
+$("strength").addEventListener("input", strengthShown);
+$("faces").addEventListener("change", () => chain($("faces").checked));
 $("files").addEventListener("change", (e) => pick([...e.target.files]));
 $("folder").addEventListener("change", () => { if ($("folder").value) { files = []; $("picked").textContent = "Drop photos here or choose"; } ready(); });
 $("start").addEventListener("click", start);

@@ -1,12 +1,16 @@
-// Photo page: upload, preview at screen size while the slider moves, compare, zoom faces, download.
+// Photo page: upload, preview at screen size while the slider moves, compare, zoom faces,
+// denoise and upscale (or a preset), download.
 "use strict";
 const $ = (id) => document.getElementById(id);
 const state = { photos: [], current: null, busy: false, again: false };
 const mode = segmented($("mode"), () => refresh());
 const errorBox = $("error");
+const chain = chainControls({ preset: $("preset"), note: $("preset-note"), denoise: $("denoise"), upscale: $("upscale"),
+  mode: $("mode"), strength: $("strength"), fieldset: $("chain"), error: errorBox }, () => refresh());
 
 function settings() {
-  return { mode: mode(), strength: $("strength").value / 100, faces: $("faces").checked };
+  const faces = $("faces").checked;
+  return { mode: mode(), strength: $("strength").value / 100, faces, ...chain(faces) };
 }
 function screenSide() {
   const px = Math.max(window.screen.width, window.screen.height) * (window.devicePixelRatio || 1);
@@ -48,7 +52,7 @@ async function refresh() {
   const photo = state.current;
   if (!photo) return;
   const s = settings();
-  const q = new URLSearchParams({ mode: s.mode, strength: s.strength, faces: s.faces });
+  const q = new URLSearchParams(s);
   $("download").href = `/api/uploads/${photo.id}/download?${q}`;
   $("download").classList.remove("off");
   if (state.busy) { state.again = true; return; }

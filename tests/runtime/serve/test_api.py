@@ -187,6 +187,8 @@ def test_python_client_against_a_real_server(config: ServeConfig, photo: Path, t
         assert client.health()["status"] == "ok"
         out = client.deblur_file(photo, tmp_path / "out.jpg", mode="focus", strength=0.9)
         assert decode(out.read_bytes()).shape == (256, 256, 3)
+        out = client.deblur_file(photo, tmp_path / "print.jpg", preset="portrait", strength=0.5)
+        assert decode(out.read_bytes()).shape == (512, 512, 3)
         with pytest.raises(ServeError, match="text file"):
             client.deblur_bytes(b"just text", "t.txt")
     with pytest.raises(ServeError, match="cannot reach"):

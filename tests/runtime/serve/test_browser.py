@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from runtime.serve.config import ServeConfig
+from tests.runtime.serve.serve_helpers import decode
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -45,12 +46,28 @@ def test_upload_move_slider_and_read_back_a_changed_preview(config: ServeConfig,
             page.wait_for_function(f"document.getElementById('after').src !== {first!r}", timeout=60_000)
             assert page.text_content("#strength-out") == "20%"
             assert page.locator(".face img").count() == 2              # the face, zoomed before/after
+            page.locator("#compare").scroll_into_view_if_needed()    # the slider scrolled it away on a phone
             page.mouse.click(*_point(page, "#compare", 0.25))          # drag the compare bar
             assert page.evaluate("getComputedStyle(document.getElementById('compare'))"
                                  ".getPropertyValue('--cut').trim()").startswith("2")
             with page.expect_download() as dl:
                 page.click("#download")
             assert dl.value.suggested_filename == "astronaut.sharp.jpg"
+            page.wait_for_function("document.getElementById('preset').options.length > 4")
+            page.select_option("#preset", "portrait")                  # sets the controls it covers
+            assert page.get_attribute("#upscale button.on", "data-value") == "2"
+            assert page.get_attribute("#mode button.on", "data-value") == "focus"
+            assert page.input_value("#denoise") == "auto" and page.text_content("#strength-out") == "80%"
+            page.wait_for_function("document.getElementById('status').textContent.includes('zoom x2')",
+                                   timeout=60_000)
+            with page.expect_download() as dl:
+                page.click("#download")
+            assert decode(Path(dl.value.path()).read_bytes()).shape == (512, 512, 3)
+            page.check("#faces")                                       # face priority runs alone
+            assert page.evaluate("document.getElementById('chain').disabled")
+            page.wait_for_function("document.getElementById('status').textContent.includes('face priority')",
+                                   timeout=60_000)
+            assert page.text_content("#error") == ""
         finally:
             browser.close()
 
