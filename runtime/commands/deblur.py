@@ -355,7 +355,8 @@ def _run_faces(args: argparse.Namespace, engine: EngineConfig) -> int:
         raise ConfigError(f"--faces runs the model on faces; --method {args.method} cannot be combined "
                           "with it (drop --method or --faces)")
     config = PhotoFacesConfig(faces=args.faces, background=args.background, faces_strength=args.faces_strength,
-                              model=args.model, engine=engine, tiles=TileConfig(args.tile, args.overlap))
+                              model=args.model, models_dir=args.models_dir, engine=engine,
+                              tiles=TileConfig(args.tile, args.overlap))
     plan = _checked_plan(args)
     single = len(args.inputs) == 1 and not args.inputs[0].is_dir()
     failures = list(plan.bad)

@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from facemask.options import RunningMode
-from runtime.catalog import DEFAULT_MODEL
+from runtime.catalog import DEFAULT_MODEL, SHIPPED_DIR
 from runtime.engines import EngineConfig
 from runtime.video.pipeline import DEFAULT_DETECTOR, FacePriorityPipeline, PipelineConfig, Treatment
 from runtime.video.frames import Frame
@@ -44,6 +44,7 @@ class PhotoFacesConfig:
         faces_strength: in [0, 1] or ``"auto"`` (by each face's blur).
         background_strength: in [0, 1].
         model: shipped model name or file.
+        models_dir: folder whose manifest names the shipped models.
         engine: backend and threads.
         tiles: tiling for ``--background full``.
         max_faces: most faces restored.
@@ -54,6 +55,7 @@ class PhotoFacesConfig:
     faces_strength: float | str = 1.0
     background_strength: float = 1.0
     model: str | Path = DEFAULT_MODEL
+    models_dir: Path = SHIPPED_DIR
     engine: EngineConfig = field(default_factory=EngineConfig)
     tiles: TileConfig = field(default_factory=TileConfig)
     max_faces: int = 16
@@ -63,8 +65,8 @@ class PhotoFacesConfig:
         detector = replace(DEFAULT_DETECTOR, running_mode=RunningMode.IMAGE, max_faces=self.max_faces)
         return PipelineConfig(faces=self.faces, background=self.background, faces_strength=self.faces_strength,
                               background_strength=self.background_strength, model=self.model,
-                              engine=self.engine, detector=detector, tracker=None, tiles=self.tiles,
-                              reuse_crops=False)
+                              models_dir=self.models_dir, engine=self.engine, detector=detector, tracker=None,
+                              tiles=self.tiles, reuse_crops=False)
 
 
 @dataclass(frozen=True, slots=True)

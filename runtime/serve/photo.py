@@ -185,7 +185,8 @@ class PhotoWorker:
         if key not in self._faces:
             from runtime.photo.faces import PhotoFaces, PhotoFacesConfig
 
-            self._faces[key] = PhotoFaces(PhotoFacesConfig(model=config.model, engine=config.engine))
+            self._faces[key] = PhotoFaces(PhotoFacesConfig(model=config.model, models_dir=config.models_dir,
+                                                           engine=config.engine))
         return self._faces[key]
 
     def _engine(self, model: str | Path) -> Engine:

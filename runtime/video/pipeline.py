@@ -38,7 +38,7 @@ from facemask.options import DetectorModel, FaceDetectorOptions, RunningMode
 from facemask.regions import FaceRegions, RegionConfig, build_regions
 from facemask.result import FaceResult
 from facemask.tracking import FaceTracker, TrackerConfig
-from runtime.catalog import LIVE_VIDEO_MODEL
+from runtime.catalog import LIVE_VIDEO_MODEL, SHIPPED_DIR
 from runtime.engines import Engine, EngineConfig, create_engine
 from runtime.engines.tiling import TileConfig, plan_tiles, run_tiled
 from runtime.errors import ConfigError, parse_choice
@@ -84,6 +84,7 @@ class PipelineConfig:
             result, or ``"auto"``: per face, by its blur (0 for sharp faces, see ``strength``).
         background_strength: the same for the background.
         model: shipped model name (``small``, ``nano.int8``...) or a model file path.
+        models_dir: folder whose manifest names the shipped models.
         engine: backend and threads for the model.
         detector: face detector options (VIDEO mode for video, IMAGE for unrelated stills).
         regions: face crop sizing; ``tile`` is replaced by a static model's input size.
@@ -106,6 +107,7 @@ class PipelineConfig:
     faces_strength: float | str = 1.0
     background_strength: float = 1.0
     model: str | Path = LIVE_VIDEO_MODEL
+    models_dir: Path = SHIPPED_DIR
     engine: EngineConfig = field(default_factory=EngineConfig)
     detector: FaceDetectorOptions = DEFAULT_DETECTOR
     regions: RegionConfig = DEFAULT_REGIONS
@@ -199,8 +201,9 @@ class FacePriorityPipeline:
     def __init__(self, config: PipelineConfig = PipelineConfig(), *, engine: Engine | None = None) -> None:
         self._config = config
         self._owns_engine = engine is None and config.needs_model
-        self._engine = engine if engine is not None else (
-            create_engine(config.model, config.engine) if config.needs_model else None)
+        if engine is None and config.needs_model:
+            engine = create_engine(config.model, config.engine, models_dir=config.models_dir)
+        self._engine = engine
         self._detector: FaceDetector | None = None
         video = config.detector.running_mode is RunningMode.VIDEO
         self._tracker = (FaceTracker(config.tracker)

@@ -133,6 +133,24 @@ def test_deblur_faces_changes_faces_keeps_background_and_zooms(portrait: np.ndar
     assert read_image(cmp).rgb.shape[0] > 512                        # zoomed faces below the pair
 
 
+def test_deblur_faces_reads_models_from_models_dir(portrait: np.ndarray, sharpen: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from model_fixtures import manifest_row, write_manifest
+
+    models = tmp_path / "candidate"
+    models.mkdir()
+    shutil.copy(sharpen, models / "small.fp32.onnx")                  # 'small' here is the sharpen net
+    write_manifest(models, [manifest_row(models / "small.fp32.onnx", "small")])
+    src = tmp_path / "p.png"
+    cv2.imwrite(str(src), _defocus(portrait, 2.0)[:, :, ::-1])
+    common = ["--faces", "full", "--background", "none", "--faces-strength", "1", "-q"]
+    assert main(["deblur", str(src), "-o", str(tmp_path / "by_dir.png"), "--model", "small",
+                 "--models-dir", str(models), *common]) == 0
+    assert main(["deblur", str(src), "-o", str(tmp_path / "by_path.png"), "--model", str(sharpen), *common]) == 0
+    assert (tmp_path / "by_dir.png").read_bytes() == (tmp_path / "by_path.png").read_bytes()
+
+
 def test_deblur_faces_refuses_classical_methods(portrait: np.ndarray, tmp_path: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     src = tmp_path / "p.png"
