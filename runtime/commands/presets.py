@@ -34,7 +34,7 @@ def _settings_line(settings: dict[str, object]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Handler: list the presets (exit 1 if a user preset file is broken), or print one."""
-    from runtime.photo.presets import BUILTIN, load_preset, preset_toml, presets_dir, user_presets
+    from runtime.photo.presets import BUILTIN, available_presets, load_preset, preset_toml, presets_dir
 
     if args.name:
         preset = load_preset(args.name)
@@ -45,9 +45,7 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write(f"# {preset.name} ({preset.source})\n" + preset_toml(preset))
         return 0
     folder = presets_dir()
-    mine, broken = user_presets(folder)
-    replaced = {p.name for p in mine}
-    shown = [p for p in BUILTIN.values() if p.name not in replaced] + mine
+    shown, broken = available_presets(folder)
     if args.json:
         print(json.dumps([{"name": p.name, "source": p.source, "description": p.description,
                            "settings": dict(p.settings)} for p in shown], indent=2))
@@ -59,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
                 (" (replaces the built-in)" if p.name in BUILTIN else "")
             print(f"  {p.name.ljust(width)}  {p.description or '(no description)'}")
             print(f"  {' ' * width}  {_settings_line(dict(p.settings))}  [{where}]")
-        if not mine:
+        if all(p.source == "built-in" for p in shown):
             print(f"your presets: none yet; save NAME.toml files in {folder} "
                   "(start from `edgedeblur presets portrait`)")
     for path, message in broken:

@@ -56,10 +56,10 @@ SETTINGS_NAME = "edgedeblur-settings.toml"
 
 
 class UnknownPreset(ConfigError):
-    """No preset has this name; ``names`` are the ones there are."""
+    """No preset has this name; ``names`` are the ones there are, ``how`` says where to look."""
 
-    def __init__(self, name: str, names: list[str], how: str = "Give a name from `edgedeblur presets` or a "
-                                                                 ".toml file") -> None:
+    def __init__(self, name: str, names: list[str], how: str = "Give a name from `edgedeblur presets` or a .toml file"
+                 ) -> None:
         near = closest(name, names)
         hint = f"did you mean {near!r}? " if near else ""
         super().__init__(f"unknown preset {name!r}; {hint}presets: {', '.join(names)}. {how}")
@@ -219,6 +219,14 @@ def user_presets(folder: Path | None = None) -> tuple[list[Preset], list[tuple[P
         except EdgeDeblurError as e:
             broken.append((path, str(e)))
     return found, broken
+
+
+def available_presets(folder: Path | None = None) -> tuple[list[Preset], list[tuple[Path, str]]]:
+    """The presets a name can pick: the built-ins not replaced by the user's, then the user's
+    (``user_presets``), and the user's files that are broken."""
+    mine, broken = user_presets(folder)
+    replaced = {p.name for p in mine}
+    return [p for p in BUILTIN.values() if p.name not in replaced] + mine, broken
 
 
 def load_preset(name_or_path: str | Path) -> Preset:

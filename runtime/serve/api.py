@@ -87,13 +87,12 @@ async def models(request: Request) -> JSONResponse:
 
 
 async def presets(request: Request) -> JSONResponse:
-    from runtime.photo.presets import BUILTIN, user_presets
+    from runtime.photo.presets import available_presets
 
-    mine, broken = user_presets()
-    shown = {**BUILTIN, **{p.name: p for p in mine}}
+    shown, broken = available_presets()
     rows = [{"name": p.name, "description": p.description, "source": p.source,
              "settings": {k: v for k, v in p.settings.items() if k in FIELDS},
-             "others": sorted(k for k in p.settings if k not in FIELDS)} for p in shown.values()]
+             "others": sorted(k for k in p.settings if k not in FIELDS)} for p in shown]
     return JSONResponse({"presets": rows, "broken": [f"{path.name}: {why}" for path, why in broken]})
 
 

@@ -48,7 +48,9 @@ EYES_AT = 0.42
 FACE_CONTEXT = 0.5
 """Context around a face crop, as a share of its side, so tile borders fall outside it."""
 PREVIEW_CACHE = 8
-"""Previews (per photo, size and settings) kept for the strength slider."""
+"""Deblurred previews (per photo, size and deblur settings) kept for the strength slider."""
+CHAIN_CACHE = 4
+"""Their denoised ends (two more screen-size images each) kept per chain setting."""
 LOADED_DEBLURERS = 4
 """Deblur settings (model, mode, method, tiles) whose pipelines stay loaded."""
 DEFAULT_MAX_OUTPUT_PIXELS = 100_000_000
@@ -110,7 +112,7 @@ class _Base:
 class _Ends:
     """A ``_Base`` after the chain's later links, at strengths 0 and 1 of the deblur: the
     slider blends these, so it stays at a few milliseconds with denoise and upscale on.
-    Zoom panels are (before, low, high), already at panel size."""
+    Each zoom is (box, before JPEG, low, high), the images at panel size."""
 
     low: NDArray[np.float32]
     high: NDArray[np.float32]
@@ -233,9 +235,9 @@ class PhotoWorker:
         face zoom also goes through the upscaler, so the panels show its pixels.
         """
         key = (upload.id, side_px, _deblur_key(settings.full_strength), settings.faces)
-        base = _cached(self._bases, key, lambda: self._base(upload, settings, side_px))
+        base = _cached(self._bases, key, lambda: self._base(upload, settings, side_px), PREVIEW_CACHE)
         chain_key = (*key, *_chain_key(settings.restore))
-        ends = _cached(self._ends, chain_key, lambda: self._ends_of(base, settings.restore))
+        ends = _cached(self._ends, chain_key, lambda: self._ends_of(base, settings.restore), CHAIN_CACHE)
         t = time.perf_counter()
         after = jpeg(blend(ends.low, ends.high, settings.strength))
         zooms = [FaceZoom(box, before, jpeg(blend(low, high, settings.strength)))
@@ -350,11 +352,12 @@ def _chain_key(restore: RestoreConfig) -> tuple[object, ...]:
             str(restore.denoise_model), str(restore.upscale_model))
 
 
-def _cached(cache: OrderedDict[tuple[object, ...], T], key: tuple[object, ...], make: Callable[[], T]) -> T:
-    """``cache[key]``, made on a miss; the least recently used entries go beyond ``PREVIEW_CACHE``."""
+def _cached(cache: OrderedDict[tuple[object, ...], T], key: tuple[object, ...], make: Callable[[], T],
+            size: int) -> T:
+    """``cache[key]``, made on a miss; the least recently used entries beyond ``size`` go."""
     if key not in cache:
         cache[key] = make()
-        while len(cache) > PREVIEW_CACHE:
+        while len(cache) > size:
             cache.popitem(last=False)
     cache.move_to_end(key)
     return cache[key]
