@@ -3,8 +3,7 @@
 const $ = (id) => document.getElementById(id);
 const mode = segmented($("mode"), () => {});
 const strengthShown = () => { $("strength-out").textContent = `${$("strength").value}%`; };
-const chain = chainControls({ preset: $("preset"), note: $("preset-note"), denoise: $("denoise"), upscale: $("upscale"),
-  mode: $("mode"), strength: $("strength"), fieldset: $("chain"), error: $("error") }, strengthShown);
+const chain = chainControls($("chain"), { mode: $("mode"), strength: $("strength"), error: $("error") }, strengthShown);
 let files = [];
 
 function ready() { $("start").disabled = !(files.length || $("folder").value); }

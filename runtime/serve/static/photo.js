@@ -5,8 +5,7 @@ const $ = (id) => document.getElementById(id);
 const state = { photos: [], current: null, busy: false, again: false };
 const mode = segmented($("mode"), () => refresh());
 const errorBox = $("error");
-const chain = chainControls({ preset: $("preset"), note: $("preset-note"), denoise: $("denoise"), upscale: $("upscale"),
-  mode: $("mode"), strength: $("strength"), fieldset: $("chain"), error: errorBox }, () => refresh());
+const chain = chainControls($("chain"), { mode: $("mode"), strength: $("strength"), error: errorBox }, () => refresh());
 
 function settings() {
   const faces = $("faces").checked;

@@ -1,7 +1,6 @@
 """The JSON API through Starlette's test client: every endpoint, and every error a user can cause."""
 from __future__ import annotations
 
-import base64
 import io
 import time
 import zipfile
@@ -10,18 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.runtime.serve.serve_helpers import blurred_face_jpeg, decode
+from tests.runtime.serve.serve_helpers import (blurred_face_jpeg, data_url_image, decode, upload,
+                                               wait_album)
 from runtime.serve.config import ServeConfig, is_loopback, with_token
-
-
-def _upload(client, path: Path) -> dict:
-    r = client.post("/api/uploads", files={"file": (path.name, path.read_bytes(), "image/jpeg")})
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
-def _img(data_url: str) -> np.ndarray:
-    return decode(base64.b64decode(data_url.split(",", 1)[1])).astype(np.float32)
 
 
 def test_health_models_and_pages(client) -> None:
@@ -36,33 +26,33 @@ def test_health_models_and_pages(client) -> None:
 
 
 def test_preview_follows_the_strength_and_zooms_the_face(client, photo: Path) -> None:
-    info = _upload(client, photo)
+    info = upload(client, photo)
     assert (info["width"], info["height"]) == (256, 256)
     full = client.post(f"/api/uploads/{info['id']}/preview", json={"mode": "focus", "strength": 1, "side": 200}).json()
     assert (full["width"], full["height"]) == (200, 200)
-    before, after = _img(full["before"]), _img(full["after"])
+    before, after = data_url_image(full["before"]), data_url_image(full["after"])
     assert np.abs(after - before).mean() > 0.5                      # the model changed the photo
     half = client.post(f"/api/uploads/{info['id']}/preview", json={"mode": "focus", "strength": 0.5, "side": 200}).json()
-    mid = _img(half["after"])
+    mid = data_url_image(half["after"])
     assert 0.2 < np.abs(mid - before).mean() / np.abs(after - before).mean() < 0.8
     assert half["blend_ms"] < half["compute_ms"] or half["compute_ms"] < 50   # cached: only re-blended
     assert len(full["faces"]) == 1                                   # the astronaut's face, zoomed
     x0, y0, x1, y1 = full["faces"][0]["box"]
     assert 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1
-    assert _img(full["faces"][0]["after"]).shape[0] >= 64
+    assert data_url_image(full["faces"][0]["after"]).shape[0] >= 64
     zero = client.post(f"/api/uploads/{info['id']}/preview", json={"strength": 0, "side": 200}).json()
-    assert np.abs(_img(zero["after"]) - before).max() <= 2           # strength 0 leaves it alone
+    assert np.abs(data_url_image(zero["after"]) - before).max() <= 2           # strength 0 leaves it alone
 
 
 def test_face_priority_preview(client, photo: Path) -> None:
-    info = _upload(client, photo)
+    info = upload(client, photo)
     r = client.post(f"/api/uploads/{info['id']}/preview", json={"faces": True, "strength": 1, "side": 256}).json()
     assert r["label"].startswith("face priority (1 face")
     assert len(r["faces"]) == 1
 
 
 def test_download_and_deblur_give_full_resolution_files(client, photo: Path) -> None:
-    info = _upload(client, photo)
+    info = upload(client, photo)
     r = client.get(f"/api/uploads/{info['id']}/download", params={"mode": "auto", "strength": 0.8})
     assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
     assert 'filename="astronaut.sharp.jpg"' in r.headers["content-disposition"]
@@ -100,7 +90,7 @@ def test_limits(client, tmp_path: Path) -> None:
 
 
 def test_bad_settings_and_requests(client, photo: Path) -> None:
-    info = _upload(client, photo)
+    info = upload(client, photo)
     url = f"/api/uploads/{info['id']}/preview"
     r = client.post(url, json={"mode": "moton"})
     assert r.status_code == 400 and "did you mean 'motion'" in r.json()["error"]
@@ -116,20 +106,11 @@ def test_bad_settings_and_requests(client, photo: Path) -> None:
 
 def test_uploads_expire(client, photo: Path) -> None:
     state = client.app.state.serve
-    info = _upload(client, photo)
+    info = upload(client, photo)
     folder = state.uploads.get(info["id"]).folder
     assert state.uploads.sweep(time.monotonic() + state.config.keep_s + 1) == [info["id"]]
     assert not folder.exists()
     assert client.post(f"/api/uploads/{info['id']}/preview", json={}).status_code == 404
-
-
-def _wait_album(client, job: dict) -> dict:
-    for _ in range(600):
-        if job["state"] == "done":
-            return job
-        time.sleep(0.1)
-        job = client.get(f"/api/albums/{job['id']}").json()
-    raise AssertionError(f"album did not finish: {job}")
 
 
 def test_album_from_uploads_with_a_bad_photo(client, photo: Path) -> None:
@@ -137,7 +118,7 @@ def test_album_from_uploads_with_a_bad_photo(client, photo: Path) -> None:
              ("files", ("bad.jpg", photo.read_bytes()[:200]))]
     r = client.post("/api/albums", files=files, data={"mode": "motion", "strength": "0.7"})
     assert r.status_code == 200, r.text
-    job = _wait_album(client, r.json())
+    job = wait_album(client, r.json())
     assert job["done"] == job["total"] == 2 and len(job["errors"]) == 1 and "bad.jpg is not an image" in job["errors"][0]
     z = zipfile.ZipFile(io.BytesIO(client.get(job["zip"]).content))
     assert sorted(z.namelist()) == ["one.sharp.jpg", "two.sharp.jpg"]
@@ -146,7 +127,7 @@ def test_album_from_uploads_with_a_bad_photo(client, photo: Path) -> None:
 
 def test_album_from_a_server_folder_never_outside_the_root(client) -> None:
     assert client.get("/api/albums/folders").json() == {"root": True, "folders": ["trip"]}
-    job = _wait_album(client, client.post("/api/albums", json={"folder": "trip", "strength": 0.5}).json())
+    job = wait_album(client, client.post("/api/albums", json={"folder": "trip", "strength": 0.5}).json())
     assert job["total"] == 2 and not job["errors"]
     assert sorted(zipfile.ZipFile(io.BytesIO(client.get(job["zip"]).content)).namelist()) == ["a.sharp.jpg", "b.sharp.png"]
     for escape in ("../outside", "/../outside", "trip/../../outside"):

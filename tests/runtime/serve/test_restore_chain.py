@@ -2,7 +2,6 @@
 downloads and albums, and every setting a request can get wrong."""
 from __future__ import annotations
 
-import base64
 import io
 import time
 import zipfile
@@ -18,19 +17,9 @@ from runtime.photo.chain import RestoreConfig, Restorer
 from runtime.photo.deblur import DeblurConfig
 from runtime.photo.imageio import read_image
 from runtime.serve.config import ServeConfig
-from tests.runtime.serve.serve_helpers import decode
+from tests.runtime.serve.serve_helpers import data_url_image, decode, upload, wait_album
 
 pytestmark = pytest.mark.usefixtures("user_dir")     # every test: its own empty user presets folder
-
-
-def _upload(client, path: Path) -> dict:
-    r = client.post("/api/uploads", files={"file": (path.name, path.read_bytes(), "image/jpeg")})
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
-def _img(data_url: str) -> np.ndarray:
-    return decode(base64.b64decode(data_url.split(",", 1)[1])).astype(np.float32)
 
 
 def _preview(client, upload_id: str, **settings) -> dict:
@@ -51,29 +40,29 @@ def test_presets_list_builtins_and_the_server_users(client, user_dir: Path) -> N
 
 
 def test_denoise_and_upscale_in_the_preview(client, photo: Path) -> None:
-    info = _upload(client, photo)
+    info = upload(client, photo)
     plain = _preview(client, info["id"], mode="focus", strength=1)
     denoised = _preview(client, info["id"], mode="focus", strength=1, denoise=1)
-    assert np.abs(_img(denoised["after"]) - _img(plain["after"])).mean() > 0.3   # the denoiser ran
+    assert np.abs(data_url_image(denoised["after"]) - data_url_image(plain["after"])).mean() > 0.3   # the denoiser ran
     assert "denoise" in denoised["label"] and (denoised["width"], denoised["height"]) == (200, 200)
     low = _preview(client, info["id"], mode="focus", strength=0, denoise=1)
-    assert np.abs(_img(low["after"]) - _img(low["before"])).mean() > 0.3     # strength 0 still denoises
+    assert np.abs(data_url_image(low["after"]) - data_url_image(low["before"])).mean() > 0.3     # strength 0 still denoises
     assert low["blend_ms"] < low["compute_ms"] or low["compute_ms"] < 50       # cached: only re-blended
     big = _preview(client, info["id"], mode="focus", strength=1, upscale=2)
     assert (big["width"], big["height"]) == (200, 200) and "zoom x2" in big["label"]   # screen size kept
-    zoom, zoom2 = _img(plain["faces"][0]["before"]), _img(big["faces"][0]["before"])
+    zoom, zoom2 = data_url_image(plain["faces"][0]["before"]), data_url_image(big["faces"][0]["before"])
     h, w = zoom.shape[:2]
     size = (zoom2.shape[1], zoom2.shape[0])
     centre = cv2.resize(zoom[h // 4:h - h // 4, w // 4:w - w // 4], size)
     assert max(zoom2.shape[:2]) == max(zoom.shape[:2])                       # the same panel, showing
     assert np.abs(zoom2 - centre).mean() < np.abs(zoom2 - cv2.resize(zoom, size)).mean() / 2   # the centre
-    assert _img(big["faces"][0]["after"]).shape == zoom2.shape
+    assert data_url_image(big["faces"][0]["after"]).shape == zoom2.shape
 
 
 def test_download_is_what_the_command_line_makes(client, photo: Path, tmp_path: Path) -> None:
     png = tmp_path / "astronaut.png"                                  # lossless both ways
     cv2.imwrite(str(png), cv2.imread(str(photo)))
-    info = _upload(client, png)
+    info = upload(client, png)
     r = client.get(f"/api/uploads/{info['id']}/download",
                    params={"mode": "focus", "strength": 0.7, "denoise": 0.5, "upscale": 2})
     assert r.status_code == 200 and 'filename="astronaut.sharp.png"' in r.headers["content-disposition"]
@@ -87,7 +76,7 @@ def test_download_is_what_the_command_line_makes(client, photo: Path, tmp_path: 
 
 
 def test_a_preset_by_name_and_fields_over_it(client, photo: Path) -> None:
-    info = _upload(client, photo)
+    info = upload(client, photo)
     url = f"/api/uploads/{info['id']}/download"
     assert decode(client.get(url, params={"preset": "portrait"}).content).shape == (512, 512, 3)
     assert decode(client.get(url, params={"preset": "portrait", "upscale": "1"}).content).shape == (256, 256, 3)
@@ -108,23 +97,14 @@ def test_a_preset_by_name_and_fields_over_it(client, photo: Path) -> None:
     ({"faces": True, "preset": "portrait"}, "face priority runs alone"),
 ])
 def test_bad_settings_get_one_line(client, photo: Path, settings: dict, words: str) -> None:
-    info = _upload(client, photo)
+    info = upload(client, photo)
     r = client.post(f"/api/uploads/{info['id']}/preview", json=settings)
     assert r.status_code == 400 and words in r.json()["error"], r.text
     assert "`" not in r.json()["error"] and "\n" not in r.json()["error"]
 
 
-def _wait_album(client, job: dict) -> dict:
-    for _ in range(600):
-        if job["state"] == "done":
-            return job
-        time.sleep(0.1)
-        job = client.get(f"/api/albums/{job['id']}").json()
-    raise AssertionError(f"album did not finish: {job}")
-
-
 def test_album_with_a_preset(client) -> None:
-    job = _wait_album(client, client.post("/api/albums", json={"folder": "trip", "preset": "portrait"}).json())
+    job = wait_album(client, client.post("/api/albums", json={"folder": "trip", "preset": "portrait"}).json())
     assert job["total"] == 2 and not job["errors"]
     z = zipfile.ZipFile(io.BytesIO(client.get(job["zip"]).content))
     assert decode(z.read("a.sharp.jpg")).shape == (320, 320, 3) and decode(z.read("b.sharp.png")).shape == (256, 256, 3)
@@ -136,11 +116,11 @@ def test_results_over_the_output_limit_are_refused(config: ServeConfig, photo: P
     from runtime.serve.app import create_app
 
     with TestClient(create_app(replace(config, max_output_megapixels=0.2))) as client:
-        info = _upload(client, photo)                                  # 256 x 256 = 0.07 MP
+        info = upload(client, photo)                                  # 256 x 256 = 0.07 MP
         url = f"/api/uploads/{info['id']}/download"
         assert client.get(url, params={"upscale": 1}).status_code == 200
         r = client.get(url, params={"upscale": 2})
         assert r.status_code == 400 and "x2 would be 512x512 = 0.262 MP, over this server's 0.2 MP" in r.text
         assert "--max-output-megapixels" in r.json()["error"]
-        job = _wait_album(client, client.post("/api/albums", json={"folder": "trip", "upscale": 4}).json())
+        job = wait_album(client, client.post("/api/albums", json={"folder": "trip", "upscale": 4}).json())
         assert job["done"] == 2 and len(job["errors"]) == 2 and "would be" in job["errors"][0]
