@@ -62,6 +62,8 @@ def noise_sigma(image: NDArray[np.float32], block_px: int = 16) -> float:
     grey = image.mean(axis=2, dtype=np.float32) if image.ndim == 3 else image.astype(np.float32)
     mask = np.float32([[1, -2, 1], [-2, 4, -2], [1, -2, 1]])
     resp = np.abs(cv2.filter2D(grey, -1, mask)[1:-1, 1:-1])
+    if resp.size == 0:
+        return 0.0                          # under 3 px a side: no Laplacian to read noise from
     h, w = (resp.shape[0] // block_px) * block_px, (resp.shape[1] // block_px) * block_px
     if h == 0 or w == 0:
         return float(np.sqrt(np.pi / 2) * resp.mean() / 6)
