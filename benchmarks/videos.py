@@ -31,6 +31,7 @@ from runtime.photo.kernels import camera_shake_kernel
 from runtime.video.audio import mux_audio
 from runtime.video.frames import Frame
 from runtime.video.sinks import VideoFileSink, VideoSinkConfig
+from runtime.video.sources import open_source
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +240,35 @@ def write_raw_h264(out: Path | BinaryIO, frames_rgb: Sequence[NDArray[np.uint8]]
         for rgb in frames_rgb:
             container.mux(stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
         container.mux(stream.encode(None))
+
+
+def portrait_phone_clip(path: Path, out: Path) -> Path:
+    """``path``'s frames stored turned a quarter counter-clockwise, with the MP4 display
+    matrix that turns them back (what a phone held upright records), written to ``out``.
+
+    Raises:
+        ConfigError: ``path`` has no MP4 track header to rotate.
+    """
+    import struct
+
+    with open_source(str(path)) as src:
+        frames = [Frame(np.ascontiguousarray(np.rot90(f.image_rgb)), f.index, f.timestamp_ms) for f in src]
+    tmp = out.with_suffix(".stored.mp4")
+    with VideoFileSink(tmp, VideoSinkConfig(crf=10)) as sink:
+        for f in frames:
+            sink.write(f)
+    data = bytearray(tmp.read_bytes())
+    tmp.unlink()
+    at = data.find(b"tkhd")
+    if at < 0:
+        raise ConfigError(f"{path}: no MP4 track header")
+    version = data[at + 4]
+    # tkhd: version+flags, times and track id, reserved, duration, reserved, layer, group, volume, reserved
+    matrix = at + 8 + (8 if version == 0 else 16) + 8 + (4 if version == 0 else 8) + 16
+    height = frames[0].image_rgb.shape[0]
+    data[matrix:matrix + 36] = struct.pack(">9i", 0, 1 << 16, 0, -(1 << 16), 0, 0, height << 16, 0, 1 << 30)
+    out.write_bytes(bytes(data))
+    return out
 
 
 def truncate_file(path: Path, out: Path, keep_fraction: float) -> Path:

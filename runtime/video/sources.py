@@ -32,7 +32,9 @@ _FALLBACK_FPS = 30.0
 
 
 class VideoFileSource(BaseSource):
-    """Every frame of a local video file, decoded by OpenCV's FFmpeg backend.
+    """Every frame of a local video file, decoded by OpenCV's FFmpeg backend, turned
+    upright by the file's display matrix (phones store portrait clips sideways plus that
+    matrix; this OpenCV build leaves auto-orientation off unless asked).
 
     Ends ``TRUNCATED`` when it yields clearly fewer frames than the container announces
     (a cut-off download or a recording that was never finalised).
@@ -46,6 +48,7 @@ class VideoFileSource(BaseSource):
             cap.release()
             raise SourceError(f"cannot decode {path}: not a video OpenCV/FFmpeg can read; "
                               "re-encode it (e.g. to H.264 mp4) or check it is complete")
+        cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)   # a phone's portrait clip: turned as players show it
         fps = cap.get(cv2.CAP_PROP_FPS)
         if not np.isfinite(fps) or fps <= 0:
             log.warning("%s announces no frame rate; assuming %.0f fps", path, _FALLBACK_FPS)

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from benchmarks.videos import make_face_video, truncate_file
+from benchmarks.videos import make_face_video, portrait_phone_clip, truncate_file
 from runtime.errors import ConfigError, SourceError
 from runtime.video.frames import SourceConfig, SourceEnd, SourceKind
 from runtime.video.live import LiveSource
@@ -94,6 +94,16 @@ def test_video_file_is_rgb(tmp_path: Path) -> None:
         sink.write(Frame(red, 0, 0.0))
     frame = next(iter(VideoFileSource(path)))
     assert frame.image_rgb[32, 32, 0] > 180 and frame.image_rgb[32, 32, 2] < 30
+
+
+def test_a_phone_clip_turned_by_its_display_matrix_comes_upright(clip: Path, tmp_path: Path) -> None:
+    phone = portrait_phone_clip(clip, tmp_path / "phone.mp4")     # stored 96x160, shown 160x96
+    with open_source(str(clip)) as a, open_source(str(phone)) as b:
+        upright, shown = list(a), list(b)
+        assert b.info.size_wh == a.info.size_wh == (160, 96)
+    assert len(shown) == len(upright) == N_FRAMES
+    diff = np.abs(shown[5].image_rgb.astype(np.float32) - upright[5].image_rgb).mean()
+    assert diff < 3, f"frames differ by {diff:.1f} levels: not turned upright"
 
 
 def test_truncated_file_ends_early_and_says_so(clip: Path, tmp_path: Path) -> None:
