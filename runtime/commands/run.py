@@ -266,7 +266,7 @@ def run(args: argparse.Namespace) -> int:
 def _finish(args: argparse.Namespace, report: StreamReport, config: PipelineConfig, interrupted: bool,
             announced: int | None) -> int:
     """Write the stats JSON, tell the user what was saved, pick the exit code."""
-    from runtime.video.frames import SourceEnd
+    from runtime.video.frames import STDIN_SPEC, SourceEnd
     from runtime.video.stats import write_stats_json
 
     if args.stats_json is not None:
@@ -286,8 +286,9 @@ def _finish(args: argparse.Namespace, report: StreamReport, config: PipelineConf
         print(f"edgedeblur run: interrupted; {where}", file=sys.stderr)
         return 130
     if report.end is SourceEnd.LOST:
-        print(f"edgedeblur run: error: {args.source} was lost and did not come back after "
-              f"{args.retries} reconnect attempts; {where}", file=sys.stderr)
+        why = ("the video on stdin broke off (FFmpeg could not decode the rest)" if args.source == STDIN_SPEC
+               else f"{args.source} was lost and did not come back after {args.retries} reconnect attempts")
+        print(f"edgedeblur run: error: {why}; {where}", file=sys.stderr)
         return 1
     if report.end is SourceEnd.TRUNCATED:
         print(f"edgedeblur run: error: {args.source} is truncated or corrupt: it ended after "

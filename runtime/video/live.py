@@ -117,6 +117,10 @@ class LiveSource(BaseSource):
                 continue
             if self._stop.is_set():
                 break
+            if self._config.max_retries == 0:        # cannot be reopened (a pipe): it ends here
+                with self._cond:
+                    self._set_end(SourceEnd.LOST)
+                break
             log.warning("%s stopped delivering frames; reconnecting", self._uri)
             cap.release()
             with self._cond:

@@ -60,10 +60,20 @@ def test_run_reads_stdin_end_to_end(h264: bytes, tmp_path: Path) -> None:
                            "--faces", "full", "--background", "light", "--stats-json", str(stats)],
                           input=h264, capture_output=True, timeout=300)
     assert done.returncode == 0, done.stderr.decode()
-    assert b"wrote" in done.stderr
+    assert b"wrote" in done.stderr and b"reconnect" not in done.stderr      # a pipe that ends just ends
     with open_source(str(out)) as source:
         frames = [f.image_rgb for f in source]
     assert frames and frames[0].shape == (SIZE_WH[1], SIZE_WH[0], 3)
     assert np.ptp(frames[-1]) > 50   # a picture, not a blank frame
     doc = json.loads(stats.read_text())
     assert (doc["model"], doc["reuse_crops"]) == (LIVE_VIDEO_MODEL, True)   # a camera keeps up: the fast model, reused crops
+
+
+def test_a_stream_that_breaks_off_is_one_line_without_reconnects(tmp_path: Path) -> None:
+    clip = make_face_video(tmp_path / "clip.mp4", size_wh=SIZE_WH, n_frames=N_FRAMES, blur=False).path
+    cli = Path(sys.executable).with_name("edgedeblur")
+    done = subprocess.run([str(cli), "run", "--source", "-", "-o", str(tmp_path / "out.mp4"), "--no-progress"],
+                          input=clip.read_bytes()[:5000], capture_output=True, timeout=300)
+    err = done.stderr.decode()
+    assert done.returncode == 1 and "the video on stdin broke off" in err, err
+    assert "reconnect" not in err and "Traceback" not in err
