@@ -33,7 +33,7 @@ from runtime.commands._paths import refuse_clashes
 from runtime.commands.photo_job import PHOTO_ERRORS, Job, deblur_job
 from runtime.commands.run import strength_arg
 from runtime.errors import ConfigError, EngineError, ImageError, with_flags
-from runtime.photo.imageio import READ_SUFFIXES
+from runtime.photo.imageio import READ_SUFFIXES, photos_in
 
 if TYPE_CHECKING:
     from runtime.engines.base import EngineConfig
@@ -124,11 +124,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.set_defaults(handler=run, flags=FLAGS)
 
 
-def _scan(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir()
-                  if p.suffix.lower() in READ_SUFFIXES and not p.name.startswith("."))
-
-
 def _same(a: Path, b: Path) -> bool:
     return a.resolve() == b.resolve()
 
@@ -158,7 +153,7 @@ def plan_jobs(inputs: list[Path], output: Path | None, overwrite: bool,
             out_dirs.append(folder)
             albums.append(folder)
             tag = ".sharp" if _same(folder, src) else ""
-            pairs += [Job(f, folder / f"{f.stem}{tag}.png") for f in _scan(src)]
+            pairs += [Job(f, folder / f"{f.stem}{tag}.png") for f in photos_in(src)]
         elif not src.exists():
             bad.append((src, f"cannot read {src}: not found; check the path"))
         elif single and output is not None and not output.is_dir() and not str(output).endswith(("/", "\\")):

@@ -41,7 +41,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                     "for the full model; `run --faces-strength auto` deblurs by it). Photos smaller than "
                     "--tile get regions of the largest tile that fits. --draw writes an overlay: green = blend mask, yellow = regions, "
                     "blue = face boxes, red = landmarks.")
-    p.add_argument("photos", nargs="+", type=Path, metavar="PHOTO", help="image files (JPEG, PNG, ...)")
+    p.add_argument("photos", nargs="+", type=Path, metavar="PHOTO",
+                   help="image files (JPEG, PNG, ...) or folders of them")
     p.add_argument("--json", action="store_true", help="print JSON: a list with one object per photo, faces under 'faces'")
     p.add_argument("--draw", type=Path, metavar="OUT",
                    help="write the overlay to OUT (an image file; a folder when several photos are given)")
@@ -58,6 +59,28 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help="run the bundled face models in LiteRT (default) or in MediaPipe's graph")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=run)
+
+
+def _expand(inputs: list[Path]) -> list[Path]:
+    """The photos to read: files as given, folders as the photos directly in them.
+
+    Raises:
+        FaceMaskError: an input does not exist, or a folder holds no photos.
+    """
+    from runtime.photo.imageio import photos_in
+
+    photos: list[Path] = []
+    for p in inputs:
+        if p.is_dir():
+            found = photos_in(p)
+            if not found:
+                raise FaceMaskError(f"{p} is a folder with no photos in it; give photos or a folder of them")
+            photos += found
+        elif p.is_file():
+            photos.append(p)
+        else:
+            raise FaceMaskError(f"cannot open {p}: not found; check the path")
+    return photos
 
 
 def _draw_targets(photos: list[Path], draw: Path | None) -> list[Path | None]:
@@ -155,20 +178,26 @@ def run(args: argparse.Namespace) -> int:
     if args.detector_range == "full" and args.backend != "litert":
         raise FaceMaskError("--range full needs --backend litert: MediaPipe's face-mesh graph has only "
                             "the short-range detector")
-    missing = [p for p in args.photos if not p.is_file()]
-    if missing:
-        raise FaceMaskError(f"cannot open {missing[0]}: not found; check the path")
-    targets = _draw_targets(args.photos, args.draw)
+    photos = _expand(args.photos)
+    targets = _draw_targets(photos, args.draw)
     region_config = RegionConfig(tile=args.tile, margin=args.margin, min_face_px=args.min_face)
     options = FaceDetectorOptions(
         backend=args.backend, max_faces=args.max_faces, min_detection_confidence=args.threshold,
         detector_model=None if args.detector_range is None else DetectorModel(f"{args.detector_range}_range"))
     docs = []
+    failed = 0
     show_bar = not args.quiet and sys.stderr.isatty()
     with FaceDetector.create_from_options(options) as detector:
-        for path, target in tqdm(list(zip(args.photos, targets)), desc="faces", unit="photo",
+        for path, target in tqdm(list(zip(photos, targets)), desc="faces", unit="photo",
                                  disable=not show_bar, file=sys.stderr):
-            image = read_image_rgb(path)
+            try:
+                image = read_image_rgb(path)
+                if min(image.shape[:2]) < 8:
+                    raise FaceMaskError(f"{path} is {image.shape[1]}x{image.shape[0]} px: too small to hold a face")
+            except FaceMaskError as e:              # one bad photo is reported; the others go on
+                print(f"edgedeblur faces: error: {e}", file=sys.stderr, flush=True)
+                failed += 1
+                continue
             faces = detector.process(image)
             h, w = image.shape[:2]
             config = replace(region_config, tile=_fitting_tile(region_config.tile, (w, h)))
@@ -181,4 +210,4 @@ def run(args: argparse.Namespace) -> int:
                 print(_text(docs[-1]), flush=True)
     if args.json:
         print(json.dumps(docs, indent=2))
-    return 0
+    return 1 if failed else 0

@@ -46,6 +46,12 @@ READ_SUFFIXES: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".we
                                   ".ppm", ".pgm", ".pnm", ".jp2", ".heic", ".avif", ".pfm", ".hdr")
 """Suffixes treated as images when scanning a folder."""
 
+
+def photos_in(folder: Path) -> list[Path]:
+    """The photos directly in ``folder`` (by ``READ_SUFFIXES``, hidden files skipped), sorted."""
+    return sorted(p for p in folder.iterdir()
+                  if p.suffix.lower() in READ_SUFFIXES and not p.name.startswith(".") and p.is_file())
+
 MAX_PIXELS = 100_000_000
 """Largest photo read (width x height): decoding and deblurring take ~40 bytes a pixel,
 so 100 MP already needs ~4 GB; bigger ones are refused before decoding."""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from runtime.errors import ConfigError, EdgeDeblurError
 from facemask.files import atomic_write
-from runtime.photo.imageio import READ_SUFFIXES
+from runtime.photo.imageio import READ_SUFFIXES, photos_in
 from runtime.serve.jobs import JobQueue, Priority
 from runtime.serve.photo import PhotoWorker
 from runtime.serve.settings import PhotoSettings
@@ -38,16 +38,11 @@ def list_folders(root: Path, limit: int = 200) -> list[str]:
     base = root.resolve()
     found = []
     for folder in [base, *sorted(p for p in base.rglob("*") if p.is_dir())]:
-        if any(p.suffix.lower() in READ_SUFFIXES for p in folder.iterdir() if p.is_file()):
+        if photos_in(folder):
             found.append(str(folder.relative_to(base)) if folder != base else ".")
         if len(found) >= limit:
             break
     return found
-
-
-def photos_in(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir()
-                  if p.is_file() and p.suffix.lower() in READ_SUFFIXES and not p.name.startswith("."))
 
 
 @dataclass(slots=True)

@@ -30,7 +30,8 @@ from starlette.routing import Route
 
 from runtime.catalog import package_version
 from runtime.errors import ConfigError, ImageError
-from runtime.serve.album import list_folders, new_job, photos_in, queue_album, resolve_under
+from runtime.photo.imageio import photos_in
+from runtime.serve.album import list_folders, new_job, queue_album, resolve_under
 from runtime.serve.jobs import Priority
 from runtime.serve.live import BOUNDARY
 from runtime.serve.settings import FIELDS, PhotoSettings

@@ -117,6 +117,20 @@ def test_failure_midway_leaves_only_complete_overlays(photo_dir: Path, tmp_path:
     assert read_image_rgb(tmp_path / "astronaut.faces.png").shape == (512, 512, 3)
 
 
+def test_a_folder_is_its_photos_and_a_bad_one_is_skipped(photo_dir: Path, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    write_image_rgb(tmp_path / "sliver.png", load_sample("astronaut")[:2])
+    assert main(["faces", str(photo_dir), str(tmp_path / "sliver.png"), "--quiet"]) == 1   # notes.jpg is no photo
+    captured = capsys.readouterr()
+    listed = [line.split(":")[0] for line in captured.out.splitlines() if "faces (" in line or "face (" in line]
+    assert [Path(p).name for p in listed] == ["astronaut.png", "coffee.jpg", "grace_hopper.jpg", "small.png"]
+    errors = captured.err.strip().splitlines()
+    assert len(errors) == 2 and "notes.jpg: not an image" in errors[0] and "too small to hold a face" in errors[1]
+    (tmp_path / "empty").mkdir()
+    assert main(["faces", str(tmp_path / "empty")]) == 1
+    assert "is a folder with no photos in it" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("args", [["--threshold", "2"], ["--tile", "abc"], ["--max-faces", "0"], ["--range", "far"]])
 def test_bad_option_values_are_usage_errors(photo_dir: Path, args: list[str]) -> None:
     with pytest.raises(SystemExit) as info:
