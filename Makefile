@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.edgedeblur-installed
 # `make EXTRAS=convert,dev,ray ...` installs everything there too.
 ARM64     := $(filter aarch64 arm64,$(shell uname -m))
 MEDIAPIPE := $(if $(ARM64),0.10.18,0.10.21)
-FULL      := convert,dev,ray,serve
+FULL      := convert,dev,ray,serve,heic
 EXTRAS    ?= $(if $(ARM64),dev,$(FULL))
 # Without the convert extra, its tests cannot run: test the runtime and the face package.
 TESTS     := $(if $(findstring convert,$(EXTRAS)),,tests/runtime tests/facemask)

@@ -14,6 +14,7 @@ Example:
 """
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import warnings
@@ -120,7 +121,39 @@ def _read_bytes(path: Path) -> bytes:
     return data
 
 
+HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
+"""Major brands of HEIF files (iPhones save HEIC); AVIF ('avif') Pillow reads itself."""
+NO_HEIF = ("a HEIC photo (the iPhone format) that this install cannot decode: install the heic extra "
+           "(pip install 'edgedeblur[heic]') or export the photo as JPEG")
+
+
+def is_heif(data: bytes) -> bool:
+    """Whether ``data`` is a HEIF/HEIC file: an ISO 'ftyp' box with a HEIF major brand."""
+    return data[4:8] == b"ftyp" and data[8:12] in HEIF_BRANDS
+
+
+@functools.lru_cache(maxsize=1)
+def heif_decoder() -> bool:
+    """Whether HEIC photos decode here: the ``heic`` extra (pillow-heif) registered with Pillow.
+    Its wheels bundle x265, so they are GPLv2: an opt-in extra, not a base dependency."""
+    try:
+        import pillow_heif
+    except ImportError:
+        return False
+    pillow_heif.register_heif_opener()
+    return True
+
+
+def open_photo(data: bytes) -> Image.Image:
+    """``Image.open`` on ``data``, with HEIC decoding switched on first where the file is HEIC."""
+    if is_heif(data):
+        heif_decoder()
+    return Image.open(io.BytesIO(data))
+
+
 def _why_unreadable(data: bytes) -> str:
+    if is_heif(data):
+        return "a HEIC file the HEIC decoder cannot read (truncated or corrupt?)" if heif_decoder() else NO_HEIF
     head = data[:4096]
     try:
         text = head.decode("utf-8")
@@ -196,7 +229,7 @@ def read_image(path: Path) -> LoadedImage:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # MAX_PIXELS decides
-            im = Image.open(io.BytesIO(data))
+            im = open_photo(data)
         with im:
             _check_pixels(path, *im.size)
             im.load()

@@ -5,7 +5,6 @@ anything made from it), so expiring it is one ``rmtree``.
 """
 from __future__ import annotations
 
-import io
 import logging
 import re
 import secrets
@@ -18,7 +17,7 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from runtime.errors import ImageError
-from runtime.photo.imageio import READ_SUFFIXES
+from runtime.photo.imageio import NO_HEIF, READ_SUFFIXES, is_heif, open_photo
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +67,11 @@ def check_photo_bytes(data: bytes, name: str, max_bytes: int, max_pixels: int) -
     if not data:
         raise ImageError(f"{name} is empty (0 bytes); pick the photo again")
     try:
-        with Image.open(io.BytesIO(data)) as im:
+        with open_photo(data) as im:
             w, h = im.size
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+        if is_heif(data):
+            raise ImageError(f"{name} is {NO_HEIF}") from e
         kind = "a text file" if data[:512].isascii() and b"\0" not in data[:512] else "not an image"
         raise ImageError(f"{name} is {kind}; upload a JPEG, PNG, TIFF, WebP or BMP photo") from e
     if w * h > max_pixels:

@@ -124,6 +124,36 @@ def test_bad_inputs(tmp_path: Path, name: str, make, match: str) -> None:  # typ
     assert str(p) in str(info.value) and "\n" not in str(info.value)
 
 
+def test_heic_from_a_phone_reads_upright(tmp_path: Path) -> None:
+    pytest.importorskip("pillow_heif", reason="the heic extra is not installed")
+    from runtime.photo.imageio import heif_decoder
+
+    assert heif_decoder()
+    rgb = np.zeros((64, 96, 3), np.uint8)
+    rgb[:, :48] = (200, 40, 40)                                   # left half red
+    rgb[:, 48:] = (40, 40, 200)
+    im = Image.fromarray(rgb)
+    exif = im.getexif()
+    exif[0x0112] = 6                                              # shot turned: shown rotated 90 deg cw
+    im.save(tmp_path / "phone.heic", quality=95, exif=exif.tobytes())   # stored as HEIF's own rotation
+    got = read_image(tmp_path / "phone.heic").rgb
+    assert got.shape == (96, 64, 3)                               # upright, turned once (not twice)
+    assert got[:48, :, 0].mean() > 0.6 and got[48:, :, 2].mean() > 0.6   # red on top after the turn
+
+
+def test_heic_without_its_decoder_says_how_to_get_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from runtime.photo import imageio
+
+    heic = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic" + bytes(range(256)) * 8
+    monkeypatch.setattr(imageio, "heif_decoder", lambda: False)   # as where the extra is not installed
+    assert "HEIC photo" in imageio._why_unreadable(heic) and "pip install 'edgedeblur[heic]'" in imageio.NO_HEIF
+    monkeypatch.setattr(imageio, "heif_decoder", lambda: True)
+    assert "truncated or corrupt" in imageio._why_unreadable(heic)
+    (tmp_path / "IMG_0001.HEIC").write_bytes(heic)
+    with pytest.raises(ImageError, match="HEIC"):                 # either way the line names HEIC
+        read_image(tmp_path / "IMG_0001.HEIC")
+
+
 def test_missing_input(tmp_path: Path) -> None:
     with pytest.raises(ImageError, match="not found"):
         read_image(tmp_path / "nope.jpg")

@@ -73,6 +73,20 @@ def test_bad_uploads_get_one_clear_line(client, name: str, data: bytes, status: 
     assert "Traceback" not in r.text
 
 
+def test_an_iphone_heic_uploads_and_previews(client, tmp_path: Path) -> None:
+    pytest.importorskip("pillow_heif", reason="the heic extra is not installed")
+    from PIL import Image
+
+    from runtime.photo.imageio import heif_decoder
+
+    assert heif_decoder()
+    Image.open(blurred_face_jpeg(tmp_path / "a.jpg")).save(tmp_path / "IMG_0001.HEIC", format="HEIF", quality=90)
+    info = client.post("/api/uploads", files={"file": ("IMG_0001.HEIC", (tmp_path / "IMG_0001.HEIC").read_bytes())})
+    assert info.status_code == 200 and (info.json()["width"], info.json()["height"]) == (256, 256)
+    r = client.get(f"/api/uploads/{info.json()['id']}/download", params={"strength": 1})
+    assert r.status_code == 200 and 'filename="IMG_0001.sharp.png"' in r.headers["content-disposition"]
+
+
 def test_corrupt_photo_fails_at_decode_with_a_message(client, photo: Path) -> None:
     data = photo.read_bytes()
     truncated = data[: len(data) // 3]
