@@ -165,11 +165,14 @@ def _fitting_tile(tile: int, size_wh: tuple[int, int]) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Handler: detect, build regions and masks, print (and draw) them per photo."""
+    import numpy as np
     from tqdm import tqdm
 
     from facemask.detector import FaceDetector
     from facemask.draw import draw_faces
-    from facemask.image import read_image_rgb, write_image_rgb
+    from facemask.image import write_image_rgb
+    from runtime.errors import ImageError
+    from runtime.photo.imageio import read_image
     from facemask.masks import region_masks
     from facemask.options import DetectorModel, FaceDetectorOptions
     from facemask.regions import RegionConfig, build_regions
@@ -191,10 +194,10 @@ def run(args: argparse.Namespace) -> int:
         for path, target in tqdm(list(zip(photos, targets)), desc="faces", unit="photo",
                                  disable=not show_bar, file=sys.stderr):
             try:
-                image = read_image_rgb(path)
+                image = (read_image(path).rgb * 255 + 0.5).astype(np.uint8)     # HEIC and 16-bit too
                 if min(image.shape[:2]) < 8:
                     raise FaceMaskError(f"{path} is {image.shape[1]}x{image.shape[0]} px: too small to hold a face")
-            except FaceMaskError as e:              # one bad photo is reported; the others go on
+            except (FaceMaskError, ImageError) as e:    # one bad photo is reported; the others go on
                 print(f"edgedeblur faces: error: {e}", file=sys.stderr, flush=True)
                 failed += 1
                 continue

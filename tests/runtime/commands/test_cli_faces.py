@@ -91,7 +91,7 @@ def test_draw_into_a_folder_for_several_photos(photo_dir: Path, tmp_path: Path) 
 
 @pytest.mark.parametrize(("args", "match"), [
     (["{photos}/missing.png"], "cannot open .*missing.png: not found"),
-    (["{photos}/notes.jpg"], "cannot decode .*notes.jpg: not an image"),
+    (["{photos}/notes.jpg"], "cannot read .*notes.jpg: not an image"),
     (["{photos}/astronaut.png", "{photos}/coffee.jpg", "--draw", "{tmp}/one.png"], "OUT must be an existing folder"),
     (["{photos}/astronaut.png", "--draw", "{tmp}/x.gif2"], "unknown image type '.gif2'"),
     (["{photos}/astronaut.png", "--draw", "{tmp}/no/such/dir/x.png"], "does not exist; create it first"),
@@ -129,6 +129,18 @@ def test_a_folder_is_its_photos_and_a_bad_one_is_skipped(photo_dir: Path, tmp_pa
     (tmp_path / "empty").mkdir()
     assert main(["faces", str(tmp_path / "empty")]) == 1
     assert "is a folder with no photos in it" in capsys.readouterr().err
+
+
+def test_faces_on_an_iphone_heic(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("pillow_heif", reason="the heic extra is not installed")
+    from PIL import Image
+
+    from runtime.photo.imageio import heif_decoder
+
+    assert heif_decoder()
+    Image.fromarray(load_sample("astronaut")).save(tmp_path / "IMG_0001.HEIC", format="HEIF", quality=90)
+    assert main(["faces", str(tmp_path / "IMG_0001.HEIC"), "--quiet"]) == 0
+    assert "IMG_0001.HEIC: 1 face (512x512)" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("args", [["--threshold", "2"], ["--tile", "abc"], ["--max-faces", "0"], ["--range", "far"]])
