@@ -3,7 +3,8 @@
 facemask works on RGB uint8 HxWx3 frames, the order MediaPipe and the deblur models
 expect. OpenCV decodes to BGR; a BGR frame still yields faces but with wrong colours
 downstream, so the colour order is an explicit option (:class:`ColorOrder`) instead of
-a guess, and :func:`read_image_rgb` is the one way the CLI decodes files.
+a guess. :func:`read_image_rgb` decodes files for facemask on its own (the edgedeblur
+commands read photos through ``runtime.photo.imageio``, which also takes HEIC and 16-bit).
 """
 from __future__ import annotations
 
