@@ -14,7 +14,6 @@ Example:
 """
 from __future__ import annotations
 
-import functools
 import io
 import logging
 import warnings
@@ -29,6 +28,7 @@ from PIL import Image, UnidentifiedImageError
 
 from facemask.files import atomic_write
 from runtime.errors import ConfigError, ImageError
+from runtime.photo.heif import NO_HEIF, heif_decoder, is_heif, open_photo
 
 log = logging.getLogger(__name__)
 
@@ -119,36 +119,6 @@ def _read_bytes(path: Path) -> bytes:
     if not data:
         raise ImageError(f"cannot read {path}: the file is empty (0 bytes); re-copy or re-export it")
     return data
-
-
-HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
-"""Major brands of HEIF files (iPhones save HEIC); AVIF ('avif') Pillow reads itself."""
-NO_HEIF = ("a HEIC photo (the iPhone format) that this install cannot decode: install the heic extra "
-           "(pip install 'edgedeblur[heic]') or export the photo as JPEG")
-
-
-def is_heif(data: bytes) -> bool:
-    """Whether ``data`` is a HEIF/HEIC file: an ISO 'ftyp' box with a HEIF major brand."""
-    return data[4:8] == b"ftyp" and data[8:12] in HEIF_BRANDS
-
-
-@functools.lru_cache(maxsize=1)
-def heif_decoder() -> bool:
-    """Whether HEIC photos decode here: the ``heic`` extra (pillow-heif) registered with Pillow.
-    Its wheels bundle x265, so they are GPLv2: an opt-in extra, not a base dependency."""
-    try:
-        import pillow_heif
-    except ImportError:
-        return False
-    pillow_heif.register_heif_opener()
-    return True
-
-
-def open_photo(data: bytes) -> Image.Image:
-    """``Image.open`` on ``data``, with HEIC decoding switched on first where the file is HEIC."""
-    if is_heif(data):
-        heif_decoder()
-    return Image.open(io.BytesIO(data))
 
 
 def _why_unreadable(data: bytes) -> str:

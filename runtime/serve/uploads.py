@@ -17,7 +17,8 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from runtime.errors import ImageError
-from runtime.photo.imageio import NO_HEIF, READ_SUFFIXES, is_heif, open_photo
+from runtime.photo.heif import NO_HEIF, is_heif, open_photo
+from runtime.photo.imageio import READ_SUFFIXES
 
 log = logging.getLogger(__name__)
 

@@ -135,7 +135,7 @@ def test_faces_on_an_iphone_heic(tmp_path: Path, capsys: pytest.CaptureFixture[s
     pytest.importorskip("pillow_heif", reason="the heic extra is not installed")
     from PIL import Image
 
-    from runtime.photo.imageio import heif_decoder
+    from runtime.photo.heif import heif_decoder
 
     assert heif_decoder()
     Image.fromarray(load_sample("astronaut")).save(tmp_path / "IMG_0001.HEIC", format="HEIF", quality=90)

@@ -126,7 +126,7 @@ def test_bad_inputs(tmp_path: Path, name: str, make, match: str) -> None:  # typ
 
 def test_heic_from_a_phone_reads_upright(tmp_path: Path) -> None:
     pytest.importorskip("pillow_heif", reason="the heic extra is not installed")
-    from runtime.photo.imageio import heif_decoder
+    from runtime.photo.heif import heif_decoder
 
     assert heif_decoder()
     rgb = np.zeros((64, 96, 3), np.uint8)

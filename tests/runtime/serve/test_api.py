@@ -77,7 +77,7 @@ def test_an_iphone_heic_uploads_and_previews(client, tmp_path: Path) -> None:
     pytest.importorskip("pillow_heif", reason="the heic extra is not installed")
     from PIL import Image
 
-    from runtime.photo.imageio import heif_decoder
+    from runtime.photo.heif import heif_decoder
 
     assert heif_decoder()
     Image.open(blurred_face_jpeg(tmp_path / "a.jpg")).save(tmp_path / "IMG_0001.HEIC", format="HEIF", quality=90)
