@@ -113,10 +113,11 @@ def pad_tapered(lin: FloatImage, kernel: FloatImage
     hp, wp = _fft_size(h + 2 * margin), _fft_size(w + 2 * margin)
     padded = np.pad(lin, ((margin, hp - h - margin), (margin, wp - w - margin), (0, 0)), mode="reflect")
     otf = kernel_otf(kernel, (hp, wp))
-    circ = scipy.fft.irfft2(scipy.fft.rfft2(padded, axes=(0, 1)) * otf[..., None], s=(hp, wp), axes=(0, 1))
-    alpha = (_taper_ramp(h, margin, hp)[:, None] * _taper_ramp(w, margin, wp)[None, :])[..., None]
-    blended = alpha * padded + (1 - alpha) * circ.astype(np.float32)
-    return blended, otf, (slice(margin, margin + h), slice(margin, margin + w))
+    alpha = _taper_ramp(h, margin, hp)[:, None] * _taper_ramp(w, margin, wp)[None, :]
+    for c in range(padded.shape[2]):    # one channel at a time: a third of the memory
+        circ = scipy.fft.irfft2(scipy.fft.rfft2(padded[..., c]) * otf, s=(hp, wp))
+        padded[..., c] = alpha * padded[..., c] + (1 - alpha) * circ.astype(np.float32)
+    return padded, otf, (slice(margin, margin + h), slice(margin, margin + w))
 
 
 def kernel_otf(kernel: FloatImage, shape: tuple[int, int]) -> NDArray[np.complex64]:
@@ -251,10 +252,17 @@ def _shrink_lut(alpha: float, beta: float, v_max: float) -> NDArray[np.float64]:
     return np.where(keep & (v > 0), w, 0.0)
 
 
-def _shrink(d: FloatImage, alpha: float, beta: float) -> FloatImage:
-    """Apply the hyper-Laplacian shrinkage to every gradient value of ``d`` (odd in d)."""
+def _grad(x: FloatImage, axis: int) -> FloatImage:
+    """Forward difference with wrap-around along ``axis`` (the prior's gradient)."""
+    return np.roll(x, -1, axis=axis) - x
+
+
+def _shrink(d: FloatImage, alpha: float, beta: float, v_max: float | None = None) -> FloatImage:
+    """Apply the hyper-Laplacian shrinkage to every gradient value of ``d`` (odd in d);
+    ``v_max`` (at least ``|d|.max()``) sets the table's range, so channels shrunk one at a
+    time share the table they would get together."""
     mag = np.abs(d)
-    v_max = float(mag.max()) + 1e-6
+    v_max = (float(mag.max()) if v_max is None else v_max) + 1e-6
     w = _shrink_lut(alpha, beta, v_max)
     # the table's v grid is uniform, so index it directly (np.interp's binary search was the
     # slowest step of the deconvolution)
@@ -305,21 +313,25 @@ def hyper_laplacian(image: NDArray[np.floating], kernel: NDArray[np.floating], w
     observed, otf, crop = pad_tapered(lin, k)
     shape = (observed.shape[0], observed.shape[1])
     dx_otf, dy_otf = kernel_otf(np.float32([[1, -1, 0]]), shape), kernel_otf(np.float32([[1], [-1], [0]]), shape)
-    grad_power = (np.abs(dx_otf) ** 2 + np.abs(dy_otf) ** 2)[..., None]
-    k_power = (np.abs(otf) ** 2)[..., None]
-    x = observed
+    grad_power = np.abs(dx_otf) ** 2 + np.abs(dy_otf) ** 2
+    k_power = np.abs(otf) ** 2
+    x, y = observed.copy(), observed
     beta = _HL_BETA_START
     while beta <= _HL_BETA_STOP * 1.0001:
-        gx = _shrink(np.roll(x, -1, axis=1) - x, alpha, beta)
-        gy = _shrink(np.roll(x, -1, axis=0) - x, alpha, beta)
         ratio = np.float32(weight / beta)
-        num = (np.conj(dx_otf)[..., None] * scipy.fft.rfft2(gx, axes=(0, 1))
-               + np.conj(dy_otf)[..., None] * scipy.fft.rfft2(gy, axes=(0, 1))
-               + ratio * np.conj(otf)[..., None] * scipy.fft.rfft2(observed, axes=(0, 1)))
-        spec = num / (grad_power + ratio * k_power)
-        x = scipy.fft.irfft2(spec, s=shape, axes=(0, 1)).astype(np.float32)
-        observed = scipy.fft.irfft2(spec * otf[..., None], s=shape, axes=(0, 1)).astype(np.float32)
-        observed[crop] = lin
+        reach = {axis: max(float(np.abs(_grad(x[..., c], axis)).max()) for c in range(x.shape[2]))
+                 for axis in (1, 0)}        # the largest step of each direction over all channels
+        for c in range(x.shape[2]):     # one channel at a time: a third of the memory
+            gx = _shrink(_grad(x[..., c], 1), alpha, beta, reach[1])
+            gy = _shrink(_grad(x[..., c], 0), alpha, beta, reach[0])
+            num = np.conj(dx_otf) * scipy.fft.rfft2(gx)
+            num += np.conj(dy_otf) * scipy.fft.rfft2(gy)
+            num += ratio * np.conj(otf) * scipy.fft.rfft2(y[..., c])
+            num /= grad_power + ratio * k_power
+            x[..., c] = scipy.fft.irfft2(num, s=shape)
+            num *= otf
+            y[..., c] = scipy.fft.irfft2(num, s=shape)
+        y[crop] = lin
         beta *= _HL_BETA_GROWTH
     return from_space(x[crop], space)
 
