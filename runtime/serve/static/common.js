@@ -66,7 +66,7 @@ function chainControls(fieldset, page, onChange) {
     onChange();
   });
   denoise.addEventListener("change", onChange);
-  // Face priority runs alone: the chain's controls rest while it is on.
+  // Face priority runs alone: the chain's controls are greyed out while it is on.
   return (faces) => {
     fieldset.disabled = faces;
     return { preset: preset.value, denoise: faces ? "off" : denoise.value, upscale: faces ? 1 : Number(upscale()) };
