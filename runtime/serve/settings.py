@@ -17,7 +17,7 @@ from typing import Mapping
 
 from runtime.errors import ConfigError, plain_fields
 from runtime.photo.chain import RestoreConfig
-from runtime.photo.deblur import DeblurConfig, Mode
+from runtime.photo.deblur import DeblurConfig
 from runtime.photo.presets import Preset, UnknownPreset, build_config, load_preset, merge_settings
 
 FIELDS: dict[str, type] = {"mode": str, "strength": float, "denoise": str, "denoise_strength": float,
@@ -28,20 +28,14 @@ the preset or the server (``serve --model``)."""
 
 @dataclass(frozen=True, slots=True, eq=False)
 class PhotoSettings:
-    """One request's settings: the chain as the command line would run it, face priority,
-    and the preset they started from ('' for none)."""
+    """One request's settings: the chain as the command line would run it, and face priority."""
 
     restore: RestoreConfig
     faces: bool = False
-    preset: str = ""
 
     @property
     def strength(self) -> float:
         return self.restore.deblur.strength
-
-    @property
-    def mode(self) -> Mode:
-        return self.restore.deblur.mode
 
     @property
     def full_strength(self) -> DeblurConfig:
@@ -94,4 +88,4 @@ def parse_settings(values: Mapping[str, object], base: DeblurConfig) -> PhotoSet
     faces = str(values.get("faces", "")).lower() in ("1", "true", "on", "yes")
     if faces and restore.chained:
         raise ConfigError("face priority runs alone: set denoise off and upscale 1, or turn face priority off")
-    return PhotoSettings(restore, faces, preset.name if preset else "")
+    return PhotoSettings(restore, faces)
