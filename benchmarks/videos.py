@@ -29,6 +29,7 @@ from runtime.lab.face_clips import paste_rgba
 from runtime.lab.sample_images import load_sample
 from runtime.photo.kernels import camera_shake_kernel
 from runtime.video.audio import mux_audio
+from runtime.video.colour import ColourTags
 from runtime.video.frames import Frame
 from runtime.video.sinks import VideoFileSink, VideoSinkConfig
 from runtime.video.sources import open_source
@@ -269,6 +270,58 @@ def portrait_phone_clip(path: Path, out: Path) -> Path:
     data[matrix:matrix + 36] = struct.pack(">9i", 0, 1 << 16, 0, -(1 << 16), 0, 0, height << 16, 0, 1 << 30)
     out.write_bytes(bytes(data))
     return out
+
+
+def hdr_phone_clip(path: Path, out: Path) -> Path:
+    """``path``'s frames as an iPhone's HDR video: 10-bit HEVC tagged HLG / BT.2020, with
+    ``path``'s audio, written to ``out`` (a ``.mov``).
+
+    The samples are ``path``'s own, not graded for HDR: what matters is that the tags
+    say how to show them and that an output must keep them.
+    """
+    import av
+
+    tmp = out.with_name(f".{out.stem}.noaudio{out.suffix}")
+    with av.open(str(path)) as src, av.open(str(tmp), "w") as dst:
+        v_in = src.streams.video[0]
+        stream = dst.add_stream("libx265", rate=v_in.average_rate, options={"crf": "12", "x265-params": "log-level=error"})
+        stream.width, stream.height, stream.pix_fmt = v_in.width, v_in.height, "yuv420p10le"
+        ColourTags(primaries=9, transfer=18, matrix=9).apply(stream.codec_context)
+        for frame in src.decode(v_in):
+            dst.mux(stream.encode(frame.reformat(format="yuv420p10le")))
+        dst.mux(stream.encode(None))
+    mux_audio(tmp, path, out)
+    tmp.unlink()
+    return out
+
+
+def variable_rate_clip(path: Path, out: Path, slow: range, slow_ms: int = 100) -> list[float]:
+    """``path``'s frames at a variable rate, with a tone track as long as the video, written
+    to ``out``: frames in ``slow`` last ``slow_ms`` (a phone drops to 10 fps in low light),
+    the others one nominal frame. Returns each frame's time in milliseconds.
+    """
+    import av
+
+    tmp = out.with_name(f".{out.stem}.noaudio{out.suffix}")
+    times, t_ms = [], 0
+    with av.open(str(path)) as src, av.open(str(tmp), "w") as dst:
+        v_in = src.streams.video[0]
+        frame_ms = round(1000 / float(v_in.average_rate))
+        stream = dst.add_stream("libx264", rate=v_in.average_rate, options={"crf": "10"})
+        stream.width, stream.height, stream.pix_fmt = v_in.width, v_in.height, "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 1000)
+        for i, frame in enumerate(src.decode(v_in)):
+            frame.pts, frame.time_base = t_ms, Fraction(1, 1000)
+            dst.mux(stream.encode(frame))
+            times.append(float(t_ms))
+            t_ms += slow_ms if i in slow else frame_ms
+        dst.mux(stream.encode(None))
+    tone = out.with_name(f".{out.stem}.tone.m4a")
+    _write_tone(tone, t_ms / 1000)
+    mux_audio(tmp, tone, out)
+    tmp.unlink()
+    tone.unlink()
+    return times
 
 
 def truncate_file(path: Path, out: Path, keep_fraction: float) -> Path:

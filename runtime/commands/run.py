@@ -149,6 +149,7 @@ def _point_to_crash_leftovers(out: Path | None) -> None:
 def _sinks(args: argparse.Namespace, source: FrameSource) -> tuple[list[Sink], list[str]]:
     """Sinks for ``-o`` and ``--preview``, plus notes for the user."""
     from runtime.video.audio import has_audio
+    from runtime.video.colour import ColourTags, read_colour_tags
     from runtime.video.sinks import (VIDEO_SUFFIXES, ImageFolderSink, PreviewWindow, VideoFileSink,
                                      VideoSinkConfig)
     from runtime.video.frames import SourceKind
@@ -159,9 +160,14 @@ def _sinks(args: argparse.Namespace, source: FrameSource) -> tuple[list[Sink], l
     out: Path | None = args.output
     if out is not None and out.suffix.lower() in VIDEO_SUFFIXES:
         preset = args.preset or ("ultrafast" if info.live else "veryfast")
-        cfg = VideoSinkConfig(fps=info.fps or 30.0, crf=args.crf, preset=preset, use_timestamps=info.live)
-        sinks.append(VideoFileSink(out, cfg, audio_from=info.path if info.kind is SourceKind.FILE else None,
-                                   overwrite=args.overwrite))
+        file = info.path if info.kind is SourceKind.FILE else None
+        colour = read_colour_tags(file) if file is not None else ColourTags()
+        cfg = VideoSinkConfig(fps=info.fps or 30.0, crf=args.crf, preset=preset,
+                              use_timestamps=info.kind is not SourceKind.FOLDER, colour=colour)
+        sinks.append(VideoFileSink(out, cfg, audio_from=file, overwrite=args.overwrite))
+        if colour.hdr is not None:
+            notes.append(f"{file.name} is HDR ({colour.hdr}): the output keeps its colour tags, so it plays "
+                         "with the same colours, but it is 8-bit, so smooth gradients may band")
         if info.live:
             notes.append("live sources are recorded without audio")
     elif out is not None:

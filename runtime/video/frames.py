@@ -47,8 +47,9 @@ class Frame:
     Attributes:
         image_rgb: HxWx3 uint8 RGB, C-contiguous.
         index: position in the source's own sequence, from 0; gaps mean dropped frames.
-        timestamp_ms: presentation time, monotonic within one source (files: index/fps;
-            live sources: capture time since the source opened).
+        timestamp_ms: presentation time, increasing within one source (files: the frame's
+            own time, which phones' variable frame rates make uneven; live sources: capture
+            time since the source opened; folders: the index).
         name: file name for folder sources (sinks reuse it), else ``None``.
     """
 

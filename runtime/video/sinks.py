@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 from facemask.files import atomic_write, new_file_mode, publish
 from runtime.errors import ConfigError, ImageError
 from runtime.video.audio import AudioOutcome, mux_audio
+from runtime.video.colour import ColourTags
 from runtime.video.frames import Frame
 from runtime.video.leftovers import make_partial
 from runtime.video.sources import IMAGE_SUFFIXES
@@ -72,8 +73,11 @@ class VideoSinkConfig:
         preset: x264 speed/size trade-off, ``ultrafast`` .. ``veryslow``.
         threads: encoder threads; 0 lets x264 choose. One by default: on a small CPU the
             model already keeps every core busy, and x264's frame threads only contend.
-        use_timestamps: take each frame's time from ``Frame.timestamp_ms`` (live sources,
-            whose dropped frames leave gaps) instead of a constant rate.
+        use_timestamps: take each frame's time from ``Frame.timestamp_ms`` instead of a
+            constant rate: live sources drop frames, and phones record files at a variable
+            rate; either way the audio stays in sync only if the gaps are kept.
+        colour: the source's colour tags, written into the output so it plays with the
+            source's colours (an HDR clip stays HDR).
     """
 
     fps: float = 30.0
@@ -81,6 +85,7 @@ class VideoSinkConfig:
     preset: str = "veryfast"
     threads: int = 1
     use_timestamps: bool = False
+    colour: ColourTags = ColourTags()
 
     _PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
                 "slower", "veryslow")
@@ -95,6 +100,9 @@ class VideoSinkConfig:
         if self.threads < 0:
             raise ConfigError(f"threads={self.threads} must be >= 0 (0 = automatic)")
 
+
+TIMESTAMP_HZ = 90_000
+"""Clock of timestamped recordings: MPEG's 90 kHz holds 24, 25, 30, 60 and their /1.001 rates exactly."""
 
 FRAGMENT_US = 1_000_000
 """Longest stretch of an MP4/MOV recording a crash can lose: fragments are cut every second."""
@@ -167,9 +175,10 @@ class VideoFileSink:
         stream = container.add_stream("libx264", rate=rate)
         stream.width, stream.height = size_wh[0] + size_wh[0] % 2, size_wh[1] + size_wh[1] % 2
         stream.pix_fmt = "yuv420p"
+        self._config.colour.apply(stream.codec_context)
         stream.options = {"crf": str(self._config.crf), "preset": self._config.preset}
         stream.thread_count = self._config.threads
-        stream.codec_context.time_base = (Fraction(1, 1000) if self._config.use_timestamps
+        stream.codec_context.time_base = (Fraction(1, TIMESTAMP_HZ) if self._config.use_timestamps
                                           else 1 / rate)
         self._enc = _Encoder(container, stream, tmp, size_wh)
         return self._enc
@@ -200,7 +209,7 @@ class VideoFileSink:
         else:
             if self._t0_ms is None:
                 self._t0_ms = frame.timestamp_ms
-            pts = max(int(round(frame.timestamp_ms - self._t0_ms)), self._last_pts + 1)
+            pts = max(int(round((frame.timestamp_ms - self._t0_ms) * TIMESTAMP_HZ / 1000)), self._last_pts + 1)
         self._last_pts = pts
         return pts
 

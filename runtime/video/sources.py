@@ -58,6 +58,7 @@ class VideoFileSource(BaseSource):
         self._cap = cap
         self._fps = float(fps)
         self._next = 0
+        self._last_ms: float | None = None
         self._info = SourceInfo(SourceKind.FILE, str(path), size, float(fps),
                                 count if count > 0 else None, path)
 
@@ -68,9 +69,19 @@ class VideoFileSource(BaseSource):
         if not ok or bgr is None:
             self._finish()
             return None
-        frame = Frame(to_rgb(bgr), self._next, self._next * 1000.0 / self._fps)
+        frame = Frame(to_rgb(bgr), self._next, self._frame_time_ms())
+        self._last_ms = frame.timestamp_ms
         self._next += 1
         return frame
+
+    def _frame_time_ms(self) -> float:
+        """The decoded frame's own time (a phone's variable frame rate leaves uneven gaps that
+        the audio follows); one nominal frame after the last where the file's times are
+        missing or go backwards."""
+        pos_ms = self._cap.get(cv2.CAP_PROP_POS_MSEC)
+        if self._last_ms is None:
+            return pos_ms if np.isfinite(pos_ms) and pos_ms >= 0 else 0.0
+        return pos_ms if np.isfinite(pos_ms) and pos_ms > self._last_ms else self._last_ms + 1000.0 / self._fps
 
     def _finish(self) -> None:
         expected = self._info.frame_count

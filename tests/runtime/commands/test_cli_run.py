@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from model_fixtures import build_onnx
 
-from benchmarks.videos import FaceVideo, make_face_video, truncate_file
+from benchmarks.videos import FaceVideo, make_face_video, truncate_file, variable_rate_clip
 from runtime.catalog import FILE_VIDEO_MODEL, LIVE_VIDEO_MODEL
 from runtime.cli import main
 from runtime.lab.metrics import psnr
@@ -159,3 +159,15 @@ def test_audio_is_reported_lost_for_image_outputs(video: FaceVideo, tmp_path: Pa
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     assert _run("--source", video.path, "-o", tmp_path / "imgs", "--faces", "light", "--max-frames", "1") == 0
     assert "audio" in capsys.readouterr().err
+
+
+def test_a_variable_rate_phone_clip_keeps_its_timing(video: FaceVideo, tmp_path: Path) -> None:
+    """Re-timed at the average rate, a clip whose middle dropped to 10 fps drifts off its audio."""
+    times = variable_rate_clip(video.path, tmp_path / "vfr.mp4", slow=range(8, 14))
+    out = tmp_path / "out.mp4"
+    assert _run("--source", tmp_path / "vfr.mp4", "-o", out, "--faces", "light") == 0
+    with av.open(str(out)) as c:
+        got = [float(f.pts * f.time_base) * 1000 for f in c.decode(video=0)]
+        audio_s = float(c.streams.audio[0].duration * c.streams.audio[0].time_base)
+    assert got == pytest.approx(times, abs=1.0)
+    assert audio_s == pytest.approx(times[-1] / 1000, abs=0.1)

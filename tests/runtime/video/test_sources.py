@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from benchmarks.videos import make_face_video, portrait_phone_clip, truncate_file
+from benchmarks.videos import make_face_video, portrait_phone_clip, truncate_file, variable_rate_clip
 from runtime.errors import ConfigError, SourceError
 from runtime.video.frames import SourceConfig, SourceEnd, SourceKind
 from runtime.video.live import LiveSource
@@ -104,6 +104,14 @@ def test_a_phone_clip_turned_by_its_display_matrix_comes_upright(clip: Path, tmp
     assert len(shown) == len(upright) == N_FRAMES
     diff = np.abs(shown[5].image_rgb.astype(np.float32) - upright[5].image_rgb).mean()
     assert diff < 3, f"frames differ by {diff:.1f} levels: not turned upright"
+
+
+def test_a_variable_rate_clip_gives_each_frame_its_own_time(clip: Path, tmp_path: Path) -> None:
+    times = variable_rate_clip(clip, tmp_path / "vfr.mp4", slow=range(5, 10))
+    with VideoFileSource(tmp_path / "vfr.mp4") as source:
+        got = [f.timestamp_ms for f in source]
+    assert got == pytest.approx(times, abs=1.0)     # not index / average rate: the audio follows these
+    assert got[9] - got[8] == pytest.approx(100, abs=1.0)
 
 
 def test_truncated_file_ends_early_and_says_so(clip: Path, tmp_path: Path) -> None:

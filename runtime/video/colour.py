@@ -1,0 +1,56 @@
+"""A video's colour tags (matrix, primaries, transfer), carried from the source to the output.
+
+OpenCV decodes YUV to RGB and the sink encodes RGB back to YUV with the same (BT.601)
+coefficients, so the output's samples mean what the source's meant, but only if the output
+carries the source's tags. Without them a player reads an iPhone's HDR clip (HLG, BT.2020)
+as SDR BT.709: washed out and desaturated. The tags are FFmpeg's numeric codes (ITU-T
+H.273), read with PyAV; 2 means "unspecified", what an untagged file has.
+
+Example:
+    >>> tags = read_colour_tags(Path("IMG_0001.MOV"))
+    >>> tags.hdr
+    'HLG'
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+UNSPECIFIED = 2
+_HDR_TRANSFERS = {16: "PQ", 18: "HLG"}
+"""H.273 transfer characteristics of HDR video: SMPTE ST 2084 (PQ) and ARIB STD-B67 (HLG)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ColourTags:
+    """How a video's samples are meant to be shown (H.273 codes; 2 = unspecified)."""
+
+    primaries: int = UNSPECIFIED
+    transfer: int = UNSPECIFIED
+    matrix: int = UNSPECIFIED
+
+    @property
+    def hdr(self) -> str | None:
+        """"PQ" or "HLG" for HDR video, else None."""
+        return _HDR_TRANSFERS.get(self.transfer)
+
+    def apply(self, codec_context: object) -> None:
+        """Tag an encoder's output (a PyAV video codec context) with these values."""
+        codec_context.color_primaries = self.primaries  # type: ignore[attr-defined]
+        codec_context.color_trc = self.transfer  # type: ignore[attr-defined]
+        codec_context.colorspace = self.matrix  # type: ignore[attr-defined]
+
+
+def read_colour_tags(path: Path) -> ColourTags:
+    """The first video stream's tags; unspecified when the file has none or PyAV cannot read it
+    (OpenCV, which decodes the frames, may still manage)."""
+    import av  # heavy; only video outputs need it
+
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                return ColourTags()
+            cc = container.streams.video[0].codec_context
+            return ColourTags(int(cc.color_primaries), int(cc.color_trc), int(cc.colorspace))
+    except (av.FFmpegError, OSError, ValueError):
+        return ColourTags()
