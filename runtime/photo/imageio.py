@@ -2,8 +2,9 @@
 
 Reading gives float32 HxWx3 RGB in [0, 1] plus the facts needed to write the result back
 the same way: bit depth (16-bit PNG/TIFF stay 16-bit), grayscale, the alpha channel
-(kept aside and re-attached) and the ICC profile. EXIF orientation is applied on read, so
-the pixels are upright and the output carries no orientation tag. Pillow decodes (it
+(kept aside and re-attached), the ICC profile and the EXIF (``runtime.photo.metadata``).
+EXIF orientation is applied on read, so the pixels are upright and the output's orientation
+tag says 1. Pillow decodes (it
 reports truncated files as errors, where OpenCV silently returns a partial image);
 OpenCV decodes 16-bit colour (Pillow reduces it to 8 bits) and formats Pillow lacks.
 Writes are atomic: a temp file in the destination folder, then ``os.replace``.
@@ -29,6 +30,7 @@ from PIL import Image, UnidentifiedImageError
 from facemask.files import atomic_write
 from runtime.errors import ConfigError, ImageError
 from runtime.photo.heif import NO_HEIF, heif_decoder, is_heif, open_photo
+from runtime.photo.metadata import encode16, exif_for_output, exif_to_keep
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +67,8 @@ _16BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 class ImageMeta:
     """How an image was stored, so its output can be written the same way.
 
-    ``orientation`` is the EXIF orientation that was applied on read (1 = none).
+    ``orientation`` is the EXIF orientation that was applied on read (1 = none); ``exif``
+    the EXIF to write back (see ``metadata.exif_to_keep``).
     """
 
     format: str
@@ -75,6 +78,7 @@ class ImageMeta:
     has_alpha: bool
     orientation: int = 1
     icc_profile: bytes | None = None
+    exif: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +199,7 @@ def read_image(path: Path) -> LoadedImage:
     path = Path(path)
     data = _read_bytes(path)
     icc: bytes | None = None
+    exif: bytes | None = None
     orientation = 1
     try:
         with warnings.catch_warnings():
@@ -206,6 +211,7 @@ def read_image(path: Path) -> LoadedImage:
             fmt, mode = im.format or "unknown", im.mode
             orientation = int(im.getexif().get(_EXIF_ORIENTATION, 1) or 1)
             icc = im.info.get("icc_profile") or None
+            exif = exif_to_keep(im)
             if _is_16bit_colour(data, im):
                 arr, depth = _from_cv2(data, path, "unreadable 16-bit image")
             else:
@@ -230,7 +236,7 @@ def read_image(path: Path) -> LoadedImage:
     rgb = np.repeat(colour, 3, axis=2) if grey else colour
     alpha = arr[..., -1].astype(np.float32) / scale if channels in (2, 4) else None
     meta = ImageMeta(format=fmt, mode=mode, bit_depth=depth, grayscale=grey, has_alpha=alpha is not None,
-                     orientation=orientation, icc_profile=icc)
+                     orientation=orientation, icc_profile=icc, exif=exif)
     return LoadedImage(np.ascontiguousarray(rgb.astype(np.float32) / scale), alpha, meta)
 
 
@@ -305,19 +311,16 @@ def encode_image(path: Path, rgb: NDArray[np.float32], alpha: NDArray[np.float32
     if meta is not None and meta.bit_depth == 16 and depth == 8:
         log.info("%s: %s stores 8 bits; the 16-bit input is reduced", path, fmt)
     pixels = _quantise(rgb, alpha, grey, depth)
+    icc = meta.icc_profile if meta is not None else None
+    exif = exif_for_output(meta.exif, (rgb.shape[1], rgb.shape[0])) if meta is not None and meta.exif else None
     if depth == 16:
-        order = {1: [0], 2: [0, 0, 0, 1], 3: [2, 1, 0], 4: [2, 1, 0, 3]}[pixels.shape[2]]
-        pixels = pixels[..., order]              # OpenCV: 1, 3 (BGR) or 4 (BGRA) channels
-        ok, buf = cv2.imencode(".png" if fmt == "PNG" else ".tiff", pixels)
-        if not ok:
-            raise ImageError(f"cannot write {path}: OpenCV failed to encode a 16-bit {fmt}")
-        return buf.tobytes()
+        return encode16(path, fmt, pixels, icc, exif)
     image = Image.fromarray(pixels[..., 0] if pixels.shape[2] == 1 else pixels)
     options: dict[str, object] = {}
     if fmt in ("JPEG", "WEBP"):
         options["quality"] = int(quality)
-    if meta is not None and meta.icc_profile and fmt in ("JPEG", "PNG", "TIFF", "WEBP"):
-        options["icc_profile"] = meta.icc_profile
+    if fmt in ("JPEG", "PNG", "TIFF", "WEBP"):
+        options.update({k: v for k, v in (("icc_profile", icc), ("exif", exif)) if v})
     out = io.BytesIO()
     image.save(out, format=fmt, **options)
     return out.getvalue()

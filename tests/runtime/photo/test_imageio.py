@@ -1,12 +1,13 @@
 """Image I/O: bit depths, grayscale, alpha, EXIF orientation, atomic writes, bad files."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from PIL import Image, ImageOps
+from PIL import ExifTags, Image, ImageOps
 
 from runtime.errors import ImageError
 from runtime.photo.imageio import orient, read_image, side_by_side, write_image
@@ -102,6 +103,52 @@ def test_icc_profile_is_kept(tmp_path: Path) -> None:
     write_image(tmp_path / "c.png", img.rgb, meta=img.meta)
     with Image.open(tmp_path / "c.png") as out:
         assert out.info.get("icc_profile") == icc
+
+
+def _camera_exif(orientation: int) -> Image.Exif:
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110], exif[0x0112] = "Canon", "EOS 5D", orientation
+    exif.get_ifd(ExifTags.IFD.Exif).update({0x9003: "2019:07:04 12:30:00", 0xA002: 36, 0xA003: 24})
+    exif.get_ifd(ExifTags.IFD.GPSInfo).update({1: "N", 2: (52.0, 31.0, 12.0)})
+    return exif
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".webp", ".tif"])
+def test_exif_is_kept_upright_and_sized(tmp_path: Path, suffix: str) -> None:
+    """Date taken, camera and place survive (photo libraries file by them); orientation 1."""
+    Image.fromarray(_rgb8()).save(tmp_path / "c.jpg", exif=_camera_exif(orientation=6))
+    img = read_image(tmp_path / "c.jpg")
+    assert img.rgb.shape == (36, 24, 3)                     # turned upright on read
+    upscaled = cv2.resize(img.rgb, (48, 72))
+    write_image(tmp_path / f"o{suffix}", upscaled, meta=img.meta)
+    with Image.open(tmp_path / f"o{suffix}") as out:
+        exif = out.getexif()
+        assert (exif[0x010F], exif[0x0110], exif[0x0112], exif[0x0131]) == ("Canon", "EOS 5D", 1, "edgedeblur")
+        sub = exif.get_ifd(ExifTags.IFD.Exif)
+        assert (sub[0x9003], sub[0xA002], sub[0xA003]) == ("2019:07:04 12:30:00", 48, 72)
+        assert exif.get_ifd(ExifTags.IFD.GPSInfo)[1] == "N"
+    assert read_image(tmp_path / f"o{suffix}").rgb.shape == (72, 48, 3)    # not turned again
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_16bit_outputs_keep_the_icc_profile(tmp_path: Path, suffix: str) -> None:
+    """Wide-gamut 16-bit photos (ProPhoto TIFFs) shown without their profile look dull."""
+    import tifffile
+    from PIL import ImageCms
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    px = _rgb16()
+    tifffile.imwrite(tmp_path / "in.tif", px, photometric="rgb", iccprofile=icc)
+    img = read_image(tmp_path / "in.tif")
+    assert img.meta.bit_depth == 16 and img.meta.icc_profile == icc
+    meta = replace(img.meta, exif=_camera_exif(orientation=1).tobytes())
+    write_image(tmp_path / f"o{suffix}", img.rgb, meta=meta)
+    back = cv2.imread(str(tmp_path / f"o{suffix}"), cv2.IMREAD_UNCHANGED)
+    np.testing.assert_array_equal(back[..., ::-1], px)
+    with Image.open(tmp_path / f"o{suffix}") as out:
+        assert out.info.get("icc_profile") == icc
+        if suffix == ".png":                                # a 16-bit TIFF goes without EXIF
+            assert out.getexif().get_ifd(ExifTags.IFD.Exif)[0x9003] == "2019:07:04 12:30:00"
 
 
 def _truncated_jpeg(p: Path) -> None:
