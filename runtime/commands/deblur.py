@@ -8,7 +8,8 @@ settings in ``edgedeblur-settings.toml`` in each output folder.
 Output naming: a single file goes to ``-o`` or to ``<stem>.sharp.png`` beside it; a folder
 goes to ``-o`` or a sibling ``<folder>_sharp``, as ``<stem>.png`` (``<stem>.sharp.png``
 when the output folder is the input folder; names that still clash get ``<name>.<suffix>``,
-then ``.1``, ``.2``...). PNG keeps 16 bits and alpha. A file that would be written over
+then ``.1``, ``.2``...). PNG keeps 16 bits and alpha; ``--format`` picks another suffix for
+the names made here (``same``: each photo's own, where it can be written). A file that would be written over
 any input, or over a file that already exists, is refused unless ``--overwrite``; outputs
 are created exclusively, so runs writing one folder at once never replace each other's
 files. ``--kernel``, ``--model`` and ``--compare`` paths that equal an input or an output
@@ -120,16 +121,33 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="with --ray: worker processes, each loading the model once (default: the "
                         "cluster's CPUs / --threads)")
+    p.add_argument("--format", choices=OUTPUT_FORMATS, default="png",
+                   help="format of the outputs named here (folders, or no -o): png (default: lossless, "
+                        "keeps 16 bits and alpha), same (each photo's own format where it can be written; "
+                        "HEIC and GIF become png), jpg or webp (quality 95, several times smaller), tif")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(handler=run, flags=FLAGS)
+
+
+OUTPUT_FORMATS = ("png", "same", "jpg", "webp", "tif")
 
 
 def _same(a: Path, b: Path) -> bool:
     return a.resolve() == b.resolve()
 
 
+def _out_suffix(src: Path, fmt: str) -> str:
+    """The suffix of an output named here: ``.fmt``, or for ``same`` the input's own where
+    it can be written (a HEIC or GIF photo becomes PNG)."""
+    from runtime.photo.imageio import WRITE_FORMATS
+
+    if fmt != "same":
+        return f".{fmt}"
+    return src.suffix.lower() if src.suffix.lower() in WRITE_FORMATS else ".png"
+
+
 def plan_jobs(inputs: list[Path], output: Path | None, overwrite: bool,
-              complete: Callable[[Path, Path], bool] | None = None) -> Plan:
+              complete: Callable[[Path, Path], bool] | None = None, fmt: str = "png") -> Plan:
     """Map inputs to outputs (see module docstring); refuse outputs that hit an input, and
     existing ones unless ``overwrite`` or ``complete(src, dst)`` (a finished, resumable job).
 
@@ -153,7 +171,7 @@ def plan_jobs(inputs: list[Path], output: Path | None, overwrite: bool,
             out_dirs.append(folder)
             albums.append(folder)
             tag = ".sharp" if _same(folder, src) else ""
-            pairs += [Job(f, folder / f"{f.stem}{tag}.png") for f in photos_in(src)]
+            pairs += [Job(f, folder / f"{f.stem}{tag}{_out_suffix(f, fmt)}") for f in photos_in(src)]
         elif not src.exists():
             bad.append((src, f"cannot read {src}: not found; check the path"))
         elif single and output is not None and not output.is_dir() and not str(output).endswith(("/", "\\")):
@@ -163,7 +181,7 @@ def plan_jobs(inputs: list[Path], output: Path | None, overwrite: bool,
             folder = output if output is not None else src.parent
             out_dirs.append(folder)
             tag = ".sharp" if _same(folder, src.parent) else ""
-            pairs.append(Job(src, folder / f"{src.stem}{tag}.png"))
+            pairs.append(Job(src, folder / f"{src.stem}{tag}{_out_suffix(src, fmt)}"))
     seen: set[Path] = set()
     jobs: list[Job] = []
     new_files: list[Path] = []
@@ -235,7 +253,7 @@ def _checked_plan(args: argparse.Namespace, complete: Callable[[Path, Path], boo
     """
     from runtime.photo.imageio import output_format
 
-    plan = plan_jobs(list(args.inputs), args.output, args.overwrite, complete)
+    plan = plan_jobs(list(args.inputs), args.output, args.overwrite, complete, args.format)
     single = len(args.inputs) == 1 and not args.inputs[0].is_dir()
     if args.compare is not None:
         if not single:

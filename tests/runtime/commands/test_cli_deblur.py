@@ -119,6 +119,29 @@ def _empty(p: Path) -> Path:
     return p
 
 
+@pytest.mark.parametrize("fmt, names, formats", [
+    ("same", ["good1.jpg", "good2.png", "grey.png", "scan.png"], ["JPEG", "PNG", "PNG", "PNG"]),
+    ("jpg", ["good1.jpg", "grey.jpg", "scan.jpg"], ["JPEG", "JPEG", "JPEG"]),   # good2 has alpha
+    ("webp", ["good1.webp", "good2.webp", "grey.webp", "scan.webp"], ["WEBP"] * 4),
+])
+def test_folder_output_format(tmp_path: Path, album: Path, model: str, capsys: pytest.CaptureFixture[str],
+                              fmt: str, names: list[str], formats: list[str]) -> None:
+    for bad in ("cut.jpg", "notes.png", "empty.jpg"):
+        (album / bad).unlink()
+    _photo(album / "scan.gif", seed=3)                 # no GIF writer: "same" makes it PNG
+    out = tmp_path / fmt
+    rc = main(["deblur", str(album), "-o", str(out), "--model", model, "--format", fmt, "-q"])
+    assert sorted(p.name for p in out.iterdir() if p.suffix != ".toml") == names
+    for name, kind in zip(names, formats):
+        with Image.open(out / name) as im:
+            assert im.format == kind and im.size == (56, 40)
+    err = capsys.readouterr().err
+    if fmt == "jpg":                                   # the transparent photo gets one line, the rest is written
+        assert rc == 1 and "good2.jpg" in _one_line(err) and "transparency that JPEG cannot store" in err
+    else:
+        assert rc == 0 and not err
+
+
 @pytest.mark.parametrize("name, make, message", [
     ("cut.jpg", _truncated, "cut.jpg: the file is truncated or corrupt"),
     ("text.png", _text_png, r"text.png: not an image \(the file contains text\)"),
