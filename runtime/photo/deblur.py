@@ -318,7 +318,8 @@ class Deblurer:
         """
         cfg = self.config
         start = time.perf_counter()
-        img = check_image(image_rgb, clip=True)
+        # Clipped into a copy only when out of range: a 48 MP photo need not be held twice.
+        img = check_image(image_rgb, clip=bool(image_rgb.size) and not 0 <= image_rgb.min() <= image_rgb.max() <= 1)
         timings: dict[str, float] = {}
         if cfg.strength == 0:
             ran = _Ran(img.copy(), cfg.method, cfg.mode)
@@ -364,7 +365,8 @@ class Deblurer:
         mode = _KERNEL_MODES.get(ka.method.value, cfg.mode)
         sharp = ka.method is KernelMethod.SHARP
         if cfg.method is Method.KERNEL or (sharp and policy.keep_sharp):
-            return _Ran(ka.image, Method.KERNEL, mode, estimate=ka.estimate, kernel_aware=ka)
+            kept = ka.image.copy() if ka.image is img else ka.image      # never hand back the caller's array
+            return _Ran(kept, Method.KERNEL, mode, estimate=ka.estimate, kernel_aware=ka)
         t = time.perf_counter()
         accepted = policy.accepts(ka, img)
         timings["check"] = (time.perf_counter() - t) * 1e3
@@ -373,7 +375,7 @@ class Deblurer:
             out = ran.image
             if cfg.method is Method.AUTO and policy.gate is not None:
                 t = time.perf_counter()
-                out = apply_gate(img, out, policy.gate)
+                out = apply_gate(img, out, policy.gate, out=out)     # the model's own output: reused
                 timings["gate"] = (time.perf_counter() - t) * 1e3
             return _Ran(out, ran.method, ran.mode, ran.model_id, ran.estimate, ka)
         ran = self._model(ka.image, mode, ka.estimate, timings, progress)

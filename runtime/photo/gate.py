@@ -72,37 +72,55 @@ def noise_sigma(image: NDArray[np.float32], block_px: int = 16) -> float:
 
 
 def _grad_l1(g: NDArray[np.float32]) -> NDArray[np.float32]:
-    gx = np.zeros_like(g)
-    gy = np.zeros_like(g)
-    gx[:, :-1] = np.abs(g[:, 1:] - g[:, :-1])
-    gy[:-1, :] = np.abs(g[1:, :] - g[:-1, :])
-    return gx + gy
+    out = np.zeros_like(g)
+    np.abs(np.subtract(g[:, 1:], g[:, :-1], out=out[:, :-1]), out=out[:, :-1])
+    gy = np.subtract(g[1:, :], g[:-1, :])
+    out[:-1, :] += np.abs(gy, out=gy)
+    return out
 
 
 def sharpness_map(image_rgb: NDArray[np.float32], cfg: GateConfig = GateConfig()) -> NDArray[np.float32]:
-    """Local re-blur sharpness in [0, 1] per pixel (NaN where the region is flat)."""
+    """Local re-blur sharpness in [0, 1] per pixel (NaN where the region is flat).
+
+    The maps are reused in place: a 48 MP photo holds four of them, not ten."""
     grey = image_rgb.mean(axis=2, dtype=np.float32)
     sigma = noise_sigma(image_rgb)
     box = (cfg.window_px, cfg.window_px)
-    energy = cv2.blur(_grad_l1(grey), box, borderType=cv2.BORDER_REFLECT)
-    reblurred = cv2.GaussianBlur(grey, (0, 0), _REBLUR_SIGMA, borderType=cv2.BORDER_REFLECT)
-    energy_rb = cv2.blur(_grad_l1(reblurred), box, borderType=cv2.BORDER_REFLECT)
-    signal = energy - _NOISE_GRAD * sigma
-    signal_rb = np.maximum(energy_rb - _NOISE_GRAD_REBLURRED * sigma, 0)
+    signal = cv2.blur(_grad_l1(grey), box, borderType=cv2.BORDER_REFLECT)
+    grey = cv2.GaussianBlur(grey, (0, 0), _REBLUR_SIGMA, borderType=cv2.BORDER_REFLECT)
+    s = cv2.blur(_grad_l1(grey), box, borderType=cv2.BORDER_REFLECT)      # the re-blurred energy
+    del grey
+    signal -= np.float32(_NOISE_GRAD * sigma)
+    s -= np.float32(_NOISE_GRAD_REBLURRED * sigma)
+    np.maximum(s, 0, out=s)
     flat = signal < cfg.min_texture * _NOISE_GRAD * max(sigma, 1 / 255)
-    s = 1 - signal_rb / np.maximum(signal, 1e-6)
-    return np.where(flat, np.nan, np.clip(s, 0, 1)).astype(np.float32)
+    np.maximum(signal, np.float32(1e-6), out=signal)
+    s /= signal
+    del signal
+    np.subtract(np.float32(1), s, out=s)
+    np.clip(s, 0, 1, out=s)
+    s[flat] = np.nan
+    return s
 
 
 def strength_map(image_rgb: NDArray[np.float32], cfg: GateConfig = GateConfig()) -> NDArray[np.float32]:
     """(H, W, 1) float32 strength in [0, 1]: 0 on sharp neighbourhoods, 1 on blurry or flat ones."""
     s = sharpness_map(image_rgb, cfg)
-    strength = np.clip((cfg.sharp_at - s) / (cfg.sharp_at - cfg.blurry_at), 0, 1)
-    strength = np.where(np.isnan(s), 1.0, strength).astype(np.float32)
-    return cv2.GaussianBlur(strength, (0, 0), cfg.window_px / 2)[..., None]
+    flat = np.isnan(s)
+    np.subtract(np.float32(cfg.sharp_at), s, out=s)
+    s /= np.float32(cfg.sharp_at - cfg.blurry_at)
+    np.clip(s, 0, 1, out=s)
+    s[flat] = 1.0
+    return cv2.GaussianBlur(s, (0, 0), cfg.window_px / 2)[..., None]
 
 
 def apply_gate(image_rgb: NDArray[np.float32], restored: NDArray[np.float32],
-               cfg: GateConfig = GateConfig()) -> NDArray[np.float32]:
-    """``image + strength * (restored - image)``, both float32 (H, W, 3) sRGB."""
-    return (image_rgb + strength_map(image_rgb, cfg) * (restored - image_rgb)).astype(np.float32)
+               cfg: GateConfig = GateConfig(), *, out: NDArray[np.float32] | None = None) -> NDArray[np.float32]:
+    """``image + strength * (restored - image)``, both float32 (H, W, 3) sRGB, computed into
+    ``out`` (a new array when None; ``restored`` itself is allowed): a 48 MP photo needs no
+    temporary image for it."""
+    strength = strength_map(image_rgb, cfg)
+    result = np.subtract(restored, image_rgb, out=out, dtype=np.float32)
+    result *= strength
+    result += image_rgb
+    return result
