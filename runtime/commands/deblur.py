@@ -35,6 +35,7 @@ from runtime.commands.photo_job import PHOTO_ERRORS, Job, deblur_job
 from runtime.commands.run import strength_arg
 from runtime.errors import ConfigError, EngineError, ImageError, with_flags
 from runtime.photo.imageio import READ_SUFFIXES, photos_in
+from runtime.photo.sniff import RUN_HINT, videos_in
 
 if TYPE_CHECKING:
     from runtime.engines.base import EngineConfig
@@ -59,7 +60,8 @@ class Plan:
 
     ``new_files`` are all the outputs the inputs map to that are not inputs themselves,
     refused ones included (for the up-front clash check); ``album_dirs`` are the output
-    folders of folder inputs (where the run's settings are recorded).
+    folders of folder inputs (where the run's settings are recorded); ``videos`` those
+    folders' videos, left alone (``edgedeblur run`` deblurs them).
     """
 
     jobs: list[Job]
@@ -67,6 +69,7 @@ class Plan:
     out_dirs: list[Path]
     new_files: list[Path]
     album_dirs: list[Path]
+    videos: list[Path]
 
 
 FLAGS = flags("strength", "mode", "method", "model", "kernel", "overwrite", "tile", "overlap", "backend", "threads",
@@ -165,8 +168,10 @@ def plan_jobs(inputs: list[Path], output: Path | None, overwrite: bool,
     bad: list[tuple[Path, str]] = []
     out_dirs: list[Path] = []
     albums: list[Path] = []
+    videos: list[Path] = []
     for src in inputs:
         if src.is_dir():
+            videos += videos_in(src)
             folder = output if output is not None else src.parent / f"{src.name}_sharp"
             out_dirs.append(folder)
             albums.append(folder)
@@ -201,7 +206,7 @@ def plan_jobs(inputs: list[Path], output: Path | None, overwrite: bool,
             continue
         seen.add(dst.resolve())
         jobs.append(Job(job.src, dst))
-    return Plan(jobs, bad, out_dirs, new_files, albums)
+    return Plan(jobs, bad, out_dirs, new_files, albums, videos)
 
 
 def _unclaimed(job: Job, seen: set[Path]) -> Path:
@@ -351,6 +356,10 @@ def run(args: argparse.Namespace) -> int:
                   f"in {duration(seconds)}{each}; {len(failures)} failed")
             for path in settings:
                 print(f"settings: {path}")
+    if plan.videos and not args.quiet:
+        some = ", ".join(p.name for p in plan.videos[:3]) + (", ..." if len(plan.videos) > 3 else "")
+        print(f"edgedeblur deblur: note: {len(plan.videos)} video{'s' if len(plan.videos) > 1 else ''} "
+              f"left alone ({some}); {RUN_HINT}", file=sys.stderr)
     for _, message in failures:
         print(f"edgedeblur deblur: error: {message}", file=sys.stderr)
     return 1 if failures else 0

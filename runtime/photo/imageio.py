@@ -29,8 +29,9 @@ from PIL import Image, UnidentifiedImageError
 
 from facemask.files import atomic_write
 from runtime.errors import ConfigError, ImageError
-from runtime.photo.heif import NO_HEIF, heif_decoder, is_heif, open_photo
+from runtime.photo.heif import open_photo
 from runtime.photo.metadata import encode16, exif_for_output, exif_to_keep
+from runtime.photo.sniff import why_unreadable
 
 log = logging.getLogger(__name__)
 
@@ -125,19 +126,6 @@ def _read_bytes(path: Path) -> bytes:
     return data
 
 
-def _why_unreadable(data: bytes) -> str:
-    if is_heif(data):
-        return "a HEIC file the HEIC decoder cannot read (truncated or corrupt?)" if heif_decoder() else NO_HEIF
-    head = data[:4096]
-    try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError:
-        text = ""
-    if text and sum(c.isprintable() or c.isspace() for c in text) > 0.95 * len(text):
-        return "not an image (the file contains text)"
-    return "not an image in a supported format (JPEG, PNG, TIFF, WebP, BMP, GIF, PNM)"
-
-
 def _is_16bit_colour(data: bytes, im: Image.Image) -> bool:
     """Pillow reads 16-bit-per-channel colour as 8-bit; spot those files to decode with OpenCV."""
     if im.mode not in ("RGB", "RGBA"):
@@ -168,7 +156,7 @@ def _from_pil(im: Image.Image) -> tuple[NDArray[np.generic], int]:
 def _from_cv2(data: bytes, path: Path, reason: str) -> tuple[NDArray[np.generic], int]:
     arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if arr is None:
-        raise ImageError(f"cannot read {path}: {reason}; check the file or remove it")
+        raise ImageError(f"cannot read {path}: {reason}")
     if arr.dtype == np.float32 or arr.dtype == np.float64:
         arr = (np.clip(arr, 0, 1) * 65535 + 0.5).astype(np.uint16)
     elif arr.dtype not in (np.uint8, np.uint16):
@@ -213,11 +201,11 @@ def read_image(path: Path) -> LoadedImage:
             icc = im.info.get("icc_profile") or None
             exif = exif_to_keep(im)
             if _is_16bit_colour(data, im):
-                arr, depth = _from_cv2(data, path, "unreadable 16-bit image")
+                arr, depth = _from_cv2(data, path, "unreadable 16-bit image; check the file or remove it")
             else:
                 arr, depth = _from_pil(im)
     except UnidentifiedImageError:
-        arr, depth = _from_cv2(data, path, _why_unreadable(data))
+        arr, depth = _from_cv2(data, path, why_unreadable(data))
         fmt, mode = path.suffix.lstrip(".").upper() or "unknown", "cv2"
     except MemoryError as e:
         raise ImageError(f"cannot read {path}: out of memory decoding it; downscale it or free memory") from e

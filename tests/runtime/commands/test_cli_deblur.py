@@ -101,6 +101,20 @@ def test_folder_with_good_and_bad_files(tmp_path: Path, album: Path, model: str,
         assert im.mode == "L"
 
 
+def test_videos_in_a_folder_are_left_alone_with_a_note(tmp_path: Path, model: str,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks.videos import make_face_video
+
+    album = tmp_path / "phone"
+    album.mkdir()
+    _photo(album / "IMG_0001.jpg")
+    make_face_video(album / "IMG_0002.MOV", size_wh=(64, 64), n_frames=2, blur=False)
+    assert main(["deblur", str(album), "-o", str(tmp_path / "out"), "--model", model]) == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["IMG_0001.png", "edgedeblur-settings.toml"]
+    note = _one_line(capsys.readouterr().err)
+    assert "1 video left alone (IMG_0002.MOV)" in note and "edgedeblur run --source" in note
+
+
 def test_folder_default_output_is_sibling(album: Path, model: str) -> None:
     for bad in ("cut.jpg", "notes.png", "empty.jpg"):
         (album / bad).unlink()

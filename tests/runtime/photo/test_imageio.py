@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import ExifTags, Image, ImageOps
 
+from benchmarks.videos import make_face_video
 from runtime.errors import ImageError
 from runtime.photo.imageio import orient, read_image, side_by_side, write_image
 
@@ -151,6 +152,10 @@ def test_16bit_outputs_keep_the_icc_profile(tmp_path: Path, suffix: str) -> None
             assert out.getexif().get_ifd(ExifTags.IFD.Exif)[0x9003] == "2019:07:04 12:30:00"
 
 
+def _video(p: Path) -> None:
+    make_face_video(p, size_wh=(64, 64), n_frames=2, blur=False)
+
+
 def _truncated_jpeg(p: Path) -> None:
     Image.fromarray(_rgb8(200, 200)).save(p, quality=90)
     p.write_bytes(p.read_bytes()[:1500])
@@ -162,6 +167,8 @@ def _truncated_jpeg(p: Path) -> None:
     ("empty.jpg", lambda p: p.write_bytes(b""), r"the file is empty \(0 bytes\)"),
     ("noise.xyz", lambda p: p.write_bytes(bytes(range(256)) * 8), "not an image in a supported format"),
     ("folder.png", lambda p: p.mkdir(), "it is a folder"),
+    ("clip.mp4", lambda p: _video(p), r"a video \(MP4/MOV\), not a photo; deblur videos with: edgedeblur run"),
+    ("clip.mkv", lambda p: _video(p), r"a video \(Matroska/WebM\)"),
 ])
 def test_bad_inputs(tmp_path: Path, name: str, make, match: str) -> None:  # type: ignore[no-untyped-def]
     p = tmp_path / name
@@ -189,13 +196,13 @@ def test_heic_from_a_phone_reads_upright(tmp_path: Path) -> None:
 
 
 def test_heic_without_its_decoder_says_how_to_get_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from runtime.photo import imageio
+    from runtime.photo import sniff
 
     heic = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic" + bytes(range(256)) * 8
-    monkeypatch.setattr(imageio, "heif_decoder", lambda: False)   # as where the extra is not installed
-    assert "HEIC photo" in imageio._why_unreadable(heic) and "pip install 'edgedeblur[heic]'" in imageio.NO_HEIF
-    monkeypatch.setattr(imageio, "heif_decoder", lambda: True)
-    assert "truncated or corrupt" in imageio._why_unreadable(heic)
+    monkeypatch.setattr(sniff, "heif_decoder", lambda: False)     # as where the extra is not installed
+    assert "HEIC photo" in sniff.why_unreadable(heic) and "pip install 'edgedeblur[heic]'" in sniff.NO_HEIF
+    monkeypatch.setattr(sniff, "heif_decoder", lambda: True)
+    assert "truncated or corrupt" in sniff.why_unreadable(heic)     # a HEIC, not taken for an MP4 video
     (tmp_path / "IMG_0001.HEIC").write_bytes(heic)
     with pytest.raises(ImageError, match="HEIC"):                 # either way the line names HEIC
         read_image(tmp_path / "IMG_0001.HEIC")
