@@ -399,9 +399,11 @@ def _run_faces(args: argparse.Namespace, engine: EngineConfig) -> int:
             if not args.quiet:
                 share = result.model_pixels / max(result.full_frame_pixels, 1)
                 n = len(result.face_boxes_xyxy)
-                print(f"wrote {dst}: {n} face{'' if n == 1 else 's'}, model on "
-                      f"{result.model_pixels / 1e3:.0f}k px ({100 * share:.0f}% of the whole photo's "
-                      f"{result.full_frame_pixels / 1e3:.0f}k)")
+                work = (f"model on {result.model_pixels / 1e3:.0f}k px ({100 * share:.0f}% of the "
+                        f"{result.full_frame_pixels / 1e3:.0f}k a whole-photo run computes)" if result.model_pixels
+                        else "sharp enough to leave as taken (--faces-strength 1 deblurs anyway)" if n
+                        else "nothing for the model")
+                print(f"wrote {dst}: {n} face{'' if n == 1 else 's'}, {work}")
             if args.compare is not None:
                 compare = write_image(args.compare, zoom_strip(loaded.rgb, result.image, result.face_boxes_xyxy),
                                       exclusive=not args.overwrite)

@@ -133,6 +133,14 @@ def test_deblur_faces_changes_faces_keeps_background_and_zooms(portrait: np.ndar
     assert read_image(cmp).rgb.shape[0] > 512                        # zoomed faces below the pair
 
 
+def test_deblur_faces_says_when_a_sharp_face_is_left_as_taken(portrait: np.ndarray, sharpen: Path, tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "p.png"
+    cv2.imwrite(str(src), portrait[:, :, ::-1])
+    assert main(["deblur", str(src), "-o", str(tmp_path / "o.png"), "--faces", "full", "--model", str(sharpen)]) == 0
+    assert "1 face, sharp enough to leave as taken" in capsys.readouterr().out
+
+
 def test_deblur_faces_reads_models_from_models_dir(portrait: np.ndarray, sharpen: Path, tmp_path: Path) -> None:
     import shutil
 
