@@ -8,6 +8,13 @@ sharp face loses much of it, an already blurry one little. Measured on the inner
 landmark box shrunk to cheeks, eyes and mouth: no background, little hair), on a face
 resampled to ``_WORK_PX`` when larger, so the cost does not grow with the face.
 
+It is read at two scales, and a face is as blurry as the blurrier reading says. The fine
+one compares the face with its sigma-1 re-blur: it tells mild blur from sharp, but pixel
+noise passes for detail there, and with 1-2 % sensor noise shaken and defocused training
+faces read as sharp as sharp ones (a noisy camera's blurry faces were left alone). The
+coarse one compares the sigma-1 and sigma-2 re-blurs, above the scale of pixel noise and
+of a codec's losses: it misses mild blur but not a noisy shaken face.
+
 ``blur`` in [0, 1] maps the measure between what sharp faces at that size have and what
 faces blurred enough to need the full model have (small faces carry more fine detail per
 pixel, so both anchors fall with face size); they were calibrated on the
@@ -31,7 +38,7 @@ _WORK_PX = 256
 _INNER = 0.70
 """Fraction of the landmark box (centred) that is measured: skin, eyes, nose, mouth."""
 _REBLUR_SIGMA = 1.0
-"""Gaussian sigma (work pixels) of the re-blur."""
+"""Gaussian sigma (work pixels) of the re-blur; the coarse reading compares it with twice it."""
 
 ANCHOR_FACE_PX = (48.0, 80.0, 128.0, 200.0, 320.0)
 """Face sizes (landmark-box side, frame pixels) at which the anchors were calibrated."""
@@ -41,6 +48,12 @@ faces after JPEG q85, so nine in ten sharp faces get blur 0."""
 BLURRY_ANCHORS = (0.286, 0.242, 0.211, 0.193, 0.193)
 """Sharpness at which the full model is worth it: the median of training faces under a
 1-px defocus, the mildest blur calibrated (made non-increasing with size)."""
+COARSE_SHARP_ANCHORS = (0.311, 0.260, 0.221, 0.184, 0.166)
+"""The coarse reading's sharp anchors: the 10th percentile of the sharp training faces, pooled
+over the calibration's conditions (JPEG, sensor noise, H.264, a raw camera frame)."""
+COARSE_BLURRY_ANCHORS = (0.265, 0.221, 0.188, 0.161, 0.150)
+"""The coarse reading's full-model point: the median of the faces under a 2.5-px defocus over
+the same conditions (milder blur overlaps the softer sharp faces at this scale)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,32 +61,46 @@ class BlurEstimate:
     """One face's blur estimate.
 
     Attributes:
-        sharpness: the re-blur loss in [0, 1] (fraction of gradient energy a sigma-1 blur
+        sharpness: the fine re-blur loss in [0, 1] (fraction of gradient energy a sigma-1 blur
             removes); higher is sharper.
-        blur: in [0, 1]; 0 = as sharp as sharp faces are, 1 = blurry enough for full strength.
+        blur: in [0, 1]; 0 = as sharp as sharp faces are, 1 = blurry enough for full strength
+            (the blurrier of the two readings).
         face_px: the face's landmark-box side in frame pixels (the anchors depend on it).
+        coarse_sharpness: the coarse re-blur loss (what a sigma-2 blur removes of the
+            sigma-1 re-blur's gradient energy).
     """
 
     sharpness: float
     blur: float
     face_px: float
+    coarse_sharpness: float = 0.0
+
+
+def _grad_energy(img: NDArray[np.float32]) -> float:
+    return float(np.abs(img[:, 1:] - img[:, :-1]).mean() + np.abs(img[1:, :] - img[:-1, :]).mean())
+
+
+def _reblur(img: NDArray[np.float32], sigma: float) -> NDArray[np.float32]:
+    return cv2.GaussianBlur(img, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+
+
+def _loss(base: NDArray[np.float32], blurred: NDArray[np.float32]) -> float:
+    energy = _grad_energy(base)
+    return 0.0 if energy < 1e-6 else float(np.clip(1.0 - _grad_energy(blurred) / energy, 0.0, 1.0))
 
 
 def sharpness_of(gray: NDArray[np.float32]) -> float:
-    """Re-blur loss of a grayscale patch (float32, any scale): 1 - |grad(blurred)| / |grad|.
+    """Fine re-blur loss of a grayscale patch (float32, any scale): 1 - |grad(G1 * p)| / |grad(p)|.
 
     Returns 0 for a flat patch (nothing to judge).
     """
-    def grad_energy(img: NDArray[np.float32]) -> float:
-        gx = img[:, 1:] - img[:, :-1]
-        gy = img[1:, :] - img[:-1, :]
-        return float(np.abs(gx).mean() + np.abs(gy).mean())
+    return _loss(gray, _reblur(gray, _REBLUR_SIGMA))
 
-    base = grad_energy(gray)
-    if base < 1e-6:
-        return 0.0
-    blurred = cv2.GaussianBlur(gray, (0, 0), _REBLUR_SIGMA, borderType=cv2.BORDER_REFLECT)
-    return float(np.clip(1.0 - grad_energy(blurred) / base, 0.0, 1.0))
+
+def coarse_sharpness_of(gray: NDArray[np.float32]) -> float:
+    """Coarse re-blur loss: 1 - |grad(G2 * p)| / |grad(G1 * p)|; 0 for a flat patch."""
+    reference = _reblur(gray, _REBLUR_SIGMA)
+    return _loss(reference, _reblur(gray, 2 * _REBLUR_SIGMA))
 
 
 def inner_face(image_rgb: NDArray[np.uint8], landmarks_px: NDArray[np.float32]) -> NDArray[np.float32] | None:
@@ -95,12 +122,13 @@ def inner_face(image_rgb: NDArray[np.uint8], landmarks_px: NDArray[np.float32]) 
     return gray
 
 
-def blur_from_sharpness(sharpness: float, face_px: float) -> float:
+def blur_from_sharpness(sharpness: float, face_px: float, sharp_anchors: tuple[float, ...] = SHARP_ANCHORS,
+                        blurry_anchors: tuple[float, ...] = BLURRY_ANCHORS) -> float:
     """Map a re-blur sharpness to blur in [0, 1] between the anchors for a face of ``face_px``
     (landmark-box side; anchors interpolated in log size, held beyond the calibrated range)."""
     x = np.log(np.clip(face_px, ANCHOR_FACE_PX[0], ANCHOR_FACE_PX[-1]))
     logs = np.log(ANCHOR_FACE_PX)
-    sharp, blurry = float(np.interp(x, logs, SHARP_ANCHORS)), float(np.interp(x, logs, BLURRY_ANCHORS))
+    sharp, blurry = float(np.interp(x, logs, sharp_anchors)), float(np.interp(x, logs, blurry_anchors))
     return float(np.clip((sharp - sharpness) / max(sharp - blurry, 1e-6), 0.0, 1.0))
 
 
@@ -120,5 +148,7 @@ def estimate_blur(image_rgb: NDArray[np.uint8], landmarks_px: NDArray[np.float32
     gray = inner_face(image_rgb, landmarks_px)
     if gray is None:
         return BlurEstimate(0.0, 1.0, face_px)
-    s = sharpness_of(gray)
-    return BlurEstimate(s, blur_from_sharpness(s, face_px), face_px)
+    fine, coarse = sharpness_of(gray), coarse_sharpness_of(gray)
+    blur = max(blur_from_sharpness(fine, face_px),
+               blur_from_sharpness(coarse, face_px, COARSE_SHARP_ANCHORS, COARSE_BLURRY_ANCHORS))
+    return BlurEstimate(fine, blur, face_px, coarse)

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from runtime.errors import ConfigError
-from runtime.lab.degradations import NoiseConfig, add_noise, blur, blur_valid, convolve, degrade, jpeg_roundtrip, random_kernel
+from runtime.lab.degradations import (NoiseConfig, add_noise, blur, blur_valid, convolve, degrade, h264_roundtrip,
+                                      jpeg_roundtrip, random_kernel)
 from runtime.photo.kernels import (BlurFamily, camera_shake_kernel, defocus_kernel, gaussian_kernel, linear_motion_kernel,
                                    linear_to_srgb, srgb_to_linear)
 
@@ -208,3 +209,12 @@ def test_degrade_pipeline(photo: np.ndarray) -> None:
     assert v.shape == blur_valid(photo, k).shape
     j = degrade(photo, k, np.random.default_rng(0), jpeg_quality=50)
     assert 0 < np.abs(j - blur(photo, k)).mean() < 0.03
+
+
+def test_h264_roundtrip_costs_detail_not_colour(photo: np.ndarray) -> None:
+    odd = photo[:95, :127]
+    fine, coarse = h264_roundtrip(odd, 18), h264_roundtrip(odd, 36)
+    assert fine.shape == coarse.shape == (94, 126, 3) and fine.dtype == np.float32    # 4:2:0 needs even sizes
+    err = [float(np.abs(out - odd[:94, :126]).mean()) for out in (fine, coarse)]
+    assert err[0] < 0.04 and err[0] < 0.6 * err[1]          # CRF 18 keeps most detail, CRF 36 much less
+    np.testing.assert_allclose(fine.mean(axis=(0, 1)), odd[:94, :126].mean(axis=(0, 1)), atol=0.01)

@@ -13,7 +13,7 @@ from facemask.options import FaceDetectorOptions
 from facemask.result import FaceResult
 from runtime.engines import create_engine
 from runtime.errors import ConfigError
-from runtime.video.face_blur import estimate_blur
+from runtime.video.face_blur import blur_from_sharpness, estimate_blur
 from runtime.video.face_strength import FaceStrengths, StrengthConfig
 from runtime.video.face_tiles import run_face_crop, tile_starts
 from runtime.lab.sample_images import load_sample
@@ -43,6 +43,19 @@ def test_blur_estimate_orders_sharp_below_blurred(portrait: tuple[np.ndarray, Fa
     assert est[2].blur == pytest.approx(1.0)
     assert est[0].blur < est[2].blur
     assert est[0].face_px > 100
+
+
+def test_sensor_noise_does_not_pass_for_detail(portrait: tuple[np.ndarray, FaceResult]) -> None:
+    """2 % noise on a defocused face: the fine reading takes it for sharp, the coarse one does not."""
+    image, faces = portrait
+    lm = faces.landmarks_px[0]
+    noise = np.random.default_rng(0).normal(0, 0.02 * 255, image.shape)
+    noisy_sharp, noisy_soft = (np.clip(x.astype(np.float32) + noise, 0, 255).round().astype(np.uint8)
+                               for x in (image, _blurred(image, 4.0)))
+    soft = estimate_blur(noisy_soft, lm)
+    assert blur_from_sharpness(soft.sharpness, soft.face_px) == 0.0        # what the fine reading alone said
+    assert soft.blur > 0.5
+    assert estimate_blur(noisy_sharp, lm).blur == 0.0
 
 
 def test_tiny_face_counts_as_blurry(portrait: tuple[np.ndarray, FaceResult]) -> None:
