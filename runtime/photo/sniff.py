@@ -17,13 +17,15 @@ VIDEO_SUFFIXES: tuple[str, ...] = (".mp4", ".mov", ".m4v", ".3gp", ".mkv", ".web
 """What phones and cameras save video as: left out of photo folders, and counted."""
 RUN_HINT = "deblur videos with: edgedeblur run --source VIDEO -o OUT.mp4"
 _MP4_BOXES = (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip")
+_STILL_BRANDS = (b"avif", b"avis", b"heic", b"heix", b"mif1", b"msf1")
+"""ISO-BMFF brands of still images (AVIF, HEIF), which share the MP4 layout."""
 
 
 def video_kind(data: bytes) -> str | None:
     """The container of a video file by its first bytes ("MP4/MOV", "Matroska/WebM", "AVI",
     "MPEG-TS"), or None. Call it after ``is_heif``: HEIC photos are MP4-style files too."""
     if data[4:8] in _MP4_BOXES:
-        return "MP4/MOV"
+        return None if data[4:8] == b"ftyp" and data[8:12] in _STILL_BRANDS else "MP4/MOV"
     if data[:4] == b"\x1a\x45\xdf\xa3":
         return "Matroska/WebM"
     if data[:4] == b"RIFF" and data[8:12] == b"AVI ":
