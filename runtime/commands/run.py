@@ -153,12 +153,19 @@ def _sinks(args: argparse.Namespace, source: FrameSource) -> tuple[list[Sink], l
     from runtime.video.sinks import (VIDEO_SUFFIXES, ImageFolderSink, PreviewWindow, VideoFileSink,
                                      VideoSinkConfig)
     from runtime.video.frames import SourceKind
+    from runtime.video.sources import ImageFolderSource
 
     sinks: list[Sink] = []
     notes: list[str] = []
     info = source.info
     out: Path | None = args.output
     if out is not None and out.suffix.lower() in VIDEO_SUFFIXES:
+        if isinstance(source, ImageFolderSource) and len(sizes := source.sizes()) > 1:
+            (w, h), first = max(sizes.items(), key=lambda kv: len(kv[1]))
+            (w2, h2), odd = next((size, paths) for size, paths in sizes.items() if size != (w, h))
+            raise ConfigError(f"-o {out}: a video needs one frame size, but {info.uri} has {len(sizes)} "
+                              f"({first[0].name} is {w}x{h}, {odd[0].name} {w2}x{h2}); write to an image folder "
+                              "instead (-o FOLDER) or resize the images")
         preset = args.preset or ("ultrafast" if info.live else "veryfast")
         file = info.path if info.kind is SourceKind.FILE else None
         colour = read_colour_tags(file) if file is not None else ColourTags()

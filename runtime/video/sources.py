@@ -124,6 +124,22 @@ class ImageFolderSource(BaseSource):
             return cls(files, str(path))
         return cls([path], str(path))
 
+    def sizes(self) -> dict[tuple[int, int], list[Path]]:
+        """The images by upright size (width, height), read from their headers (EXIF orientation
+        applied, as decoding applies it); unreadable files are left to ``read`` to skip."""
+        from PIL import Image
+
+        found: dict[tuple[int, int], list[Path]] = {}
+        for path in self._paths:
+            try:
+                with Image.open(path) as im:
+                    w, h = im.size
+                    turned = int(im.getexif().get(0x0112, 1) or 1) in (5, 6, 7, 8)
+            except (OSError, SyntaxError, ValueError):
+                continue
+            found.setdefault((h, w) if turned else (w, h), []).append(path)
+        return found
+
     def read(self) -> Frame | None:
         while self._pos < len(self._paths):
             path = self._paths[self._pos]

@@ -171,3 +171,22 @@ def test_a_variable_rate_phone_clip_keeps_its_timing(video: FaceVideo, tmp_path:
         audio_s = float(c.streams.audio[0].duration * c.streams.audio[0].time_base)
     assert got == pytest.approx(times, abs=1.0)
     assert audio_s == pytest.approx(times[-1] / 1000, abs=0.1)
+
+
+def test_a_folder_of_mixed_sizes_is_refused_before_any_video_is_written(tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from PIL import Image
+
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    Image.fromarray((rng.random((48, 64, 3)) * 255).astype(np.uint8)).save(folder / "a.jpg")
+    exif = Image.Exif()
+    exif[0x0112] = 6                                               # stored 48 wide, shown 64 wide: the same size
+    Image.fromarray((rng.random((64, 48, 3)) * 255).astype(np.uint8)).save(folder / "b.jpg", exif=exif)
+    assert _run("--source", folder, "-o", tmp_path / "ok.mp4", "--faces", "light") == 0
+    Image.fromarray((rng.random((32, 32, 3)) * 255).astype(np.uint8)).save(folder / "c.png")
+    assert _run("--source", folder, "-o", tmp_path / "mixed.mp4", "--faces", "light") == 1
+    err = capsys.readouterr().err
+    assert "a video needs one frame size" in err and "c.png 32x32" in err and "Traceback" not in err
+    assert not (tmp_path / "mixed.mp4").exists()
