@@ -4,8 +4,8 @@
 
 Each training face is resampled to several face sizes (what a webcam, a phone photo and a
 thumbnail give), either left sharp or blurred (defocus, Gaussian, linear motion) in linear
-light, then given each of ``CONDITIONS``: sensor noise and JPEG or H.264 compression, as
-photos, video files and cameras deliver faces. The re-blur sharpness of every variant is
+light, then given sensor noise and JPEG or H.264 compression, as photos, video files and
+cameras deliver faces (each reading's conditions: ``READINGS``). The re-blur sharpness of every variant is
 recorded; the anchors of both of ``runtime.video.face_blur``'s readings are read off these tables: the
 sharp anchor is a low percentile of the sharp faces (so nearly all sharp faces map to blur
 0), the blurry anchor the median under a defocus that the model clearly helps. Evaluation photos
@@ -18,7 +18,9 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -27,7 +29,8 @@ from facemask.detector import FaceDetector
 from facemask.image import read_image_rgb
 from facemask.options import FaceDetectorOptions
 from runtime.video.face_blur import (ANCHOR_FACE_PX, BLURRY_ANCHORS, COARSE_BLURRY_ANCHORS, COARSE_SHARP_ANCHORS,
-                                     SHARP_ANCHORS, coarse_sharpness_of, inner_face, sharpness_of)
+                                     SHARP_ANCHORS, VIDEO_BLURRY_ANCHORS, VIDEO_SHARP_ANCHORS, coarse_sharpness_of,
+                                     inner_face, sharpness_of)
 from runtime.lab.degradations import blur, h264_roundtrip, jpeg_roundtrip
 from runtime.photo.kernels import defocus_kernel, gaussian_kernel, linear_motion_kernel
 
@@ -50,9 +53,33 @@ def _condition(image: np.ndarray, condition: tuple[str, int, float], rng: np.ran
 
 
 Table = dict[str, dict[int, list[float]]]
-READINGS = {"fine": (sharpness_of, CONDITIONS[:1]), "coarse": (coarse_sharpness_of, CONDITIONS)}
-"""Reading -> (measure, the conditions its anchors are read over): the fine reading is judged on
-clean JPEG faces (it is the one that noise fools), the coarse one on all of them."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One reading of the estimate, the conditions its anchors are read over, and the anchors."""
+
+    title: str
+    measure: Callable[[np.ndarray], float]
+    conditions: tuple[tuple[str, int, float], ...]
+    sharp: tuple[float, ...]
+    blurry: tuple[float, ...]
+    blurry_rule: str
+
+
+READINGS = {
+    "fine": Reading("Fine reading (the face against its sigma-1 re-blur), photos and cameras", sharpness_of,
+                    CONDITIONS[:1], SHARP_ANCHORS, BLURRY_ANCHORS, "the defocus-1 p50"),
+    "fine, video": Reading("Fine reading on decoded video", sharpness_of, (("h264", 18, 0.0), ("h264", 23, 0.01)),
+                           VIDEO_SHARP_ANCHORS, VIDEO_BLURRY_ANCHORS,
+                           "the defocus-1 p50, or the defocus-1.5 p50 where that one is not below the sharp anchor"),
+    "coarse": Reading("Coarse reading (the sigma-1 re-blur against the sigma-2 one)", coarse_sharpness_of,
+                      CONDITIONS, COARSE_SHARP_ANCHORS, COARSE_BLURRY_ANCHORS,
+                      "the defocus-2.5 p50: milder blur overlaps the softer sharp faces at this scale"),
+}
+"""The fine reading is judged on clean JPEG faces (noise fools it; the coarse reading covers
+that) or, for decoded video, on H.264 frames; the coarse one on every condition."""
+ALL_CONDITIONS = tuple(dict.fromkeys(c for r in READINGS.values() for c in r.conditions))
 
 
 def measure(photos: list[Path], limit: int) -> dict[str, Table]:
@@ -79,12 +106,12 @@ def measure(photos: list[Path], limit: int) -> dict[str, Table]:
                 f = small.astype(np.float32) / 255
                 for name, k in BLURS.items():
                     blurred = f if k is None else np.clip(blur(f, k), 0, 1)
-                    for condition in CONDITIONS:
+                    for condition in ALL_CONDITIONS:
                         out = _condition(blurred, condition, np.random.default_rng(used))
                         gray = inner_face((np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8), lm * scale)
-                        for reading, (of, conditions) in READINGS.items():
-                            if gray is not None and condition in conditions:
-                                tables[reading][name][size].append(of(gray))
+                        for key, reading in READINGS.items():
+                            if gray is not None and condition in reading.conditions:
+                                tables[key][name][size].append(reading.measure(gray))
     print(f"{used} faces", file=sys.stderr)
     return tables
 
@@ -114,25 +141,21 @@ def main(argv: list[str] | None = None) -> int:
     photos = sorted(q for q in args.photos.iterdir() if q.suffix.lower() in (".jpg", ".jpeg", ".png"))
     rows = {reading: _rows(table) for reading, table in measure(photos, args.limit).items()}
     args.out.mkdir(parents=True, exist_ok=True)
-    anchors = {"face_px": ANCHOR_FACE_PX, "fine": {"sharp": SHARP_ANCHORS, "blurry": BLURRY_ANCHORS},
-               "coarse": {"sharp": COARSE_SHARP_ANCHORS, "blurry": COARSE_BLURRY_ANCHORS}}
-    doc = {"date": time.strftime("%Y-%m-%d %H:%M"), "photos": str(args.photos), "conditions": CONDITIONS,
-           "rows": rows, "anchors": anchors}
+    anchors = {"face_px": ANCHOR_FACE_PX, **{k: {"sharp": r.sharp, "blurry": r.blurry} for k, r in READINGS.items()}}
+    doc = {"date": time.strftime("%Y-%m-%d %H:%M"), "photos": str(args.photos),
+           "conditions": {k: r.conditions for k, r in READINGS.items()}, "rows": rows, "anchors": anchors}
     (args.out / "results.json").write_text(json.dumps(doc, indent=2) + "\n")
     lines = ["# Face blur estimate: calibration on training faces", "",
              f"`python -m benchmarks.face_blur_calibration` on {doc['date']}, photos from `{args.photos}` "
              "(training set; evaluation photos never used). Re-blur sharpness p10 / p50 / p75 per face size "
-             "(landmark box side, px). Conditions (codec, quality or CRF, sRGB noise sigma): "
-             f"{', '.join(map(str, CONDITIONS))}.", "",
-             f"## Fine reading (the face against its sigma-1 re-blur), over {CONDITIONS[0]}", ""]
-    lines += _markdown(rows["fine"])
-    lines += ["", f"Anchors at face sizes {ANCHOR_FACE_PX}: sharp {SHARP_ANCHORS} (the sharp p10: blur 0 at and "
-              f"above), blurry {BLURRY_ANCHORS} (the defocus-1 p50: blur 1 at and below).", "",
-              "## Coarse reading (the sigma-1 re-blur against the sigma-2 one), over all conditions", ""]
-    lines += _markdown(rows["coarse"])
-    lines += ["", f"Anchors: sharp {COARSE_SHARP_ANCHORS} (the sharp p10), blurry {COARSE_BLURRY_ANCHORS} (the "
-              "defocus-2.5 p50: milder blur overlaps the softer sharp faces at this scale). A face's blur is the "
-              "larger of the two readings'."]
+             f"(landmark box side, px); anchors at face sizes {ANCHOR_FACE_PX}. A face's blur is the larger of "
+             "its fine reading's (photo or video anchors) and its coarse reading's."]
+    for key, reading in READINGS.items():
+        lines += ["", f"## {reading.title}", "", "Conditions (codec, quality or CRF, sRGB noise sigma): "
+                  + ", ".join(map(str, reading.conditions)) + ".", ""]
+        lines += _markdown(rows[key])
+        lines += ["", f"Anchors: sharp {reading.sharp} (the sharp p10: blur 0 at and above), blurry "
+                  f"{reading.blurry} ({reading.blurry_rule}: blur 1 at and below)."]
     (args.out / "README.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

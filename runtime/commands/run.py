@@ -101,6 +101,8 @@ def pipeline_config(args: argparse.Namespace, info: SourceInfo) -> PipelineConfi
 
     from facemask.options import RunningMode
     from runtime.engines import EngineConfig
+    from runtime.video.face_strength import StrengthConfig
+    from runtime.video.frames import SourceKind
     from runtime.video.pipeline import DEFAULT_DETECTOR, PipelineConfig
 
     if args.max_faces < 1:
@@ -112,6 +114,7 @@ def pipeline_config(args: argparse.Namespace, info: SourceInfo) -> PipelineConfi
         model=args.model or video_model(info.live),
         engine=EngineConfig(backend=args.backend, threads=args.threads),
         detector=replace(DEFAULT_DETECTOR, running_mode=mode, max_faces=args.max_faces),
+        strength=StrengthConfig(coded_video=info.kind in (SourceKind.FILE, SourceKind.STREAM)),
         reuse_crops=info.live)
 
 

@@ -13,7 +13,10 @@ one compares the face with its sigma-1 re-blur: it tells mild blur from sharp, b
 noise passes for detail there, and with 1-2 % sensor noise shaken and defocused training
 faces read as sharp as sharp ones (a noisy camera's blurry faces were left alone). The
 coarse one compares the sigma-1 and sigma-2 re-blurs, above the scale of pixel noise and
-of a codec's losses: it misses mild blur but not a noisy shaken face.
+of a codec's losses: it misses mild blur but not a noisy shaken face. On frames decoded from
+compressed video the fine reading has its own anchors, measured on H.264 frames: with the
+photo anchors, 4 of 13 sharp H.264 clips of training faces got strength 0.1-0.8; with these,
+none (at the cost of some blur milder than a 2-px disc: 2 of 6 such clips lost their gain).
 
 ``blur`` in [0, 1] maps the measure between what sharp faces at that size have and what
 faces blurred enough to need the full model have (small faces carry more fine detail per
@@ -48,6 +51,12 @@ faces after JPEG q85, so nine in ten sharp faces get blur 0."""
 BLURRY_ANCHORS = (0.286, 0.242, 0.211, 0.193, 0.193)
 """Sharpness at which the full model is worth it: the median of training faces under a
 1-px defocus, the mildest blur calibrated (made non-increasing with size)."""
+VIDEO_SHARP_ANCHORS = (0.311, 0.252, 0.201, 0.159, 0.131)
+"""The fine reading's sharp anchors on frames decoded from H.264 (CRF 18, and CRF 23 with 1 %
+noise): a codec smooths a sharp face's finest detail, which the photo anchors took for blur."""
+VIDEO_BLURRY_ANCHORS = (0.269, 0.217, 0.176, 0.149, 0.123)
+"""The fine reading's full-model point on those frames: the median under a 1-px defocus (at
+320 px, where that is not below the sharp anchor, under a 1.5-px one)."""
 COARSE_SHARP_ANCHORS = (0.311, 0.260, 0.221, 0.184, 0.166)
 """The coarse reading's sharp anchors: the 10th percentile of the sharp training faces, pooled
 over the calibration's conditions (JPEG, sensor noise, H.264, a raw camera frame)."""
@@ -132,12 +141,15 @@ def blur_from_sharpness(sharpness: float, face_px: float, sharp_anchors: tuple[f
     return float(np.clip((sharp - sharpness) / max(sharp - blurry, 1e-6), 0.0, 1.0))
 
 
-def estimate_blur(image_rgb: NDArray[np.uint8], landmarks_px: NDArray[np.float32]) -> BlurEstimate:
+def estimate_blur(image_rgb: NDArray[np.uint8], landmarks_px: NDArray[np.float32], *,
+                  coded: bool = False) -> BlurEstimate:
     """Blur estimate of one face of a frame.
 
     Args:
         image_rgb: HxWx3 uint8 RGB frame.
         landmarks_px: (L, 2 or 3) face-mesh landmarks of the face in frame pixels.
+        coded: the frame was decoded from compressed video (a file or a stream): the fine
+            reading is judged by anchors measured on H.264 frames.
 
     Returns:
         The estimate; a face too small to judge (inner face under 8 px) counts as blurry
@@ -149,6 +161,7 @@ def estimate_blur(image_rgb: NDArray[np.uint8], landmarks_px: NDArray[np.float32
     if gray is None:
         return BlurEstimate(0.0, 1.0, face_px)
     fine, coarse = sharpness_of(gray), coarse_sharpness_of(gray)
-    blur = max(blur_from_sharpness(fine, face_px),
+    fine_anchors = (VIDEO_SHARP_ANCHORS, VIDEO_BLURRY_ANCHORS) if coded else (SHARP_ANCHORS, BLURRY_ANCHORS)
+    blur = max(blur_from_sharpness(fine, face_px, *fine_anchors),
                blur_from_sharpness(coarse, face_px, COARSE_SHARP_ANCHORS, COARSE_BLURRY_ANCHORS))
     return BlurEstimate(fine, blur, face_px, coarse)

@@ -42,12 +42,15 @@ class StrengthConfig:
             per frame, in (0, 1] (1 = no lag).
         floor: strengths under this are 0 (the face is left as it is).
         ceiling: the most strength any face gets.
+        coded_video: frames come decoded from compressed video (files, streams): blur is
+            judged with the anchors for codec-smoothed faces (``face_blur.estimate_blur``).
     """
 
     window_frames: int = 15
     rate: float = 0.25
     floor: float = 0.08
     ceiling: float = 1.0
+    coded_video: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.window_frames, int) or self.window_frames < 1:
@@ -116,7 +119,8 @@ class FaceStrengths:
         if not len(faces):
             self._tracks.clear()
             return FaceStrengthResult.empty()
-        blur = np.array([estimate_blur(image_rgb, lm).blur for lm in faces.landmarks_px], np.float32)
+        blur = np.array([estimate_blur(image_rgb, lm, coded=cfg.coded_video).blur for lm in faces.landmarks_px],
+                        np.float32)
         decided = blur.copy()
         strength = np.zeros(len(faces), np.float32)
         for i, tid in enumerate(faces.track_ids.tolist()):

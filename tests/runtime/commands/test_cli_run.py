@@ -190,3 +190,14 @@ def test_a_folder_of_mixed_sizes_is_refused_before_any_video_is_written(tmp_path
     err = capsys.readouterr().err
     assert "a video needs one frame size" in err and "c.png 32x32" in err and "Traceback" not in err
     assert not (tmp_path / "mixed.mp4").exists()
+
+
+@pytest.mark.parametrize("kind, coded", [("FILE", True), ("STREAM", True), ("CAMERA", False), ("FOLDER", False)])
+def test_decoded_video_sources_judge_face_blur_with_the_video_anchors(kind: str, coded: bool) -> None:
+    from runtime.cli import build_parser
+    from runtime.commands.run import pipeline_config
+    from runtime.video.frames import SourceInfo, SourceKind
+
+    args = build_parser().parse_args(["run", "--source", "x"])
+    info = SourceInfo(SourceKind[kind], "x", (640, 360), 30.0, None)
+    assert pipeline_config(args, info).strength.coded_video is coded

@@ -125,3 +125,18 @@ def test_face_crop_on_static_model_uses_few_tiles_and_skips_empty_ones(static_sh
     assert np.allclose(out[10:40, 10:40], full[10:40, 10:40], atol=1e-5)
     assert small.shape == (40, 40, 3) and small_px == 64 * 64        # padded up to the tile
     assert not np.allclose(full, crop)
+
+
+def test_decoded_video_is_judged_by_anchors_for_codec_smoothed_faces() -> None:
+    """H.264 smooths a sharp face's finest detail: the photo anchors take that for blur, the
+    video ones do not, and a defocused face still reads fully blurry."""
+    from runtime.lab.degradations import h264_roundtrip
+
+    image = load_sample("astronaut")
+    with FaceDetector.create_from_options(FaceDetectorOptions(max_faces=1)) as det:
+        lm = det.process(image).landmarks_px[0]
+    sharp = (h264_roundtrip(image.astype(np.float32) / 255, 28) * 255 + 0.5).astype(np.uint8)
+    soft = (h264_roundtrip(_blurred(image, 2.5).astype(np.float32) / 255, 28) * 255 + 0.5).astype(np.uint8)
+    assert estimate_blur(sharp, lm).blur > 0.3
+    assert estimate_blur(sharp, lm, coded=True).blur == 0.0
+    assert estimate_blur(soft, lm, coded=True).blur == 1.0
