@@ -24,7 +24,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Callable
 
 from facemask.native_stderr import quiet_opencv
-from runtime.catalog import FILE_VIDEO_MODEL, LIVE_VIDEO_MODEL, video_model
+from runtime.catalog import FILE_VIDEO_MODEL, LIVE_VIDEO_MODEL, SHIPPED_DIR, video_model
 from runtime.commands import flags
 from runtime.commands._paths import refuse_clashes
 from runtime.errors import ConfigError
@@ -57,6 +57,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    f"model file (default {LIVE_VIDEO_MODEL} for cameras and streams, to keep up in real time; "
                    f"{FILE_VIDEO_MODEL} on every face crop for files and folders, 0.25-0.4 dB more on blurry faces "
                    "at a quarter to a fifth of the speed; small.int8 sits between them)")
+    p.add_argument("--models-dir", type=Path, default=SHIPPED_DIR, metavar="DIR",
+                   help="folder holding manifest.json, where --model names are looked up (default: the "
+                        "shipped models; a converted or candidate set elsewhere)")
     p.add_argument("--backend", default="auto", help="auto, ort or litert (default auto: by file type)")
     p.add_argument("--threads", type=int, default=2, help="model CPU threads (default 2)")
     p.add_argument("--faces", default="full", choices=_TREATMENTS, help="treatment of faces (default full)")
@@ -111,7 +114,7 @@ def pipeline_config(args: argparse.Namespace, info: SourceInfo) -> PipelineConfi
     return PipelineConfig(
         faces=args.faces, background=args.background,
         faces_strength=args.faces_strength, background_strength=args.background_strength,
-        model=args.model or video_model(info.live),
+        model=args.model or video_model(info.live), models_dir=args.models_dir,
         engine=EngineConfig(backend=args.backend, threads=args.threads),
         detector=replace(DEFAULT_DETECTOR, running_mode=mode, max_faces=args.max_faces),
         strength=StrengthConfig(coded_video=info.kind in (SourceKind.FILE, SourceKind.STREAM)),

@@ -201,3 +201,22 @@ def test_decoded_video_sources_judge_face_blur_with_the_video_anchors(kind: str,
     args = build_parser().parse_args(["run", "--source", "x"])
     info = SourceInfo(SourceKind[kind], "x", (640, 360), 30.0, None)
     assert pipeline_config(args, info).strength.coded_video is coded
+
+
+def test_models_dir_is_where_model_names_are_looked_up(video: FaceVideo, sharpen: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from model_fixtures import manifest_row, write_manifest
+
+    models = tmp_path / "candidate"
+    models.mkdir()
+    shutil.copy(sharpen, models / "small.fp32.onnx")                  # 'small' here is the sharpen net
+    write_manifest(models, [manifest_row(models / "small.fp32.onnx", "small")])
+    common = ["--faces", "full", "--faces-strength", "1", "--max-frames", "3", "--crf", "0"]
+    assert _run("--source", video.path, "-o", tmp_path / "by_dir.mp4", "--model", "small", "--models-dir", models,
+                *common) == 0
+    assert _run("--source", video.path, "-o", tmp_path / "by_path.mp4", "--model", sharpen, *common) == 0
+    assert _run("--source", video.path, "-o", tmp_path / "shipped.mp4", "--model", "small", *common) == 0
+    by_dir, by_path, shipped = (_read(tmp_path / f"{n}.mp4") for n in ("by_dir", "by_path", "shipped"))
+    assert all(np.array_equal(a, b) for a, b in zip(by_dir, by_path))
+    assert not all(np.array_equal(a, b) for a, b in zip(by_dir, shipped))
