@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from runtime.errors import ConfigError
+from runtime.lab.degradations import h264_intra
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,14 +90,9 @@ def _codec_roundtrip(img: np.ndarray, rng: np.random.Generator, h264: bool, min_
         quality = int(rng.integers(min_quality, 96))
         ok, buf = cv2.imencode(".jpg", img[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
         return cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1] if ok else img
-    import av  # only H.264 needs PyAV (checked by convert.train): a machine without it trains with h264 off
-    enc = av.CodecContext.create("libx264", "w")
-    enc.width, enc.height, enc.pix_fmt = img.shape[1], img.shape[0], "yuv420p"
-    enc.options = {"crf": str(int(rng.integers(20, 37))), "preset": "ultrafast", "tune": "zerolatency"}
-    packets = enc.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")) + enc.encode(None)
-    dec = av.CodecContext.create("h264", "r")
-    frames = [f for p in packets for f in dec.decode(p)] + list(dec.decode(None))
-    return frames[0].to_ndarray(format="rgb24") if frames else img
+    # only H.264 needs PyAV (checked by convert.train): a machine without it trains with h264 off
+    out = h264_intra(img, int(rng.integers(20, 37)), {"preset": "ultrafast", "tune": "zerolatency"})
+    return out if out is not None else img
 
 
 def degrade_batch(src: torch.Tensor, bank: torch.Tensor, cfg: DegradeConfig, gen: torch.Generator,

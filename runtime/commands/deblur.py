@@ -34,7 +34,7 @@ from runtime.commands._paths import refuse_clashes
 from runtime.commands.photo_job import PHOTO_ERRORS, Job, deblur_job
 from runtime.commands.run import strength_arg
 from runtime.errors import ConfigError, EngineError, ImageError, with_flags
-from runtime.photo.imageio import READ_SUFFIXES, photos_in
+from runtime.photo.imageio import READ_SUFFIXES, WRITE_FORMATS, photos_in
 from runtime.photo.sniff import RUN_HINT, videos_in
 
 if TYPE_CHECKING:
@@ -142,8 +142,6 @@ def _same(a: Path, b: Path) -> bool:
 def _out_suffix(src: Path, fmt: str) -> str:
     """The suffix of an output named here: ``.fmt``, or for ``same`` the input's own where
     it can be written (a HEIC or GIF photo becomes PNG)."""
-    from runtime.photo.imageio import WRITE_FORMATS
-
     if fmt != "same":
         return f".{fmt}"
     return src.suffix.lower() if src.suffix.lower() in WRITE_FORMATS else ".png"

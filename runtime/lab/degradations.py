@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from runtime.errors import ConfigError
 from runtime.photo.kernels import (BlurFamily, FloatImage, camera_shake_kernel, defocus_kernel, gaussian_kernel,
@@ -104,20 +105,28 @@ def jpeg_roundtrip(image_srgb: FloatImage, quality: int) -> FloatImage:
     return cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1].astype(np.float32) / 255.0
 
 
+def h264_intra(image_u8: NDArray[np.uint8], crf: int, options: dict[str, str] | None = None) -> NDArray[np.uint8] | None:
+    """One HxWx3 uint8 RGB image (even size) through an H.264 intra frame at ``crf`` with
+    further x264 ``options``; None when the decoder gives no frame back."""
+    import av  # only video-like degradations need PyAV
+
+    enc = av.CodecContext.create("libx264", "w")
+    enc.width, enc.height, enc.pix_fmt = image_u8.shape[1], image_u8.shape[0], "yuv420p"
+    enc.options = {"crf": str(int(crf)), **(options or {})}
+    packets = enc.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(image_u8), format="rgb24")) + enc.encode(None)
+    dec = av.CodecContext.create("h264", "r")
+    frames = [f for p in packets for f in dec.decode(p)] + list(dec.decode(None))
+    return frames[0].to_ndarray(format="rgb24") if frames else None
+
+
 def h264_roundtrip(image_srgb: FloatImage, crf: int) -> FloatImage:
     """Compress and decompress as one H.264 intra frame at ``crf`` (video artifacts; even size
     needed by 4:2:0, so an odd last row or column is cut)."""
-    import av  # only video-like degradations need PyAV
-
     u8 = (np.clip(image_srgb, 0, 1) * 255 + 0.5).astype(np.uint8)
-    u8 = np.ascontiguousarray(u8[: u8.shape[0] // 2 * 2, : u8.shape[1] // 2 * 2])
-    enc = av.CodecContext.create("libx264", "w")
-    enc.width, enc.height, enc.pix_fmt = u8.shape[1], u8.shape[0], "yuv420p"
-    enc.options = {"crf": str(int(crf)), "preset": "veryfast"}
-    packets = enc.encode(av.VideoFrame.from_ndarray(u8, format="rgb24")) + enc.encode(None)
-    dec = av.CodecContext.create("h264", "r")
-    frames = [f for p in packets for f in dec.decode(p)] + list(dec.decode(None))
-    return frames[0].to_ndarray(format="rgb24").astype(np.float32) / 255.0
+    out = h264_intra(u8[: u8.shape[0] // 2 * 2, : u8.shape[1] // 2 * 2], crf, {"preset": "veryfast"})
+    if out is None:
+        raise ConfigError(f"H.264 at CRF {crf} returned no frame for a {u8.shape[1]}x{u8.shape[0]} image")
+    return out.astype(np.float32) / 255.0
 
 
 def degrade(image_srgb: FloatImage, kernel: FloatImage, rng: np.random.Generator, *,

@@ -108,8 +108,13 @@ def sharpness_of(gray: NDArray[np.float32]) -> float:
 
 def coarse_sharpness_of(gray: NDArray[np.float32]) -> float:
     """Coarse re-blur loss: 1 - |grad(G2 * p)| / |grad(G1 * p)|; 0 for a flat patch."""
+    return _readings(gray)[1]
+
+
+def _readings(gray: NDArray[np.float32]) -> tuple[float, float]:
+    """The fine and the coarse loss, sharing the sigma-1 re-blur (once per face and frame)."""
     reference = _reblur(gray, _REBLUR_SIGMA)
-    return _loss(reference, _reblur(gray, 2 * _REBLUR_SIGMA))
+    return _loss(gray, reference), _loss(reference, _reblur(gray, 2 * _REBLUR_SIGMA))
 
 
 def inner_face(image_rgb: NDArray[np.uint8], landmarks_px: NDArray[np.float32]) -> NDArray[np.float32] | None:
@@ -160,7 +165,7 @@ def estimate_blur(image_rgb: NDArray[np.uint8], landmarks_px: NDArray[np.float32
     gray = inner_face(image_rgb, landmarks_px)
     if gray is None:
         return BlurEstimate(0.0, 1.0, face_px)
-    fine, coarse = sharpness_of(gray), coarse_sharpness_of(gray)
+    fine, coarse = _readings(gray)
     fine_anchors = (VIDEO_SHARP_ANCHORS, VIDEO_BLURRY_ANCHORS) if coded else (SHARP_ANCHORS, BLURRY_ANCHORS)
     blur = max(blur_from_sharpness(fine, face_px, *fine_anchors),
                blur_from_sharpness(coarse, face_px, COARSE_SHARP_ANCHORS, COARSE_BLURRY_ANCHORS))
