@@ -5,7 +5,8 @@ Every photo goes through the restore chain (``runtime.photo.chain``): the deblur
 folder run shows a progress bar, ends with a summary (count, time, failures) and records its
 settings in ``edgedeblur-settings.toml`` in each output folder.
 
-Output naming: a single file goes to ``-o`` or to ``<stem>.sharp.png`` beside it; a folder
+Output naming: a single file goes to ``-o`` (a folder where it is one, ends in ``/`` or is a
+new name without a suffix) or to ``<stem>.sharp.png`` beside it; a folder
 goes to ``-o`` or a sibling ``<folder>_sharp``, as ``<stem>.png`` (``<stem>.sharp.png``
 when the output folder is the input folder; names that still clash get ``<name>.<suffix>``,
 then ``.1``, ``.2``...). PNG keeps 16 bits and alpha; ``--format`` picks another suffix for
@@ -21,6 +22,7 @@ the log shows this job wrote but that changed since is made again.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -35,7 +37,7 @@ from runtime.commands.photo_job import PHOTO_ERRORS, Job, deblur_job
 from runtime.commands.run import strength_arg
 from runtime.errors import ConfigError, EngineError, ImageError, with_flags
 from runtime.photo.imageio import READ_SUFFIXES, WRITE_FORMATS, photos_in
-from runtime.photo.sniff import RUN_HINT, videos_in
+from runtime.photo.sniff import RUN_HINT, animated, animation_note, videos_in
 
 if TYPE_CHECKING:
     from runtime.engines.base import EngineConfig
@@ -61,7 +63,8 @@ class Plan:
     ``new_files`` are all the outputs the inputs map to that are not inputs themselves,
     refused ones included (for the up-front clash check); ``album_dirs`` are the output
     folders of folder inputs (where the run's settings are recorded); ``videos`` those
-    folders' videos, left alone (``edgedeblur run`` deblurs them).
+    folders' videos, left alone (``edgedeblur run`` deblurs them); ``animations`` the GIF,
+    WebP or PNG inputs with several frames, of which only the first is deblurred.
     """
 
     jobs: list[Job]
@@ -70,6 +73,7 @@ class Plan:
     new_files: list[Path]
     album_dirs: list[Path]
     videos: list[Path]
+    animations: list[Path]
 
 
 FLAGS = flags("strength", "mode", "method", "model", "kernel", "overwrite", "tile", "overlap", "backend", "threads",
@@ -85,8 +89,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Deblur photos with a shipped or given model, or a classical baseline.")
     p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="image files and/or folders")
-    p.add_argument("-o", "--output", type=Path, metavar="OUT",
-                   help="output file (one input) or folder (several inputs or a folder)")
+    p.add_argument("-o", "--output", metavar="OUT",   # a str: a trailing "/" says "folder"
+                   help="output file (one input) or folder (several inputs, a folder, a name "
+                        "ending in / or a new name without a suffix)")
     p.add_argument("--model", default=None, metavar="NAME|PATH",
                    help=f"shipped model name or .onnx/.tflite file (default {DEFAULT_MODEL}; see `edgedeblur models`)")
     p.add_argument("--strength", type=float, default=None, metavar="S",
@@ -147,7 +152,14 @@ def _out_suffix(src: Path, fmt: str) -> str:
     return src.suffix.lower() if src.suffix.lower() in WRITE_FORMATS else ".png"
 
 
-def plan_jobs(inputs: list[Path], output: Path | None, overwrite: bool,
+def names_a_folder(output: str | Path) -> bool:
+    """Whether ``-o`` for one photo means a folder: it is one, it ends in a path separator
+    (``Path`` drops it, so the raw string is asked), or it does not exist and has no suffix."""
+    path = Path(output)
+    return path.is_dir() or str(output).endswith(("/", os.sep)) or (not path.exists() and not path.suffix)
+
+
+def plan_jobs(inputs: list[Path], output: str | Path | None, overwrite: bool,
               complete: Callable[[Path, Path], bool] | None = None, fmt: str = "png") -> Plan:
     """Map inputs to outputs (see module docstring); refuse outputs that hit an input, and
     existing ones unless ``overwrite`` or ``complete(src, dst)`` (a finished, resumable job).
@@ -156,6 +168,8 @@ def plan_jobs(inputs: list[Path], output: Path | None, overwrite: bool,
         ImageError: the only input does not exist.
         ConfigError: ``-o`` is a file but there are several inputs.
     """
+    to_folder = output is not None and names_a_folder(output)
+    output = Path(output) if output is not None else None
     single = len(inputs) == 1 and not inputs[0].is_dir()
     if single and not inputs[0].exists():
         raise ImageError(f"cannot read {inputs[0]}: not found; check the path")
@@ -177,7 +191,7 @@ def plan_jobs(inputs: list[Path], output: Path | None, overwrite: bool,
             pairs += [Job(f, folder / f"{f.stem}{tag}{_out_suffix(f, fmt)}") for f in photos_in(src)]
         elif not src.exists():
             bad.append((src, f"cannot read {src}: not found; check the path"))
-        elif single and output is not None and not output.is_dir() and not str(output).endswith(("/", "\\")):
+        elif single and output is not None and not to_folder:
             pairs.append(Job(src, output))
             out_dirs.append(output.parent)
         else:
@@ -204,7 +218,7 @@ def plan_jobs(inputs: list[Path], output: Path | None, overwrite: bool,
             continue
         seen.add(dst.resolve())
         jobs.append(Job(job.src, dst))
-    return Plan(jobs, bad, out_dirs, new_files, albums, videos)
+    return Plan(jobs, bad, out_dirs, new_files, albums, videos, [j.src for j in jobs if animated(j.src)])
 
 
 def _unclaimed(job: Job, seen: set[Path]) -> Path:
@@ -354,13 +368,22 @@ def run(args: argparse.Namespace) -> int:
                   f"in {duration(seconds)}{each}; {len(failures)} failed")
             for path in settings:
                 print(f"settings: {path}")
-    if plan.videos and not args.quiet:
-        some = ", ".join(p.name for p in plan.videos[:3]) + (", ..." if len(plan.videos) > 3 else "")
-        print(f"edgedeblur deblur: note: {len(plan.videos)} video{'s' if len(plan.videos) > 1 else ''} "
-              f"left alone ({some}); {RUN_HINT}", file=sys.stderr)
+    _notes(plan, args.quiet)
     for _, message in failures:
         print(f"edgedeblur deblur: error: {message}", file=sys.stderr)
     return 1 if failures else 0
+
+
+def _notes(plan: Plan, quiet: bool) -> None:
+    """Inputs that were not (wholly) deblurred though nothing failed: videos, animations."""
+    if quiet:
+        return
+    if plan.videos:
+        some = ", ".join(p.name for p in plan.videos[:3]) + (", ..." if len(plan.videos) > 3 else "")
+        print(f"edgedeblur deblur: note: {len(plan.videos)} video{'s' if len(plan.videos) > 1 else ''} "
+              f"left alone ({some}); {RUN_HINT}", file=sys.stderr)
+    if plan.animations:
+        print(f"edgedeblur deblur: note: {animation_note(plan.animations)}", file=sys.stderr)
 
 
 def _run_faces(args: argparse.Namespace, engine: EngineConfig) -> int:
@@ -407,6 +430,7 @@ def _run_faces(args: argparse.Namespace, engine: EngineConfig) -> int:
                                       exclusive=not args.overwrite)
                 if not args.quiet:
                     print(f"wrote {compare}")
+    _notes(plan, args.quiet)
     for _, message in failures:
         print(f"edgedeblur deblur: error: {message}", file=sys.stderr)
     return 1 if failures else 0

@@ -300,7 +300,7 @@ def _finish(args: argparse.Namespace, report: StreamReport, config: PipelineConf
     for r in report.outputs:
         if r.note:
             print(f"edgedeblur run: note: {r.note}", file=sys.stderr)
-    where = ", ".join(f"{r.path} ({r.frames} frames)" for r in saved) or "nothing saved"
+    where = ", ".join(f"{r.path} ({r.frames} frame{'' if r.frames == 1 else 's'})" for r in saved) or "nothing saved"
     if interrupted:
         print(f"edgedeblur run: interrupted; {where}", file=sys.stderr)
         return 130

@@ -9,7 +9,10 @@ Example:
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
+
+from PIL import Image
 
 from runtime.photo.heif import NO_HEIF, heif_decoder, is_heif
 
@@ -56,3 +59,28 @@ def videos_in(folder: Path) -> list[Path]:
     """The videos directly in ``folder`` (by suffix, hidden files skipped), sorted."""
     return sorted(p for p in folder.iterdir()
                   if p.suffix.lower() in VIDEO_SUFFIXES and not p.name.startswith(".") and p.is_file())
+
+
+_ANIMATED_SUFFIXES = (".gif", ".webp", ".png", ".apng")
+
+
+def animated(path: Path) -> bool:
+    """Whether a GIF, WebP or PNG holds more than one frame (the photo path reads the first).
+    A file PIL cannot open is not animated here: reading it later says what is wrong."""
+    if path.suffix.lower() not in _ANIMATED_SUFFIXES:
+        return False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)   # reading decides on size
+            with Image.open(path) as im:
+                return bool(getattr(im, "is_animated", False))
+    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError):
+        return False
+
+
+def animation_note(paths: list[Path]) -> str:
+    """What a user is told about animations given to ``deblur``: only their first frame was
+    deblurred, and how to deblur every frame."""
+    some = ", ".join(p.name for p in paths[:3]) + (", ..." if len(paths) > 3 else "")
+    return (f"{len(paths)} animation{'s' if len(paths) > 1 else ''} ({some}): only the first frame was "
+            f"deblurred; deblur every frame with: edgedeblur run --source {paths[0].name} -o {paths[0].stem}.mp4")

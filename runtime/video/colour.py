@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 UNSPECIFIED = 2
+_IDENTITY, _BT601 = 0, 6
+"""Matrix codes: an RGB-coded source (PNG or lossless RGB video) has the identity matrix, which
+H.264 allows only for 4:4:4; its frames reach the sink as RGB and are encoded with BT.601."""
 _HDR_TRANSFERS = {16: "PQ", 18: "HLG"}
 """H.273 transfer characteristics of HDR video: SMPTE ST 2084 (PQ) and ARIB STD-B67 (HLG)."""
 
@@ -42,8 +45,9 @@ class ColourTags:
 
 
 def read_colour_tags(path: Path) -> ColourTags:
-    """The first video stream's tags; unspecified when the file has none or PyAV cannot read it
-    (OpenCV, which decodes the frames, may still manage)."""
+    """The first video stream's tags, as the output should carry them; unspecified when the
+    file has none or PyAV cannot read it (OpenCV, which decodes the frames, may still manage).
+    An RGB source's identity matrix becomes the BT.601 the sink encodes with."""
     import av  # heavy; only video outputs need it
 
     try:
@@ -51,6 +55,7 @@ def read_colour_tags(path: Path) -> ColourTags:
             if not container.streams.video:
                 return ColourTags()
             cc = container.streams.video[0].codec_context
-            return ColourTags(int(cc.color_primaries), int(cc.color_trc), int(cc.colorspace))
+            matrix = int(cc.colorspace)
+            return ColourTags(int(cc.color_primaries), int(cc.color_trc), _BT601 if matrix == _IDENTITY else matrix)
     except (av.FFmpegError, OSError, ValueError):
         return ColourTags()

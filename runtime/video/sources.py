@@ -1,5 +1,8 @@
 """Frame sources: video files, image folders, and ``open_source`` for every kind.
 
+An animated WebP or PNG given as an image file plays as the animation
+(``runtime.video.animation``), not as its first frame.
+
 Files and folders yield every frame. ``open_source`` opens any kind from what the user
 typed: cameras and network streams become live sources (``runtime.video.live``), which
 drop stale frames and reconnect with back-off.
@@ -20,6 +23,7 @@ import cv2
 import numpy as np
 
 from runtime.errors import ConfigError, SourceError
+from runtime.photo.sniff import animated
 from runtime.video.frames import (STDIN_SPEC, BaseSource, CaptureFactory, Frame, FrameSource, SourceConfig,
                                   SourceEnd, SourceInfo, SourceKind, to_rgb)
 from runtime.video.live import LiveSource, camera_factory, stream_factory
@@ -211,5 +215,8 @@ def open_source(spec: str, config: SourceConfig = SourceConfig(),
         raise SourceError(f"`spec` {spec} not found; give a camera index (0), /dev/videoN, "
                           "a video file, an image folder or an rtsp:// / http:// URL")
     if kind is SourceKind.FOLDER:
+        if path.is_file() and animated(path):
+            from runtime.video.animation import AnimationSource
+            return AnimationSource(path)
         return ImageFolderSource.from_path(path)
     return VideoFileSource(path)

@@ -83,6 +83,16 @@ def test_single_file_to_output_and_compare(tmp_path: Path, model: str) -> None:
         assert im.size == (2 * 56 + 8, 40)
 
 
+@pytest.mark.parametrize("given, written", [("new/", "new/photo.png"), ("v1.2/", "v1.2/photo.png"),
+                                            ("restored", "restored/photo.png"), ("x.jpg", "x.jpg")])
+def test_single_file_output_that_names_a_folder(tmp_path: Path, model: str, given: str, written: str) -> None:
+    """A trailing "/" or a new name without a suffix is a folder to create, as people type it;
+    a name with a suffix is the file itself."""
+    src = _photo(tmp_path / "photo.jpg")
+    assert main(["deblur", str(src), "-o", str(tmp_path / "out") + "/" + given, "--model", model, "-q"]) == 0
+    assert (tmp_path / "out" / written).is_file()
+
+
 def test_folder_with_good_and_bad_files(tmp_path: Path, album: Path, model: str,
                                         capsys: pytest.CaptureFixture[str]) -> None:
     before = _digests(album)
@@ -252,3 +262,19 @@ def test_console_script(tmp_path: Path, model: str) -> None:
     assert bad.returncode == 1 and bad.stderr.strip() == (
         "edgedeblur deblur: error: --strength 1.5 is outside [0, 1]; use 0 (unchanged) to 1 (full deblur), "
         "e.g. --strength 0.7")
+
+
+def test_animations_get_a_note_that_only_their_first_frame_was_deblurred(
+        tmp_path: Path, model: str, capsys: pytest.CaptureFixture[str]) -> None:
+    album = tmp_path / "album"
+    album.mkdir()
+    frames = [Image.open(_photo(tmp_path / f"f{i}.png", seed=i)).convert("RGB") for i in range(3)]
+    frames[0].save(album / "wave.gif", save_all=True, append_images=frames[1:])
+    frames[0].save(album / "loop.webp", save_all=True, append_images=frames[1:])
+    frames[0].save(album / "still.png")
+    assert main(["deblur", str(album), "-o", str(tmp_path / "out"), "--model", model]) == 0
+    note = _one_line(capsys.readouterr().err)
+    assert "2 animations (loop.webp, wave.gif): only the first frame was deblurred" in note
+    assert "edgedeblur run --source loop.webp -o loop.mp4" in note
+    assert main(["deblur", str(album / "still.png"), "-o", str(tmp_path / "still.png"), "--model", model]) == 0
+    assert capsys.readouterr().err == ""

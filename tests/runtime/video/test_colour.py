@@ -60,3 +60,26 @@ def test_untagged_and_unreadable_files_read_as_unspecified(tmp_path: Path) -> No
     junk.write_bytes(b"not a video")
     assert read_colour_tags(junk) == ColourTags()
     assert read_colour_tags(tmp_path / "missing.mp4") == ColourTags()
+
+
+def test_an_rgb_coded_source_gives_a_yuv_output_its_real_matrix(tmp_path: Path) -> None:
+    """An RGB codec (here PNG in MOV) tags the identity matrix; copied onto the H.264 output
+    (4:2:0) it would make a stream the standard forbids and some players show in false colour."""
+    src = tmp_path / "screen.mov"
+    with av.open(str(src), "w") as c:
+        stream = c.add_stream("png", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "rgb24"
+        for i in range(3):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 40 * i, np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                c.mux(packet)
+        for packet in stream.encode():
+            c.mux(packet)
+    out = tmp_path / "out.mp4"
+    assert main(["run", "--no-progress", "--source", str(src), "-o", str(out), "--faces", "none",
+                 "--background", "none"]) == 0
+    matrices = []
+    for path in (src, out):
+        with av.open(str(path)) as c:
+            matrices.append(int(c.streams.video[0].codec_context.colorspace))
+    assert matrices == [0, 6]      # the output: BT.601, what the sink encoded with

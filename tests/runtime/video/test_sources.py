@@ -300,3 +300,23 @@ def test_http_stream_is_a_live_source(clip: Path) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.parametrize("suffix", [".webp", ".png"])
+def test_an_animated_image_plays_every_frame_at_its_own_times(tmp_path: Path, suffix: str) -> None:
+    """OpenCV reads only the first frame of an animated WebP or PNG; the source reads them all."""
+    from PIL import Image
+
+    path = tmp_path / f"loop{suffix}"
+    values = (30, 120, 220)
+    frames = [Image.fromarray(np.full((24, 32, 3), v, np.uint8)) for v in values]
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=[40, 120, 40], lossless=True)
+    with open_source(str(path)) as source:
+        assert source.info.frame_count == 3 and source.info.size_wh == (32, 24)
+        got = list(source)
+        assert source.end is SourceEnd.EXHAUSTED
+    assert [int(np.median(f.image_rgb)) for f in got] == list(values)
+    assert [f.timestamp_ms for f in got] == [0.0, 40.0, 160.0]
+    single = tmp_path / f"still{suffix}"
+    frames[0].save(single)
+    assert isinstance(open_source(str(single)), ImageFolderSource)
