@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
+from runtime.catalog import SHIPPED_DIR
 from runtime.commands import flags
 from runtime.errors import ConfigError
 
@@ -81,6 +82,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--source", required=True, help="video file (or image folder) to profile on")
     p.add_argument("--config", action="append", required=True, metavar="MODE:MODEL",
                    help="a configuration; repeat it; the first is the baseline")
+    p.add_argument("--models-dir", type=Path, default=SHIPPED_DIR, metavar="DIR",
+                   help="folder holding manifest.json, where MODEL names are looked up (default: the "
+                        "shipped models; a converted or candidate set elsewhere)")
     p.add_argument("--frames", type=int, default=300, help="frames per pass (default 300)")
     p.add_argument("--report", type=Path, default=Path("profile"), help="report folder (default profile/)")
     p.add_argument("--meter", default="auto", choices=METER_CHOICES,
@@ -133,7 +137,8 @@ class _PipelineProcessor:
         return self._pipeline.process(frame).image_rgb
 
 
-def pipeline_factory(stack: ExitStack, *, threads: int = 2, fps: float = 30.0) -> ProcessorFactory:
+def pipeline_factory(stack: ExitStack, *, threads: int = 2, fps: float = 30.0,
+                     models_dir: Path = SHIPPED_DIR) -> ProcessorFactory:
     """Build a face-priority pipeline per ``ProfileConfig`` whose spec is ``MODE:MODEL``.
 
     This is the one place that knows the video pipeline's API. ``full`` is the pipeline's
@@ -145,6 +150,7 @@ def pipeline_factory(stack: ExitStack, *, threads: int = 2, fps: float = 30.0) -
         stack: owns the pipelines.
         threads: model engine threads.
         fps: frame rate used for the synthetic timestamps the face tracker sees.
+        models_dir: where MODEL names are looked up (a converted or candidate set).
 
     Raises:
         ConfigError: a malformed spec.
@@ -161,7 +167,7 @@ def pipeline_factory(stack: ExitStack, *, threads: int = 2, fps: float = 30.0) -
         spec = PipelineSpec.parse(config.spec)
         faces, background = treatments[spec.coverage]
         pipeline = FacePriorityPipeline(PipelineConfig(faces=faces, background=background, model=spec.model,
-                                                       engine=EngineConfig(threads=threads)))
+                                                       models_dir=models_dir, engine=EngineConfig(threads=threads)))
         stack.enter_context(pipeline)
         return _PipelineProcessor(pipeline, fps)
 
@@ -200,7 +206,7 @@ def run(args: argparse.Namespace) -> int:
     choice = create_meter(meter_config)
     with ExitStack() as stack:
         result = run_profile(lambda: frame_supply(args.source, args.frames), configs,
-                             pipeline_factory(stack, threads=args.threads), choice.meter, options,
+                             pipeline_factory(stack, threads=args.threads, models_dir=args.models_dir), choice.meter, options,
                              skipped_meters=choice.skipped, progress=not args.no_progress)
     files = write_report(result, args.report)
     print(_summary(result))

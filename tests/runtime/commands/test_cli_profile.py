@@ -99,3 +99,21 @@ def test_profiles_the_real_pipeline_with_a_tiny_model(run_cli, video: Path, tmp_
     assert [c["name"] for c in doc["configs"]] == [f"full:{model}", f"faces:{model}"]
     assert all(c["frames"] == 3 and c["measured"] is False for c in doc["configs"])
     assert doc["meter"]["source"].startswith("CPU-time model pi5")
+
+
+def test_models_dir_is_where_model_names_are_looked_up(run_cli, video: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    """A candidate set is profiled by name, as ``run`` and ``deblur`` take it; a name only the
+    candidate folder has is unknown to the shipped set."""
+    from model_fixtures import manifest_row, write_manifest
+
+    models = tmp_path / "candidate"
+    models.mkdir()
+    build_onnx(models / "tiny.fp32.onnx")
+    write_manifest(models, [manifest_row(models / "tiny.fp32.onnx", "tiny")])
+    common = ["--source", str(video), "--frames", "2", "--warmup", "0", "--chunk", "2", "--config", "full:tiny",
+              "--meter", "estimate", "--power-model", "pi5"]
+    code, err = run_cli(*common, "--report", str(tmp_path / "shipped"))
+    assert code == 1 and "tiny" in error_line(err)
+    code, err = run_cli(*common, "--models-dir", str(models), "--report", str(tmp_path / "candidate_report"))
+    assert code == 0, err
+    assert json.loads((tmp_path / "candidate_report" / "profile.json").read_text())["configs"][0]["frames"] == 2
