@@ -50,6 +50,8 @@ class VideoFileSource(BaseSource):
         cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
         if not cap.isOpened():
             cap.release()
+            if _audio_only(path):
+                raise SourceError(f"{path} holds only audio, no picture; give a video file")
             raise SourceError(f"cannot decode {path}: not a video OpenCV/FFmpeg can read; "
                               "re-encode it (e.g. to H.264 mp4) or check it is complete")
         cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)   # a phone's portrait clip: turned as players show it
@@ -100,6 +102,17 @@ class VideoFileSource(BaseSource):
     def close(self) -> None:
         super().close()
         self._cap.release()
+
+
+def _audio_only(path: Path) -> bool:
+    """Whether FFmpeg finds audio streams and no video in ``path`` (a song or a voice memo)."""
+    import av  # only on this error path
+
+    try:
+        with av.open(str(path)) as container:
+            return not container.streams.video and bool(container.streams.audio)
+    except (av.FFmpegError, OSError, ValueError):
+        return False
 
 
 class ImageFolderSource(BaseSource):

@@ -135,6 +135,24 @@ def test_bad_video_file_raises_one_line(tmp_path: Path, content: bytes | None, m
     assert "\n" not in str(err.value)
 
 
+def test_an_audio_file_is_named_as_one(tmp_path: Path) -> None:
+    """A voice memo given as the source is not a broken video: re-encoding would not help."""
+    import av
+
+    path = tmp_path / "memo.m4a"
+    with av.open(str(path), "w") as c:
+        stream = c.add_stream("aac", rate=16000)
+        for i in range(10):
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = 16000, i * 1024
+            for packet in stream.encode(frame):
+                c.mux(packet)
+        for packet in stream.encode():
+            c.mux(packet)
+    with pytest.raises(SourceError, match="holds only audio, no picture"):
+        open_source(str(path))
+
+
 def test_folder_reads_images_in_name_order_and_skips_broken(tmp_path: Path) -> None:
     for name, value in (("b.png", 20), ("a.png", 10), ("c.jpg", 30)):
         cv2.imwrite(str(tmp_path / name), np.full((40, 50, 3), value, np.uint8))
