@@ -86,7 +86,9 @@ class KernelAwareConfig:
             fraction of the no-blur misfit (and below the parametric fit's).
         switch_fit_ratio: a blind kernel replaces a usable parametric one when its misfit
             is at most this fraction of the parametric misfit.
-        weight: data weight of the hyper-Laplacian deconvolution with a parametric kernel.
+        weight: data weight of the hyper-Laplacian deconvolution with a streak kernel.
+        defocus_weight: the same with a disc (a streak's spectral zeros ring at a weight
+            where a disc's detail is still held back).
         blind_weight: the same with a blind kernel (lower: an imperfect kernel needs more
             regularisation).
         alpha: the prior exponent.
@@ -100,6 +102,7 @@ class KernelAwareConfig:
     max_fit_ratio: float = 0.6
     switch_fit_ratio: float = 0.5
     weight: float = 2000.0
+    defocus_weight: float = 3000.0
     blind_weight: float = 1000.0
     alpha: float = 0.8
     blind: BlindKernelConfig | None = field(default_factory=BlindKernelConfig)
@@ -113,9 +116,9 @@ class KernelAwareConfig:
         for name in ("max_fit_ratio", "switch_fit_ratio"):
             if not 0 < getattr(self, name) <= 1:
                 raise ConfigError(f"kernel-aware {name}={getattr(self, name)} must lie in (0, 1]")
-        if not (self.weight > 0 and self.blind_weight > 0 and 0 < self.alpha <= 1):
-            raise ConfigError(f"kernel-aware weight={self.weight} and blind_weight={self.blind_weight} must be "
-                              f"> 0 and alpha={self.alpha} in (0, 1]")
+        if not (self.weight > 0 and self.defocus_weight > 0 and self.blind_weight > 0 and 0 < self.alpha <= 1):
+            raise ConfigError(f"kernel-aware weight={self.weight}, defocus_weight={self.defocus_weight} and "
+                              f"blind_weight={self.blind_weight} must be > 0 and alpha={self.alpha} in (0, 1]")
         if self.estimate_crop_px < 128:
             raise ConfigError(f"kernel-aware estimate_crop_px={self.estimate_crop_px} must be >= 128")
 
@@ -253,7 +256,8 @@ def kernel_aware_deblur(image_srgb: NDArray[np.floating], config: KernelAwareCon
         return done(img, None, None, KernelMethod.UNSURE)
     timings["estimate"] = (time.perf_counter() - start) * 1e3
     method = _usable(est, config)
-    kernel, weight, space = est.kernel, config.weight, est.space
+    kernel, space = est.kernel, est.space
+    weight = config.defocus_weight if method is KernelMethod.DEFOCUS else config.weight
     if config.target is not BlurTarget.DEFOCUS and config.blind is not None and est.confidence > 0 \
             and (method is None or est.confidence < config.recheck_confidence):
         t = time.perf_counter()

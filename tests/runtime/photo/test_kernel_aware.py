@@ -74,6 +74,16 @@ def test_without_blind_search_shake_is_unsure(coins: np.ndarray) -> None:
     np.testing.assert_array_equal(result.image, blurry)
 
 
+@pytest.mark.parametrize(("kernel", "disc"), [(defocus_kernel(3.5), True), (linear_motion_kernel(13, 30), False)])
+def test_discs_are_deconvolved_with_their_own_weight(coins: np.ndarray, kernel: np.ndarray, disc: bool) -> None:
+    """A disc's inverse holds more detail at a weight where a streak's spectral zeros ring."""
+    blurry = _blurred(coins, kernel)
+    shipped = kernel_aware_deblur(blurry, KernelAwareConfig(blind=None))
+    other = kernel_aware_deblur(blurry, KernelAwareConfig(blind=None, defocus_weight=1000.0))
+    assert shipped.method is (KernelMethod.DEFOCUS if disc else KernelMethod.LINEAR_MOTION)
+    assert np.array_equal(shipped.image, other.image) is not disc
+
+
 @pytest.mark.parametrize(("kwargs", "match"), [
     ({"target": "focus"}, "target 'focus' is not one of any, defocus, motion"),
     ({"min_confidence": 1.5}, "min_confidence=1.5"),
@@ -81,6 +91,7 @@ def test_without_blind_search_shake_is_unsure(coins: np.ndarray) -> None:
     ({"switch_fit_ratio": 2.0}, "switch_fit_ratio=2.0"),
     ({"alpha": 0.0}, "alpha=0.0"),
     ({"blind_weight": -1.0}, "blind_weight=-1.0"),
+    ({"defocus_weight": 0.0}, "defocus_weight=0.0"),
     ({"estimate_crop_px": 64}, "estimate_crop_px=64"),
 ])
 def test_config_validation(kwargs: dict[str, object], match: str) -> None:
