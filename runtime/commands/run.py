@@ -279,12 +279,14 @@ def run(args: argparse.Namespace) -> int:
                                         max_frames=args.max_frames, overlap_io=not gui)
                 finally:
                     close_bar()
-    return _finish(args, report, config, stop.requested, source.info.frame_count)
+    return _finish(args, report, config, stop.requested, source.info.frame_count,
+                   getattr(source, "skipped", []))
 
 
 def _finish(args: argparse.Namespace, report: StreamReport, config: PipelineConfig, interrupted: bool,
-            announced: int | None) -> int:
-    """Write the stats JSON, tell the user what was saved, pick the exit code."""
+            announced: int | None, skipped: list[Path]) -> int:
+    """Write the stats JSON, tell the user what was saved, pick the exit code. ``skipped``:
+    images of a folder source that could not be decoded (the rest is kept, the run fails)."""
     from runtime.video.frames import STDIN_SPEC, SourceEnd
     from runtime.video.stats import write_stats_json
 
@@ -314,6 +316,18 @@ def _finish(args: argparse.Namespace, report: StreamReport, config: PipelineConf
               f"{report.stats.frames} of the {announced} frames it announces; kept {where}, complete "
               "up to there", file=sys.stderr)
         return 1
+    if report.stats.frames == 0:
+        why = f": {skipped[0].name} is not an image OpenCV can decode" if len(skipped) == 1 else (
+            f": none of its {len(skipped)} images can be decoded" if skipped else "")
+        print(f"edgedeblur run: error: {args.source} gave no frames{why}; check it or give another --source",
+              file=sys.stderr)
+        return 1
     if saved:
         print(f"edgedeblur run: wrote {where} with {config.model}", file=sys.stderr)
+    if skipped:
+        some = ", ".join(p.name for p in skipped[:3]) + (", ..." if len(skipped) > 3 else "")
+        print(f"edgedeblur run: error: {len(skipped)} image{'s' if len(skipped) > 1 else ''} of {args.source} "
+              f"could not be decoded and {'were' if len(skipped) > 1 else 'was'} left out ({some}); "
+              "the others are kept", file=sys.stderr)
+        return 1
     return 0

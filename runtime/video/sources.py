@@ -118,8 +118,8 @@ def _audio_only(path: Path) -> bool:
 class ImageFolderSource(BaseSource):
     """Still images in name order (a folder, or a single image file).
 
-    Unreadable files are skipped with a warning and listed in ``skipped``, so one bad photo
-    does not stop a batch.
+    Unreadable files are skipped and listed in ``skipped`` (``run`` reports them at the end),
+    so one bad photo does not stop a batch.
     """
 
     def __init__(self, paths: list[Path], uri: str) -> None:
@@ -163,7 +163,7 @@ class ImageFolderSource(BaseSource):
             self._pos += 1
             bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
             if bgr is None:
-                log.warning("skipping %s: not an image OpenCV can decode", path)
+                log.debug("skipping %s: not an image OpenCV can decode", path)   # `run` lists them
                 self.skipped.append(path)
                 continue
             frame = Frame(to_rgb(bgr), self._emitted, float(self._emitted), path.name)

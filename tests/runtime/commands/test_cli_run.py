@@ -220,3 +220,23 @@ def test_models_dir_is_where_model_names_are_looked_up(video: FaceVideo, sharpen
     by_dir, by_path, shipped = (_read(tmp_path / f"{n}.mp4") for n in ("by_dir", "by_path", "shipped"))
     assert all(np.array_equal(a, b) for a, b in zip(by_dir, by_path))
     assert not all(np.array_equal(a, b) for a, b in zip(by_dir, shipped))
+
+
+def test_images_that_cannot_be_decoded_fail_the_run_in_one_line(sharpen: Path, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """A source that gives no frame is an error, not a silent success; a folder's unreadable
+    images are named at the end and fail the run, and its good frames are kept."""
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    (folder / "b_broken.jpg").write_text("not a photo")
+    assert _run("--source", folder / "b_broken.jpg", "-o", tmp_path / "one.mp4", "--model", sharpen) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"edgedeblur run: error: {folder / 'b_broken.jpg'} gave no frames: b_broken.jpg is not an image "
+                   "OpenCV can decode; check it or give another --source"]
+    assert not (tmp_path / "one.mp4").exists()
+    cv2.imwrite(str(folder / "a_good.png"), np.full((48, 64, 3), 90, np.uint8))
+    assert _run("--source", folder, "-o", tmp_path / "out", "--model", sharpen) == 1
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("edgedeblur run:")]
+    assert err[-1] == (f"edgedeblur run: error: 1 image of {folder} could not be decoded and was left out "
+                       "(b_broken.jpg); the others are kept")
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["a_good.png"]
