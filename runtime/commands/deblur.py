@@ -36,7 +36,7 @@ from runtime.commands._paths import refuse_clashes
 from runtime.commands.photo_job import PHOTO_ERRORS, Job, deblur_job
 from runtime.commands.run import strength_arg
 from runtime.errors import ConfigError, EngineError, ImageError, with_flags
-from runtime.photo.imageio import READ_SUFFIXES, WRITE_FORMATS, photos_in
+from runtime.photo.imageio import READ_SUFFIXES, WRITE_FORMATS, photos_in, subfolders_with_photos
 from runtime.photo.sniff import RUN_HINT, animated, animation_note, videos_in
 
 if TYPE_CHECKING:
@@ -64,7 +64,8 @@ class Plan:
     refused ones included (for the up-front clash check); ``album_dirs`` are the output
     folders of folder inputs (where the run's settings are recorded); ``videos`` those
     folders' videos, left alone (``edgedeblur run`` deblurs them); ``animations`` the GIF,
-    WebP or PNG inputs with several frames, of which only the first is deblurred.
+    WebP or PNG inputs with several frames, of which only the first is deblurred;
+    ``subfolders`` those of folder inputs that hold photos (a folder run does not descend).
     """
 
     jobs: list[Job]
@@ -74,6 +75,7 @@ class Plan:
     album_dirs: list[Path]
     videos: list[Path]
     animations: list[Path]
+    subfolders: list[Path]
 
 
 FLAGS = flags("strength", "mode", "method", "model", "kernel", "overwrite", "tile", "overlap", "backend", "threads",
@@ -181,10 +183,12 @@ def plan_jobs(inputs: list[Path], output: str | Path | None, overwrite: bool,
     out_dirs: list[Path] = []
     albums: list[Path] = []
     videos: list[Path] = []
+    subfolders: list[Path] = []
     for src in inputs:
         if src.is_dir():
             videos += videos_in(src)
             folder = output if output is not None else src.parent / f"{src.name}_sharp"
+            subfolders += subfolders_with_photos(src, exclude=folder)
             out_dirs.append(folder)
             albums.append(folder)
             tag = ".sharp" if _same(folder, src) else ""
@@ -218,7 +222,7 @@ def plan_jobs(inputs: list[Path], output: str | Path | None, overwrite: bool,
             continue
         seen.add(dst.resolve())
         jobs.append(Job(job.src, dst))
-    return Plan(jobs, bad, out_dirs, new_files, albums, videos, [j.src for j in jobs if animated(j.src)])
+    return Plan(jobs, bad, out_dirs, new_files, albums, videos, [j.src for j in jobs if animated(j.src)], subfolders)
 
 
 def _unclaimed(job: Job, seen: set[Path]) -> Path:
@@ -375,7 +379,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _notes(plan: Plan, quiet: bool) -> None:
-    """Inputs that were not (wholly) deblurred though nothing failed: videos, animations."""
+    """Inputs that were not (wholly) deblurred though nothing failed: videos, animations, subfolders."""
     if quiet:
         return
     if plan.videos:
@@ -384,6 +388,11 @@ def _notes(plan: Plan, quiet: bool) -> None:
               f"left alone ({some}); {RUN_HINT}", file=sys.stderr)
     if plan.animations:
         print(f"edgedeblur deblur: note: {animation_note(plan.animations)}", file=sys.stderr)
+    if plan.subfolders:
+        n = len(plan.subfolders)
+        some = ", ".join(p.name for p in plan.subfolders[:3]) + (", ..." if n > 3 else "")
+        print(f"edgedeblur deblur: note: {n} subfolder{'s' if n > 1 else ''} with photos left alone ({some}): a "
+              "folder run takes the photos directly in it; give subfolders as inputs too", file=sys.stderr)
 
 
 def _run_faces(args: argparse.Namespace, engine: EngineConfig) -> int:

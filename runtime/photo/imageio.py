@@ -56,6 +56,15 @@ def photos_in(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir()
                   if p.suffix.lower() in READ_SUFFIXES and not p.name.startswith(".") and p.is_file())
 
+
+def subfolders_with_photos(folder: Path, exclude: Path | None = None) -> list[Path]:
+    """The visible subfolders of ``folder`` holding a photo at any depth, but ``exclude`` (an
+    output folder inside it): a folder run takes only the photos directly in it, and says so."""
+    skip = exclude.resolve() if exclude is not None else None
+    return [sub for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+            if sub.resolve() != skip
+            and any(f.suffix.lower() in READ_SUFFIXES and f.is_file() for f in sub.rglob("*"))]
+
 MAX_PIXELS = 100_000_000
 """Largest photo read (width x height): decoding and deblurring take ~40 bytes a pixel,
 so 100 MP already needs ~4 GB; bigger ones are refused before decoding."""

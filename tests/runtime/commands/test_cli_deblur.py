@@ -278,3 +278,20 @@ def test_animations_get_a_note_that_only_their_first_frame_was_deblurred(
     assert "edgedeblur run --source loop.webp -o loop.mp4" in note
     assert main(["deblur", str(album / "still.png"), "-o", str(tmp_path / "still.png"), "--model", model]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_subfolders_with_photos_are_named_not_silently_skipped(tmp_path: Path, model: str,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    album = tmp_path / "album"
+    (album / "2024" / "june").mkdir(parents=True)
+    (album / "empty").mkdir()
+    (album / ".thumbs").mkdir()
+    _photo(album / "top.jpg")
+    _photo(album / "2024" / "june" / "deep.jpg")
+    _photo(album / ".thumbs" / "t.jpg")
+    assert main(["deblur", str(album), "-o", str(album / "sharp"), "--model", model]) == 0
+    assert sorted(p.name for p in (album / "sharp").iterdir()) == ["edgedeblur-settings.toml", "top.png"]
+    note = _one_line(capsys.readouterr().err)
+    assert "1 subfolder with photos left alone (2024)" in note and "give subfolders as inputs" in note
+    assert main(["deblur", str(album), "-o", str(album / "sharp"), "--model", model, "--overwrite"]) == 0
+    assert "(2024)" in _one_line(capsys.readouterr().err)      # its own output folder is not one of them
