@@ -37,7 +37,8 @@ from runtime.commands.photo_job import PHOTO_ERRORS, Job, deblur_job
 from runtime.commands.run import strength_arg
 from runtime.errors import ConfigError, EngineError, ImageError, with_flags
 from runtime.photo.imageio import READ_SUFFIXES, WRITE_FORMATS, photos_in, subfolders_with_photos
-from runtime.photo.sniff import RUN_HINT, animated, animation_note, videos_in
+from runtime.photo.sniff import RUN_HINT, animation_note, videos_in
+from runtime.video.animation import animated
 
 if TYPE_CHECKING:
     from runtime.engines.base import EngineConfig

@@ -9,10 +9,7 @@ Example:
 """
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
-
-from PIL import Image
 
 from runtime.photo.heif import NO_HEIF, heif_decoder, is_heif
 
@@ -59,23 +56,6 @@ def videos_in(folder: Path) -> list[Path]:
     """The videos directly in ``folder`` (by suffix, hidden files skipped), sorted."""
     return sorted(p for p in folder.iterdir()
                   if p.suffix.lower() in VIDEO_SUFFIXES and not p.name.startswith(".") and p.is_file())
-
-
-_ANIMATED_SUFFIXES = (".gif", ".webp", ".png", ".apng")
-
-
-def animated(path: Path) -> bool:
-    """Whether a GIF, WebP or PNG holds more than one frame (the photo path reads the first).
-    A file PIL cannot open is not animated here: reading it later says what is wrong."""
-    if path.suffix.lower() not in _ANIMATED_SUFFIXES:
-        return False
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)   # reading decides on size
-            with Image.open(path) as im:
-                return bool(getattr(im, "is_animated", False))
-    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError):
-        return False
 
 
 def animation_note(paths: list[Path]) -> str:

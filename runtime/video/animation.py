@@ -1,4 +1,5 @@
 """Animated WebP and PNG as a frame source: OpenCV and FFmpeg decode only their first frame.
+``animated`` tells an animation from a still (``deblur`` notes the animations it was given).
 
 Frames come from Pillow, composited as a viewer shows them, at the times their durations
 give, so an animation with uneven frame times keeps them in the output.
@@ -9,6 +10,7 @@ Example:
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,21 @@ from runtime.video.frames import BaseSource, Frame, SourceEnd, SourceInfo, Sourc
 
 _DEFAULT_DURATION_MS = 100.0
 """A frame whose duration the file leaves out or sets to 0 shows this long (browsers' rule)."""
+_ANIMATED_SUFFIXES = (".gif", ".webp", ".png", ".apng")
+
+
+def animated(path: Path) -> bool:
+    """Whether a GIF, WebP or PNG holds more than one frame (OpenCV and the photo path read only
+    the first). A file PIL cannot open is not animated here: reading it later says what is wrong."""
+    if path.suffix.lower() not in _ANIMATED_SUFFIXES:
+        return False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)   # reading decides on size
+            with Image.open(path) as im:
+                return bool(getattr(im, "is_animated", False))
+    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError):
+        return False
 
 
 class AnimationSource(BaseSource):

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from runtime.errors import ConfigError, SourceError
-from runtime.photo.sniff import animated
+from runtime.video.animation import AnimationSource, animated
 from runtime.video.frames import (STDIN_SPEC, BaseSource, CaptureFactory, Frame, FrameSource, SourceConfig,
                                   SourceEnd, SourceInfo, SourceKind, to_rgb)
 from runtime.video.live import LiveSource, camera_factory, stream_factory
@@ -229,7 +229,6 @@ def open_source(spec: str, config: SourceConfig = SourceConfig(),
                           "a video file, an image folder or an rtsp:// / http:// URL")
     if kind is SourceKind.FOLDER:
         if path.is_file() and animated(path):
-            from runtime.video.animation import AnimationSource
             return AnimationSource(path)
         return ImageFolderSource.from_path(path)
     return VideoFileSource(path)
