@@ -35,9 +35,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``convert`` subcommand."""
     p = sub.add_parser("convert", help="convert a restoration model (deblur, denoise, x2 upscale) to validated "
                        "fp32/fp16/int8 edge artifacts",
-                       description="Convert a restoration model to fp32, fp16 and int8 ONNX and LiteRT files for "
-                                   "edge targets;\neach is validated against the float model and ground truth, with a report per target.",
-                       epilog="examples:\n" + __doc__.split("\n\n")[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description="Convert a restoration model to fp32, fp16 and int8 ONNX and LiteRT files "
+                                   "for edge targets;\neach is validated against the float model and ground "
+                                   "truth, with a report per target.",
+                       epilog="examples:\n" + __doc__.split("\n\n")[1],
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", nargs="?", help="zoo name (nano, small, denoise, x2), PyTorch checkpoint (.pt) or "
                    "ONNX file")
     p.add_argument("-o", "--out", type=Path, default=Path("build"), help="output folder (default: build/)")

@@ -206,7 +206,8 @@ def run(args: argparse.Namespace) -> int:
     choice = create_meter(meter_config)
     with ExitStack() as stack:
         result = run_profile(lambda: frame_supply(args.source, args.frames), configs,
-                             pipeline_factory(stack, threads=args.threads, models_dir=args.models_dir), choice.meter, options,
+                             pipeline_factory(stack, threads=args.threads, models_dir=args.models_dir),
+                             choice.meter, options,
                              skipped_meters=choice.skipped, progress=not args.no_progress)
     files = write_report(result, args.report)
     print(_summary(result))

@@ -289,8 +289,8 @@ def hyper_laplacian(image: NDArray[np.floating], kernel: NDArray[np.floating], w
     the Fourier domain, and the coupling weight rises from 1 to 256. Heavy-tailed
     gradients keep edges sharp while the flat areas lose the ringing and noise that
     Wiener's Gaussian prior lets through. It works in luminance and colour differences
-    (``_OPPONENT``), where colour noise is sparser to the prior. Borders: the edge-tapered reflected margin of
-    :func:`wiener`, refilled with the re-blurred estimate at every step.
+    (``_OPPONENT``), where colour noise is sparser to the prior. Borders: the edge-tapered
+    reflected margin of :func:`wiener`, refilled with the re-blurred estimate at every step.
 
     Args:
         image: blurry float32 HxWx3 sRGB in [0, 1].

@@ -14,11 +14,11 @@ never lost more than 0.85 dB with the retrained weights. So:
    estimate is sure of itself (``min_defocus_confidence``, ``min_motion_confidence``:
    camera shake misread as a disc or a streak comes with less confidence), only on photos whose
    noise sigma is at most ``max_noise_sigma`` for discs, ``max_streak_noise_sigma`` for
-   streaks (noisier photos lost with the kernel even when it was right), and only if it passes the re-blur check: the deconvolved photo,
-   blurred again with the estimated kernel, must reproduce the input to within
-   ``max_reblur_ratio`` times the photo's noise level (grossly wrong kernels cannot); the
-   model then cleans up at ``cleanup_strength``. Evidence on training photos with known
-   kernels: ``benchmarks/results/policy``;
+   streaks (noisier photos lost with the kernel even when it was right), and only if it
+   passes the re-blur check: the deconvolved photo, blurred again with the estimated
+   kernel, must reproduce the input to within ``max_reblur_ratio`` times the photo's noise
+   level (grossly wrong kernels cannot); the model then cleans up at ``cleanup_strength``.
+   Evidence on training photos with known kernels: ``benchmarks/results/policy``;
 3. everything else gets the learned model alone, through the gate.
 ``--method kernel`` still runs the whole kernel path (blind shake kernels included).
 """

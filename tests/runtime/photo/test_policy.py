@@ -66,7 +66,8 @@ def test_a_noisier_photo_keeps_the_kernel_for_a_streak_not_for_a_disc(identity_o
     """Between the two noise gates (sRGB noise 0.018 here), a streak's deconvolution still pays
     (the identity model cannot be what gains), a disc is left to the model."""
     policy = AutoPolicy()
-    for kernel, method in ((synth.linear_motion_kernel(13, 30), Method.KERNEL), (synth.defocus_kernel(3.5), Method.MODEL)):
+    for kernel, method in ((synth.linear_motion_kernel(13, 30), Method.KERNEL),
+                           (synth.defocus_kernel(3.5), Method.MODEL)):
         blurry = synth.degrade(coins, kernel, np.random.default_rng(0), srgb_noise_sigma=0.018)
         assert policy.max_noise_sigma < noise_sigma(blurry) < policy.max_streak_noise_sigma
         res = deblur_image(blurry, DeblurConfig(model=str(identity_onnx)))
