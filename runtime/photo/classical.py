@@ -273,9 +273,14 @@ def _shrink(d: FloatImage, alpha: float, beta: float, v_max: float | None = None
     # the table's v grid is uniform, so index it directly (np.interp's binary search was the
     # slowest step of the deconvolution)
     pos = mag * np.float32((w.size - 1) / v_max)
-    i = np.minimum(pos.astype(np.intp), w.size - 2)
+    i = pos.astype(np.intp)
+    np.minimum(i, w.size - 2, out=i)
     lo, step = w[:-1].astype(np.float32), np.diff(w).astype(np.float32)
-    return np.copysign(lo[i] + (pos - i) * step[i], d).astype(np.float32, copy=False)
+    out = np.take(lo, i)          # np.take gathers ~1.7x faster than lo[i]; same values
+    pos -= i
+    pos *= np.take(step, i)
+    out += pos
+    return np.copysign(out, d, out=out)
 
 
 def hyper_laplacian(image: NDArray[np.floating], kernel: NDArray[np.floating], weight: float = 2000.0,
