@@ -13,12 +13,12 @@ never lost more than 0.85 dB with the retrained weights. So:
    discs and straight streaks, which the spectral fits find reliably), only when the
    estimate is sure of itself (``min_defocus_confidence``, ``min_motion_confidence``:
    camera shake misread as a disc or a streak comes with less confidence), only on photos whose
-   noise sigma is at most ``max_noise_sigma`` for discs, ``max_streak_noise_sigma`` for
-   streaks (noisier photos lost with the kernel even when it was right), and only if it
-   passes the re-blur check: the deconvolved photo, blurred again with the estimated
-   kernel, must reproduce the input to within ``max_reblur_ratio`` times the photo's noise
-   level (grossly wrong kernels cannot); the model then cleans up at ``cleanup_strength``.
-   Evidence on training photos with known kernels: ``benchmarks/results/policy``;
+   noise sigma is at most ``max_noise_sigma`` (noisier photos lost with the kernel even
+   when it was right), and only if it passes the re-blur check: the deconvolved photo,
+   blurred again with the estimated kernel, must reproduce the input to within
+   ``max_reblur_ratio`` times the photo's noise level (grossly wrong kernels cannot); the
+   model then cleans up at ``cleanup_strength``. Evidence on training photos with known
+   kernels: ``benchmarks/results/policy``;
 3. everything else gets the learned model alone, through the gate.
 ``--method kernel`` still runs the whole kernel path (blind shake kernels included).
 """
@@ -56,16 +56,13 @@ class AutoPolicy:
     0.08-0.16 dB on every family and photo set of ``benchmarks/results/policy/cleanup.md``
     (training photos); 1.0 is no better on faces."""
     max_noise_sigma: float = 0.008
-    """Grey-level noise sigma (``noise_sigma``) above which a disc is left to the model alone
-    (``benchmarks/results/policy``, 2026-12-06: at sRGB noise 0.02, sigma 0.0097-0.0105, kernel
-    + clean-up beat the model on discs by only +0.29 dB, in 25 of 42 cases, worst -2.2 dB; at
-    0.01, sigma ~0.005, it won all 45)."""
-    max_streak_noise_sigma: float = 0.011
-    """The same for a straight streak: at sRGB noise 0.02 (sigma 0.0098-0.0109) kernel + clean-up
-    beat the model on 44 of 47 streaks, by +2.2 dB, and no photo came out worse than it came
-    in; of 240 shaken photos, 4 that read as confident streaks were let through, -0.54 dB
-    against the model (a -0.01 dB mean over the shake cases). Before the deconvolution moved to
-    colour differences the kernel lost there, and this gate was 0.008 like the disc's."""
+    """Grey-level noise sigma (``noise_sigma``) above which the model alone runs
+    (``benchmarks/results/policy``: at sRGB noise 0.02, sigma ~0.0115, kernel + clean-up
+    lost to the model alone in 11 of 18 cases; at 0.01, sigma ~0.006, it won all 17). Since
+    the deconvolution works on colour differences, streaks at sRGB noise 0.02 (sigma ~0.010)
+    beat the model there by +2.2 dB (44 of 47), but a 0.011 gate for streaks cost the restore
+    chain's motion row 0.57 dB (camera photos, downscaled, JPEG q90: `benchmarks.restore_chain`,
+    2026-12-06), so the gate stays one for both families."""
     min_motion_confidence: float = 0.7
     """Straight-streak estimates less sure than this (``BlurEstimate.confidence``) are
     refused: camera shake read as a streak passes the re-blur check and loses up to 7 dB to
@@ -114,8 +111,7 @@ class AutoPolicy:
                  KernelMethod.DEFOCUS: self.min_defocus_confidence}.get(result.method, 0.0)
         if result.estimate is not None and result.estimate.confidence < least:
             return False
-        quiet = self.max_streak_noise_sigma if result.method is KernelMethod.LINEAR_MOTION else self.max_noise_sigma
-        if noise_sigma(centre_crop(image, REBLUR_CROP_PX)) > quiet:
+        if noise_sigma(centre_crop(image, REBLUR_CROP_PX)) > self.max_noise_sigma:
             return False
         return reblur_ratio(result.image, result.kernel, image, result.space) <= self.max_reblur_ratio
 

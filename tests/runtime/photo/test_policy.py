@@ -62,20 +62,6 @@ def test_auto_uses_the_kernel_on_clean_defocus_and_the_model_on_noisy(identity_o
     np.testing.assert_allclose(noisy.image, noisy_in, atol=1e-5)  # the identity model ran on the input
 
 
-def test_a_noisier_photo_keeps_the_kernel_for_a_streak_not_for_a_disc(identity_onnx: Path, coins: np.ndarray) -> None:
-    """Between the two noise gates (sRGB noise 0.018 here), a streak's deconvolution still pays
-    (the identity model cannot be what gains), a disc is left to the model."""
-    policy = AutoPolicy()
-    for kernel, method in ((synth.linear_motion_kernel(13, 30), Method.KERNEL),
-                           (synth.defocus_kernel(3.5), Method.MODEL)):
-        blurry = synth.degrade(coins, kernel, np.random.default_rng(0), srgb_noise_sigma=0.018)
-        assert policy.max_noise_sigma < noise_sigma(blurry) < policy.max_streak_noise_sigma
-        res = deblur_image(blurry, DeblurConfig(model=str(identity_onnx)))
-        assert res.method is method
-        if method is Method.KERNEL:
-            assert psnr(coins, res.image) > psnr(coins, blurry) + 3.0
-
-
 def test_auto_skips_the_blind_shake_search_unless_shake_is_allowed(identity_onnx: Path, coins: np.ndarray) -> None:
     shaken = synth.degrade(coins, synth.camera_shake_kernel(np.random.default_rng(3), 15), np.random.default_rng(0),
                            srgb_noise_sigma=0.005)
