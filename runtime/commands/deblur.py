@@ -30,14 +30,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from runtime.catalog import DEFAULT_MODEL, SHIPPED_DIR
-from runtime.commands import flags
+from runtime.commands import flags, some_names
 from runtime.commands._chain import add_chain_flags
 from runtime.commands._paths import refuse_clashes
 from runtime.commands.photo_job import PHOTO_ERRORS, Job, deblur_job
 from runtime.commands.run import strength_arg
 from runtime.errors import ConfigError, EngineError, ImageError, with_flags
 from runtime.photo.imageio import READ_SUFFIXES, WRITE_FORMATS, photos_in, subfolders_with_photos
-from runtime.photo.sniff import RUN_HINT, animation_note, videos_in
+from runtime.photo.sniff import RUN_HINT, videos_in
 from runtime.video.animation import animated
 
 if TYPE_CHECKING:
@@ -384,17 +384,19 @@ def _notes(plan: Plan, quiet: bool) -> None:
     if quiet:
         return
     if plan.videos:
-        some = ", ".join(p.name for p in plan.videos[:3]) + (", ..." if len(plan.videos) > 3 else "")
-        print(f"edgedeblur deblur: note: {len(plan.videos)} video{'s' if len(plan.videos) > 1 else ''} "
-              f"left alone ({some}); {RUN_HINT}", file=sys.stderr)
+        n = len(plan.videos)
+        print(f"edgedeblur deblur: note: {n} video{'s' if n > 1 else ''} left alone ({some_names(plan.videos)}); "
+              f"{RUN_HINT}", file=sys.stderr)
     if plan.animations:
-        print(f"edgedeblur deblur: note: {animation_note(plan.animations)}", file=sys.stderr)
+        n, first = len(plan.animations), plan.animations[0]
+        print(f"edgedeblur deblur: note: {n} animation{'s' if n > 1 else ''} ({some_names(plan.animations)}): only "
+              f"the first frame was deblurred; deblur every frame with: edgedeblur run --source {first.name} "
+              f"-o {first.stem}.mp4", file=sys.stderr)
     if plan.subfolders:
         n = len(plan.subfolders)
-        some = ", ".join(p.name for p in plan.subfolders[:3]) + (", ..." if n > 3 else "")
-        print(f"edgedeblur deblur: note: {n} subfolder{'s' if n > 1 else ''} with photos left alone ({some}): a "
-              "folder run takes the photos directly in it; give subfolders as inputs too", file=sys.stderr)
-
+        print(f"edgedeblur deblur: note: {n} subfolder{'s' if n > 1 else ''} with photos left alone "
+              f"({some_names(plan.subfolders)}): a folder run takes the photos directly in it; give subfolders "
+              "as inputs too", file=sys.stderr)
 
 def _run_faces(args: argparse.Namespace, engine: EngineConfig) -> int:
     """``--faces``: face priority per photo (``runtime.photo.faces``), same outputs and checks."""

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Callable
 
 from facemask.native_stderr import quiet_opencv
 from runtime.catalog import FILE_VIDEO_MODEL, LIVE_VIDEO_MODEL, SHIPPED_DIR, video_model
-from runtime.commands import flags
+from runtime.commands import flags, some_names
 from runtime.commands._paths import refuse_clashes
 from runtime.errors import ConfigError
 
@@ -325,9 +325,8 @@ def _finish(args: argparse.Namespace, report: StreamReport, config: PipelineConf
     if saved:
         print(f"edgedeblur run: wrote {where} with {config.model}", file=sys.stderr)
     if skipped:
-        some = ", ".join(p.name for p in skipped[:3]) + (", ..." if len(skipped) > 3 else "")
         print(f"edgedeblur run: error: {len(skipped)} image{'s' if len(skipped) > 1 else ''} of {args.source} "
-              f"could not be decoded and {'were' if len(skipped) > 1 else 'was'} left out ({some}); "
+              f"could not be decoded and {'were' if len(skipped) > 1 else 'was'} left out ({some_names(skipped)}); "
               "the others are kept", file=sys.stderr)
         return 1
     return 0

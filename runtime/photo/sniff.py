@@ -56,11 +56,3 @@ def videos_in(folder: Path) -> list[Path]:
     """The videos directly in ``folder`` (by suffix, hidden files skipped), sorted."""
     return sorted(p for p in folder.iterdir()
                   if p.suffix.lower() in VIDEO_SUFFIXES and not p.name.startswith(".") and p.is_file())
-
-
-def animation_note(paths: list[Path]) -> str:
-    """What a user is told about animations given to ``deblur``: only their first frame was
-    deblurred, and how to deblur every frame."""
-    some = ", ".join(p.name for p in paths[:3]) + (", ..." if len(paths) > 3 else "")
-    return (f"{len(paths)} animation{'s' if len(paths) > 1 else ''} ({some}): only the first frame was "
-            f"deblurred; deblur every frame with: edgedeblur run --source {paths[0].name} -o {paths[0].stem}.mp4")
