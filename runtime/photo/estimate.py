@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 
 from runtime.errors import ConfigError
 from runtime.photo.kernels import BlurFamily, BlurSpace, defocus_kernel, linear_motion_kernel
-from runtime.photo.spectrum import Spectrum, fit_model, kernel_power, welch_spectrum
+from runtime.photo.spectrum import Fit, Spectrum, fit_model, kernel_power, welch_spectrum
 
 FloatImage = NDArray[np.float32]
 
@@ -184,9 +184,14 @@ def _margin_confidence(margin: float, threshold: float) -> float:
     return float(max(margin, 0.0) / (max(margin, 0.0) + threshold))
 
 
+def _no_blur_fit(spec: Spectrum) -> Fit:
+    """The fit of a plain power-law image (no blur) plus noise."""
+    return fit_model(spec, np.ones((1, spec.power.size)))
+
+
 def _noise_cutoff(spec: Spectrum) -> float:
     """Frequency (cycles/px) where the no-blur power law meets the fitted noise floor."""
-    fit = fit_model(spec, np.ones((1, spec.power.size)))
+    fit = _no_blur_fit(spec)
     if fit.noise[0] <= 0:
         return float("inf")
     return float((fit.amplitude[0] / fit.noise[0]) ** (1.0 / fit.alpha[0]))
@@ -199,8 +204,10 @@ def _sharp_estimate(spec: Spectrum, none_residual: float) -> BlurEstimate:
 
 
 def _featureless(spec: Spectrum, family: BlurFamily) -> BlurEstimate | None:
-    """A no-blur, zero-confidence estimate when the image has no texture to judge by."""
-    if spec.power.max() >= _FEATURELESS_POWER:
+    """A no-blur, zero-confidence estimate when the image has no texture to judge by: too
+    little power, or a spectrum no power-law image explains (white noise: the no-blur fit's
+    amplitude comes out <= 0, every misfit infinite and every confidence undefined)."""
+    if spec.power.max() >= _FEATURELESS_POWER and np.isfinite(_no_blur_fit(spec).residual[0]):
         return None
     angle = 0.0 if family is BlurFamily.LINEAR_MOTION else None
     return BlurEstimate(family, 0.0, angle, np.ones((1, 1), np.float32), 0.0, 0.0)
@@ -225,7 +232,7 @@ def _in_best_space(image_srgb: NDArray[np.floating], config: EstimateConfig,
     def scored(space: BlurSpace) -> tuple[float, BlurEstimate]:
         spec = welch_spectrum(image_srgb, config.patch_px, space)
         est = replace(judge(spec), space=space)
-        none_residual = float(fit_model(spec, np.ones((1, spec.power.size))).residual[0])
+        none_residual = float(_no_blur_fit(spec).residual[0])
         return (est.residual / none_residual if none_residual > 0 else 1.0), est
 
     (linear_score, linear), (srgb_score, srgb) = scored(BlurSpace.LINEAR), scored(BlurSpace.SRGB)

@@ -78,6 +78,15 @@ def test_featureless_image_gets_zero_confidence(value: float, estimator) -> None
     assert est.is_sharp and est.confidence == 0.0
 
 
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("estimator", [classify_blur, estimate_defocus, estimate_motion])
+def test_white_noise_gets_zero_confidence(estimator) -> None:
+    # a flat spectrum: no power-law image in it, so no blur can be read from it (the fits'
+    # amplitudes come out negative; the confidence was NaN and numpy warned on stderr)
+    est = estimator(np.random.default_rng(0).random((300, 400, 3)).astype(np.float32))
+    assert est.is_sharp and est.confidence == 0.0
+
+
 def test_unexplained_blur_falls_back_to_camera_shake_with_low_confidence() -> None:
     # a seeded shake trajectory with no dominant direction (checked: neither model fits)
     est = classify_blur(_blurred("grace_hopper", camera_shake_kernel(np.random.default_rng(4), 19)))
