@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import difflib
 import enum
+import errno
+import os
 import re
 from typing import Iterable, Mapping, TypeVar
 
@@ -31,6 +33,10 @@ class ImageError(EdgeDeblurError):
     """An input image cannot be decoded or an output image cannot be written."""
 
 
+class DiskFullError(ImageError):
+    """An output could not be written because its disk is full: later outputs would fail too."""
+
+
 class SourceError(EdgeDeblurError):
     """A frame source (camera, video, stream, folder) failed to open or read."""
 
@@ -41,6 +47,23 @@ class EngineError(EdgeDeblurError):
 
 class MeterError(EdgeDeblurError):
     """An energy meter is absent, unreadable or returned malformed data."""
+
+
+def write_error(path: str | os.PathLike[str], error: OSError) -> ImageError:
+    """The one-line error for an output the OS refused to write: why, and the fix; a full
+    disk is a :class:`DiskFullError`, so folder runs stop instead of failing every photo."""
+    if error.errno == errno.ENOSPC:
+        return DiskFullError(f"cannot write {path}: the disk is full; free space there or choose another "
+                             "output path (`path`)")
+    if isinstance(error, (FileNotFoundError, NotADirectoryError)):
+        why = f"folder {os.path.dirname(os.fspath(path)) or '.'} does not exist"
+    elif isinstance(error, IsADirectoryError):
+        why = "it is a folder"
+    elif isinstance(error, PermissionError):
+        why = "permission denied"
+    else:
+        why = error.strerror or str(error)
+    return ImageError(f"cannot write {path}: {why}; choose a writable output path (`path`)")
 
 
 def closest(value: object, allowed: Iterable[str], *, cutoff: float = 0.6) -> str | None:

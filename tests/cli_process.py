@@ -1,7 +1,9 @@
 """Run ``edgedeblur`` as a real child process: for signals, memory limits, concurrent
-runs and output that only shows at interpreter exit ("Exception ignored ...")."""
+runs and output that only shows at interpreter exit ("Exception ignored ..."); and a
+small real disk to fill."""
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import resource
@@ -9,7 +11,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
+
+import pytest
 
 CLI = [sys.executable, "-m", "runtime.cli"]
 
@@ -59,3 +63,17 @@ def error_lines(stderr: str) -> list[str]:
     """Non-empty stderr lines other than progress-bar redraws (tqdm)."""
     lines = (part.rsplit("\r", 1)[-1].strip() for part in stderr.split("\n"))
     return [line for line in lines if line and not _PROGRESS_BAR.search(line)]
+
+
+@contextlib.contextmanager
+def small_disk(where: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of ``size`` (e.g. "100k") mounted at the new folder ``where``: a disk that
+    fills up for real. Skips the test where mounting is not permitted (not root)."""
+    where.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("needs permission to mount a small tmpfs")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "--lazy", str(where)], check=False)   # even with a file left open

@@ -33,7 +33,7 @@ from runtime.catalog import DEFAULT_MODEL, SHIPPED_DIR
 from runtime.commands import flags, some_names
 from runtime.commands._chain import add_chain_flags
 from runtime.commands._paths import refuse_clashes
-from runtime.commands.photo_job import PHOTO_ERRORS, Job, deblur_job
+from runtime.commands.photo_job import Job, deblur_jobs
 from runtime.commands.run import strength_arg
 from runtime.errors import ConfigError, EngineError, ImageError, with_flags
 from runtime.photo.imageio import READ_SUFFIXES, WRITE_FORMATS, photos_in, subfolders_with_photos
@@ -301,8 +301,6 @@ def _checked_plan(args: argparse.Namespace, complete: Callable[[Path, Path], boo
 
 def run(args: argparse.Namespace) -> int:
     """Handler: deblur (or restore) every input; exit 1 if any input failed (the good ones are written)."""
-    from tqdm import tqdm
-
     from runtime.commands._chain import chain_config, duration, refuse_with_faces, write_settings
     from runtime.engines.base import EngineConfig
     from runtime.photo.chain import Restorer
@@ -330,6 +328,7 @@ def run(args: argparse.Namespace) -> int:
     show = not args.quiet and sys.stderr.isatty()
     failures = list(plan.bad)
     written: list[Job] = []
+    left = 0                                    # photos not started: the disk filled up
     start = time.perf_counter()
     with Restorer(config) as restorer:
         restorer.load()
@@ -343,13 +342,9 @@ def run(args: argparse.Namespace) -> int:
                 close()
             written.append(Job(plan.jobs[0].src, result.written or plan.jobs[0].dst))
         else:
-            for job in tqdm(plan.jobs, disable=not show, unit="photo", file=sys.stderr, desc="deblur"):
-                try:
-                    written.append(deblur_job(restorer, job, args.overwrite))
-                except PHOTO_ERRORS as e:   # this photo only
-                    failures.append((job.src, with_flags(str(e), FLAGS)))
-                except MemoryError:
-                    failures.append((job.src, f"{job.src}: out of memory; downscale it or free memory"))
+            folder = deblur_jobs(restorer, plan.jobs, args.overwrite, show=show,
+                                 describe=lambda e: with_flags(str(e), FLAGS))
+            written, failures, left = folder.written, failures + folder.failures, folder.not_started
     seconds = time.perf_counter() - start
     if args.compare is not None:
         before = read_image(written[0].src).rgb
@@ -369,8 +364,9 @@ def run(args: argparse.Namespace) -> int:
             where = ", ".join(str(d) for d in dict.fromkeys(plan.out_dirs))
             n = len(written)
             each = f", {seconds / n:.1f} s a photo" if n else ""
-            print(f"{'restored' if config.chained else 'deblurred'} {n} of {n + len(failures)} photos into {where} "
-                  f"in {duration(seconds)}{each}; {len(failures)} failed")
+            stopped = f", {left} not started (the disk is full)" if left else ""
+            print(f"{'restored' if config.chained else 'deblurred'} {n} of {n + len(failures) + left} photos "
+                  f"into {where} in {duration(seconds)}{each}; {len(failures)} failed{stopped}")
             for path in settings:
                 print(f"settings: {path}")
     _notes(plan, args.quiet)

@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 from PIL import Image, UnidentifiedImageError
 
 from facemask.files import atomic_write
-from runtime.errors import ConfigError, ImageError
+from runtime.errors import ConfigError, ImageError, write_error
 from runtime.photo.heif import open_photo
 from runtime.photo.metadata import encode16, exif_for_output, exif_to_keep
 from runtime.photo.sniff import why_unreadable
@@ -281,22 +281,14 @@ def atomic_write_bytes(path: Path, data: bytes, *, exclusive: bool = False) -> P
         The path written (another name only with ``exclusive``, when ``path`` was taken).
 
     Raises:
-        ImageError: the folder is missing or not writable, or the disk is full; no temp
-            file is left behind.
+        ImageError: the folder is missing or not writable; DiskFullError (an ImageError)
+            when the disk is full. No temp file is left behind.
     """
     path = Path(path)
     try:
         return atomic_write(path, data, exclusive=exclusive)
     except OSError as e:
-        if isinstance(e, (FileNotFoundError, NotADirectoryError)):
-            why = f"folder {path.parent} does not exist"
-        elif isinstance(e, IsADirectoryError):
-            why = "it is a folder"
-        elif isinstance(e, PermissionError):
-            why = "permission denied"
-        else:
-            why = e.strerror or str(e)
-        raise ImageError(f"cannot write {path}: {why}; choose a writable output path (`path`)") from e
+        raise write_error(path, e) from e
 
 
 def encode_image(path: Path, rgb: NDArray[np.float32], alpha: NDArray[np.float32] | None = None,

@@ -13,6 +13,7 @@ Example:
 """
 from __future__ import annotations
 
+import errno
 import logging
 import os
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from facemask.files import atomic_write, new_file_mode, publish
-from runtime.errors import ConfigError, ImageError
+from runtime.errors import ConfigError, DiskFullError, ImageError, write_error
 from runtime.video.audio import AudioOutcome, mux_audio
 from runtime.video.colour import ColourTags
 from runtime.video.frames import Frame
@@ -124,6 +125,41 @@ def _even(image: NDArray[np.uint8]) -> NDArray[np.uint8]:
     return cv2.copyMakeBorder(image, 0, h % 2, 0, w % 2, cv2.BORDER_REPLICATE)
 
 
+_FORMATS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska"}
+"""Muxer of each video suffix (the recording is written through a file object, not a name)."""
+
+
+class _CheckedFile:
+    """The recording's temporary file, written by PyAV through Python so that write errors
+    are seen: with FFmpeg's own file output, a full disk under a fragmented MP4 raised
+    nothing, and ``run`` reported success over a cut-off, unplayable file. The first error
+    is kept in ``error`` for the sink to report; writes are unbuffered, so what FFmpeg
+    flushes is on the disk (the crash-safety of fragments)."""
+
+    def __init__(self, path: Path) -> None:
+        self._raw = open(path, "wb", buffering=0)
+        self.error: OSError | None = None
+
+    def write(self, data: bytes) -> int:
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[self._raw.write(view) or 0:]
+        except OSError as e:
+            self.error = self.error or e
+            raise
+        return len(data)
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return self._raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+    def close(self) -> None:
+        self._raw.close()
+
+
 @dataclass(slots=True)
 class _Encoder:
     """An open output: container, its H.264 stream, the temporary file and the frame size."""
@@ -131,6 +167,7 @@ class _Encoder:
     container: object
     stream: object
     tmp: Path
+    file: _CheckedFile
     size_wh: tuple[int, int]
 
 
@@ -170,7 +207,9 @@ class VideoFileSink:
 
     def _start(self, size_wh: tuple[int, int]) -> _Encoder:
         tmp = make_partial(self._path)
-        container = self._av.open(str(tmp), "w", options=_container_options(self._path))
+        file = _CheckedFile(tmp)
+        container = self._av.open(file, "w", format=_FORMATS[self._path.suffix.lower()],
+                                  options=_container_options(self._path))
         rate = Fraction(self._config.fps).limit_denominator(1001)
         stream = container.add_stream("libx264", rate=rate)
         stream.width, stream.height = size_wh[0] + size_wh[0] % 2, size_wh[1] + size_wh[1] % 2
@@ -180,14 +219,15 @@ class VideoFileSink:
         stream.thread_count = self._config.threads
         stream.codec_context.time_base = (Fraction(1, TIMESTAMP_HZ) if self._config.use_timestamps
                                           else 1 / rate)
-        self._enc = _Encoder(container, stream, tmp, size_wh)
+        self._enc = _Encoder(container, stream, tmp, file, size_wh)
         return self._enc
 
     def write(self, frame: Frame) -> None:
         """Encode one frame (HxWx3 uint8 RGB; every frame must have the first frame's size).
 
         Raises:
-            ImageError: the frame size changed mid-stream, or the sink is closed.
+            ImageError: the frame size changed mid-stream, the sink is closed, or the disk
+                refused the recording (full): the temporary file is kept, as after a crash.
         """
         if self._result is not None:
             raise ImageError(f"{self._path} is already finalised; open a new sink to write more")
@@ -200,8 +240,22 @@ class VideoFileSink:
         vf = self._av.VideoFrame.from_ndarray(_even(frame.image_rgb), format="rgb24")
         vf.pts = self._next_pts(frame)
         vf.time_base = enc.stream.codec_context.time_base  # type: ignore[attr-defined]
-        enc.container.mux(enc.stream.encode(vf))  # type: ignore[attr-defined]
+        try:
+            enc.container.mux(enc.stream.encode(vf))  # type: ignore[attr-defined]
+        except OSError as e:         # PyAV raises what _CheckedFile raised, at a later packet
+            enc.file.error = enc.file.error or e
+        if enc.file.error is not None:
+            raise self._cut_off(enc) from enc.file.error
         self._frames += 1
+
+    def _cut_off(self, enc: _Encoder) -> ImageError:
+        """The error of a recording its file refused to take more of (a full disk, mostly)."""
+        error = enc.file.error
+        full = error is not None and error.errno == errno.ENOSPC
+        why = "the disk is full" if full else (error.strerror if error is not None else "the write failed")
+        return (DiskFullError if full else ImageError)(
+            f"cannot write {self._path} after {self._frames} frames: {why}; what was recorded is kept in "
+            f"{enc.tmp} (it plays up to the last second written); free space there or record elsewhere (`path`)")
 
     def _next_pts(self, frame: Frame) -> int:
         if not self._config.use_timestamps:
@@ -217,7 +271,8 @@ class VideoFileSink:
         """Flush the encoder, add audio, and rename into place; later calls return the same result.
 
         Raises:
-            ImageError: the encoder or muxer failed (the temporary file is removed).
+            ImageError: the encoder or muxer failed (the temporary file is removed), or the
+                disk refused the last of the recording (the temporary file is kept).
         """
         if self._result is not None:
             return self._result
@@ -226,19 +281,37 @@ class VideoFileSink:
             self._result = SinkResult(None, 0)
             return self._result
         tmp = enc.tmp
+        if enc.file.error is not None:     # write() has raised: keep the cut-off recording, as a crash would
+            self._close_quietly(enc)
+            self._result = SinkResult(None, self._frames)
+            return self._result
         try:
             enc.container.mux(enc.stream.encode(None))  # type: ignore[attr-defined]
             enc.container.close()  # type: ignore[attr-defined]
+            enc.file.close()
+            if enc.file.error is not None:
+                raise enc.file.error
             audio, note = AudioOutcome.NOT_REQUESTED, None
             if self._audio_from is not None:
                 audio, note, tmp = self._add_audio(tmp, self._audio_from)
             os.chmod(tmp, new_file_mode(self._path))   # the replaced file's mode, else the umask's
             final = publish(tmp, self._path, exclusive=not self._overwrite)
         except (self._av.FFmpegError, OSError) as e:
+            self._close_quietly(enc)
+            if enc.file.error is not None:
+                raise self._cut_off(enc) from e
             tmp.unlink(missing_ok=True)
             raise ImageError(f"cannot finalise {self._path}: {e}; check free disk space") from e
         self._result = SinkResult(final, self._frames, audio, note)
         return self._result
+
+    def _close_quietly(self, enc: _Encoder) -> None:
+        """Close the container and its file after a failure, which they may repeat."""
+        for close in (enc.container.close, enc.file.close):  # type: ignore[attr-defined]
+            try:
+                close()
+            except (self._av.FFmpegError, OSError):
+                pass
 
     def _add_audio(self, video_tmp: Path, source: Path) -> tuple[AudioOutcome, str | None, Path]:
         muxed = make_partial(self._path)
@@ -289,7 +362,8 @@ class ImageFolderSink:
         """Encode and atomically write one frame (HxWx3 uint8 RGB).
 
         Raises:
-            ImageError: OpenCV cannot encode the frame in the chosen format.
+            ImageError: OpenCV cannot encode the frame in the chosen format, or the image
+                cannot be written (DiskFullError when the disk is full).
         """
         stem, src_suffix = (Path(frame.name).stem, Path(frame.name).suffix) if frame.name else (
             f"frame_{frame.index:06d}", ".png")
@@ -299,8 +373,11 @@ class ImageFolderSink:
         if not ok:
             raise ImageError(f"cannot encode {target}: OpenCV rejected the {suffix} format; "
                              "choose another output format")
-        self._folder.mkdir(parents=True, exist_ok=True)
-        atomic_write(target, buf.tobytes())
+        try:
+            self._folder.mkdir(parents=True, exist_ok=True)
+            atomic_write(target, buf.tobytes())
+        except OSError as e:
+            raise write_error(target, e) from e
         self._frames += 1
 
     def close(self) -> SinkResult:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from cli_process import error_lines, run_cli, start_cli, wait_for
+from cli_process import error_lines, run_cli, small_disk, start_cli, wait_for
 from model_fixtures import build_onnx
 
 from convert.source import SourceKind, SourceModel
@@ -61,26 +61,15 @@ def test_convert_prints_no_library_noise(tmp_path: Path) -> None:
     assert error_lines(done.stderr) == [], done.stderr   # the progress bar clears itself
 
 
-def _mount_tmpfs(where: Path, size: str) -> bool:
-    where.mkdir()
-    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
-                          capture_output=True).returncode == 0
-
-
 @pytest.mark.slow
 def test_convert_on_a_full_disk_is_one_line_and_leaves_nothing(tmp_path: Path) -> None:
-    disk = tmp_path / "disk"
-    if not _mount_tmpfs(disk, "2500k"):   # room for the work files, not for the LiteRT flatbuffer
-        pytest.skip("needs permission to mount a small tmpfs")
-    try:
+    with small_disk(tmp_path / "disk", "2500k") as disk:   # room for the work files, not for the LiteRT flatbuffer
         done = run_cli(["convert", "nano", "--format", "tflite", "--precision", "fp32", "--latency-rounds", "0",
                         "--val-count", "2", "-o", disk / "build"], tmp_path)
         assert done.returncode == 1
         [line] = error_lines(done.stderr)
         assert "No space left on device" in line and "LLVM" not in done.stderr
         assert _partials(disk / "build") == []
-    finally:
-        subprocess.run(["umount", str(disk)], check=False)
 
 
 class _RunsCode:

@@ -19,7 +19,7 @@ import av
 import cv2
 import numpy as np
 import pytest
-from cli_process import error_lines, run_cli, start_cli, wait_for
+from cli_process import error_lines, run_cli, small_disk, start_cli, wait_for
 from model_fixtures import build_onnx
 
 from benchmarks.videos import make_face_video
@@ -333,3 +333,33 @@ def test_recording_killed_with_sigkill_plays_and_next_run_points_to_it(tmp_path:
     assert done.returncode == 0
     assert f"partial recording (playable up to the kill) is {partial.name}" in done.stderr.replace(str(tmp_path) + "/", "")
     assert partial.exists()   # pointed to, not deleted: it is the user's only copy
+
+
+def test_recording_onto_a_full_disk_is_one_line_and_keeps_what_it_took(tmp_path: Path) -> None:
+    source = make_face_video(tmp_path / "in.mp4", size_wh=(320, 240), n_frames=60, n_faces=1, seed=4).path
+    before = sha256_file(source)
+    with small_disk(tmp_path / "disk", "40k") as disk:      # the recording needs ~70 kB
+        done = run_cli(["run", "--no-progress", "--source", source, "-o", disk / "rec.mp4", "--faces", "none"],
+                       tmp_path)
+        assert done.returncode == 1
+        line = _one_error_line(done.stderr)
+        assert "the disk is full; what was recorded is kept in" in line and "-o" in line, line
+        assert not (disk / "rec.mp4").exists()
+        assert [p.name.startswith(".rec.mp4.partial-") for p in disk.iterdir()] == [True]
+    assert sha256_file(source) == before
+
+
+def test_folder_run_stops_at_a_full_disk(tmp_path: Path) -> None:
+    album = tmp_path / "album"
+    album.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(4):      # noise: each PNG is ~100 kB, so the first one already does not fit
+        cv2.imwrite(str(album / f"p{i}.png"), rng.integers(0, 256, (160, 200, 3), dtype=np.uint8))
+    before = {p.name: p.read_bytes() for p in album.iterdir()}
+    with small_disk(tmp_path / "disk", "32k") as disk:
+        done = run_cli(["deblur", album, "-o", disk / "out", "--method", "unsharp"], tmp_path)
+        assert done.returncode == 1
+        assert "deblurred 0 of 4 photos" in done.stdout and "1 failed, 3 not started (the disk is full)" in done.stdout
+        assert "cannot write" in _one_error_line(done.stderr) and "the disk is full" in done.stderr
+        assert sorted(p.name for p in (disk / "out").iterdir()) == ["edgedeblur-settings.toml"]
+    assert {p.name: p.read_bytes() for p in album.iterdir()} == before

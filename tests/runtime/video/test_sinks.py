@@ -8,9 +8,10 @@ import av
 import cv2
 import numpy as np
 import pytest
+from cli_process import small_disk
 
 from benchmarks.videos import make_face_video
-from runtime.errors import ConfigError, ImageError
+from runtime.errors import ConfigError, DiskFullError, ImageError
 from runtime.video.audio import AudioOutcome, has_audio
 from runtime.video.frames import Frame
 from runtime.video.sinks import ImageFolderSink, PreviewWindow, VideoFileSink, VideoSinkConfig
@@ -208,3 +209,56 @@ def test_writing_after_close_raises(tmp_path: Path) -> None:
     with pytest.raises(ImageError, match="already finalised"):
         sink.write(_frames(1)[0])
     assert _leftovers(tmp_path) == []
+
+
+def _textured(n: int, size_wh: tuple[int, int] = (160, 120)) -> list[Frame]:
+    """Frames whose H.264 packets are a few kB each: a moving, noisy texture."""
+    w, h = size_wh
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 256, (h, w + n, 3), dtype=np.uint8)
+    return [Frame(np.ascontiguousarray(base[:, i: i + w]), i, i * 100.0) for i in range(n)]
+
+
+def _decodable(path: Path) -> int:
+    """Frames a player gets out of ``path`` before the first damaged packet."""
+    n = 0
+    with av.open(str(path)) as c:
+        for packet in c.demux(video=0):
+            try:
+                n += len(packet.decode())
+            except av.FFmpegError:
+                break
+    return n
+
+
+def test_a_full_disk_stops_the_recording_and_keeps_what_it_took(tmp_path: Path) -> None:
+    # FFmpeg's own file output ignored ENOSPC under fragmented MP4: the run "succeeded"
+    with small_disk(tmp_path / "disk", "200k") as disk:
+        sink = VideoFileSink(disk / "out.mp4", VideoSinkConfig(fps=10))
+        with pytest.raises(DiskFullError, match=r"after \d+ frames: the disk is full; what was recorded is kept"):
+            for frame in _textured(300):
+                sink.write(frame)
+        result = sink.close()                       # no second error
+        assert result.path is None and result.frames >= 10
+        assert not (disk / "out.mp4").exists()
+        [partial] = _leftovers(disk)
+        assert _decodable(disk / partial) >= 10        # at least its first whole second plays
+
+
+def test_a_disk_that_fills_at_the_last_flush_fails_the_close(tmp_path: Path) -> None:
+    with small_disk(tmp_path / "disk", "16k") as disk:
+        sink = VideoFileSink(disk / "out.mkv", VideoSinkConfig(fps=10))
+        for frame in _textured(3):     # x264 looks ahead: nothing reaches the file before close
+            sink.write(frame)
+        with pytest.raises(DiskFullError, match="after 3 frames: the disk is full"):
+            sink.close()
+        assert not (disk / "out.mkv").exists() and len(_leftovers(disk)) == 1
+
+
+def test_image_folder_sink_on_a_full_disk(tmp_path: Path) -> None:
+    with small_disk(tmp_path / "disk", "32k") as disk:
+        sink = ImageFolderSink(disk / "frames")
+        with pytest.raises(DiskFullError, match="the disk is full"):
+            for frame in _textured(20):
+                sink.write(frame)
+        assert _leftovers(disk / "frames") == []
