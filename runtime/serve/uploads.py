@@ -70,7 +70,11 @@ def check_photo_bytes(data: bytes, name: str, max_bytes: int, max_pixels: int) -
     try:
         with open_photo(data) as im:
             w, h = im.size
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+    except Image.DecompressionBombError as e:     # its size in the message: "Image size (N pixels)"
+        pixels = re.search(r"\((\d+) pixels\)", str(e))
+        size = f"{int(pixels.group(1)) / 1e6:.0f} MP" if pixels else "too many pixels"
+        raise TooLarge(f"{name} is {size}; the limit is {max_pixels / 1e6:.0f} MP (downscale it)") from e
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         if is_heif(data):
             raise ImageError(f"{name} is {NO_HEIF}") from e
         kind = "a text file" if data[:512].isascii() and b"\0" not in data[:512] else "not an image"

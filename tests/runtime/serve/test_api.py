@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import io
+import struct
 import time
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -101,6 +103,16 @@ def test_limits(client, tmp_path: Path) -> None:
     assert r.status_code == 413 and "MP" in r.json()["error"]
     r = client.post("/api/uploads", files={"file": ("huge.bmp", b"\0" * (3 * 2**20))})
     assert r.status_code == 413 and "MB" in r.json()["error"]
+    # a 20000 x 20000 PNG in 1 kB (a decompression bomb): Pillow refuses to open it at all
+    r = client.post("/api/uploads", files={"file": ("bomb.png", _png_header_only(20000, 20000))})
+    assert r.status_code == 413 and "400 MP" in r.json()["error"], r.json()
+
+
+def _png_header_only(w: int, h: int) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\0" * (3 * w + 1))) + chunk(b"IEND", b""))
 
 
 def test_bad_settings_and_requests(client, photo: Path) -> None:
