@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Mapping
 
-from runtime.errors import ConfigError, plain_fields
+from runtime.errors import ConfigError, closest, plain_fields
 from runtime.photo.chain import RestoreConfig
 from runtime.photo.deblur import DeblurConfig
 from runtime.photo.presets import Preset, UnknownPreset, build_config, load_preset, merge_settings
@@ -24,6 +24,9 @@ FIELDS: dict[str, type] = {"mode": str, "strength": float, "denoise": str, "deno
                            "upscale": int, "upscale_strength": float}
 """What a request may set beside ``preset`` and ``faces``; models, method and tiles come from
 the preset or the server (``serve --model``)."""
+REQUEST_KEYS = frozenset({"side", "folder", "token"})
+"""Keys the endpoints read themselves (preview size, album folder, access token)."""
+_ON, _OFF = ("1", "true", "on", "yes"), ("", "0", "false", "off", "no")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -77,6 +80,12 @@ def parse_settings(values: Mapping[str, object], base: DeblurConfig) -> PhotoSet
         ConfigError: an unknown preset, a bad value (one line naming the field), or face
             priority with denoise or upscale (it runs alone, as ``deblur --faces`` does).
     """
+    known = {*FIELDS, "preset", "faces", *REQUEST_KEYS}
+    for key in values:
+        if key not in known:           # a typo would otherwise be ignored without a word
+            near = closest(key, known)
+            hint = f"did you mean {near!r}? " if near else ""
+            raise ConfigError(f"unknown setting {key!r}; {hint}settings: preset, faces, {', '.join(FIELDS)}")
     given = {k: _field(k, v) for k in FIELDS if (v := values.get(k)) not in (None, "")}
     name = str(values.get("preset") or "")
     preset = web_preset(name) if name else None
@@ -85,7 +94,9 @@ def parse_settings(values: Mapping[str, object], base: DeblurConfig) -> PhotoSet
         restore = build_config(settings, engine=base.engine, models_dir=base.models_dir)
     except ConfigError as e:
         raise ConfigError(plain_fields(str(e))) from e
-    faces = str(values.get("faces", "")).lower() in ("1", "true", "on", "yes")
-    if faces and restore.chained:
+    faces = str(values.get("faces") if values.get("faces") is not None else "").lower()
+    if faces not in _ON + _OFF:
+        raise ConfigError(f"faces {values['faces']!r} must be on or off (true/false, 1/0, yes/no)")
+    if faces in _ON and restore.chained:
         raise ConfigError("face priority runs alone: set denoise off and upscale 1, or turn face priority off")
-    return PhotoSettings(restore, faces)
+    return PhotoSettings(restore, faces in _ON)

@@ -122,6 +122,10 @@ def test_bad_settings_and_requests(client, photo: Path) -> None:
     assert r.status_code == 400 and "did you mean 'motion'" in r.json()["error"]
     assert client.post(url, json={"strength": 2}).status_code == 400
     assert "not a number" in client.post(url, json={"strength": "lots"}).json()["error"]
+    r = client.post(url, json={"strenght": 0.3})              # a typo is not silently ignored
+    assert r.status_code == 400 and "did you mean 'strength'" in r.json()["error"]
+    assert "must be on or off" in client.post(url, json={"faces": "maybe"}).json()["error"]
+    assert client.post(url, json={"faces": False, "side": 128}).status_code == 200
     assert "not JSON" in client.post(url, content=b"{").json()["error"]
     r = client.post("/api/uploads/0123456789abcdef/preview", json={})
     assert r.status_code == 404 and "upload it again" in r.json()["error"]
