@@ -35,7 +35,7 @@ from runtime.commands._chain import add_chain_flags
 from runtime.commands._paths import refuse_clashes
 from runtime.commands.photo_job import Job, deblur_jobs
 from runtime.commands.run import strength_arg
-from runtime.errors import ConfigError, EngineError, ImageError, with_flags
+from runtime.errors import ConfigError, DiskFullError, EngineError, ImageError, with_flags
 from runtime.photo.imageio import READ_SUFFIXES, WRITE_FORMATS, photos_in, subfolders_with_photos
 from runtime.photo.sniff import RUN_HINT, videos_in
 from runtime.video.animation import animated
@@ -394,6 +394,7 @@ def _notes(plan: Plan, quiet: bool) -> None:
               f"({some_names(plan.subfolders)}): a folder run takes the photos directly in it; give subfolders "
               "as inputs too", file=sys.stderr)
 
+
 def _run_faces(args: argparse.Namespace, engine: EngineConfig) -> int:
     """``--faces``: face priority per photo (``runtime.photo.faces``), same outputs and checks."""
     from tqdm import tqdm
@@ -424,6 +425,8 @@ def _run_faces(args: argparse.Namespace, engine: EngineConfig) -> int:
                 if single:
                     raise
                 failures.append((job.src, str(e)))
+                if isinstance(e, DiskFullError):    # the next photos would fail the same way
+                    break
                 continue
             if not args.quiet:
                 share = result.model_pixels / max(result.full_frame_pixels, 1)
