@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from convert.errors import ValidationFailed
+from runtime.commands import flags
 from runtime.errors import ConfigError, parse_choice
 from runtime.manifest import ArtifactFormat, Precision, Status
 
@@ -78,7 +79,7 @@ def register_train(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
                        description="Train a zoo model; every option after MODEL goes to convert.train.")
     p.add_argument("model", help="zoo architecture (all of them: edgedeblur train nano --help)")
     p.add_argument("options", nargs=argparse.REMAINDER, help="options of convert.train (--steps, --device, ...)")
-    p.set_defaults(handler=run_train)
+    p.set_defaults(handler=run_train, flags=flags("run_dir"))   # as convert.train.TRAIN_FLAGS
 
 
 def run_train(args: argparse.Namespace) -> int:

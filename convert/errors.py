@@ -5,9 +5,9 @@ Kept out of ``runtime.errors``: the runtime never exports, quantises or gates a 
 from __future__ import annotations
 
 import sys
-from typing import Callable
+from typing import Callable, Mapping
 
-from runtime.errors import EdgeDeblurError
+from runtime.errors import EdgeDeblurError, with_flags
 
 
 class ExportError(EdgeDeblurError):
@@ -22,12 +22,13 @@ class ValidationFailed(EdgeDeblurError):
     """An artifact failed its quality gate."""
 
 
-def report_errors(prog: str, work: Callable[[], object]) -> int:
+def report_errors(prog: str, work: Callable[[], object], flags: Mapping[str, str] | None = None) -> int:
     """Exit code of one ``python -m convert.X`` entry point: 0 when ``work`` returns; on an
-    ``EdgeDeblurError``, its message as one line on stderr (``PROG: error: ...``) and 1."""
+    ``EdgeDeblurError``, its message as one line on stderr (``PROG: error: ...``, each `field`
+    in ``flags`` shown as its option) and 1."""
     try:
         work()
     except EdgeDeblurError as e:
-        print(f"{prog}: error: {e}", file=sys.stderr)
+        print(f"{prog}: error: {with_flags(str(e), flags or {})}", file=sys.stderr)
         return 1
     return 0

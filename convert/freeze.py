@@ -13,11 +13,9 @@ import argparse
 import json
 from pathlib import Path
 
-import torch
 
 from convert.errors import report_errors
-from convert.zoo import load_torch_file
-from facemask.files import atomic_path
+from convert.zoo import load_torch_file, save_torch_file
 from runtime.errors import ModelLoadError
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
@@ -51,8 +49,7 @@ def freeze_weights(name: str, run_dir: Path, checkpoint: str = "last", out_dir: 
     frozen = {"model": ck["ema"], "ema": None, "config": ck["config"], "step": ck["step"],
               "validation": _validation(run_dir / name, int(ck["step"]))}
     dst = out_dir / f"{name}.pt"
-    with atomic_path(dst, parents=True) as tmp:
-        torch.save(frozen, tmp)
+    save_torch_file(frozen, dst)
     return dst
 
 

@@ -35,7 +35,6 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from facemask.files import atomic_path
 from convert.data import DataConfig, PairSampler
 from convert.degrade_torch import DegradeConfig
 from convert.errors import report_errors
@@ -44,7 +43,8 @@ from convert.kernel_bank import BankConfig
 from convert.pairs import PairsConfig, TrainPairs
 from convert.photos import PoolConfig
 from convert.realval import gain_db, load_crops, psnr_each
-from convert.zoo import create_model, get_spec, load_checkpoint, load_torch_file
+from convert.zoo import create_model, get_spec, load_checkpoint, load_torch_file, save_torch_file
+from runtime.commands import flags
 from runtime.errors import ConfigError, ModelLoadError
 
 log = logging.getLogger(__name__)
@@ -235,8 +235,7 @@ class Trainer:
                 "pairs": self.pairs.state(), "torch_rng": torch.get_rng_state()}
 
     def checkpoint(self, name: str = "last.pt") -> None:
-        with atomic_path(self.dir / name, parents=True) as tmp:
-            torch.save(self._state(), tmp)
+        save_torch_file(self._state(), self.dir / name, field="run_dir")
 
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
@@ -341,6 +340,10 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, Path, Path |
     return cfg, a.run_dir, a.init
 
 
+TRAIN_FLAGS = flags("run_dir")
+"""The options that messages name by field (``runtime.errors.with_flags``)."""
+
+
 def train(argv: list[str] | None = None) -> None:
     """Parse the options, resume ``RUN/NAME/last.pt`` or start (from ``--init``), and train.
 
@@ -357,7 +360,7 @@ def train(argv: list[str] | None = None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
-    return report_errors("convert.train", lambda: train(argv))
+    return report_errors("convert.train", lambda: train(argv), TRAIN_FLAGS)
 
 
 if __name__ == "__main__":

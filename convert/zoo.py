@@ -17,6 +17,7 @@ same pixel-shuffle), so it also starts as a plain upscaler and learns only the c
 from __future__ import annotations
 
 import dataclasses
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from runtime.errors import ConfigError, ModelLoadError, closest
+from facemask.files import atomic_write
+from runtime.errors import ConfigError, ModelLoadError, closest, write_error
 
 MULTIPLE_OF = 8
 
@@ -246,6 +248,23 @@ def load_torch_file(path: Path) -> Any:
                                  "with plain config values") from e
         raise ModelLoadError(f"{path} is not a PyTorch checkpoint ({type(e).__name__}); pass a .pt written "
                              "by `edgedeblur train`") from e
+
+
+def save_torch_file(obj: Any, path: Path, *, field: str = "path") -> None:
+    """``torch.save`` to ``path`` atomically (missing folders created). The file is serialised
+    in memory first: torch's own writer reported a full disk as a RuntimeError about zip
+    offsets (a traceback in ``edgedeblur train``), the OS write says what happened.
+
+    Raises:
+        ImageError: the file cannot be written (DiskFullError on a full disk); ``field``
+            names the option that chose the place.
+    """
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    try:
+        atomic_write(path, buffer.getvalue(), parents=True)
+    except OSError as e:
+        raise write_error(path, e, field=field) from e
 
 
 def load_checkpoint(name: str, path: str | Path, *, ema: bool = True) -> nn.Module:

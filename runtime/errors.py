@@ -49,12 +49,13 @@ class MeterError(EdgeDeblurError):
     """An energy meter is absent, unreadable or returned malformed data."""
 
 
-def write_error(path: str | os.PathLike[str], error: OSError) -> ImageError:
-    """The one-line error for an output the OS refused to write: why, and the fix; a full
-    disk is a :class:`DiskFullError`, so folder runs stop instead of failing every photo."""
+def write_error(path: str | os.PathLike[str], error: OSError, *, field: str = "path") -> ImageError:
+    """The one-line error for an output the OS refused to write: why, and the fix (``field``
+    names the option that chose the place); a full disk is a :class:`DiskFullError`, so folder
+    runs stop instead of failing every photo."""
     if error.errno == errno.ENOSPC:
         return DiskFullError(f"cannot write {path}: the disk is full; free space there or choose another "
-                             "output path (`path`)")
+                             f"output path (`{field}`)")
     if isinstance(error, (FileNotFoundError, NotADirectoryError)):
         why = f"folder {os.path.dirname(os.fspath(path)) or '.'} does not exist"
     elif isinstance(error, IsADirectoryError):
@@ -63,7 +64,7 @@ def write_error(path: str | os.PathLike[str], error: OSError) -> ImageError:
         why = "permission denied"
     else:
         why = error.strerror or str(error)
-    return ImageError(f"cannot write {path}: {why}; choose a writable output path (`path`)")
+    return ImageError(f"cannot write {path}: {why}; choose a writable output path (`{field}`)")
 
 
 def closest(value: object, allowed: Iterable[str], *, cutoff: float = 0.6) -> str | None:

@@ -72,6 +72,19 @@ def test_convert_on_a_full_disk_is_one_line_and_leaves_nothing(tmp_path: Path) -
         assert _partials(disk / "build") == []
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("entry", [["train"], []])          # edgedeblur train / python -m convert.train
+def test_training_on_a_full_disk_stops_at_its_first_checkpoint_in_one_line(tmp_path: Path, entry: list[str]) -> None:
+    # torch.save reported a full disk as a RuntimeError about zip offsets: a traceback
+    with small_disk(tmp_path / "disk", "200k") as disk:     # a nano checkpoint is ~1 MB
+        done = run_cli([*entry, "nano", "--steps", "6", "--ckpt-every", "5", "--batch", "2",
+                        "--run-dir", disk / "runs"], tmp_path, module=None if entry else ["convert.train"])
+        assert done.returncode == 1, done.stderr
+        [line] = error_lines(done.stderr)
+        assert "last.pt: the disk is full" in line and line.endswith("(--run-dir)") and "Traceback" not in done.stderr
+        assert [p.name for p in (disk / "runs" / "nano").iterdir()] == []
+
+
 class _RunsCode:
     def __init__(self, marker: Path) -> None:
         self.marker = marker
