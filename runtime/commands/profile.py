@@ -66,8 +66,8 @@ class PipelineSpec:
             raise ConfigError(f"--config {text!r}: unknown mode {mode!r}; use one of {modes}") from e
 
 
-FLAGS = flags("frames", "repeats", "config", "source", "threads", "idle_s", "power_model", chunk_frames="--chunk",
-              warmup_frames="--warmup", spec="--source", kind="--meter", log_path="--meter-log",
+FLAGS = flags("frames", "repeats", "config", "source", "threads", "idle_s", "power_model", "report",
+              chunk_frames="--chunk", warmup_frames="--warmup", spec="--source", kind="--meter", log_path="--meter-log",
               log_offset_s="--meter-log-offset-s", power_models_file="--power-models")
 """Library field -> this command's flag, for error messages."""
 

@@ -16,6 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from facemask.files import atomic_write
+from runtime.errors import write_error
 from runtime.energy.profile import ProfileResult
 
 _COLOURS = ("#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C")
@@ -175,19 +176,21 @@ def write_report(result: ProfileResult, folder: Path) -> ReportFiles:
     """Write the report into ``folder`` (created if needed), each file atomically.
 
     Raises:
-        OSError: the folder cannot be created or written.
+        ImageError: the folder cannot be created or written (DiskFullError when full).
     """
-    folder.mkdir(parents=True, exist_ok=True)
     power = plot_power(result)
     files = ReportFiles(folder / "profile.json", folder / "profile.md", folder / "profile.html",
                         folder / "energy_per_frame.png", folder / "latency.png",
                         None if power is None else folder / "power.png")
-    atomic_write(files.energy_png, plot_energy(result))
-    atomic_write(files.latency_png, plot_latency(result))
-    if power is not None and files.power_png is not None:
-        atomic_write(files.power_png, power)
     pngs = [p.name for p in (files.energy_png, files.latency_png, files.power_png) if p is not None]
-    atomic_write(files.json, json.dumps(result.to_json_dict(), indent=2) + "\n")
-    atomic_write(files.markdown, render_markdown(result, pngs))
-    atomic_write(files.html, render_html(result, pngs))
+    contents: dict[Path, bytes | str] = {files.energy_png: plot_energy(result), files.latency_png: plot_latency(result)}
+    if power is not None and files.power_png is not None:
+        contents[files.power_png] = power
+    contents |= {files.json: json.dumps(result.to_json_dict(), indent=2) + "\n",  # the pages after their pictures
+                 files.markdown: render_markdown(result, pngs), files.html: render_html(result, pngs)}
+    for path, data in contents.items():
+        try:
+            atomic_write(path, data, parents=True)
+        except OSError as e:
+            raise write_error(path, e, field="report") from e
     return files

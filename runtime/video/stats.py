@@ -21,7 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from facemask.files import atomic_write
-from runtime.errors import ConfigError
+from runtime.errors import ConfigError, write_error
 
 
 class Stage(str, enum.Enum):
@@ -253,7 +253,10 @@ def write_stats_json(stats: RunStats, path: Path, extra: dict[str, Any] | None =
     """Write ``stats`` (plus ``extra`` top-level keys, e.g. the configuration) atomically.
 
     Raises:
-        OSError: the folder does not exist or is not writable.
+        ImageError: the folder does not exist or is not writable (DiskFullError when full).
     """
     payload = {**stats.to_json_dict(), **(extra or {})}
-    atomic_write(path, json.dumps(payload, indent=2) + "\n")
+    try:
+        atomic_write(path, json.dumps(payload, indent=2) + "\n")
+    except OSError as e:
+        raise write_error(path, e, field="stats_json") from e

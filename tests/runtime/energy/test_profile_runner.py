@@ -7,6 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from cli_process import small_disk
 
 from runtime.commands.profile import frame_supply
 from runtime.energy.battery import BatteryMeter
@@ -14,7 +15,7 @@ from runtime.energy.cputime import EstimateMeter
 from runtime.energy.power_models import BUILTIN_MODELS
 from runtime.energy.profile import ProfileConfig, ProfileOptions, run_profile
 from runtime.energy.report import write_report
-from runtime.errors import ConfigError, ModelLoadError, SourceError
+from runtime.errors import ConfigError, DiskFullError, ModelLoadError, SourceError
 from tests.runtime.energy.trees import write_tree
 
 CONFIGS = [ProfileConfig("heavy", "15"), ProfileConfig("light", "3")]
@@ -68,6 +69,16 @@ def test_end_to_end_with_the_estimate_meter(video: Path, tmp_path: Path) -> None
     assert files.json.stat().st_mode & 0o777 == 0o666 & ~umask      # not mkstemp's 0600
     assert sorted(p.name for p in files.json.parent.iterdir()) == sorted(
         ["profile.json", "profile.md", "profile.html", "energy_per_frame.png", "latency.png", "power.png"])
+
+
+def test_report_onto_a_full_disk_names_the_file_and_the_option(video: Path, tmp_path: Path) -> None:
+    options = ProfileOptions(frames=4, warmup_frames=0, chunk_frames=4)
+    result = run_profile(lambda: frame_supply(str(video), 4), CONFIGS, blur_factory,
+                         EstimateMeter(BUILTIN_MODELS["pi5"]), options, progress=False)
+    with small_disk(tmp_path / "disk", "16k") as disk:       # the plots alone are larger
+        with pytest.raises(DiskFullError, match=r"report/\S+\.png: the disk is full; .*\(`report`\)"):
+            write_report(result, disk / "report")
+        assert [p.name for p in (disk / "report").iterdir() if p.name.endswith(".tmp")] == []
 
 
 def test_measured_meter_with_an_idle_baseline(video: Path, tmp_path: Path) -> None:

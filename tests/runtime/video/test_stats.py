@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from runtime.errors import ConfigError
+from runtime.errors import ConfigError, ImageError
 import runtime.video.stats as stats_mod
 from runtime.video.stats import LatencyHistogram, Stage, StageTimes, StatsRecorder, write_stats_json
 
@@ -85,6 +85,6 @@ def test_stats_json_has_the_documented_keys(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["stats.json"]
 
 
-def test_stats_json_into_missing_folder_raises_oserror(tmp_path: Path) -> None:
-    with pytest.raises(OSError):
+def test_stats_json_into_missing_folder_is_one_line_naming_the_option(tmp_path: Path) -> None:
+    with pytest.raises(ImageError, match=r"folder .*nope does not exist; choose a writable output path \(`stats_json`\)"):
         write_stats_json(StatsRecorder().summary(), tmp_path / "nope" / "s.json")
