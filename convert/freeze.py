@@ -13,7 +13,6 @@ import argparse
 import json
 from pathlib import Path
 
-
 from convert.errors import report_errors
 from convert.zoo import load_torch_file, save_torch_file
 from runtime.errors import ModelLoadError

@@ -30,7 +30,7 @@ class ModelLoadError(EdgeDeblurError):
 
 
 class ImageError(EdgeDeblurError):
-    """An input image cannot be decoded or an output image cannot be written."""
+    """An input image cannot be decoded, or an output (image, video, report, checkpoint) cannot be written."""
 
 
 class DiskFullError(ImageError):

@@ -94,9 +94,10 @@ def parse_settings(values: Mapping[str, object], base: DeblurConfig) -> PhotoSet
         restore = build_config(settings, engine=base.engine, models_dir=base.models_dir)
     except ConfigError as e:
         raise ConfigError(plain_fields(str(e))) from e
-    faces = str(values.get("faces") if values.get("faces") is not None else "").lower()
+    raw = values.get("faces")
+    faces = "" if raw is None else str(raw).lower()
     if faces not in _ON + _OFF:
-        raise ConfigError(f"faces {values['faces']!r} must be on or off (true/false, 1/0, yes/no)")
+        raise ConfigError(f"faces {raw!r} must be on or off (true/false, 1/0, yes/no)")
     if faces in _ON and restore.chained:
         raise ConfigError("face priority runs alone: set denoise off and upscale 1, or turn face priority off")
     return PhotoSettings(restore, faces in _ON)
