@@ -40,8 +40,8 @@ _TREATMENTS = ("none", "light", "full")
 _LIVE_STATS_EVERY_S = 1.0
 
 
-FLAGS = flags("model", "backend", "threads", "faces", "background", "stats_json", spec="--source", path="-o",
-              folder="-o")
+FLAGS = flags("model", "backend", "threads", "faces", "background", "stats_json", "crf", "preset", spec="--source",
+              path="-o", folder="-o")
 """Library field -> this command's flag, for error messages."""
 
 

@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from facemask.files import atomic_write, new_file_mode, publish
-from runtime.errors import ConfigError, DiskFullError, ImageError, write_error
+from runtime.errors import ConfigError, DiskFullError, ImageError, closest, write_error
 from runtime.video.audio import AudioOutcome, mux_audio
 from runtime.video.colour import ColourTags
 from runtime.video.frames import Frame
@@ -95,9 +95,11 @@ class VideoSinkConfig:
         if not (np.isfinite(self.fps) and self.fps > 0):
             raise ConfigError(f"video fps={self.fps} must be a positive number")
         if not 0 <= self.crf <= 51:
-            raise ConfigError(f"crf={self.crf} must be in 0..51 (18 is visually lossless)")
+            raise ConfigError(f"`crf` {self.crf} must be in 0..51 (18 is visually lossless, lower keeps more)")
         if self.preset not in self._PRESETS:
-            raise ConfigError(f"preset {self.preset!r} unknown; use one of {', '.join(self._PRESETS)}")
+            near = closest(self.preset, self._PRESETS)
+            raise ConfigError(f"`preset` {self.preset!r} unknown; {f'did you mean {near!r}? ' if near else ''}"
+                              f"use one of {', '.join(self._PRESETS)}")
         if self.threads < 0:
             raise ConfigError(f"threads={self.threads} must be >= 0 (0 = automatic)")
 

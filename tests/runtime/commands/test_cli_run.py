@@ -133,10 +133,12 @@ def test_output_equal_to_input_is_refused_and_input_kept(video: FaceVideo, tmp_p
     (["--faces-strength", "2"], "faces-strength"),
     (["--max-frames", "0"], "max-frames"),
     (["--model", "no-such-model"], "no-such-model"),
+    (["-o", "out.mp4", "--crf", "60"], "--crf 60 must be in 0..51"),
+    (["-o", "out.mp4", "--preset", "slowest"], "--preset 'slowest' unknown; did you mean 'slower'?"),
 ])
 def test_bad_options_fail_cleanly(video: FaceVideo, sharpen: Path, tmp_path: Path,
                                   capsys: pytest.CaptureFixture[str], args: list[str], match: str) -> None:
-    args = [str(tmp_path / a) if a.endswith(".txt") else a for a in args]
+    args = [str(tmp_path / a) if a.endswith((".txt", ".mp4")) else a for a in args]
     model = [] if "--model" in args else ["--model", str(sharpen)]
     assert _run("--source", video.path, *model, *args) == 1
     err = capsys.readouterr().err
