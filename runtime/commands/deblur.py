@@ -5,16 +5,10 @@ Every photo goes through the restore chain (``runtime.photo.chain``): the deblur
 folder run shows a progress bar, ends with a summary (count, time, failures) and records its
 settings in ``edgedeblur-settings.toml`` in each output folder.
 
-Output naming: a single file goes to ``-o`` (a folder where it is one, ends in ``/`` or is a
-new name without a suffix) or to ``<stem>.sharp.png`` beside it; a folder
-goes to ``-o`` or a sibling ``<folder>_sharp``, as ``<stem>.png`` (``<stem>.sharp.png``
-when the output folder is the input folder; names that still clash get ``<name>.<suffix>``,
-then ``.1``, ``.2``...). PNG keeps 16 bits and alpha; ``--format`` picks another suffix for
-the names made here (``same``: each photo's own, where it can be written). A file that would be written over
-any input, or over a file that already exists, is refused unless ``--overwrite``; outputs
-are created exclusively, so runs writing one folder at once never replace each other's
-files. ``--kernel``, ``--model`` and ``--compare`` paths that equal an input or an output
-are refused before any work. ``--ray`` runs the same jobs, through the same ``deblur_job``
+Where each photo goes is planned by ``runtime.commands.photo_plan``. Outputs are created
+exclusively, so runs writing one folder at once never replace each other's files.
+``--kernel``, ``--model`` and ``--compare`` paths that equal an input or an output are
+refused before any work. ``--ray`` runs the same jobs, through the same ``deblur_job``
 (``runtime.commands.photo_job``), on a Ray cluster (``runtime.commands.deblur_ray``); there
 an existing output that the resume log vouches for is skipped instead of refused, and one
 the log shows this job wrote but that changed since is made again.
@@ -22,10 +16,8 @@ the log shows this job wrote but that changed since is made again.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -34,11 +26,11 @@ from runtime.commands import flags, some_names
 from runtime.commands._chain import add_chain_flags
 from runtime.commands._paths import refuse_clashes
 from runtime.commands.photo_job import Job, deblur_jobs
+from runtime.commands.photo_plan import Plan, plan_jobs
 from runtime.commands.run import strength_arg
 from runtime.errors import ConfigError, DiskFullError, EngineError, ImageError, with_flags
-from runtime.photo.imageio import READ_SUFFIXES, WRITE_FORMATS, photos_in, subfolders_with_photos
-from runtime.photo.sniff import RUN_HINT, videos_in
-from runtime.video.animation import animated
+from runtime.photo.imageio import READ_SUFFIXES
+from runtime.photo.sniff import RUN_HINT
 
 if TYPE_CHECKING:
     from runtime.engines.base import EngineConfig
@@ -55,28 +47,6 @@ EXAMPLES = """examples:
   edgedeblur deblur archive/ -o archive_sharp/ --ray                  # local Ray runtime
   edgedeblur deblur /nfs/archive/ -o /nfs/sharp/ --ray head:6379     # an existing cluster
 """
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """Everything to do, plus inputs already known to be bad (path, one-line reason).
-
-    ``new_files`` are all the outputs the inputs map to that are not inputs themselves,
-    refused ones included (for the up-front clash check); ``album_dirs`` are the output
-    folders of folder inputs (where the run's settings are recorded); ``videos`` those
-    folders' videos, left alone (``edgedeblur run`` deblurs them); ``animations`` the GIF,
-    WebP or PNG inputs with several frames, of which only the first is deblurred;
-    ``subfolders`` those of folder inputs that hold photos (a folder run does not descend).
-    """
-
-    jobs: list[Job]
-    bad: list[tuple[Path, str]]
-    out_dirs: list[Path]
-    new_files: list[Path]
-    album_dirs: list[Path]
-    videos: list[Path]
-    animations: list[Path]
-    subfolders: list[Path]
 
 
 FLAGS = flags("strength", "mode", "method", "model", "kernel", "overwrite", "tile", "overlap", "backend", "threads",
@@ -141,103 +111,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 OUTPUT_FORMATS = ("png", "same", "jpg", "webp", "tif")
-
-
-def _same(a: Path, b: Path) -> bool:
-    return a.resolve() == b.resolve()
-
-
-def _out_suffix(src: Path, fmt: str) -> str:
-    """The suffix of an output named here: ``.fmt``, or for ``same`` the input's own where
-    it can be written (a HEIC or GIF photo becomes PNG)."""
-    if fmt != "same":
-        return f".{fmt}"
-    return src.suffix.lower() if src.suffix.lower() in WRITE_FORMATS else ".png"
-
-
-def names_a_folder(output: str | Path) -> bool:
-    """Whether ``-o`` for one photo means a folder: it is one, it ends in a path separator
-    (``Path`` drops it, so the raw string is asked), or it does not exist and has no suffix."""
-    path = Path(output)
-    return path.is_dir() or str(output).endswith(("/", os.sep)) or (not path.exists() and not path.suffix)
-
-
-def plan_jobs(inputs: list[Path], output: str | Path | None, overwrite: bool,
-              complete: Callable[[Path, Path], bool] | None = None, fmt: str = "png") -> Plan:
-    """Map inputs to outputs (see module docstring); refuse outputs that hit an input, and
-    existing ones unless ``overwrite`` or ``complete(src, dst)`` (a finished, resumable job).
-
-    Raises:
-        ImageError: the only input does not exist.
-        ConfigError: ``-o`` is a file but there are several inputs.
-    """
-    to_folder = output is not None and names_a_folder(output)
-    output = Path(output) if output is not None else None
-    single = len(inputs) == 1 and not inputs[0].is_dir()
-    if single and not inputs[0].exists():
-        raise ImageError(f"cannot read {inputs[0]}: not found; check the path")
-    if not single and output is not None and output.is_file():
-        raise ConfigError(f"-o {output} is a file, but several photos need an output folder; "
-                          "give a folder path")
-    pairs: list[Job] = []
-    bad: list[tuple[Path, str]] = []
-    out_dirs: list[Path] = []
-    albums: list[Path] = []
-    videos: list[Path] = []
-    subfolders: list[Path] = []
-    for src in inputs:
-        if src.is_dir():
-            videos += videos_in(src)
-            folder = output if output is not None else src.parent / f"{src.name}_sharp"
-            subfolders += subfolders_with_photos(src, exclude=folder)
-            out_dirs.append(folder)
-            albums.append(folder)
-            tag = ".sharp" if _same(folder, src) else ""
-            pairs += [Job(f, folder / f"{f.stem}{tag}{_out_suffix(f, fmt)}") for f in photos_in(src)]
-        elif not src.exists():
-            bad.append((src, f"cannot read {src}: not found; check the path"))
-        elif single and output is not None and not to_folder:
-            pairs.append(Job(src, output))
-            out_dirs.append(output.parent)
-        else:
-            folder = output if output is not None else src.parent
-            out_dirs.append(folder)
-            tag = ".sharp" if _same(folder, src.parent) else ""
-            pairs.append(Job(src, folder / f"{src.stem}{tag}{_out_suffix(src, fmt)}"))
-    seen: set[Path] = set()
-    jobs: list[Job] = []
-    new_files: list[Path] = []
-    all_inputs = {j.src.resolve() for j in pairs}
-    for job in pairs:
-        dst = _unclaimed(job, seen)
-        if dst.resolve() in all_inputs:
-            if not overwrite:
-                bad.append((job.src, f"refusing to overwrite the input {dst}; pass --overwrite or choose "
-                                     "another output with -o"))
-                continue
-        else:
-            new_files.append(dst)
-        if dst.exists() and not overwrite and not (complete is not None and complete(job.src, dst)):
-            bad.append((job.src, f"{dst} already exists; pass --overwrite to replace it or choose "
-                                 "another output with -o"))
-            continue
-        seen.add(dst.resolve())
-        jobs.append(Job(job.src, dst))
-    return Plan(jobs, bad, out_dirs, new_files, albums, videos, [j.src for j in jobs if animated(j.src)], subfolders)
-
-
-def _unclaimed(job: Job, seen: set[Path]) -> Path:
-    """``job.dst``, or when an earlier job of this run claimed it (a.jpg and a.png in one
-    folder) ``<src name>.png``, then ``<src name>.1.png``...: every candidate re-checked."""
-    dst = job.dst
-    if dst.resolve() not in seen:
-        return dst
-    dst = dst.with_name(f"{job.src.name}{job.dst.suffix}")
-    n = 1
-    while dst.resolve() in seen:
-        dst = dst.with_name(f"{job.src.name}.{n}{job.dst.suffix}")
-        n += 1
-    return dst
 
 
 def _mkdirs(folders: list[Path]) -> None:

@@ -143,6 +143,15 @@ def _empty(p: Path) -> Path:
     return p
 
 
+def test_a_photo_named_twice_is_deblurred_once(album: Path, model: str, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    photo = album / "good1.jpg"
+    out = tmp_path / "out"
+    assert main(["deblur", str(photo), str(album / "." / "good1.jpg"), "--model", model, "-o", f"{out}/"]) == 0
+    assert [p.name for p in out.iterdir()] == ["good1.png"]          # not also good1.jpg.png
+    assert "deblurred 1 of 1 photos" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("fmt, names, formats", [
     ("same", ["good1.jpg", "good2.png", "grey.png", "scan.png"], ["JPEG", "PNG", "PNG", "PNG"]),
     ("jpg", ["good1.jpg", "grey.jpg", "scan.jpg"], ["JPEG", "JPEG", "JPEG"]),   # good2 has alpha
