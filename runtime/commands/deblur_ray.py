@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from runtime.commands.photo_job import PHOTO_ERRORS, Job, deblur_job
-from runtime.errors import ConfigError, EdgeDeblurError, with_flags
+from runtime.errors import ConfigError, DiskFullError, EdgeDeblurError, with_flags
 from runtime.photo.chain import RestoreConfig, Restorer
 from runtime.photo.resume import DoneLog, config_fingerprint
 
@@ -61,6 +61,7 @@ class PhotoOutcome:
     error: str | None
     seconds: float
     worker: str
+    disk_full: bool = False
 
 
 @dataclass(slots=True)
@@ -82,6 +83,8 @@ class RaySummary:
     failed: list[tuple[str, str]] = field(default_factory=list)
     retried: int = 0
     workers_replaced: int = 0
+    not_started: int = 0
+    """Photos left when an output disk filled up (every later photo would fail the same way)."""
     seconds: float = 0.0
     startup_s: float = 0.0
     driver_cpu_s: float = 0.0
@@ -92,7 +95,7 @@ class RaySummary:
         wall = max(self.seconds, 1e-9)
         return {
             "total": self.total, "skipped": self.skipped, "done": self.done, "failed": len(self.failed),
-            "retried": self.retried, "workers_replaced": self.workers_replaced,
+            "retried": self.retried, "workers_replaced": self.workers_replaced, "not_started": self.not_started,
             "seconds": round(self.seconds, 3),
             "startup_s": round(self.startup_s, 3), "driver_cpu_s": round(self.driver_cpu_s, 3),
             "photos_per_s": round(self.done / wall, 3),
@@ -131,14 +134,14 @@ class PhotoWorker:
     def deblur(self, src: str, dst: str) -> PhotoOutcome:
         """Deblur one file the way a local run does; a failure of this photo is returned, not raised."""
         start = time.perf_counter()
+        error, full = None, False
         try:
             deblur_job(self._restorer, Job(Path(src), Path(dst)), self._overwrite)
-            error = None
         except PHOTO_ERRORS as e:
-            error = str(e)
+            error, full = str(e), isinstance(e, DiskFullError)
         except MemoryError:
             error = f"{src}: out of memory; downscale it or give the workers more memory"
-        return PhotoOutcome(src, dst, error, time.perf_counter() - start, self.name)
+        return PhotoOutcome(src, dst, error, time.perf_counter() - start, self.name, full)
 
 
 class _ToLog(io.TextIOBase):
@@ -315,6 +318,9 @@ def _drive(ray: Any, todo: list[Job], config: RestoreConfig, overwrite: bool, n:
                 bar.update(1)
             else:
                 pending.appendleft(job)
+            if isinstance(result, PhotoOutcome) and result.disk_full:    # the rest would fail the same way
+                summary.not_started += len(pending)
+                pending.clear()
     summary.workers_replaced = pool.replaced
     for job in attempts:
         _drop_leftovers(job.dst)

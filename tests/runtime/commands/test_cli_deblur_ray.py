@@ -16,6 +16,7 @@ import numpy as np
 import psutil
 import pytest
 from PIL import Image
+from cli_process import small_disk
 
 from runtime.cli import main
 
@@ -174,3 +175,15 @@ def test_chain_on_ray_equals_a_local_run(tmp_path: Path, restore_models: Path) -
     again = subprocess.run([str(EDGEDEBLUR), "deblur", str(album), "-o", str(tmp_path / "ray"), *chain, "--ray"],
                            capture_output=True, text=True, timeout=300)
     assert json.loads(again.stdout)["skipped"] == 4
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_full_disk_stops_feeding_the_workers(tmp_path: Path) -> None:
+    album = _album(tmp_path / "album")
+    with small_disk(tmp_path / "disk", "300k") as disk:         # room for a few of the 32 photos
+        code, summary, err = _ray_run(album, disk / "out", "--workers", "1")
+        assert code == 1
+        assert summary["not_started"] > 0 and summary["done"] < N_PHOTOS
+        assert summary["done"] + summary["failed"] + summary["not_started"] == summary["total"]
+        assert "the disk is full" in err and "Traceback" not in err
