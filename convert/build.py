@@ -113,6 +113,8 @@ def check_writable(out_dir: Path) -> None:
     Raises:
         ConfigError: the folder cannot be created or written.
     """
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"-o {out_dir} is a file; give a folder for the build (it holds several files)")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=out_dir):

@@ -53,11 +53,17 @@ def _space_to_depth_onnx(folder: Path) -> list[str]:
     return [str(save_graph(folder / "s2d.onnx", nodes, [], dims, dims)), "--target", "rpi5"]
 
 
+def _a_file(folder: Path) -> Path:
+    (folder / "out.txt").write_text("not a folder")
+    return folder / "out.txt"
+
+
 @pytest.mark.parametrize("make, message", [
     (_not_onnx, "is not an ONNX model"),
     (lambda f: [str(classifier_onnx(f / "classifier.onnx"))], "not an image-to-image model"),
     (lambda f: [str(sharpen_onnx(f / "dyn.onnx"))], "dynamic input dims .* pass --input-size"),
     (_unwritable, "is not writable .* choose a folder"),
+    (lambda f: [str(sharpen_onnx(f / "m.onnx", [1, 3, *SIZE])), "-o", str(_a_file(f))], "is a file; give a folder"),
     (_empty_calib, "no images .* leave --calib out"),
     (lambda f: [str(sharpen_onnx(f / "m.onnx", [1, 3, *SIZE])), "--target", "rpi-5"], "did you mean 'rpi5'"),
     (lambda f: [str(sharpen_onnx(f / "m.onnx", [1, 3, *SIZE])), "--target", "coral-edgetpu",
