@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import socket
 from pathlib import Path
 
 from runtime.catalog import DEFAULT_MODEL, SHIPPED_DIR, LIVE_VIDEO_MODEL
@@ -60,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
         work_dir=args.work_dir, max_upload_mb=args.max_upload_mb, max_megapixels=args.max_megapixels,
         max_output_megapixels=args.max_output_megapixels,
         keep_s=args.keep_minutes * 60))
+    sock = _listen(config.host, config.port)
     shown = "localhost" if config.host in ("127.0.0.1", "::1") else config.host
     url = f"http://{shown}:{config.port}/"
     if config.token is not None:
@@ -68,5 +71,21 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"edgedeblur serve: open {url} (this machine only; --host 0.0.0.0 to share on the network)",
               flush=True)
-    uvicorn.run(create_app(config), host=config.host, port=config.port, log_level="warning")
+    with sock:
+        uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning")).run(sockets=[sock])
     return 0
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The server's socket, bound here: a port another program holds is one line before the
+    URL is printed, not uvicorn's log line after it."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        why = "is in use" if e.errno == errno.EADDRINUSE else f"cannot be opened ({e.strerror or e})"
+        raise ConfigError(f"--port {port} on {host} {why}; stop the program holding it or choose another "
+                          "--port") from e
+    return sock

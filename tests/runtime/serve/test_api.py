@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import socket
 import struct
 import time
 import zipfile
@@ -243,4 +244,11 @@ def test_cli_refuses_bad_options_with_one_line(tmp_path: Path, capsys) -> None:
     assert err.count("\n") == 0 and "--album-root" in err and "not a folder" in err
     assert main(["serve", "--port", "70000"]) == 1
     assert "not a TCP port" in capsys.readouterr().err
+    with socket.socket() as taken:             # another server on the port: one line, no URL printed
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", str(port)]) == 1
+        out, err = capsys.readouterr()
+        assert f"--port {port} on 127.0.0.1 is in use" in err and err.count("\n") == 1 and out == ""
     assert main(["serve", "--keep-minutes", "0"]) == 1
