@@ -8,6 +8,7 @@ commands read photos through ``runtime.photo.imageio``, which also takes HEIC an
 """
 from __future__ import annotations
 
+import errno
 import os
 from enum import Enum
 from pathlib import Path
@@ -113,8 +114,8 @@ def write_image_rgb(path: str | os.PathLike[str], image_rgb: NDArray[np.uint8]) 
     complete, so a failure never leaves a partial file.
 
     Raises:
-        FaceMaskError: Unknown suffix or the image cannot be encoded.
-        OSError: The folder is missing or not writable.
+        FaceMaskError: Unknown suffix, the image cannot be encoded, or the file cannot be
+            written (missing or read-only folder, full disk): one line naming the file.
     """
     p = Path(path)
     rgb = to_rgb(image_rgb, name=str(p))
@@ -124,5 +125,9 @@ def write_image_rgb(path: str | os.PathLike[str], image_rgb: NDArray[np.uint8]) 
         raise FaceMaskError(f"cannot write {p}: unknown image type {p.suffix!r}; use .png or .jpg") from e
     if not ok:
         raise FaceMaskError(f"cannot encode {p}; use a .png or .jpg name")
-    atomic_write(p, buf.tobytes())
+    try:
+        atomic_write(p, buf.tobytes())
+    except OSError as e:
+        why = "the disk is full" if e.errno == errno.ENOSPC else (e.strerror or str(e))
+        raise FaceMaskError(f"cannot write {p}: {why}; free space there or choose another path") from e
     return p

@@ -51,7 +51,7 @@ EXAMPLES = """examples:
 
 FLAGS = flags("strength", "mode", "method", "model", "kernel", "overwrite", "tile", "overlap", "backend", "threads",
               "delegate", "denoise", "denoise_strength", "denoise_model", "upscale", "upscale_strength",
-              "upscale_model", dst="-o", path="-o")
+              "upscale_model", "compare", dst="-o", path="-o")
 """Library field -> this command's flag, for error messages."""
 
 
@@ -227,7 +227,7 @@ def run(args: argparse.Namespace) -> int:
 
             before = cv2.resize(before, after.shape[1::-1], interpolation=cv2.INTER_LANCZOS4)
         compare = write_image(args.compare, side_by_side([before, after], ["before", "after"]),
-                              exclusive=not args.overwrite)
+                              exclusive=not args.overwrite, field="compare")
     if not args.quiet:
         for job in written if single else []:
             print(f"wrote {job.dst}")
@@ -311,7 +311,7 @@ def _run_faces(args: argparse.Namespace, engine: EngineConfig) -> int:
                 print(f"wrote {dst}: {n} face{'' if n == 1 else 's'}, {work}")
             if args.compare is not None:
                 compare = write_image(args.compare, zoom_strip(loaded.rgb, result.image, result.face_boxes_xyxy),
-                                      exclusive=not args.overwrite)
+                                      exclusive=not args.overwrite, field="compare")
                 if not args.quiet:
                     print(f"wrote {compare}")
     _notes(plan, args.quiet)

@@ -271,11 +271,12 @@ def check_image(image: NDArray[np.floating], *, clip: bool = False) -> NDArray[n
     return np.clip(image, 0.0, 1.0).astype(np.float32, copy=False) if clip else image.astype(np.float32, copy=False)
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, exclusive: bool = False) -> Path:
+def atomic_write_bytes(path: Path, data: bytes, *, exclusive: bool = False, field: str = "path") -> Path:
     """Write ``data`` to ``path`` atomically with normal permissions (see ``facemask.files``).
 
     Args:
         exclusive: never replace an existing file (see ``facemask.files.publish``).
+        field: the option that chose ``path``, named in errors (``runtime.errors.write_error``).
 
     Returns:
         The path written (another name only with ``exclusive``, when ``path`` was taken).
@@ -288,7 +289,7 @@ def atomic_write_bytes(path: Path, data: bytes, *, exclusive: bool = False) -> P
     try:
         return atomic_write(path, data, exclusive=exclusive)
     except OSError as e:
-        raise write_error(path, e) from e
+        raise write_error(path, e, field=field) from e
 
 
 def encode_image(path: Path, rgb: NDArray[np.float32], alpha: NDArray[np.float32] | None = None,
@@ -364,7 +365,8 @@ def alpha_for(rgb: NDArray[np.float32], alpha: NDArray[np.float32] | None) -> ND
 
 
 def write_image(path: Path, rgb: NDArray[np.float32], alpha: NDArray[np.float32] | None = None,
-                meta: ImageMeta | None = None, *, quality: int = 95, exclusive: bool = False) -> Path:
+                meta: ImageMeta | None = None, *, quality: int = 95, exclusive: bool = False,
+                field: str = "path") -> Path:
     """Write an image atomically, matching the input's storage where the format allows.
 
     Args:
@@ -376,6 +378,7 @@ def write_image(path: Path, rgb: NDArray[np.float32], alpha: NDArray[np.float32]
         quality: JPEG/WebP quality (1-100).
         exclusive: never replace an existing file (concurrent runs cannot clobber; see
             ``publish``).
+        field: the option that chose ``path``, named in errors.
 
     Returns:
         The path written.
@@ -383,7 +386,8 @@ def write_image(path: Path, rgb: NDArray[np.float32], alpha: NDArray[np.float32]
     Raises:
         ImageError: unsupported suffix, alpha the format cannot hold, unwritable path.
     """
-    return atomic_write_bytes(Path(path), encode_image(path, rgb, alpha, meta, quality=quality), exclusive=exclusive)
+    return atomic_write_bytes(Path(path), encode_image(path, rgb, alpha, meta, quality=quality), exclusive=exclusive,
+                              field=field)
 
 
 def _label_scale(label: str, size_wh: tuple[int, int]) -> float:

@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from cli_process import small_disk
 
 from facemask.errors import FaceMaskError
 from facemask.image import ColorOrder, read_image_rgb, to_rgb, write_image_rgb
@@ -96,3 +97,11 @@ def test_failed_write_leaves_existing_file_and_no_temp(tmp_path: Path) -> None:
         write_image_rgb(target, RGB)
     assert target.read_bytes() == b"keep me"
     assert [p.name for p in tmp_path.iterdir()] == ["out.xyz"]
+
+
+def test_write_onto_a_full_disk_names_the_file(tmp_path: Path) -> None:
+    with small_disk(tmp_path / "disk", "16k") as disk:
+        noise = np.random.default_rng(0).integers(0, 256, (120, 160, 3), dtype=np.uint8)   # ~57 kB as PNG
+        with pytest.raises(FaceMaskError, match=r"cannot write .*draw\.png: the disk is full"):
+            write_image_rgb(disk / "draw.png", noise)
+        assert list(disk.iterdir()) == []

@@ -366,3 +366,13 @@ def test_folder_run_stops_at_a_full_disk(tmp_path: Path, mode: list[str]) -> Non
             assert "1 failed, 3 not started (the disk is full)" in done.stdout
         assert [p.name for p in (disk / "out").iterdir() if p.name != "edgedeblur-settings.toml"] == []
     assert {p.name: p.read_bytes() for p in album.iterdir()} == before
+
+
+def test_compare_onto_a_full_disk_names_the_compare_option(photo: Path, tmp_path: Path) -> None:
+    with small_disk(tmp_path / "disk", "4k") as disk:          # the photo goes elsewhere; its compare does not fit
+        done = run_cli(["deblur", photo, "-o", tmp_path / "y.png", "--method", "unsharp",
+                        "--compare", disk / "cmp.png"], tmp_path)
+        assert done.returncode == 1
+        line = _one_error_line(done.stderr)
+        assert "cmp.png: the disk is full" in line and line.endswith("(--compare)"), line
+        assert list(disk.iterdir()) == []
