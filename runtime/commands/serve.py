@@ -85,6 +85,9 @@ def _listen(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as e:
         sock.close()
+        if isinstance(e, socket.gaierror) or e.errno == errno.EADDRNOTAVAIL:
+            raise ConfigError(f"--host {host} is not an address of this machine; use 127.0.0.1 (this machine "
+                              "only) or 0.0.0.0 (every network)") from e
         why = "is in use" if e.errno == errno.EADDRINUSE else f"cannot be opened ({e.strerror or e})"
         raise ConfigError(f"--port {port} on {host} {why}; stop the program holding it or choose another "
                           "--port") from e

@@ -251,4 +251,6 @@ def test_cli_refuses_bad_options_with_one_line(tmp_path: Path, capsys) -> None:
         assert main(["serve", "--port", str(port)]) == 1
         out, err = capsys.readouterr()
         assert f"--port {port} on 127.0.0.1 is in use" in err and err.count("\n") == 1 and out == ""
+    assert main(["serve", "--host", "192.0.2.1"]) == 1             # TEST-NET-1: no machine has it
+    assert "--host 192.0.2.1 is not an address of this machine" in capsys.readouterr().err
     assert main(["serve", "--keep-minutes", "0"]) == 1
