@@ -28,6 +28,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 from numpy.typing import NDArray
@@ -148,6 +149,14 @@ def _ground_truth(video: FaceVideo | RealClip, n: int) -> GroundTruth:
     return GroundTruth(boxes, sharp, inputs, ovals)
 
 
+def _faces(image: NDArray[np.uint8], gt: GroundTruth, i: int
+           ) -> Iterator[tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.uint8], NDArray[np.bool_]]]:
+    """Per face of frame ``i``: ``image``'s crop and the input's (float), the sharp crop, the oval."""
+    for (x0, y0, x1, y1), sharp, oval in zip(gt.boxes[i], gt.sharp[i], gt.ovals):
+        yield (image[y0:y1, x0:x1].astype(np.float32), gt.inputs[i][y0:y1, x0:x1].astype(np.float32),
+               sharp, oval)
+
+
 def _file_scores(path: Path, gt: GroundTruth) -> tuple[float, float]:
     """Face PSNR of the written file against the sharp frames and against the input, in the
     same ovals as :class:`_Probe`: the probe sees frames before encoding, this what plays."""
@@ -155,10 +164,9 @@ def _file_scores(path: Path, gt: GroundTruth) -> tuple[float, float]:
     count = 0
     with open_source(str(path)) as source:
         for i, frame in zip(range(len(gt.boxes)), source):
-            for (x0, y0, x1, y1), sharp, oval in zip(gt.boxes[i], gt.sharp[i], gt.ovals):
-                o = frame.image_rgb[y0:y1, x0:x1].astype(np.float32)
+            for o, src, sharp, oval in _faces(frame.image_rgb, gt, i):
                 sq_out += float(np.sum((o - sharp)[oval] ** 2))
-                sq_vs_input += float(np.sum((o - gt.inputs[i][y0:y1, x0:x1])[oval] ** 2))
+                sq_vs_input += float(np.sum((o - src)[oval] ** 2))
                 count += int(oval.sum()) * 3
     return _psnr(sq_out, count), _psnr(sq_vs_input, count)
 
@@ -181,11 +189,9 @@ class _Probe:
         self.strip: list[NDArray[np.uint8]] = []
 
     def __call__(self, result: FrameResult, _rec: StatsRecorder) -> None:
-        out, gt, i = result.image_rgb, self.gt, self.i
+        out, i = result.image_rgb, self.i
         residual = []
-        for (x0, y0, x1, y1), sharp, oval in zip(gt.boxes[i], gt.sharp[i], gt.ovals):
-            o = out[y0:y1, x0:x1].astype(np.float32)
-            src = gt.inputs[i][y0:y1, x0:x1].astype(np.float32)
+        for o, src, sharp, oval in _faces(out, self.gt, i):
             self.sq_out += float(np.sum((o - sharp)[oval] ** 2))
             self.sq_in += float(np.sum((src - sharp)[oval] ** 2))
             self.sq_vs_input += float(np.sum((o - src)[oval] ** 2))

@@ -146,7 +146,7 @@ class _CheckedFile:
         view = memoryview(data)
         try:
             while view:
-                view = view[self._raw.write(view) or 0:]
+                view = view[self._raw.write(view):]     # a blocking file: short writes only
         except OSError as e:
             self.error = self.error or e
             raise

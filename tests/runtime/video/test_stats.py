@@ -86,5 +86,6 @@ def test_stats_json_has_the_documented_keys(tmp_path: Path) -> None:
 
 
 def test_stats_json_into_missing_folder_is_one_line_naming_the_option(tmp_path: Path) -> None:
-    with pytest.raises(ImageError, match=r"folder .*nope does not exist; choose a writable output path \(`stats_json`\)"):
+    missing = r"folder .*nope does not exist; choose a writable output path \(`stats_json`\)"
+    with pytest.raises(ImageError, match=missing):
         write_stats_json(StatsRecorder().summary(), tmp_path / "nope" / "s.json")
