@@ -1,7 +1,8 @@
 """A video's colour tags (matrix, primaries, transfer), carried from the source to the output.
 
-OpenCV decodes YUV to RGB and the sink encodes RGB back to YUV with the same (BT.601)
-coefficients, so the output's samples mean what the source's meant, but only if the output
+File sources decode YUV to RGB with BT.601 coefficients whatever the tags say (as OpenCV
+does), and the sink converts RGB back with the same, so the output's samples mean what the
+source's meant (pixels the run left alone keep the source's samples outright), but only if the output
 carries the source's tags. Without them a player reads an iPhone's HDR clip (HLG, BT.2020)
 as SDR BT.709: washed out and desaturated. The tags are FFmpeg's numeric codes (ITU-T
 H.273), read with PyAV; 2 means "unspecified", what an untagged file has.
@@ -46,7 +47,7 @@ class ColourTags:
 
 def read_colour_tags(path: Path) -> ColourTags:
     """The first video stream's tags, as the output should carry them; unspecified when the
-    file has none or PyAV cannot read it (OpenCV, which decodes the frames, may still manage).
+    file has none or PyAV cannot read them.
     An RGB source's identity matrix becomes the BT.601 the sink encodes with."""
     import av  # heavy; only video outputs need it
 

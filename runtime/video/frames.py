@@ -51,12 +51,34 @@ class Frame:
             own time, which phones' variable frame rates make uneven; live sources: capture
             time since the source opened; folders: the index).
         name: file name for folder sources (sinks reuse it), else ``None``.
+        decoded: the video samples ``image_rgb`` was made from (8-bit 4:2:0 files), kept on
+            the processed frame so that a video sink writes them back where the run changed
+            nothing; ``None`` for other sources.
     """
 
     image_rgb: NDArray[np.uint8]
     index: int
     timestamp_ms: float
     name: str | None = None
+    decoded: DecodedSamples | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedSamples:
+    """A file frame's 8-bit 4:2:0 samples and the RGB made from them.
+
+    Converting YUV to RGB and back is not lossless (4:2:0 chroma, rounding): a re-encoded
+    sharp clip lost 5.9 dB over the whole frame at crf 18 through that round trip alone
+    (``runtime.video.yuv``). With these the sink skips it for every pixel whose output RGB
+    is still ``rgb``.
+
+    Attributes:
+        i420: (H * 3 / 2, W) uint8: the Y plane, then U and V at half size, as PyAV packs them.
+        rgb: the decoded HxWx3 RGB (the source frame's ``image_rgb``, not a copy).
+    """
+
+    i420: NDArray[np.uint8]
+    rgb: NDArray[np.uint8]
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ from runtime.video.colour import ColourTags
 from runtime.video.frames import Frame
 from runtime.video.leftovers import make_partial
 from runtime.video.sources import IMAGE_SUFFIXES
+from runtime.video.yuv import to_i420
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +240,9 @@ class VideoFileSink:
             raise ImageError(f"frame {frame.index} is {w}x{h} but {self._path} was started at "
                              f"{enc.size_wh[0]}x{enc.size_wh[1]}; a video needs one size "
                              "(write to an image folder instead)")
-        vf = self._av.VideoFrame.from_ndarray(_even(frame.image_rgb), format="rgb24")
+        i420 = to_i420(frame)      # a file's own samples where the run changed nothing
+        vf = (self._av.VideoFrame.from_ndarray(_even(frame.image_rgb), format="rgb24") if i420 is None
+              else self._av.VideoFrame.from_ndarray(i420, format="yuv420p"))
         vf.pts = self._next_pts(frame)
         vf.time_base = enc.stream.codec_context.time_base  # type: ignore[attr-defined]
         try:

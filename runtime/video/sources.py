@@ -1,4 +1,4 @@
-"""Frame sources: video files, image folders, and ``open_source`` for every kind.
+"""Frame sources: image folders, and ``open_source`` for every kind (video files: ``runtime.video.file_source``).
 
 An animated WebP or PNG given as an image file plays as the animation
 (``runtime.video.animation``), not as its first frame.
@@ -20,10 +20,10 @@ import sys
 from pathlib import Path
 
 import cv2
-import numpy as np
 
 from runtime.errors import ConfigError, SourceError
 from runtime.video.animation import AnimationSource, animated
+from runtime.video.file_source import VideoFileSource
 from runtime.video.frames import (STDIN_SPEC, BaseSource, CaptureFactory, Frame, FrameSource, SourceConfig,
                                   SourceEnd, SourceInfo, SourceKind, to_rgb)
 from runtime.video.live import LiveSource, camera_factory, stream_factory
@@ -32,87 +32,6 @@ log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 STREAM_SCHEMES: tuple[str, ...] = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt")
-_FALLBACK_FPS = 30.0
-
-
-class VideoFileSource(BaseSource):
-    """Every frame of a local video file, decoded by OpenCV's FFmpeg backend, turned
-    upright by the file's display matrix (phones store portrait clips sideways plus that
-    matrix; this OpenCV build leaves auto-orientation off unless asked).
-
-    Ends ``TRUNCATED`` when it yields clearly fewer frames than the container announces
-    (a cut-off download or a recording that was never finalised).
-    """
-
-    def __init__(self, path: Path) -> None:
-        if not path.is_file():
-            raise SourceError(f"video {path} not found; check the path")
-        cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
-        if not cap.isOpened():
-            cap.release()
-            if _audio_only(path):
-                raise SourceError(f"{path} holds only audio, no picture; give a video file")
-            raise SourceError(f"cannot decode {path}: not a video OpenCV/FFmpeg can read; "
-                              "re-encode it (e.g. to H.264 mp4) or check it is complete")
-        cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)   # a phone's portrait clip: turned as players show it
-        fps = cap.get(cv2.CAP_PROP_FPS)
-        if not np.isfinite(fps) or fps <= 0:
-            log.warning("%s announces no frame rate; assuming %.0f fps", path, _FALLBACK_FPS)
-            fps = _FALLBACK_FPS
-        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-        size = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
-        self._cap = cap
-        self._fps = float(fps)
-        self._next = 0
-        self._last_ms: float | None = None
-        self._info = SourceInfo(SourceKind.FILE, str(path), size, float(fps),
-                                count if count > 0 else None, path)
-
-    def read(self) -> Frame | None:
-        if self._end is not SourceEnd.RUNNING:
-            return None
-        ok, bgr = self._cap.read()
-        if not ok or bgr is None:
-            self._finish()
-            return None
-        frame = Frame(to_rgb(bgr), self._next, self._frame_time_ms())
-        self._last_ms = frame.timestamp_ms
-        self._next += 1
-        return frame
-
-    def _frame_time_ms(self) -> float:
-        """The decoded frame's own time (a phone's variable frame rate leaves uneven gaps that
-        the audio follows); one nominal frame after the last where the file's times are
-        missing or go backwards."""
-        pos_ms = self._cap.get(cv2.CAP_PROP_POS_MSEC)
-        if self._last_ms is None:
-            return pos_ms if np.isfinite(pos_ms) and pos_ms >= 0 else 0.0
-        return pos_ms if np.isfinite(pos_ms) and pos_ms > self._last_ms else self._last_ms + 1000.0 / self._fps
-
-    def _finish(self) -> None:
-        expected = self._info.frame_count
-        if expected is not None and self._next < 0.95 * expected - 1:
-            self._end = SourceEnd.TRUNCATED
-            log.info("%s ended after %d of the %d frames it announces; the file is probably "
-                        "truncated, output stops there", self._info.uri, self._next, expected)
-        else:
-            self._end = SourceEnd.EXHAUSTED
-        self._cap.release()
-
-    def close(self) -> None:
-        super().close()
-        self._cap.release()
-
-
-def _audio_only(path: Path) -> bool:
-    """Whether FFmpeg finds audio streams and no video in ``path`` (a song or a voice memo)."""
-    import av  # only on this error path
-
-    try:
-        with av.open(str(path)) as container:
-            return not container.streams.video and bool(container.streams.audio)
-    except (av.FFmpegError, OSError, ValueError):
-        return False
 
 
 class ImageFolderSource(BaseSource):

@@ -84,6 +84,24 @@ def test_background_none_leaves_the_background_untouched(video: FaceVideo, sharp
         assert np.any(a[y0:y1, x0:x1] != b[y0:y1, x0:x1]) or i < 2  # faces fade in over the first frames
 
 
+def test_a_video_written_from_a_video_keeps_the_untouched_samples(video: FaceVideo, sharpen: Path,
+                                                                 tmp_path: Path) -> None:
+    """Pixels the run did not change leave with the source's own YUV samples (no RGB round trip):
+    at crf 0, bit for bit."""
+    out = tmp_path / "out.mp4"
+    assert _run("--source", video.path, "-o", out, "--model", sharpen, "--max-frames", "8", "--crf", "0") == 0
+    with av.open(str(video.path)) as a, av.open(str(out)) as b:
+        pairs = list(zip([f.to_ndarray(format="yuv420p") for f in a.decode(video=0)][:8],
+                         [f.to_ndarray(format="yuv420p") for f in b.decode(video=0)], strict=True))
+    h = SIZE_WH[1]
+    for i, (before, after) in enumerate(pairs):
+        x0, y0, x1, y1 = video.face_boxes(i)[0].round().astype(int)
+        outside = np.ones((h, SIZE_WH[0]), bool)
+        outside[max(y0 - 150, 0):y1 + 150, max(x0 - 150, 0):x1 + 150] = False
+        assert np.array_equal(before[:h][outside], after[:h][outside]), f"frame {i}: untouched luma re-quantised"
+        assert not np.array_equal(before[:h][~outside], after[:h][~outside]) or i < 2   # the face was deblurred
+
+
 def test_a_video_file_gets_the_quality_model_on_every_crop_by_default(video: FaceVideo, tmp_path: Path) -> None:
     stats = tmp_path / "stats.json"
     assert _run("--source", video.path, "-o", tmp_path / "out.mp4", "--max-frames", "3", "--stats-json", stats) == 0
