@@ -370,7 +370,9 @@ def _real_section(results: list[CaseResult], meta: dict[str, object]) -> list[st
              "(what a sharp face must keep: >= 45 dB, >= 0.97 of its Laplacian variance). These are the "
              "frames the pipeline hands the encoder; 'in the file' is the written H.264 (crf 18, the preset "
              "`run` picks for the model: ultrafast for the camera's, veryfast for a file's), decoded: what "
-             "plays, the encoder's loss included.", "",
+             "plays, the encoder's loss included (pixels the run left alone are encoded from the source's own "
+             "YUV samples, `runtime/video/yuv.py`; what changed goes through RGB and 4:2:0 chroma, which even "
+             "crf 10 does not give back).", "",
              "| clip | model | mode | FPS | CPU ms/frame | model px/frame | x fewer than full frame | "
              "face PSNR gain dB | vs input dB | detail ratio | flicker | in the file: gain dB | vs input dB |",
              "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
