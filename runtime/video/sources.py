@@ -15,7 +15,9 @@ Example:
 from __future__ import annotations
 
 import logging
+import os
 import re
+import stat
 import sys
 from pathlib import Path
 
@@ -138,6 +140,9 @@ def open_source(spec: str, config: SourceConfig = SourceConfig(),
                               "another (`ls /dev/video*` lists them)")
         return LiveSource(capture_factory or camera_factory(device, config), kind, spec, config)
     if spec == STDIN_SPEC:
+        redirected = _stdin_file()
+        if redirected is not None:      # `--source - < clip.mp4`: a file, every frame of it
+            return VideoFileSource(redirected)
         from runtime.video.pipe import PipeSource  # PyAV: only for this source
         return PipeSource(config=config)
     if kind is SourceKind.STREAM:
@@ -151,3 +156,13 @@ def open_source(spec: str, config: SourceConfig = SourceConfig(),
             return AnimationSource(path)
         return ImageFolderSource.from_path(path)
     return VideoFileSource(path)
+
+
+def _stdin_file() -> Path | None:
+    """A name for the regular file standard input is redirected from; ``None`` for a pipe,
+    a terminal or no stdin (a pipe is live: its writer may be a camera)."""
+    try:
+        regular = stat.S_ISREG(os.fstat(sys.stdin.fileno()).st_mode)
+    except (AttributeError, OSError, ValueError):
+        return None
+    return Path("/dev/stdin") if regular and Path("/dev/stdin").exists() else None

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from benchmarks.videos import make_face_video, write_raw_h264
-from runtime.catalog import LIVE_VIDEO_MODEL
+from runtime.catalog import FILE_VIDEO_MODEL, LIVE_VIDEO_MODEL
 from runtime.errors import SourceError
 from runtime.video.pipe import PipeSource
 from runtime.video.frames import SourceEnd, SourceKind
@@ -67,6 +67,23 @@ def test_run_reads_stdin_end_to_end(h264: bytes, tmp_path: Path) -> None:
     assert np.ptp(frames[-1]) > 50   # a picture, not a blank frame
     doc = json.loads(stats.read_text())
     assert (doc["model"], doc["reuse_crops"]) == (LIVE_VIDEO_MODEL, True)   # a camera keeps up: the fast model, reused crops
+
+
+def test_a_file_redirected_to_stdin_is_read_whole_as_a_file(tmp_path: Path) -> None:
+    """``--source - < clip.mp4`` is no camera: every frame, the file's model, its audio kept."""
+    clip = make_face_video(tmp_path / "talk.mp4", size_wh=SIZE_WH, n_frames=N_FRAMES, blur=False, audio=True)
+    out, stats = tmp_path / "out.mp4", tmp_path / "stats.json"
+    cli = Path(sys.executable).with_name("edgedeblur")
+    with open(clip.path, "rb") as stdin:
+        done = subprocess.run([str(cli), "run", "--source", "-", "-o", str(out), "--no-progress",
+                               "--stats-json", str(stats)], stdin=stdin, capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr.decode()
+    doc = json.loads(stats.read_text())
+    assert (doc["model"], doc["reuse_crops"], doc["frames"]) == (FILE_VIDEO_MODEL, False, N_FRAMES)
+    import av
+
+    with av.open(str(out)) as c:
+        assert [s.type for s in c.streams] == ["video", "audio"]
 
 
 def test_a_stream_that_breaks_off_is_one_line_without_reconnects(tmp_path: Path) -> None:
