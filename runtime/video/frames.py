@@ -67,10 +67,9 @@ class Frame:
 class DecodedSamples:
     """A file frame's 8-bit 4:2:0 samples and the RGB made from them.
 
-    Converting YUV to RGB and back is not lossless (4:2:0 chroma, rounding): a re-encoded
-    sharp clip lost 5.9 dB over the whole frame at crf 18 through that round trip alone
-    (``runtime.video.yuv``). With these the sink skips it for every pixel whose output RGB
-    is still ``rgb``.
+    Converting YUV to RGB and back is not lossless (4:2:0 chroma, rounding), not even at
+    crf 0. With these the sink skips that round trip for every pixel whose output RGB is
+    still ``rgb`` (``runtime.video.yuv``).
 
     Attributes:
         i420: (H * 3 / 2, W) uint8: the Y plane, then U and V at half size, as PyAV packs them.

@@ -2,10 +2,10 @@
 
 A file source's frames carry the samples they were decoded from (``Frame.decoded``). The
 face pipeline changes only the faces, so most of a frame leaves the run as it came; the sink
-writes the decoded samples there and converts only what changed. Measured on a sharp 720p
-face clip re-encoded at crf 18 (veryfast), against the decoded source: 45.2 dB over the
-frame and 41.3 dB on the face through RGB, 51.1 and 42.9 dB with the decoded samples, at
-the same size (``benchmarks/results/runtime``).
+writes the decoded samples there and converts only what changed. A sharp 720p face clip that
+the run leaves alone, re-encoded at crf 18, keeps 42.0 dB on the face against its decoded
+input (40.9 through RGB; 44.1 against 42.0 with the camera's preset), and lossless output is
+bit-exact (``benchmarks/results/runtime/real``, ``tests/runtime/video/test_yuv.py``).
 
 Conversions use FFmpeg's swscale with BT.601 coefficients, limited range: what OpenCV
 decodes with and what the encoder used for RGB frames, so a pixel the run changed sits
