@@ -25,7 +25,7 @@ from runtime.video.yuv import turn
 
 log = logging.getLogger(__name__)
 
-FALLBACK_FPS = 30.0
+_FALLBACK_FPS = 30.0
 _CARRIED_FORMAT = "yuv420p"
 """The sink encodes 8-bit 4:2:0 at limited range: only such samples can go back unchanged."""
 
@@ -70,8 +70,8 @@ class VideoFileSource(BaseSource):
         rate = stream.average_rate or stream.guessed_rate
         fps = float(rate) if rate else 0.0
         if not np.isfinite(fps) or fps <= 0:
-            log.warning("%s announces no frame rate; assuming %.0f fps", path, FALLBACK_FPS)
-            fps = FALLBACK_FPS
+            log.warning("%s announces no frame rate; assuming %.0f fps", path, _FALLBACK_FPS)
+            fps = _FALLBACK_FPS
         self._fps = fps
         self._quarters = round(float(self._pending.rotation or 0) / 90) % 4
         w, h = self._pending.width, self._pending.height
