@@ -20,14 +20,12 @@ from typing import Any, Iterator
 import numpy as np
 
 from runtime.errors import SourceError
-from runtime.video.frames import BaseSource, DecodedSamples, Frame, SourceEnd, SourceInfo, SourceKind
-from runtime.video.yuv import turn
+from runtime.video.frames import BaseSource, Frame, SourceEnd, SourceInfo, SourceKind
+from runtime.video.yuv import decoded_pixels
 
 log = logging.getLogger(__name__)
 
 _FALLBACK_FPS = 30.0
-_CARRIED_FORMAT = "yuv420p"
-"""The sink encodes 8-bit 4:2:0 at limited range: only such samples can go back unchanged."""
 
 
 class VideoFileSource(BaseSource):
@@ -119,11 +117,7 @@ class VideoFileSource(BaseSource):
         if decoded is None:
             self._finish()
             return None
-        rgb = np.rot90(decoded.reformat(format="rgb24", src_colorspace="ITU601").to_ndarray(), self._quarters)
-        rgb = np.ascontiguousarray(rgb)
-        carried = None
-        if decoded.format.name == _CARRIED_FORMAT and decoded.width % 2 == 0 and decoded.height % 2 == 0:
-            carried = DecodedSamples(turn(decoded.to_ndarray(), self._quarters), rgb)
+        rgb, carried = decoded_pixels(decoded, self._quarters)
         frame = Frame(rgb, self._next, self._frame_time_ms(decoded), decoded=carried)
         self._last_ms = frame.timestamp_ms
         self._next += 1

@@ -9,7 +9,7 @@ import enum
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Callable, Iterator, Protocol
+from typing import Any, Callable, Iterator, Protocol
 
 import cv2
 import numpy as np
@@ -51,7 +51,7 @@ class Frame:
             own time, which phones' variable frame rates make uneven; live sources: capture
             time since the source opened; folders: the index).
         name: file name for folder sources (sinks reuse it), else ``None``.
-        decoded: the video samples ``image_rgb`` was made from (8-bit 4:2:0 files), kept on
+        decoded: the video samples ``image_rgb`` was made from (8-bit 4:2:0 files and stdin), kept on
             the processed frame so that a video sink writes them back where the run changed
             nothing; ``None`` for other sources.
     """
@@ -65,7 +65,7 @@ class Frame:
 
 @dataclass(frozen=True, slots=True)
 class DecodedSamples:
-    """A file frame's 8-bit 4:2:0 samples and the RGB made from them.
+    """A decoded video frame's 8-bit 4:2:0 samples and the RGB made from them.
 
     Converting YUV to RGB and back is not lossless (4:2:0 chroma, rounding), not even at
     crf 0. With these the sink skips that round trip for every pixel whose output RGB is
@@ -140,7 +140,8 @@ class Capture(Protocol):
 
     def isOpened(self) -> bool: ...  # noqa: N802 - OpenCV's name
 
-    def read(self) -> tuple[bool, NDArray[np.uint8] | None]: ...
+    def read(self) -> tuple[bool, Any]:
+        """Whether a frame came, and the frame as the source's ``_frame`` takes it (OpenCV: BGR)."""
 
     def get(self, prop_id: int) -> float: ...
 

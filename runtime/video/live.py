@@ -17,10 +17,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Any
 
 import cv2
 import numpy as np
-from numpy.typing import NDArray
 
 from runtime.errors import SourceError
 from runtime.video.frames import (BaseSource, Capture, CaptureFactory, Frame, SourceConfig, SourceEnd, SourceInfo,
@@ -50,7 +50,7 @@ class LiveSource(BaseSource):
         self._uri = uri
         self._cond = threading.Condition()
         self._stop = threading.Event()
-        self._latest: NDArray[np.uint8] | None = None
+        self._latest: Any = None
         self._latest_seq = -1
         self._latest_ms = 0.0
         self._consumed_seq = -1
@@ -154,9 +154,14 @@ class LiveSource(BaseSource):
                 self._cond.wait(timeout=0.05)
             if self._latest_seq <= self._consumed_seq or self._latest is None:
                 return None
-            bgr, seq, ts = self._latest, self._latest_seq, self._latest_ms
+            image, seq, ts = self._latest, self._latest_seq, self._latest_ms
             self._consumed_seq = seq
-        return Frame(to_rgb(bgr), seq, ts)
+        return self._frame(image, seq, ts)
+
+    def _frame(self, image: Any, seq: int, timestamp_ms: float) -> Frame:
+        """The frame of what the capture read (OpenCV: a BGR array). The consumer makes it,
+        so a frame dropped for a fresher one is never converted."""
+        return Frame(to_rgb(image), seq, timestamp_ms)
 
     def close(self) -> None:
         self._stop.set()

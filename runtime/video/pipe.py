@@ -11,16 +11,15 @@ from __future__ import annotations
 import logging
 import sys
 from dataclasses import replace
-from typing import BinaryIO, Iterator
+from typing import Any, BinaryIO, Iterator
 
 import av
 import cv2
-import numpy as np
-from numpy.typing import NDArray
 
 from runtime.errors import SourceError
-from runtime.video.frames import STDIN_SPEC, SourceConfig, SourceEnd, SourceKind
+from runtime.video.frames import STDIN_SPEC, Frame, SourceConfig, SourceEnd, SourceKind
 from runtime.video.live import LiveSource
+from runtime.video.yuv import decoded_pixels
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +48,7 @@ class PipeCapture:
     def isOpened(self) -> bool:  # noqa: N802 - OpenCV's name
         return self._frames is not None
 
-    def read(self) -> tuple[bool, NDArray[np.uint8] | None]:
+    def read(self) -> tuple[bool, av.VideoFrame | None]:
         if self._frames is None:
             return False, None
         try:
@@ -60,7 +59,7 @@ class PipeCapture:
         except av.FFmpegError as e:
             log.warning("stdin: decoding failed: %s", e)
             return False, None
-        return True, frame.to_ndarray(format="bgr24")
+        return True, frame          # PipeSource._frame converts the ones it does not drop
 
     def get(self, prop_id: int) -> float:
         return self._props.get(prop_id, 0.0)
@@ -92,6 +91,11 @@ class PipeSource(LiveSource):
                               "(rpicam-vid --codec h264|mjpeg -o -) or a streamable container")
         # a pipe cannot be reopened: no retries
         super().__init__(lambda: self._pipe, SourceKind.STREAM, STDIN_SPEC, replace(config, max_retries=0))
+
+    def _frame(self, image: Any, seq: int, timestamp_ms: float) -> Frame:
+        """RGB as a file's is made, with the stream's samples for the sink (``runtime.video.yuv``)."""
+        rgb, samples = decoded_pixels(image)
+        return Frame(rgb, seq, timestamp_ms, decoded=samples)
 
     def _set_end(self, end: SourceEnd) -> None:
         super()._set_end(SourceEnd.EXHAUSTED if end is SourceEnd.LOST and self._pipe.ended else end)

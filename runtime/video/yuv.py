@@ -1,6 +1,6 @@
-"""8-bit 4:2:0 (I420) samples: turning them upright, and writing a processed frame back into them.
+"""8-bit 4:2:0 (I420) samples: taken from decoded frames, turned upright, kept where a run changed nothing.
 
-A file source's frames carry the samples they were decoded from (``Frame.decoded``). The
+Frames of video files and of stdin carry the samples they were decoded from (``Frame.decoded``). The
 face pipeline changes only the faces, so most of a frame leaves the run as it came; the sink
 writes the decoded samples there and converts only what changed. A sharp 720p face clip that
 the run leaves alone, re-encoded at crf 18, keeps 42.0 dB on the face against its decoded
@@ -16,11 +16,15 @@ Example:
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
-from runtime.video.frames import Frame
+from runtime.video.frames import DecodedSamples, Frame
 
+_CARRIED_FORMAT = "yuv420p"
+"""The sink encodes 8-bit 4:2:0 at limited range: only such samples can go back unchanged."""
 _MARGIN_PX = 8
 """Pixels converted around the changed ones: the encoder's chroma filter reads a few beyond a
 changed 2x2 block, so they are converted from the same neighbours as in a whole frame."""
@@ -46,6 +50,17 @@ def turn(i420: NDArray[np.uint8], quarters: int) -> NDArray[np.uint8]:
     if quarters % 4 == 0:
         return i420
     return pack(*(np.rot90(p, quarters) for p in planes(i420)))
+
+
+def decoded_pixels(decoded: Any, quarters: int = 0) -> tuple[NDArray[np.uint8], DecodedSamples | None]:
+    """A PyAV video frame's RGB, turned by ``quarters`` (``np.rot90``), made with BT.601 as
+    OpenCV makes it (bit for bit on 8-bit 4:2:0), and its samples when the sink can take them
+    back (8-bit 4:2:0, even size)."""
+    rgb = np.ascontiguousarray(np.rot90(decoded.reformat(format="rgb24", src_colorspace="ITU601").to_ndarray(),
+                                        quarters))
+    if decoded.format.name != _CARRIED_FORMAT or decoded.width % 2 or decoded.height % 2:
+        return rgb, None
+    return rgb, DecodedSamples(turn(decoded.to_ndarray(), quarters), rgb)
 
 
 def rgb_to_i420(rgb: NDArray[np.uint8]) -> NDArray[np.uint8]:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 
@@ -48,6 +49,17 @@ def test_pipe_yields_the_frames_and_ends_exhausted(h264: bytes) -> None:
     assert [f.index for f in frames] == sorted({f.index for f in frames})
 
 
+def test_piped_frames_carry_the_samples_they_were_decoded_from(h264: bytes) -> None:
+    with PipeSource(io.BytesIO(h264)) as source:
+        frames = list(source)
+    assert frames
+    for f in frames:
+        assert f.decoded is not None and f.decoded.rgb is f.image_rgb
+        rgb = av.VideoFrame.from_ndarray(f.decoded.i420, format="yuv420p").reformat(
+            format="rgb24", src_colorspace="ITU601").to_ndarray()
+        assert np.array_equal(rgb, f.image_rgb)
+
+
 def test_garbage_on_stdin_is_one_clear_error() -> None:
     with pytest.raises(SourceError, match="no video FFmpeg can decode"):
         PipeSource(io.BytesIO(b"not a video " * 500))
@@ -69,6 +81,20 @@ def test_run_reads_stdin_end_to_end(h264: bytes, tmp_path: Path) -> None:
     assert (doc["model"], doc["reuse_crops"]) == (LIVE_VIDEO_MODEL, True)   # a camera keeps up: the fast model, reused crops
 
 
+def test_a_camera_recording_keeps_the_samples_the_run_left_alone(h264: bytes, tmp_path: Path) -> None:
+    """rpicam-vid | run --source - with nothing treated, lossless: every recorded frame is one
+    of the camera's, sample for sample (before, each went through RGB and back)."""
+    out = tmp_path / "cam.mp4"
+    cli = Path(sys.executable).with_name("edgedeblur")
+    done = subprocess.run([str(cli), "run", "--source", "-", "-o", str(out), "--no-progress", "--faces", "none",
+                           "--background", "none", "--crf", "0"], input=h264, capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr.decode()
+    with av.open(io.BytesIO(h264), format="h264") as a, av.open(str(out)) as b:
+        camera = {f.to_ndarray().tobytes() for f in a.decode(video=0)}
+        recorded = [f.to_ndarray().tobytes() for f in b.decode(video=0)]
+    assert recorded and all(r in camera for r in recorded)
+
+
 def test_a_file_redirected_to_stdin_is_read_whole_as_a_file(tmp_path: Path) -> None:
     """``--source - < clip.mp4`` is no camera: every frame, the file's model, its audio kept."""
     clip = make_face_video(tmp_path / "talk.mp4", size_wh=SIZE_WH, n_frames=N_FRAMES, blur=False, audio=True)
@@ -80,8 +106,6 @@ def test_a_file_redirected_to_stdin_is_read_whole_as_a_file(tmp_path: Path) -> N
     assert done.returncode == 0, done.stderr.decode()
     doc = json.loads(stats.read_text())
     assert (doc["model"], doc["reuse_crops"], doc["frames"]) == (FILE_VIDEO_MODEL, False, N_FRAMES)
-    import av
-
     with av.open(str(out)) as c:
         assert [s.type for s in c.streams] == ["video", "audio"]
 
