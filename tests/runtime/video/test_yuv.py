@@ -59,11 +59,12 @@ def test_only_changed_pixels_are_converted(clip: Path) -> None:
     assert np.array_equal(u[:18], u0[:18]) and np.array_equal(v[42:], v0[42:])
 
 
-def test_frames_of_other_sizes_or_sources_are_encoded_from_rgb(clip: Path) -> None:
+def test_frames_of_other_sizes_or_sources_or_all_changed_are_encoded_from_rgb(clip: Path) -> None:
     with VideoFileSource(clip) as source:
         frame = next(iter(source))
     assert to_i420(replace(frame, image_rgb=np.zeros((64, 64, 3), np.uint8))) is None     # upscaled, cropped...
     assert to_i420(Frame(frame.image_rgb, 0, 0.0)) is None                              # a camera's frame
+    assert to_i420(replace(frame, image_rgb=255 - frame.image_rgb)) is None               # all of it changed
 
 
 def test_a_turned_phone_clip_carries_its_samples_turned_too(clip: Path, tmp_path: Path) -> None:
