@@ -77,7 +77,7 @@ class VideoFileSource(BaseSource):
         self._start = stream.start_time or 0
         self._next = 0
         self._last_ms: float | None = None
-        self._info = SourceInfo(SourceKind.FILE, str(path), size, fps, self._announced(fps), path)
+        self._info = SourceInfo(SourceKind.FILE, self._uri, size, fps, self._announced(fps), path)
 
     def _announced(self, fps: float) -> int | None:
         """Frames the container stores, or its duration at ``fps`` (as OpenCV counts)."""
@@ -137,7 +137,7 @@ class VideoFileSource(BaseSource):
         if self._broken or (expected is not None and self._next < 0.95 * expected - 1):
             self._end = SourceEnd.TRUNCATED
             log.info("%s ended after %d of the %s frames it announces; the file is probably truncated, "
-                     "output stops there", self._info.uri, self._next, expected or "?")
+                     "output stops there", self._uri, self._next, expected or "?")
         else:
             self._end = SourceEnd.EXHAUSTED
         if self._damaged:

@@ -103,11 +103,12 @@ def _box(changed: NDArray[np.bool_], margin: int) -> tuple[int, int, int, int]:
     """The changed pixels' bounding box widened by ``margin``, on even coordinates, inside the frame."""
     h, w = changed.shape
     rows, cols = np.flatnonzero(changed.any(axis=1)), np.flatnonzero(changed.any(axis=0))
-    return (_even(rows[0] - margin, h), _even(rows[-1] + 2 + margin, h),
-            _even(cols[0] - margin, w), _even(cols[-1] + 2 + margin, w))
+    return (_block_edge(rows[0] - margin, h), _block_edge(rows[-1] + 2 + margin, h),
+            _block_edge(cols[0] - margin, w), _block_edge(cols[-1] + 2 + margin, w))
 
 
-def _even(v: int, limit: int) -> int:
+def _block_edge(v: int, limit: int) -> int:
+    """``v`` inside [0, limit], rounded down to a 2x2 chroma block's edge."""
     return min(max(int(v), 0), limit) & ~1
 
 
