@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from runtime.photo.presets import Preset, load_preset, read_preset, user_presets
     from runtime.video.frames import Frame, FrameSource, SourceConfig, SourceEnd, SourceInfo, SourceKind
     from runtime.video.pipeline import FacePriorityPipeline, FrameResult, PipelineConfig, Treatment
-    from runtime.video.sinks import ImageFolderSink, PreviewWindow, Sink, SinkResult, VideoFileSink, VideoSinkConfig
+    from runtime.video.preview import PreviewWindow
+    from runtime.video.sinks import ImageFolderSink, Sink, SinkResult, VideoFileSink, VideoSinkConfig
     from runtime.video.sources import open_source
     from runtime.video.stats import RunStats, StatsRecorder, write_stats_json
     from runtime.video.stream import StreamReport, run_stream

@@ -157,8 +157,8 @@ def _sinks(args: argparse.Namespace, source: FrameSource) -> tuple[list[Sink], l
     """Sinks for ``-o`` and ``--preview``, plus notes for the user."""
     from runtime.video.audio import has_audio
     from runtime.video.colour import ColourTags, read_colour_tags
-    from runtime.video.sinks import (VIDEO_SUFFIXES, ImageFolderSink, PreviewWindow, VideoFileSink,
-                                     VideoSinkConfig)
+    from runtime.video.preview import PreviewWindow
+    from runtime.video.sinks import VIDEO_SUFFIXES, ImageFolderSink, VideoFileSink, VideoSinkConfig
     from runtime.video.frames import SourceKind
     from runtime.video.sources import ImageFolderSource
 
@@ -178,7 +178,7 @@ def _sinks(args: argparse.Namespace, source: FrameSource) -> tuple[list[Sink], l
         colour = read_colour_tags(file) if file is not None else ColourTags()
         cfg = VideoSinkConfig(fps=info.fps or 30.0, crf=args.crf, preset=preset,
                               use_timestamps=info.kind is not SourceKind.FOLDER, colour=colour)
-        sinks.append(VideoFileSink(out, cfg, audio_from=file, overwrite=args.overwrite))
+        sinks.append(VideoFileSink(out, cfg, source=file, overwrite=args.overwrite))
         if colour.hdr is not None:
             notes.append(f"{file.name} is HDR ({colour.hdr}): the output keeps its colour tags, so it plays "
                          "with the same colours, but it is 8-bit, so smooth gradients may band")
@@ -254,7 +254,7 @@ def run(args: argparse.Namespace) -> int:
     """Handle ``edgedeblur run``."""
     quiet_opencv()
     from runtime.video.pipeline import FacePriorityPipeline
-    from runtime.video.sinks import PreviewWindow
+    from runtime.video.preview import PreviewWindow
     from runtime.video.frames import SourceConfig
     from runtime.video.sources import open_source
     from runtime.video.stream import run_stream

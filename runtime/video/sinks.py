@@ -1,4 +1,4 @@
-"""Frame sinks: H.264 video files (audio added by ``runtime.video.audio``), image folders, a preview window.
+"""Frame sinks: H.264 video files (audio added by ``runtime.video.audio``) and image folders.
 
 Every output is written under a temporary name in the target folder and renamed into place
 when finalised, so a failed run never leaves a half-written file under the requested name,
@@ -32,6 +32,7 @@ from runtime.video.audio import AudioOutcome, mux_audio
 from runtime.video.colour import ColourTags
 from runtime.video.frames import Frame
 from runtime.video.leftovers import make_partial
+from runtime.video.passthrough import copy_unchanged
 from runtime.video.sources import IMAGE_SUFFIXES
 from runtime.video.yuv import to_i420
 
@@ -180,8 +181,10 @@ class VideoFileSink:
     Args:
         path: the output file; written at ``close()`` by renaming a temporary file.
         config: encoder settings.
-        audio_from: a video file whose first audio track is copied into the output
-            (trimmed to the video's length); ``None`` records no audio.
+        source: the video file the frames were decoded from: its first audio track is copied
+            into the output (trimmed to the video's length), and when the run changed no
+            pixel of any frame, its own H.264 stream replaces the encode
+            (``runtime.video.passthrough``); ``None`` records no audio.
         overwrite: replace ``path`` if it exists at ``close()``; False never replaces a
             file (one that appeared meanwhile makes the recording go to ``stem.1.mp4``).
 
@@ -190,7 +193,7 @@ class VideoFileSink:
     """
 
     def __init__(self, path: Path, config: VideoSinkConfig = VideoSinkConfig(),
-                 audio_from: Path | None = None, *, overwrite: bool = True) -> None:
+                 source: Path | None = None, *, overwrite: bool = True) -> None:
         if path.suffix.lower() not in VIDEO_SUFFIXES:
             raise ConfigError(f"`path` {path}: video outputs must end in {', '.join(VIDEO_SUFFIXES)}")
         if not path.parent.is_dir():
@@ -200,13 +203,15 @@ class VideoFileSink:
         self._av = av
         self._path = path
         self._config = config
-        self._audio_from = audio_from
+        self._source = source
         self._overwrite = overwrite
         self._enc: _Encoder | None = None
         self._result: SinkResult | None = None
         self._frames = 0
         self._t0_ms: float | None = None
         self._last_pts = -1
+        self._untouched: NDArray[np.uint8] | None = None
+        """The first frame's samples while every frame written is its decoded self, else None."""
 
     def _start(self, size_wh: tuple[int, int]) -> _Encoder:
         tmp = make_partial(self._path)
@@ -241,6 +246,8 @@ class VideoFileSink:
                              f"{enc.size_wh[0]}x{enc.size_wh[1]}; a video needs one size "
                              "(write to an image folder instead)")
         i420 = to_i420(frame)      # a file's own samples where the run changed nothing
+        untouched = frame.decoded is not None and i420 is frame.decoded.i420
+        self._untouched = (None if not untouched else i420 if self._frames == 0 else self._untouched)
         vf = (self._av.VideoFrame.from_ndarray(_even(frame.image_rgb), format="rgb24") if i420 is None
               else self._av.VideoFrame.from_ndarray(i420, format="yuv420p"))
         vf.pts = self._next_pts(frame)
@@ -297,8 +304,13 @@ class VideoFileSink:
             if enc.file.error is not None:
                 raise enc.file.error
             audio, note = AudioOutcome.NOT_REQUESTED, None
-            if self._audio_from is not None:
-                audio, note, tmp = self._add_audio(tmp, self._audio_from)
+            copied = self._copy_source(tmp)
+            if copied is not None:
+                audio, tmp = copied
+                note = (f"no pixel needed changing: {self._path.name} holds {self._source.name}'s own "  # type: ignore[union-attr]
+                        "video stream, copied as it was (not re-encoded)")
+            elif self._source is not None:
+                audio, note, tmp = self._add_audio(tmp, self._source)
             os.chmod(tmp, new_file_mode(self._path))   # the replaced file's mode, else the umask's
             final = publish(tmp, self._path, exclusive=not self._overwrite)
         except (self._av.FFmpegError, OSError) as e:
@@ -317,6 +329,18 @@ class VideoFileSink:
                 close()
             except (self._av.FFmpegError, OSError):
                 pass
+
+    def _copy_source(self, video_tmp: Path) -> tuple[AudioOutcome, Path] | None:
+        """The source's own streams in place of the encode, when no frame was changed."""
+        if self._source is None or self._untouched is None:
+            return None
+        copy = make_partial(self._path)
+        audio = copy_unchanged(self._source, copy, self._frames, self._untouched)
+        if audio is None:
+            copy.unlink(missing_ok=True)
+            return None
+        video_tmp.unlink(missing_ok=True)
+        return audio, copy
 
     def _add_audio(self, video_tmp: Path, source: Path) -> tuple[AudioOutcome, str | None, Path]:
         muxed = make_partial(self._path)
@@ -388,49 +412,3 @@ class ImageFolderSink:
     def close(self) -> SinkResult:
         """Nothing to flush: every image is already in place."""
         return SinkResult(self._folder if self._frames else None, self._frames)
-
-
-def display_available() -> str | None:
-    """``None`` when a window can be shown, else why not (one line)."""
-    if os.name == "posix" and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        return "no display (DISPLAY/WAYLAND_DISPLAY unset)"
-    gui = cv2.getBuildInformation().partition("GUI:")[2].partition("\n")[0]
-    if gui.strip() == "NONE":
-        return "this OpenCV build has no GUI (opencv-python-headless)"
-    return None
-
-
-class PreviewWindow:
-    """Shows frames in an OpenCV window; ``q`` or Esc sets ``stop_requested``.
-
-    Create it with ``PreviewWindow.open()``, which returns ``None`` (and says why) when no
-    display exists, so headless runs carry on without a preview.
-    """
-
-    def __init__(self, title: str) -> None:
-        self._title = title
-        self.stop_requested = False
-        self._frames = 0
-        cv2.namedWindow(title, cv2.WINDOW_NORMAL)
-
-    @classmethod
-    def open(cls, title: str = "edgedeblur") -> tuple[PreviewWindow | None, str | None]:
-        """A preview window, or ``(None, reason)`` when there is no display."""
-        reason = display_available()
-        if reason is not None:
-            return None, f"preview disabled: {reason}"
-        try:
-            return cls(title), None
-        except cv2.error as e:
-            return None, f"preview disabled: OpenCV cannot open a window ({str(e).strip()[:80]})"
-
-    def write(self, frame: Frame) -> None:
-        """Show one frame (HxWx3 uint8 RGB) and poll the keyboard."""
-        cv2.imshow(self._title, cv2.cvtColor(frame.image_rgb, cv2.COLOR_RGB2BGR))
-        if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
-            self.stop_requested = True
-        self._frames += 1
-
-    def close(self) -> SinkResult:
-        cv2.destroyWindow(self._title)
-        return SinkResult(None, self._frames)

@@ -102,6 +102,18 @@ def test_a_video_written_from_a_video_keeps_the_untouched_samples(video: FaceVid
         assert not np.array_equal(before[:h][~outside], after[:h][~outside]) or i < 2   # the face was deblurred
 
 
+def test_a_sharp_clip_the_run_leaves_alone_comes_back_as_it_was(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """Default strength (auto) leaves sharp faces alone: no frame changes, so no re-encode."""
+    sharp = make_face_video(tmp_path / "sharp.mp4", size_wh=SIZE_WH, n_frames=12, blur=False, seed=5, audio=True)
+    out = tmp_path / "out.mp4"
+    assert _run("--source", sharp.path, "-o", out) == 0
+    assert "copied as it was" in capsys.readouterr().err
+    with av.open(str(sharp.path)) as a, av.open(str(out)) as b:
+        assert [bytes(p) for p in a.demux(video=0)] == [bytes(p) for p in b.demux(video=0)]
+        assert b.streams.audio
+
+
 def test_a_video_file_gets_the_quality_model_on_every_crop_by_default(video: FaceVideo, tmp_path: Path) -> None:
     stats = tmp_path / "stats.json"
     assert _run("--source", video.path, "-o", tmp_path / "out.mp4", "--max-frames", "3", "--stats-json", stats) == 0

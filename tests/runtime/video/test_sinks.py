@@ -14,7 +14,8 @@ from benchmarks.videos import make_face_video
 from runtime.errors import ConfigError, DiskFullError, ImageError
 from runtime.video.audio import AudioOutcome, has_audio
 from runtime.video.frames import Frame
-from runtime.video.sinks import ImageFolderSink, PreviewWindow, VideoFileSink, VideoSinkConfig
+from runtime.video.preview import PreviewWindow
+from runtime.video.sinks import ImageFolderSink, VideoFileSink, VideoSinkConfig
 
 
 def _frames(n: int, size_wh: tuple[int, int] = (96, 64)) -> list[Frame]:
@@ -117,7 +118,7 @@ def test_audio_is_copied_from_the_source(tmp_path: Path) -> None:
     make_face_video(src, size_wh=(96, 64), n_frames=15, blur=False, audio=True)
     assert has_audio(src)
     out = tmp_path / "out.mp4"
-    sink = VideoFileSink(out, audio_from=src)
+    sink = VideoFileSink(out, source=src)
     for frame in _frames(10):  # stopped early: audio must be cut to the video
         sink.write(frame)
     result = sink.close()
@@ -149,7 +150,7 @@ def test_audio_mp4_cannot_hold_is_transcoded_to_aac(tmp_path: Path) -> None:
     src = tmp_path / "cam.mov"
     _video_with_pcm(src)
     out = tmp_path / "out.mp4"
-    with VideoFileSink(out, audio_from=src) as sink:
+    with VideoFileSink(out, source=src) as sink:
         for frame in _frames(10, (64, 64)):
             sink.write(frame)
     assert sink.close().path == out  # a second close returns the same result
@@ -160,7 +161,7 @@ def test_audio_mp4_cannot_hold_is_transcoded_to_aac(tmp_path: Path) -> None:
 def test_source_without_audio_gives_video_only(tmp_path: Path) -> None:
     src = tmp_path / "silent.mp4"
     make_face_video(src, size_wh=(96, 64), n_frames=5, blur=False)
-    sink = VideoFileSink(tmp_path / "out.mp4", audio_from=src)
+    sink = VideoFileSink(tmp_path / "out.mp4", source=src)
     for frame in _frames(5):
         sink.write(frame)
     assert sink.close().audio is AudioOutcome.NO_AUDIO
