@@ -25,6 +25,7 @@ import numpy as np
 from runtime.errors import SourceError
 from runtime.video.frames import (BaseSource, Capture, CaptureFactory, Frame, SourceConfig, SourceEnd, SourceInfo,
                                   SourceKind, to_rgb)
+from runtime.video.yuv import decoded_pixels
 
 log = logging.getLogger(__name__)
 
@@ -159,9 +160,13 @@ class LiveSource(BaseSource):
         return self._frame(image, seq, ts)
 
     def _frame(self, image: Any, seq: int, timestamp_ms: float) -> Frame:
-        """The frame of what the capture read (OpenCV: a BGR array). The consumer makes it,
-        so a frame dropped for a fresher one is never converted."""
-        return Frame(to_rgb(image), seq, timestamp_ms)
+        """The frame of what the capture read: OpenCV's BGR array, or a PyAV frame made RGB as
+        a file's is, with its samples for the sink (``runtime.video.yuv``). The consumer makes
+        it, so a frame dropped for a fresher one is never converted."""
+        if isinstance(image, np.ndarray):
+            return Frame(to_rgb(image), seq, timestamp_ms)
+        rgb, samples = decoded_pixels(image)
+        return Frame(rgb, seq, timestamp_ms, decoded=samples)
 
     def close(self) -> None:
         self._stop.set()
@@ -183,10 +188,10 @@ def camera_factory(device: int | str, config: SourceConfig) -> CaptureFactory:
 
 
 def stream_factory(url: str, config: SourceConfig) -> CaptureFactory:
-    """Opens ``url`` with FFmpeg; open and read give up after ``config.stall_timeout_s``."""
-    timeout_ms = int(config.stall_timeout_s * 1000)
-
+    """Opens ``url`` with PyAV's FFmpeg (frames carry their samples); open and read give up
+    after ``config.stall_timeout_s``."""
     def open_stream() -> Capture:
-        return cv2.VideoCapture(url, cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms,
-                                                      cv2.CAP_PROP_READ_TIMEOUT_MSEC, timeout_ms])
+        from runtime.video.av_capture import AVCapture  # PyAV: only streams need it
+
+        return AVCapture(url, url, config.stall_timeout_s)
     return open_stream

@@ -33,7 +33,8 @@ from runtime.video.live import LiveSource, camera_factory, stream_factory
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
-STREAM_SCHEMES: tuple[str, ...] = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt")
+STREAM_SCHEMES: tuple[str, ...] = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp")
+"""What PyAV's bundled FFmpeg opens (it has no SRT, nor had OpenCV's)."""
 
 
 class ImageFolderSource(BaseSource):

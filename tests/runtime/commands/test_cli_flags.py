@@ -33,7 +33,7 @@ def test_with_flags_maps_only_known_fields() -> None:
     (["deblur", str(PHOTO), "--model", ""], "edgedeblur deblur: error: --model is empty; give a shipped name "
      "(see `edgedeblur models`) or a file"),
     (["run", "--source", "ftp://x/y"], "edgedeblur run: error: --source ftp://x/y: unsupported scheme 'ftp'; "
-     "use one of rtsp, rtsps, rtmp, http, https, udp, tcp, srt"),
+     "use one of rtsp, rtsps, rtmp, http, https, udp, tcp"),
     (["run", "--source", str(PHOTO), "--backend", "ortt"],
      "edgedeblur run: error: --backend 'ortt' is not one of auto, ort, litert; did you mean 'ort'?"),
     (["profile", "--source", "x.mp4", "--config", "full:nano.int8", "--frames", "0"],

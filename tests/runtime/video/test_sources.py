@@ -314,27 +314,71 @@ def test_stalled_stream_counts_as_lost() -> None:
         source.close()
 
 
-def test_http_stream_is_a_live_source(clip: Path) -> None:
-    """A real FFmpeg network read from a loopback HTTP server."""
-    import functools
-    import http.server
+class _Server:
+    """A loopback HTTP server over ``folder`` (a real FFmpeg network read); ``stall_after``
+    bytes into a file it stops sending, until ``release`` is set (a camera that froze)."""
 
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - base signature
-            pass
+    def __init__(self, folder: Path, stall_after: int | None = None) -> None:
+        import functools
+        import http.server
 
-    handler = functools.partial(Quiet, directory=str(clip.parent))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+        self.release = threading.Event()
+        release = self.release
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - base signature
+                pass
+
+            def copyfile(self, source, outputfile) -> None:  # type: ignore[no-untyped-def]
+                if stall_after is None:
+                    return super().copyfile(source, outputfile)
+                outputfile.write(source.read(stall_after))
+                outputfile.flush()
+                release.wait(timeout=10.0)
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(folder)))
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/{name}"
+
+    def close(self) -> None:
+        self.release.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def test_http_stream_is_a_live_source_whose_frames_carry_their_samples(clip: Path) -> None:
+    """Streams are decoded as files are: RGB the same, and the samples for the recording."""
+    import av
+
+    server = _Server(clip.parent)
     try:
-        with open_source(f"http://127.0.0.1:{server.server_address[1]}/{clip.name}", FAST) as source:
+        with open_source(server.url(clip.name), FAST) as source:
             assert source.info.kind is SourceKind.STREAM and source.info.live
             frame = source.read()
-            assert frame is not None and frame.image_rgb.shape == (96, 160, 3)
     finally:
-        server.shutdown()
-        server.server_close()
+        server.close()
+    assert frame is not None and frame.image_rgb.shape == (96, 160, 3) and frame.decoded is not None
+    with av.open(str(clip)) as c:
+        samples = [f.to_ndarray().tobytes() for f in c.decode(video=0)]
+    assert frame.decoded.i420.tobytes() in samples
+    with VideoFileSource(clip) as file:
+        assert any(np.array_equal(f.image_rgb, frame.image_rgb) for f in file)
+
+
+def test_a_stream_that_freezes_ends_lost_in_its_stall_time(clip: Path) -> None:
+    server = _Server(clip.parent, stall_after=clip.stat().st_size // 2)
+    config = SourceConfig(max_retries=0, stall_timeout_s=0.5)
+    t0 = time.monotonic()
+    try:
+        with open_source(server.url(clip.name), config) as source:
+            frames = iter(source.read, None)
+            got = sum(1 for _ in frames)
+            assert source.end is SourceEnd.LOST
+    finally:
+        server.close()
+    assert 0 < got < N_FRAMES and time.monotonic() - t0 < 5.0
 
 
 @pytest.mark.parametrize("suffix", [".webp", ".png"])
