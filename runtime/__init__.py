@@ -51,8 +51,9 @@ _EXPORTS: dict[str, str] = {
                     "runtime.video.frames"),
     "open_source": "runtime.video.sources",
     **dict.fromkeys(("FacePriorityPipeline", "FrameResult", "PipelineConfig", "Treatment"), "runtime.video.pipeline"),
-    **dict.fromkeys(("ImageFolderSink", "PreviewWindow", "Sink", "SinkResult", "VideoFileSink", "VideoSinkConfig"),
+    **dict.fromkeys(("ImageFolderSink", "Sink", "SinkResult", "VideoFileSink", "VideoSinkConfig"),
                     "runtime.video.sinks"),
+    "PreviewWindow": "runtime.video.preview",
     **dict.fromkeys(("RunStats", "StatsRecorder", "write_stats_json"), "runtime.video.stats"),
     **dict.fromkeys(("StreamReport", "run_stream"), "runtime.video.stream"),
     # models and engines

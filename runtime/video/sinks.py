@@ -210,8 +210,7 @@ class VideoFileSink:
         self._frames = 0
         self._t0_ms: float | None = None
         self._last_pts = -1
-        self._untouched: NDArray[np.uint8] | None = None
-        """The first frame's samples while every frame written is its decoded self, else None."""
+        self._untouched: NDArray[np.uint8] | None = None   # frame 0's samples while no frame was changed
 
     def _start(self, size_wh: tuple[int, int]) -> _Encoder:
         tmp = make_partial(self._path)
@@ -246,8 +245,10 @@ class VideoFileSink:
                              f"{enc.size_wh[0]}x{enc.size_wh[1]}; a video needs one size "
                              "(write to an image folder instead)")
         i420 = to_i420(frame)      # a file's own samples where the run changed nothing
-        untouched = frame.decoded is not None and i420 is frame.decoded.i420
-        self._untouched = (None if not untouched else i420 if self._frames == 0 else self._untouched)
+        if frame.decoded is None or i420 is not frame.decoded.i420:
+            self._untouched = None
+        elif self._frames == 0:
+            self._untouched = i420
         vf = (self._av.VideoFrame.from_ndarray(_even(frame.image_rgb), format="rgb24") if i420 is None
               else self._av.VideoFrame.from_ndarray(i420, format="yuv420p"))
         vf.pts = self._next_pts(frame)
@@ -306,9 +307,7 @@ class VideoFileSink:
             audio, note = AudioOutcome.NOT_REQUESTED, None
             copied = self._copy_source(tmp)
             if copied is not None:
-                audio, tmp = copied
-                note = (f"no pixel needed changing: {self._path.name} holds {self._source.name}'s own "  # type: ignore[union-attr]
-                        "video stream, copied as it was (not re-encoded)")
+                audio, note, tmp = copied
             elif self._source is not None:
                 audio, note, tmp = self._add_audio(tmp, self._source)
             os.chmod(tmp, new_file_mode(self._path))   # the replaced file's mode, else the umask's
@@ -330,7 +329,7 @@ class VideoFileSink:
             except (self._av.FFmpegError, OSError):
                 pass
 
-    def _copy_source(self, video_tmp: Path) -> tuple[AudioOutcome, Path] | None:
+    def _copy_source(self, video_tmp: Path) -> tuple[AudioOutcome, str, Path] | None:
         """The source's own streams in place of the encode, when no frame was changed."""
         if self._source is None or self._untouched is None:
             return None
@@ -340,7 +339,8 @@ class VideoFileSink:
             copy.unlink(missing_ok=True)
             return None
         video_tmp.unlink(missing_ok=True)
-        return audio, copy
+        return audio, (f"no pixel needed changing: {self._path.name} holds {self._source.name}'s own video "
+                       "stream, copied as it was (not re-encoded)"), copy
 
     def _add_audio(self, video_tmp: Path, source: Path) -> tuple[AudioOutcome, str | None, Path]:
         muxed = make_partial(self._path)
