@@ -7,7 +7,8 @@
 ``--faces`` and ``--background`` take none | light | full: ``full`` runs the model, ``light``
 a cheap unsharp mask, ``none`` leaves pixels as they are. ``--faces full --background full``
 deblurs whole frames (the baseline). Outputs: a video file (.mp4/.mov/.mkv, H.264, the
-source's audio carried over) or a folder of images. Ctrl-C stops cleanly and keeps what was
+source's audio carried over; an H.264 file the run changed nowhere, all faces sharp, comes back
+as its own stream, not re-encoded) or a folder of images. Ctrl-C stops cleanly and keeps what was
 recorded; after ``kill -9`` or a power cut the partial recording still plays, and the next
 run says where it is. An existing ``-o`` file is kept unless ``--overwrite``; an output
 that is also an input (or another output) is refused before anything starts. A truncated
