@@ -367,6 +367,47 @@ def test_http_stream_is_a_live_source_whose_frames_carry_their_samples(clip: Pat
         assert any(np.array_equal(f.image_rgb, frame.image_rgb) for f in file)
 
 
+def test_an_mjpeg_http_camera_reads_as_opencv_read_it() -> None:
+    """ESP32-CAM and most cheap IP cameras send JPEGs as multipart/x-mixed-replace over HTTP."""
+    import http.server
+
+    from skimage import data
+
+    jpeg = cv2.imencode(".jpg", cv2.cvtColor(data.astronaut()[::2, ::2], cv2.COLOR_RGB2BGR))[1].tobytes()
+
+    class Camera(http.server.BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - base signature
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802 - the base class's name
+            self.send_response(200)
+            self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+            self.end_headers()
+            try:
+                for _ in range(100):
+                    self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n%s\r\n"
+                                     % (len(jpeg), jpeg))
+                    time.sleep(0.02)
+            except OSError:
+                pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Camera)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/stream"
+    try:
+        with open_source(url, FAST) as source:
+            frame = source.read()
+        opencv = cv2.VideoCapture(url, cv2.CAP_FFMPEG)
+        ok, bgr = opencv.read()
+        opencv.release()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert frame is not None and ok
+    assert np.array_equal(frame.image_rgb, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    assert frame.decoded is None        # full-range JPEG samples are not what the sink encodes
+
+
 def test_a_stream_that_freezes_ends_lost_in_its_stall_time(clip: Path) -> None:
     server = _Server(clip.parent, stall_after=clip.stat().st_size // 2)
     config = SourceConfig(max_retries=0, stall_timeout_s=0.5)
