@@ -141,7 +141,8 @@ class Capture(Protocol):
     def isOpened(self) -> bool: ...  # noqa: N802 - OpenCV's name
 
     def read(self) -> tuple[bool, Any]:
-        """Whether a frame came, and the frame as the source's ``_frame`` takes it (OpenCV: BGR)."""
+        """Whether a frame came, and the frame as the source's ``_frame`` takes it (OpenCV: a BGR
+        array; ``runtime.video.av_capture``: a PyAV frame)."""
 
     def get(self, prop_id: int) -> float: ...
 

@@ -5,8 +5,9 @@ piling up in a queue. A live source that stops delivering (and a stream that fai
 open: its server may be starting) is reopened with exponential back-off; when the retries
 run out it ends cleanly (``read()`` returns ``None``, ``end`` says why), so the caller can
 finalise its recording. A camera that does not open fails at once: retrying helps a camera
-that was there and dropped, not one that is absent or busy. Open one with
-``runtime.video.sources.open_source``.
+that was there and dropped, not one that is absent or busy. Cameras are read by OpenCV,
+network streams by PyAV (``runtime.video.av_capture``: their frames carry the samples they
+were decoded from). Open one with ``runtime.video.sources.open_source``.
 
 Example:
     >>> with LiveSource(camera_factory(0, SourceConfig()), SourceKind.CAMERA, "0") as source:
