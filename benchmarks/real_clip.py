@@ -34,13 +34,14 @@ from runtime.photo.kernels import camera_shake_kernel, defocus_kernel, gaussian_
 
 DEFAULT_PHOTOS = Path("/work/shared/train_photos/faces")
 FACE_AREA_FRAC = 0.07
-"""Landmark-box area as a fraction of the frame: ~254 px square at 720p."""
+"""Landmark-box area as a fraction of the frame: ~254 px square at 720p (a webcam at arm's
+length); ``benchmarks.large_faces`` builds larger ones (a phone held close)."""
 SIZE_WH = (1280, 720)
 BLURS = ("shake", "defocus", "soft")
 """Blurred variants: 9-px camera shake (as the generated benchmark videos at 720p), a
 radius-3 defocus disc, a sigma-2 Gaussian (soft focus)."""
 _MIN_SOURCE_FACE_PX = 320
-"""Photos whose face is smaller would be upscaled (soft): skipped."""
+"""Photos whose face is smaller would be upscaled (soft): skipped while a larger one exists."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,16 +60,24 @@ def _face_box(image_rgb: NDArray[np.uint8]) -> NDArray[np.float32] | None:
     return faces.boxes_xyxy[0] if len(faces) else None
 
 
-def _pick_photo(photos: Path | None) -> tuple[NDArray[np.uint8], NDArray[np.float32], str]:
-    """The first photo (sorted by name) whose one face is large enough; the package fallback."""
+def _pick_photo(photos: Path | None, min_face_px: float) -> tuple[NDArray[np.uint8], NDArray[np.float32], str]:
+    """The first photo (sorted by name) whose one face is at least ``min_face_px``, else the
+    one with the largest face (it will be upscaled); the package fallback."""
     from facemask.image import read_image_rgb
 
+    largest: tuple[float, Path, NDArray[np.uint8], NDArray[np.float32]] | None = None
     if photos is not None and photos.is_dir():
         for path in sorted(p for p in photos.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png")):
             image = read_image_rgb(path)
             box = _face_box(image)
-            if box is not None and min(box[2] - box[0], box[3] - box[1]) >= _MIN_SOURCE_FACE_PX:
+            side = 0.0 if box is None else float(min(box[2] - box[0], box[3] - box[1]))
+            if box is not None and side >= min_face_px:
                 return image, box, path.name
+            if box is not None and side >= _MIN_SOURCE_FACE_PX and (largest is None or side > largest[0]):
+                largest = (side, path, image, box)
+    if largest is not None:
+        side, path, image, box = largest
+        return image, box, f"{path.name} (face upscaled {min_face_px / side:.2f}x)"
     image = load_sample("grace_hopper")
     box = _face_box(image)
     if box is None:
@@ -76,11 +85,11 @@ def _pick_photo(photos: Path | None) -> tuple[NDArray[np.uint8], NDArray[np.floa
     return image, box, "grace_hopper (package photo)"
 
 
-@lru_cache(maxsize=2)
-def _scene(photos: Path | None) -> _Scene:
-    image, box, name = _pick_photo(photos)
+@lru_cache(maxsize=8)
+def _scene(photos: Path | None, face_area: float = FACE_AREA_FRAC) -> _Scene:
     w, h = SIZE_WH
-    side = math.sqrt(FACE_AREA_FRAC * w * h)
+    side = math.sqrt(face_area * w * h)
+    image, box, name = _pick_photo(photos, max(side, _MIN_SOURCE_FACE_PX))
     scale = side / max(box[2] - box[0], box[3] - box[1])
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
     small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=interp)
@@ -114,16 +123,17 @@ class RealClip:
     blur: str | None
     seed: int
     size_wh: tuple[int, int] = SIZE_WH
+    face_area: float = FACE_AREA_FRAC
 
     @property
     def source(self) -> str:
         """Name of the photo the clip was built from."""
-        return _scene(self.photos).source
+        return _scene(self.photos, self.face_area).source
 
     def _affine(self, i: int) -> NDArray[np.float64]:
         """Scene -> frame: sway of a few pixels and a 1 % breathing zoom about the face."""
         t = i / self.fps
-        scene = _scene(self.photos)
+        scene = _scene(self.photos, self.face_area)
         fx0, fy0, fx1, fy1 = scene.face_xyxy
         c = np.array([(fx0 + fx1) / 2, (fy0 + fy1) / 2])
         zoom = 1.0 + 0.01 * math.sin(2 * math.pi * 0.2 * t)
@@ -136,8 +146,8 @@ class RealClip:
 
     def _render(self, i: int) -> NDArray[np.float32]:
         w, h = self.size_wh
-        return cv2.warpAffine(_scene(self.photos).image, self._affine(i), (w, h), flags=cv2.INTER_LANCZOS4,
-                              borderMode=cv2.BORDER_REFLECT_101)
+        return cv2.warpAffine(_scene(self.photos, self.face_area).image, self._affine(i), (w, h),
+                              flags=cv2.INTER_LANCZOS4, borderMode=cv2.BORDER_REFLECT_101)
 
     def sharp_frame(self, i: int) -> NDArray[np.uint8]:
         """Frame ``i`` before degradation: HxWx3 uint8 RGB."""
@@ -145,7 +155,7 @@ class RealClip:
 
     def face_boxes(self, i: int) -> NDArray[np.float32]:
         """(1, 4) float32 true face box of frame ``i``."""
-        x0, y0, x1, y1 = _scene(self.photos).face_xyxy
+        x0, y0, x1, y1 = _scene(self.photos, self.face_area).face_xyxy
         m = self._affine(i)
         pts = np.array([[x0, y0, 1.0], [x1, y1, 1.0]]) @ m.T
         return pts.reshape(1, 4).astype(np.float32)
@@ -175,9 +185,10 @@ def _to_u8(img: NDArray[np.float32]) -> NDArray[np.uint8]:
 
 
 def make_real_clip(path: Path, *, photos: Path | None = DEFAULT_PHOTOS, blur: str | None, n_frames: int = 60,
-                   fps: float = 30.0, seed: int = 0, crf: int = 18) -> RealClip:
-    """Render and encode the clip (H.264 at ``crf``, a typical webcam bitrate)."""
-    clip = RealClip(path, photos, n_frames, fps, blur, seed)
+                   fps: float = 30.0, seed: int = 0, crf: int = 18, face_area: float = FACE_AREA_FRAC) -> RealClip:
+    """Render and encode the clip (H.264 at ``crf``, a typical webcam bitrate); ``face_area``:
+    the face's landmark-box area as a fraction of the frame."""
+    clip = RealClip(path, photos, n_frames, fps, blur, seed, face_area=face_area)
     with VideoFileSink(path, VideoSinkConfig(fps=fps, crf=crf, preset="veryfast")) as sink:
         for i in range(n_frames):
             sink.write(Frame(clip.input_frame(i), i, i * 1000.0 / fps))

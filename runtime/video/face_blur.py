@@ -5,8 +5,9 @@ so a face that is already sharp must be left alone and only a blurry one gets th
 full strength. The estimate is the re-blur measure of Crete et al. (SPIE 2007, "The blur
 effect"): blur the face a little more and see how much of its gradient energy survives. A
 sharp face loses much of it, an already blurry one little. Measured on the inner face (the
-landmark box shrunk to cheeks, eyes and mouth: no background, little hair), on a face
-resampled to ``_WORK_PX`` when larger, so the cost does not grow with the face.
+landmark box shrunk to cheeks, eyes and mouth: no background, little hair), in the frame's
+own pixels: the model works on the face crop at that scale, so blur is judged where it acts
+(a larger inner face is cropped about its centre to ``_WORK_PX``, so the cost does not grow).
 
 It is read at two scales, and a face is as blurry as the blurrier reading says. The fine
 one compares the face with its sigma-1 re-blur: it tells mild blur from sharp, but pixel
@@ -36,8 +37,11 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-_WORK_PX = 256
-"""Inner faces larger than this are area-downsampled to it: blur is judged at face scale."""
+_WORK_PX = 512
+"""Inner faces larger than this are cropped about their centre to it, never resampled: blur is
+judged in frame pixels, where the model acts. Resampled to 256 px (before 2026-12-06), a face
+over ~370 px read its blur shrunk with it: at 570 px, a 9-px shake, an r3 defocus and a
+sigma-2 Gaussian all read sharp and were left alone (``benchmarks/results/face_blur``)."""
 _INNER = 0.70
 """Fraction of the landmark box (centred) that is measured: skin, eyes, nose, mouth."""
 _REBLUR_SIGMA = 1.0
@@ -118,22 +122,17 @@ def _readings(gray: NDArray[np.float32]) -> tuple[float, float]:
 
 
 def inner_face(image_rgb: NDArray[np.uint8], landmarks_px: NDArray[np.float32]) -> NDArray[np.float32] | None:
-    """The inner face as a grayscale float32 patch, at most ``_WORK_PX`` on its long side;
-    ``None`` when it is under 8 px or outside the frame."""
+    """The inner face as a grayscale float32 patch in frame pixels, at most ``_WORK_PX`` a side
+    (its centre); ``None`` when it is under 8 px or outside the frame."""
     xy = np.asarray(landmarks_px, np.float32)[:, :2]
     lo, hi = xy.min(axis=0), xy.max(axis=0)
-    centre, half = (lo + hi) / 2, (hi - lo) * _INNER / 2
+    centre, half = (lo + hi) / 2, np.minimum((hi - lo) * _INNER / 2, _WORK_PX / 2)
     h, w = image_rgb.shape[:2]
     x0, y0 = (int(max(0, np.floor(v))) for v in centre - half)
     x1, y1 = int(min(w, np.ceil(centre[0] + half[0]))), int(min(h, np.ceil(centre[1] + half[1])))
     if x1 - x0 < 8 or y1 - y0 < 8:
         return None
-    gray = cv2.cvtColor(np.ascontiguousarray(image_rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY).astype(np.float32)
-    scale = _WORK_PX / max(gray.shape)
-    if scale < 1.0:
-        size = (max(8, round(gray.shape[1] * scale)), max(8, round(gray.shape[0] * scale)))
-        gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
-    return gray
+    return cv2.cvtColor(np.ascontiguousarray(image_rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY).astype(np.float32)
 
 
 def blur_from_sharpness(sharpness: float, face_px: float, sharp_anchors: tuple[float, ...] = SHARP_ANCHORS,
