@@ -40,8 +40,9 @@ from numpy.typing import NDArray
 _WORK_PX = 512
 """Inner faces larger than this are cropped about their centre to it, never resampled: blur is
 judged in frame pixels, where the model acts. Resampled to 256 px (before 2026-12-06), a face
-over ~370 px read its blur shrunk with it: at 570 px, a 9-px shake, an r3 defocus and a
-sigma-2 Gaussian all read sharp and were left alone (``benchmarks/results/face_blur``)."""
+over ~370 px read its blur shrunk with it: on 585-px faces a 9-px shake, an r3 defocus and a
+sigma-2 Gaussian got strength 0.43 / 0 / 0.51 (gains +0.52 / 0 / +0.64 dB), now 1 / 1 / 1
+(+0.96 / +0.98 / +1.02), the sharp face 0 both ways (``benchmarks/results/face_blur/large_faces.md``)."""
 _INNER = 0.70
 """Fraction of the landmark box (centred) that is measured: skin, eyes, nose, mouth."""
 _REBLUR_SIGMA = 1.0
@@ -129,7 +130,8 @@ def inner_face(image_rgb: NDArray[np.uint8], landmarks_px: NDArray[np.float32]) 
     centre, half = (lo + hi) / 2, np.minimum((hi - lo) * _INNER / 2, _WORK_PX / 2)
     h, w = image_rgb.shape[:2]
     x0, y0 = (int(max(0, np.floor(v))) for v in centre - half)
-    x1, y1 = int(min(w, np.ceil(centre[0] + half[0]))), int(min(h, np.ceil(centre[1] + half[1])))
+    x1 = int(min(w, np.ceil(centre[0] + half[0]), x0 + _WORK_PX))
+    y1 = int(min(h, np.ceil(centre[1] + half[1]), y0 + _WORK_PX))
     if x1 - x0 < 8 or y1 - y0 < 8:
         return None
     return cv2.cvtColor(np.ascontiguousarray(image_rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY).astype(np.float32)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from model_fixtures import build_onnx
@@ -13,7 +14,7 @@ from facemask.options import FaceDetectorOptions
 from facemask.result import FaceResult
 from runtime.engines import create_engine
 from runtime.errors import ConfigError
-from runtime.video.face_blur import blur_from_sharpness, estimate_blur
+from runtime.video.face_blur import blur_from_sharpness, estimate_blur, inner_face
 from runtime.video.face_strength import FaceStrengths, StrengthConfig
 from runtime.video.face_tiles import run_face_crop, tile_starts
 from runtime.lab.sample_images import load_sample
@@ -56,6 +57,19 @@ def test_sensor_noise_does_not_pass_for_detail(portrait: tuple[np.ndarray, FaceR
     assert blur_from_sharpness(soft.sharpness, soft.face_px) == 0.0        # what the fine reading alone said
     assert soft.blur > 0.5
     assert estimate_blur(noisy_sharp, lm).blur == 0.0
+
+
+def test_large_faces_are_read_in_frame_pixels(portrait: tuple[np.ndarray, FaceResult]) -> None:
+    """The model works on a face crop at frame scale, so its blur is read there: a large face is
+    cropped about its centre, never shrunk (shrunk, a 570-px face with a 9-px shake read sharp)."""
+    image, faces = portrait
+    big = cv2.resize(image, None, fx=4, fy=4, interpolation=cv2.INTER_CUBIC)
+    lm = faces.landmarks_px[0][:, :2] * 4
+    patch = inner_face(big, lm)
+    assert patch is not None and max(patch.shape) == 512 and min(patch.shape) > 256
+    gray = cv2.cvtColor(big, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    x0, y0 = np.floor((lm.min(axis=0) + lm.max(axis=0)) / 2 - 256).astype(int)
+    assert np.abs(gray[y0:y0 + patch.shape[0], x0:x0 + patch.shape[1]] - patch).max() <= 1.0   # the frame's pixels
 
 
 def test_tiny_face_counts_as_blurry(portrait: tuple[np.ndarray, FaceResult]) -> None:
