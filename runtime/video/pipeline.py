@@ -74,10 +74,11 @@ sides: pay for the face, not for a tile grid."""
 
 DEFAULT_MASKS = MaskConfig(dilate=0.15)
 """Full strength 0.15 of the face size past the oval, so hair, ears and jaw line are deblurred
-with the face instead of staying soft around it: on the three blurred real-face clips
-(``benchmarks.real_clip``, 30 frames) the face box gained +0.81 / +0.85 / +1.02 dB against
-+0.77 / +0.79 / +0.95 with the oval alone (dilate 0.05), the oval itself unchanged; 0.25 and
-0.5 gave the same as 0.15. Sharp faces are left alone either way (strength 0)."""
+with the face instead of staying soft around it. On the three blurred real-face clips
+(``benchmarks.real_clip``, 30 frames, side by side) the face box gained +0.81 / +0.85 / +1.02 dB
+against +0.77 / +0.79 / +0.95 with dilate 0.05, the oval itself unchanged; 0.25 and 0.5 gave the
+same as 0.15 (``benchmarks/results/runtime/real``: box +0.82 / +0.86 / +1.03 over 60 frames).
+Sharp faces are left alone either way (strength 0)."""
 
 
 @dataclass(frozen=True, slots=True)
