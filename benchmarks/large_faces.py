@@ -1,7 +1,8 @@
 """Large faces in video (a phone held close): does the face gate still pick 0 for sharp faces
 and the model for blurry ones, and what does its choice gain against the model at full strength?
 
-Run ``python -m benchmarks.large_faces [--areas 0.07 0.2 0.35] [--frames 30]``. For each face
+Run ``python -m benchmarks.large_faces [--areas 0.07 0.2 0.35] [--frames 30] [--photos DIR ...]``. For each
+photo folder (each gives one face: ``benchmarks.real_clip`` picks it) and each face
 area (the landmark box as a fraction of a 1280x720 frame: 0.07 is the runtime benchmark's
 webcam face, ~250 px; 0.35 a selfie, ~570 px) it builds the real-face clips of
 ``benchmarks.real_clip`` (sharp, shaken, defocused, soft), runs ``edgedeblur run``'s file
@@ -15,6 +16,7 @@ Writes ``benchmarks/results/face_blur/large_faces.md`` and ``.json``.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import tempfile
 from dataclasses import asdict, dataclass
@@ -78,27 +80,26 @@ def _gain(outs: list[np.ndarray], gt: object) -> float:
     return float(np.mean(gains))
 
 
-def measure(areas: list[float], frames: int, photos: Path) -> list[Row]:
+def measure(areas: list[float], frames: int, folders: list[Path]) -> list[Row]:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for area in areas:
-            for blur in (None, *BLURS):
-                clip = make_real_clip(Path(tmp) / f"{area}-{blur}.mp4", photos=photos, blur=blur,
-                                      n_frames=frames, face_area=area)
-                gt = _ground_truth(clip, frames)
-                auto, strengths, sides = _run(clip.path, "auto", frames)
-                full, _, _ = _run(clip.path, 1.0, frames)
-                rows.append(Row(area, float(np.mean(sides)), blur or "sharp", clip.source,
-                                float(np.mean(strengths)) if strengths else 0.0, _gain(auto, gt), _gain(full, gt)))
-                print(rows[-1], flush=True)
+        for (k, photos), area, blur in itertools.product(enumerate(folders), areas, (None, *BLURS)):
+            clip = make_real_clip(Path(tmp) / f"{k}-{area}-{blur}.mp4", photos=photos, blur=blur,
+                                  n_frames=frames, face_area=area)
+            gt = _ground_truth(clip, frames)
+            auto, strengths, sides = _run(clip.path, "auto", frames)
+            full, _, _ = _run(clip.path, 1.0, frames)
+            rows.append(Row(area, float(np.mean(sides)), blur or "sharp", clip.source,
+                            float(np.mean(strengths)) if strengths else 0.0, _gain(auto, gt), _gain(full, gt)))
+            print(rows[-1], flush=True)
     return rows
 
 
 def _markdown(rows: list[Row], meta: dict[str, object]) -> str:
     lines = ["# Large faces: the face gate against full strength", "", header(meta) + ". File default "
-             f"(`{FILE_VIDEO_MODEL}`, every crop), real-face clips of `benchmarks.real_clip` at 1280x720, H.264 crf 18. "
-             "Gain: face PSNR (oval) over the input. A sharp face should get strength 0 (the model would only "
-             "smooth it: see its full-strength column); a blurred one 1.", "",
+             f"(`{FILE_VIDEO_MODEL}`, every crop), real-face clips of `benchmarks.real_clip` at 1280x720, "
+             "H.264 crf 18. Gain: face PSNR (oval) over the input. A sharp face should get strength 0 (the "
+             "model would only smooth it: see its full-strength column); a blurred one 1.", "",
              "| face area | face px | clip | strength (auto) | gain auto dB | gain at strength 1 dB | source |",
              "|---:|---:|---|---:|---:|---:|---|"]
     lines += [f"| {r.area:.3f} | {r.face_px:.0f} | {r.blur} | {r.strength:.2f} | {r.gain_auto_db:+.2f} | "
@@ -110,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.large_faces", description=__doc__.splitlines()[0])
     p.add_argument("--areas", type=float, nargs="+", default=[FACE_AREA_FRAC, 0.2, 0.35])
     p.add_argument("--frames", type=int, default=30)
-    p.add_argument("--photos", type=Path, default=DEFAULT_PHOTOS)
+    p.add_argument("--photos", type=Path, nargs="+", default=[DEFAULT_PHOTOS],
+                   help="folders of face photos, one clip face each (default: the training faces)")
     p.add_argument("--out", type=Path, default=OUT_DIR)
     args = p.parse_args(argv)
     meta = run_meta()

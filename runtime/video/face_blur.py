@@ -37,12 +37,14 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-_WORK_PX = 512
-"""Inner faces larger than this are cropped about their centre to it, never resampled: blur is
-judged in frame pixels, where the model acts. Resampled to 256 px (before 2026-12-06), a face
-over ~370 px read its blur shrunk with it: on 585-px faces a 9-px shake, an r3 defocus and a
-sigma-2 Gaussian got strength 0.43 / 0 / 0.51 (gains +0.52 / 0 / +0.64 dB), now 1 / 1 / 1
-(+0.96 / +0.98 / +1.02), the sharp face 0 both ways (``benchmarks/results/face_blur/large_faces.md``)."""
+_WORK_PX = 256
+"""Inner faces larger than this are cropped about their centre to it (eyes, nose, mouth), never
+resampled: blur is judged in frame pixels, where the model acts, on as many pixels as the
+calibrated faces (up to ~370 px) have. Resampled to 256 px (before 2026-12-06), a larger face
+read its blur shrunk with it: on 585-px faces a 9-px shake, an r3 defocus and a sigma-2 Gaussian
+got strength 0.43 / 0 / 0.51, now 1 / 1 / 1, the sharp face 0 both ways
+(``benchmarks/results/face_blur/large_faces.md``). The whole inner face in frame pixels (up to
+512 px), tried first, still read another face's 570-px shake and defocus as sharp."""
 _INNER = 0.70
 """Fraction of the landmark box (centred) that is measured: skin, eyes, nose, mouth."""
 _REBLUR_SIGMA = 1.0
