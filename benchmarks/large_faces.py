@@ -26,7 +26,7 @@ import numpy as np
 
 from benchmarks.real_clip import BLURS, DEFAULT_PHOTOS, FACE_AREA_FRAC, make_real_clip
 from benchmarks.run_meta import ROOT, finish, header, run_meta
-from benchmarks.runtime import _faces, _ground_truth
+from benchmarks.runtime import GroundTruth, _faces, _ground_truth
 from runtime.catalog import FILE_VIDEO_MODEL
 from runtime.video.face_strength import StrengthConfig
 from runtime.video.pipeline import FacePriorityPipeline, FrameResult, PipelineConfig
@@ -70,11 +70,11 @@ def _run(path: Path, strength: float | str, frames: int) -> tuple[list[np.ndarra
     return outs, strengths, sides
 
 
-def _gain(outs: list[np.ndarray], gt: object) -> float:
+def _gain(outs: list[np.ndarray], gt: GroundTruth) -> float:
     """Mean face PSNR gain over the input, in the ovals of ``benchmarks.runtime``."""
     gains = []
     for i, image in enumerate(outs):
-        for out, src, sharp, oval in _faces(image, gt, i):  # type: ignore[arg-type]
+        for out, src, sharp, oval in _faces(image, gt, i):
             err_out, err_in = np.mean((out - sharp)[oval] ** 2), np.mean((src - sharp)[oval] ** 2)
             gains.append(10 * np.log10(err_in / max(err_out, 1e-12)))
     return float(np.mean(gains))

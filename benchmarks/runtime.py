@@ -121,7 +121,7 @@ class CaseResult:
     file_vs_input_psnr_db: float | None = None
     box_gain_db: float | None = None
     """The face PSNR gain over the whole face box (the oval plus hair, ears and jaw line) in the
-    frames; None in results from before 2026-12-06 15:00."""
+    frames; None in results from before 2026-12-06 06:16."""
 
 
 @dataclass(frozen=True, slots=True)
