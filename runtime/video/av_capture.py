@@ -44,7 +44,7 @@ class AVCapture:
                                       timeout=(timeout_s, timeout_s) if url and timeout_s else None)
             video = self._container.streams.video[0]
         except (av.FFmpegError, IndexError, OSError) as e:
-            log.warning("%s: not a video stream FFmpeg can open (%s)", label, e)
+            log.warning("%s: FFmpeg cannot open it as video (%s)", label, e)
             self.release()
             return
         rate = video.average_rate or video.guessed_rate
