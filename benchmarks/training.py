@@ -8,7 +8,7 @@ the shipped weights are versioned with them, then plots every stored stage end t
 
     .venv/bin/python -m benchmarks.training --stage finetune2 --run-dir train_runs_ft2
 
-Stages ``real`` to ``real4`` (real photos, camera-blur validation: README stages 5-8)
+Stages ``real`` to ``faces`` (real photos, camera-blur validation: README stages 5-9)
 also record ``gain_real``: the PSNR gain on crops of ``val_realblur``; it is plotted in a
 second panel, those stages end to end. A variant (``VARIANT_OF``) is a second run from the
 same weights with one setting changed, plotted from where its sibling starts.
@@ -27,10 +27,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "training"
 STAGES: tuple[str, ...] = ("base", "finetune", "finetune2", "finetune3", "finetune4", "real", "real2",
-                          "real3", "real3-isp", "real4", "real4-ext25")
+                          "real3", "real3-isp", "real4", "real4-ext25", "faces")
 """In training order; 'base' curves are stored without a suffix. ``real3-isp``: small's stage
-7 again with camera-ISP sharpening of input and target (lost on camera blur; stopped, code removed)."""
-VARIANT_OF: dict[str, str] = {"real3-isp": "real3", "real4-ext25": "real4"}
+7 again with camera-ISP sharpening of input and target (lost on camera blur; stopped, code removed).
+``faces``: stage 9, 85 % of the patches from 177 face photos (small ships it; nano's lost on camera blur)."""
+VARIANT_OF: dict[str, str] = {"real3-isp": "real3", "real4-ext25": "real4", "faces": "real4"}
 
 
 def read_curve(path: Path) -> list[dict[str, float]]:

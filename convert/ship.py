@@ -49,6 +49,13 @@ _INT8 = ("; int8 and fp16 files built with edgedeblur convert {name} --ship --ca
 _INT8_RESTORE = ("; int8 and fp16 files built with edgedeblur convert {name} --ship --calib ../shared/train_photos/general "
                  "--calib-count 48 (calibrated on 48 training photos and gated on others held out from calibration: "
                  "calibrated on package photos, the denoiser's int8 missed the 0.08 dB gate)")
+HELD_OUT_FACES = ("../shared/train_photos/faces less 27 held out to judge stage 9: every fifth of its 131 "
+                  "non-LFW photos sorted by name, and celebahq_ref_female_015248")
+"""The face photos stage 9 left out (``benchmarks/results/face_photos/held_out``)."""
+_FACES = ("; stage 9 (faces first, from the stage-6 weights): python -m convert.train small --batch 4 --init "
+          "convert/weights/small.pt --data ../shared/train_photos/general --face-data FACES177 --face-fraction 0.85 "
+          "--val-real ../shared/val_realblur --minutes 80 --lr 2e-4 --crop 192 --sharp-fraction 0.18 --threads 1 "
+          "--val-every 400 --seed 18 --run-dir train_runs_faces, shipped from last.pt (FACES177: " + HELD_OUT_FACES + ")")
 TRAINING: dict[str, str] = {
     "nano": "stages 1-4 with the trainer of commit fcb74da: python -m convert.train nano --steps 17000 --threads 1; fine-tune 1: python -m convert.train "
             "nano --steps 3000 --lr 5e-4 --sharp-fraction 0.15 --init convert/weights/nano.pt --run-dir train_runs_ft; "
@@ -75,7 +82,7 @@ TRAINING: dict[str, str] = {
                               note=" (its first 5.4 minutes ran in an earlier session with a 65-minute "
                                    "budget; the rerun resumed them; stopped after 101 of the 115 minutes to leave "
                                    "the cores to the benchmarks)")
-             + _INT8.format(name="small"),
+             + _FACES + _INT8.format(name="small"),
     "denoise": "from scratch on real photos with synthesised noise (convert.degrade_restore): python -m convert.train "
                "denoise --crop 96 --batch 16 --minutes 25 --threads 1 --run-dir train_runs_restore " + _PHOTOS
                + " --val-every 400; fine-tune: python -m convert.train denoise --init train_runs_restore/denoise/best.pt "
@@ -127,6 +134,11 @@ DATA_NOTES: dict[str, str] = {
                "../shared/val_realblur",
 }
 """Per task: deblur nets went through the earlier procedural stages, the others did not."""
+STAGE_DATA_NOTES: dict[str, str] = {
+    "small": "; then stage 9 on 883 of the 910 (85 % of its patches from faces, the LFW faces among them; 27 faces "
+             "held out to judge it)",
+}
+"""What a net's later stages added to its task's data note."""
 LICENCE_NOTE = ("mostly non-commercial research licences (BSDS500 Corel-derived, CelebA-HQ CC BY-NC, FFHQ "
                 "CC BY-NC-SA, sample photos of unknown copyright): research and evaluation use only")
 """What the shipped weights learned from, recorded in the manifest and shown by `edgedeblur models`."""
@@ -141,7 +153,7 @@ def ship_fp32(name: str, weights: Path, models_dir: Path = SHIPPED_DIR) -> str:
     val = frozen.get("validation", {})
     notes = {"description": spec.description, **({"specialty": "general"} if spec.task == "deblur" else {}),
              "trained_steps": str(frozen.get("step", "")),
-             "training": TRAINING.get(name, f"python -m convert.train {name}"), "data": DATA_NOTES[spec.task],
+             "training": TRAINING.get(name, f"python -m convert.train {name}"), "data": DATA_NOTES[spec.task] + STAGE_DATA_NOTES.get(name, ""),
              "licence": LICENCE_NOTE, **NOTES.get(name, {})}
     metrics = {k: round(float(val[k]), 3) for k in ("psnr_input", "psnr_ema", "gain_real") if k in val}
     artifact_id = f"{name}.fp32.onnx"

@@ -35,8 +35,9 @@ end to end for one 720p face here, within 0.1 dB of full-frame processing)."""
 FILE_VIDEO_MODEL = "small"
 """Video files and image folders: nothing is dropped while the model runs, so quality comes
 first (fp32 ``small``, run on every face crop). On the real-face clips
-of ``benchmarks/results/runtime/real`` it gained +0.79 / +0.78 / +0.95 dB on shaken /
-defocused / soft faces; with reused crops +0.75 / +0.71 / +0.87, and the ``small.int8`` of
+of ``benchmarks/results/runtime/real`` it gained +0.78 / +0.75 / +1.04 dB on shaken /
+defocused / soft faces with its stage-9 weights (2026-12-06; stage 6: +0.79 / +0.78 / +0.95);
+with reused crops (stage 6) +0.75 / +0.71 / +0.87, and the ``small.int8`` of
 2026-12-04 with reused crops +0.66 / +0.62 / +0.78 (twice as fast again, a third more frame-to-frame
 flicker); the camera default ``nano.int8.tflite`` +0.42 / +0.49 / +0.71 (its file of 2026-12-05,
 calibrated with sharp photos), four to five times as fast. The photo default's ensemble with
