@@ -153,7 +153,8 @@ def ship_fp32(name: str, weights: Path, models_dir: Path = SHIPPED_DIR) -> str:
     val = frozen.get("validation", {})
     notes = {"description": spec.description, **({"specialty": "general"} if spec.task == "deblur" else {}),
              "trained_steps": str(frozen.get("step", "")),
-             "training": TRAINING.get(name, f"python -m convert.train {name}"), "data": DATA_NOTES[spec.task] + STAGE_DATA_NOTES.get(name, ""),
+             "training": TRAINING.get(name, f"python -m convert.train {name}"),
+             "data": DATA_NOTES[spec.task] + STAGE_DATA_NOTES.get(name, ""),
              "licence": LICENCE_NOTE, **NOTES.get(name, {})}
     metrics = {k: round(float(val[k]), 3) for k in ("psnr_input", "psnr_ema", "gain_real") if k in val}
     artifact_id = f"{name}.fp32.onnx"
